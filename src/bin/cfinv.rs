@@ -1,0 +1,206 @@
+//! `cfinv`: the invalidator's library on the command line, configured by the same environment
+//! variables as the Lambda.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use cf_invalidator::cloudfront::{CloudFront, SdkCloudFront};
+use cf_invalidator::handler::{self, Invocation, Prepared};
+use cf_invalidator::planner::COST_PER_PATH_USD;
+use cf_invalidator::{Config, Error};
+use clap::{Parser, Subcommand};
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(
+    name = "cfinv",
+    version,
+    about = "Plan and create CloudFront invalidations from S3 events, as the cf-invalidator Lambda does",
+    long_about = "Plan and create CloudFront invalidations from S3 events, as the cf-invalidator Lambda does.\n\n\
+Configuration comes from the Lambda's environment variables: DISTRIBUTION_ID, ORIGIN_PATH, INDEX_DOCUMENT, \
+MAX_PATHS, MAX_WILDCARDS, INCLUDE, EXCLUDE, ROUTES (see the README). CloudFront credentials and endpoint come \
+from the AWS SDK's standard settings (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL_CLOUDFRONT, ...)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the invalidation request(s) an event would make, without any AWS call.
+    Plan {
+        /// Event JSON file (any shape the Lambda accepts); `-` reads standard input.
+        event: PathBuf,
+        /// JSON output (the default when standard output is not a terminal).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the Lambda's handler in-process on an event against CloudFront and print its response.
+    Invoke {
+        /// Event JSON file (any shape the Lambda accepts); `-` reads standard input.
+        event: PathBuf,
+        /// Lambda request id to use; repeat one to see what a Lambda retry of the same invoke does
+        /// (explicit requests without a caller_reference derive theirs from it).
+        #[arg(long)]
+        request_id: Option<String>,
+    },
+    /// Print an invalidation's status (GetInvalidation).
+    Status {
+        /// The distribution id, e.g. EDFDVBD632BHDS5.
+        distribution_id: String,
+        /// The invalidation id, as printed by `cfinv invoke`.
+        invalidation_id: String,
+    },
+}
+
+fn read_event(path: &PathBuf) -> Result<Vec<u8>, String> {
+    if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin().read_to_end(&mut buf).map_err(|e| format!("cannot read standard input: {e}"))?;
+        return Ok(buf);
+    }
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+fn config() -> Result<Config, String> {
+    Config::from_env().map_err(|e| format!("{e}\nFix the variable in your environment (the README lists every variable and its values)."))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Plan { event, json } => plan(&event, json || !std::io::stdout().is_terminal()),
+        Command::Invoke { event, request_id } => runtime().and_then(|rt| rt.block_on(invoke(&event, request_id))),
+        Command::Status { distribution_id, invalidation_id } => {
+            runtime().and_then(|rt| rt.block_on(status(&distribution_id, &invalidation_id)))
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("cfinv: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())
+}
+
+/// What a failed handler prints: the Lambda's own error shape.
+fn print_error(e: &Error) -> ExitCode {
+    println!("{}", json!({"errorType": e.error_type(), "errorMessage": e.to_string()}));
+    ExitCode::from(1)
+}
+
+fn plan(event: &PathBuf, as_json: bool) -> Result<ExitCode, String> {
+    let cfg = config()?;
+    let payload = read_event(event)?;
+    let prepared = match handler::prepare(&cfg, &payload, "cfinv-plan") {
+        Ok(p) => p,
+        Err(e) => return Ok(print_error(&e)),
+    };
+    let out = std::io::stdout();
+    let mut out = out.lock();
+    let written = if as_json { write_plan_json(&mut out, &prepared) } else { write_plan_table(&mut out, &prepared) };
+    written.map_err(|e| e.to_string())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_plan_json(out: &mut impl Write, p: &Prepared) -> std::io::Result<()> {
+    let invalidations: Vec<_> = p
+        .planned
+        .plans
+        .iter()
+        .map(|plan| {
+            json!({
+                "distribution_id": plan.distribution_id,
+                "caller_reference": plan.caller_reference,
+                "paths": plan.paths,
+                "path_count": plan.paths.len(),
+                "wildcards": plan.stats.wildcards,
+                "keys_in": plan.stats.keys_in,
+                "exact_paths": plan.stats.exact_paths,
+                "estimated_cost_usd": plan.cost_usd(),
+            })
+        })
+        .collect();
+    let total: usize = p.planned.plans.iter().map(|x| x.paths.len()).sum();
+    let doc = json!({
+        "source": p.intake.source.name(),
+        "keys_in": p.intake.changes.len(),
+        "keys_skipped": p.planned.skipped,
+        "ignored_events": p.intake.ignored,
+        "malformed_messages": p.intake.malformed.iter().map(|(i, why)| json!({"itemIdentifier": p.intake.messages[*i], "reason": why})).collect::<Vec<_>>(),
+        "timeout": p.timeout,
+        "invalidations": invalidations,
+        "estimated_cost_usd": total as f64 * COST_PER_PATH_USD,
+    });
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}
+
+fn write_plan_table(out: &mut impl Write, p: &Prepared) -> std::io::Result<()> {
+    let skipped: usize = p.planned.skipped.values().sum();
+    writeln!(out, "source: {}   keys in: {}   skipped: {}   ignored events: {}", p.intake.source.name(), p.intake.changes.len(), skipped, p.intake.ignored)?;
+    for (why, n) in &p.planned.skipped {
+        writeln!(out, "  skipped {n} key(s): {why}")?;
+    }
+    for (i, why) in &p.intake.malformed {
+        writeln!(out, "  malformed message {}: {why}", p.intake.messages[*i])?;
+    }
+    if p.planned.plans.is_empty() {
+        writeln!(out, "no invalidation needed")?;
+    }
+    for plan in &p.planned.plans {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "distribution {}   {} path(s), {} wildcard(s), from {} key(s)   est. ${:.3}",
+            plan.distribution_id,
+            plan.paths.len(),
+            plan.stats.wildcards,
+            plan.stats.keys_in,
+            plan.cost_usd()
+        )?;
+        writeln!(out, "caller reference {}", plan.caller_reference)?;
+        for path in &plan.paths {
+            writeln!(out, "  {path}")?;
+        }
+    }
+    Ok(())
+}
+
+async fn invoke(event: &PathBuf, request_id: Option<String>) -> Result<ExitCode, String> {
+    let cfg = config()?;
+    let payload = read_event(event)?;
+    let request_id = request_id.unwrap_or_else(|| {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        format!("cfinv-{}-{nanos:x}", std::process::id())
+    });
+    let cf = SdkCloudFront::from_env().await;
+    let inv = Invocation { request_id, deadline: None };
+    match handler::handle(&cfg, &cf, &payload, &inv).await {
+        Ok(out) => {
+            println!("{}", serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Ok(print_error(&e)),
+    }
+}
+
+async fn status(distribution_id: &str, id: &str) -> Result<ExitCode, String> {
+    let cf = SdkCloudFront::from_env().await;
+    match cf.get_invalidation(distribution_id, id).await {
+        Ok(i) => {
+            let doc = json!({"distribution_id": distribution_id, "invalidation_id": i.id, "status": i.status,
+                             "caller_reference": i.caller_reference, "paths": i.paths});
+            println!("{}", serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Ok(print_error(&e)),
+    }
+}

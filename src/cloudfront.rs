@@ -1,0 +1,165 @@
+//! The edge to CloudFront: a small port ([`CloudFront`]) and its adapter over `aws-sdk-cloudfront`
+//! ([`SdkCloudFront`]), which turns the SDK's errors into the crate's typed [`Error`].
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use aws_sdk_cloudfront::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudfront::operation::create_invalidation::CreateInvalidationError;
+use aws_sdk_cloudfront::operation::get_invalidation::GetInvalidationError;
+use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
+
+use crate::error::Error;
+
+/// One CreateInvalidation request.
+#[derive(Debug, Clone, Copy)]
+pub struct CreateRequest<'a> {
+    pub distribution_id: &'a str,
+    pub caller_reference: &'a str,
+    pub paths: &'a [String],
+}
+
+/// What CloudFront says of an invalidation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalidation {
+    pub id: String,
+    /// `InProgress` or `Completed` (AWS's spelling; a stand-in may differ).
+    pub status: String,
+    pub paths: Vec<String>,
+    pub caller_reference: String,
+}
+
+/// The port the handler depends on.
+pub trait CloudFront: Send + Sync {
+    /// Creates (or, for a repeated CallerReference with the same paths, returns) an invalidation,
+    /// giving up by `deadline` so that the invocation still has time to answer.
+    fn create_invalidation(
+        &self,
+        req: CreateRequest<'_>,
+        deadline: Option<Instant>,
+    ) -> impl Future<Output = Result<Invalidation, Error>> + Send;
+
+    fn get_invalidation(&self, distribution_id: &str, id: &str) -> impl Future<Output = Result<Invalidation, Error>> + Send;
+}
+
+/// Time kept back from the Lambda deadline to log and answer after the call gives up.
+pub const ANSWER_MARGIN: Duration = Duration::from_millis(1500);
+
+pub struct SdkCloudFront {
+    client: aws_sdk_cloudfront::Client,
+}
+
+impl SdkCloudFront {
+    /// Configuration from the SDK's standard chain (credentials, `AWS_ENDPOINT_URL_CLOUDFRONT`,
+    /// retries). The region is fixed: CloudFront is global and signs in us-east-1, and fixing it
+    /// spares the region chain's instance-metadata lookup — nothing touches the network before the
+    /// first event.
+    pub async fn from_env() -> Self {
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::from_static("us-east-1"))
+            .load()
+            .await;
+        SdkCloudFront { client: aws_sdk_cloudfront::Client::new(&conf) }
+    }
+
+    pub fn from_client(client: aws_sdk_cloudfront::Client) -> Self {
+        SdkCloudFront { client }
+    }
+}
+
+async fn by_deadline<T>(deadline: Option<Instant>, what: &str, fut: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    let Some(deadline) = deadline else { return fut.await };
+    let left = deadline.saturating_duration_since(Instant::now()).saturating_sub(ANSWER_MARGIN);
+    match tokio::time::timeout(left, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(Error::CloudFront(format!("{what} gave up after {} ms to answer before the invocation's deadline", left.as_millis()))),
+    }
+}
+
+fn classify_create(e: SdkError<CreateInvalidationError>, req: &CreateRequest<'_>) -> Error {
+    let dist = req.distribution_id.to_string();
+    let detail = DisplayErrorContext(&e).to_string();
+    let SdkError::ServiceError(se) = e else {
+        // Timeouts, connection errors, unreadable responses: transient as far as we can tell.
+        return Error::CloudFront(detail);
+    };
+    let err = se.into_err();
+    let message = err.message().unwrap_or_default().to_string();
+    match err {
+        CreateInvalidationError::NoSuchDistribution(_) => Error::NoSuchDistribution { distribution_id: dist, message },
+        CreateInvalidationError::AccessDenied(_) => Error::AccessDenied { distribution_id: dist, message },
+        CreateInvalidationError::TooManyInvalidationsInProgress(_) => {
+            Error::TooManyInvalidationsInProgress { distribution_id: dist, message }
+        }
+        CreateInvalidationError::InvalidArgument(_)
+        | CreateInvalidationError::BatchTooLarge(_)
+        | CreateInvalidationError::MissingBody(_)
+        | CreateInvalidationError::InconsistentQuantities(_) => {
+            Error::InvalidInput(format!("CloudFront refused the request: {} {message}", err.code().unwrap_or_default()))
+        }
+        // Not in the model: arrives as an unhandled error; matched by code (aws-facts.md).
+        other => match other.code() {
+            Some("InvalidationBatchAlreadyExists") => {
+                Error::InvalidationBatchAlreadyExists { caller_reference: req.caller_reference.to_string(), message }
+            }
+            Some("Throttling") | Some("ThrottlingException") | Some("RequestLimitExceeded") => Error::Throttled(detail),
+            Some("AccessDenied") | Some("AccessDeniedException") => Error::AccessDenied { distribution_id: dist, message },
+            Some("NoSuchDistribution") => Error::NoSuchDistribution { distribution_id: dist, message },
+            _ => Error::CloudFront(detail),
+        },
+    }
+}
+
+impl CloudFront for SdkCloudFront {
+    async fn create_invalidation(&self, req: CreateRequest<'_>, deadline: Option<Instant>) -> Result<Invalidation, Error> {
+        let paths = Paths::builder()
+            .quantity(req.paths.len() as i32)
+            .set_items(Some(req.paths.to_vec()))
+            .build()
+            .map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let batch = InvalidationBatch::builder()
+            .caller_reference(req.caller_reference)
+            .paths(paths)
+            .build()
+            .map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let call = async {
+            let out = self
+                .client
+                .create_invalidation()
+                .distribution_id(req.distribution_id)
+                .invalidation_batch(batch)
+                .send()
+                .await
+                .map_err(|e| classify_create(e, &req))?;
+            let inv = out.invalidation.ok_or_else(|| Error::CloudFront("CreateInvalidation answered without an invalidation".into()))?;
+            Ok(from_sdk(inv))
+        };
+        by_deadline(deadline, "CreateInvalidation", call).await
+    }
+
+    async fn get_invalidation(&self, distribution_id: &str, id: &str) -> Result<Invalidation, Error> {
+        let out = self.client.get_invalidation().distribution_id(distribution_id).id(id).send().await.map_err(|e| {
+            let detail = DisplayErrorContext(&e).to_string();
+            match e.into_service_error() {
+                GetInvalidationError::NoSuchDistribution(_) => {
+                    Error::NoSuchDistribution { distribution_id: distribution_id.into(), message: detail }
+                }
+                GetInvalidationError::AccessDenied(_) => Error::AccessDenied { distribution_id: distribution_id.into(), message: detail },
+                GetInvalidationError::NoSuchInvalidation(_) => Error::InvalidInput(format!("no invalidation {id} on {distribution_id}")),
+                _ => Error::CloudFront(detail),
+            }
+        })?;
+        let inv = out.invalidation.ok_or_else(|| Error::CloudFront("GetInvalidation answered without an invalidation".into()))?;
+        Ok(from_sdk(inv))
+    }
+}
+
+fn from_sdk(inv: aws_sdk_cloudfront::types::Invalidation) -> Invalidation {
+    let batch = inv.invalidation_batch;
+    Invalidation {
+        id: inv.id,
+        status: inv.status,
+        caller_reference: batch.as_ref().map(|b| b.caller_reference.clone()).unwrap_or_default(),
+        paths: batch.and_then(|b| b.paths).and_then(|p| p.items).unwrap_or_default(),
+    }
+}

@@ -1,0 +1,106 @@
+//! The crate's one error type.
+//!
+//! Every variant has a stable `errorType` name (see [`Error::error_type`]) because Step Functions
+//! `Retry`/`Catch` blocks and CloudWatch alarms match on that string: renaming one is a breaking
+//! change for every deployed workflow. The names say what the caller can do:
+//!
+//! | errorType | meaning | caller should |
+//! |---|---|---|
+//! | `InvalidInput` | the payload or a field of it breaks a rule | fix the input; never retry |
+//! | `ConfigError` | the function's environment is wrong | fix the configuration |
+//! | `NoSuchDistribution` | CloudFront does not know the distribution | fix the configuration |
+//! | `AccessDenied` | the role may not invalidate it | fix IAM |
+//! | `InvalidationBatchAlreadyExists` | a caller-given reference was used before with other paths | use a new reference |
+//! | `TooManyInvalidationsInProgress` | CloudFront's in-progress quota is full | retry after minutes |
+//! | `Throttled` | CloudFront's rate limit, after the SDK's own retries | retry with backoff |
+//! | `CloudFrontError` | anything else from CloudFront or the network (5xx, timeout, reset) | retry, then alert |
+
+use lambda_runtime::Diagnostic;
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum Error {
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("{0}")]
+    Config(String),
+    #[error("distribution {distribution_id} does not exist: {message}")]
+    NoSuchDistribution { distribution_id: String, message: String },
+    #[error("access denied to distribution {distribution_id}: {message}")]
+    AccessDenied { distribution_id: String, message: String },
+    #[error("caller reference {caller_reference} was already used with different paths: {message}")]
+    InvalidationBatchAlreadyExists { caller_reference: String, message: String },
+    #[error("too many invalidations in progress on {distribution_id}: {message}")]
+    TooManyInvalidationsInProgress { distribution_id: String, message: String },
+    #[error("CloudFront throttled the request: {0}")]
+    Throttled(String),
+    #[error("CloudFront call failed: {0}")]
+    CloudFront(String),
+}
+
+impl Error {
+    /// The stable name Step Functions and alarms match on.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Error::InvalidInput(_) => "InvalidInput",
+            Error::Config(_) => "ConfigError",
+            Error::NoSuchDistribution { .. } => "NoSuchDistribution",
+            Error::AccessDenied { .. } => "AccessDenied",
+            Error::InvalidationBatchAlreadyExists { .. } => "InvalidationBatchAlreadyExists",
+            Error::TooManyInvalidationsInProgress { .. } => "TooManyInvalidationsInProgress",
+            Error::Throttled(_) => "Throttled",
+            Error::CloudFront(_) => "CloudFrontError",
+        }
+    }
+
+    /// Whether delivering the same input again later can succeed. Decides nothing about SQS
+    /// redelivery (every unsubmitted message is redelivered so that nothing is lost); it is what
+    /// the logs and metrics report.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Error::TooManyInvalidationsInProgress { .. } | Error::Throttled(_) | Error::CloudFront(_)
+        )
+    }
+
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        Error::InvalidInput(msg.into())
+    }
+}
+
+impl From<Error> for Diagnostic {
+    fn from(e: Error) -> Self {
+        Diagnostic { error_type: e.error_type().to_string(), error_message: e.to_string() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names are part of the public contract (README "Errors", the state machine's Retry/Catch).
+    #[test]
+    fn error_type_names_are_stable() {
+        let d = |s: &str| s.to_string();
+        let cases = [
+            (Error::InvalidInput(d("x")), "InvalidInput"),
+            (Error::Config(d("x")), "ConfigError"),
+            (Error::NoSuchDistribution { distribution_id: d("E1"), message: d("") }, "NoSuchDistribution"),
+            (Error::AccessDenied { distribution_id: d("E1"), message: d("") }, "AccessDenied"),
+            (
+                Error::InvalidationBatchAlreadyExists { caller_reference: d("r"), message: d("") },
+                "InvalidationBatchAlreadyExists",
+            ),
+            (
+                Error::TooManyInvalidationsInProgress { distribution_id: d("E1"), message: d("") },
+                "TooManyInvalidationsInProgress",
+            ),
+            (Error::Throttled(d("x")), "Throttled"),
+            (Error::CloudFront(d("x")), "CloudFrontError"),
+        ];
+        for (err, name) in cases {
+            let diag: Diagnostic = err.clone().into();
+            assert_eq!(diag.error_type, name, "{err:?}");
+            assert_eq!(diag.error_message, err.to_string());
+        }
+    }
+}

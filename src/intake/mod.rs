@@ -1,0 +1,252 @@
+//! Event intake: any payload the function can be invoked with → a list of [`Change`]s.
+//!
+//! The shape is detected from the payload itself (no configuration), in one typed parse that skips
+//! every field it does not need — a 6 MB SQS batch is read once, not once as `Value` and again as
+//! structs. Envelopes nest (SQS → SNS → S3), so each file here unwraps one of them:
+//!
+//! - [`s3`]: S3 event notifications, the S3 test event, and S3's form-encoded keys;
+//! - [`sqs`]: SQS batches, whose bodies are any of the other notifications;
+//! - [`sns`]: SNS records and SNS envelopes (an SQS body without raw delivery);
+//! - [`eventbridge`]: EventBridge `aws.s3` events;
+//! - [`explicit`]: the explicit request of Step Functions or a direct invoke.
+
+pub mod eventbridge;
+pub mod explicit;
+pub mod s3;
+pub mod sns;
+pub mod sqs;
+
+use serde::Deserialize;
+
+use crate::error::Error;
+pub use explicit::ExplicitRequest;
+
+/// Whether a key's content appeared/changed or went away. Both need invalidating; the kind is
+/// kept for logs and for the caller reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ChangeKind {
+    Created,
+    Removed,
+}
+
+/// One key that was created or removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Index into [`Intake::messages`] for SQS (which message to report if it is not submitted);
+    /// 0 for every other source.
+    pub message: usize,
+    pub bucket: Option<String>,
+    /// The decoded S3 key (UTF-8, no form encoding).
+    pub key: String,
+    pub kind: ChangeKind,
+    /// What distinguishes this write of the key from another write of the same key (the S3
+    /// `sequencer`, or the best substitute the event has). `None` for explicit keys.
+    pub version: Option<String>,
+}
+
+/// Where the payload came from; decides the response shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Source {
+    S3,
+    Sqs,
+    Sns,
+    EventBridge,
+    Explicit,
+    /// S3's `s3:TestEvent`, sent when a notification is configured: acknowledged, nothing to do.
+    TestEvent,
+}
+
+impl Source {
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::S3 => "s3",
+            Source::Sqs => "sqs",
+            Source::Sns => "sns",
+            Source::EventBridge => "eventbridge",
+            Source::Explicit => "explicit",
+            Source::TestEvent => "s3-test-event",
+        }
+    }
+}
+
+/// Everything intake learned from one payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intake {
+    pub source: Source,
+    pub changes: Vec<Change>,
+    /// SQS message ids in batch order (empty for other sources).
+    pub messages: Vec<String>,
+    /// SQS messages that could not be read, by index into `messages`, with the reason. They are
+    /// reported as failures (redelivered, then dead-lettered); the rest of the batch proceeds.
+    pub malformed: Vec<(usize, String)>,
+    /// Records that change no content (tagging, ACL, restore, test events): acknowledged.
+    pub ignored: usize,
+    /// Set for the explicit request shape.
+    pub explicit: Option<ExplicitRequest>,
+}
+
+impl Intake {
+    fn new(source: Source) -> Self {
+        Intake { source, changes: Vec::new(), messages: Vec::new(), malformed: Vec::new(), ignored: 0, explicit: None }
+    }
+}
+
+pub(crate) const ACCEPTED_SHAPES: &str = "accepted shapes: an S3 event notification (Records[].eventSource \"aws:s3\"), \
+an SQS batch (Records[].eventSource \"aws:sqs\") of S3/SNS/EventBridge messages, an SNS event (Records[].Sns), \
+an EventBridge S3 event (source \"aws.s3\"), the S3 test event, or an explicit request \
+{\"distribution_id\", \"paths\": [\"/…\"]} / {\"distribution_id\"?, \"keys\": [\"…\"]}";
+
+/// The union of every top-level field intake looks at. One struct rather than an untagged enum:
+/// serde's untagged enums buffer the whole document once per variant tried.
+#[derive(Deserialize, Default)]
+pub(crate) struct Payload {
+    #[serde(rename = "Records")]
+    pub records: Option<Vec<Record>>,
+    /// S3 test event: `{"Service":"Amazon S3","Event":"s3:TestEvent",…}`.
+    #[serde(rename = "Event")]
+    pub event: Option<String>,
+    // EventBridge
+    pub source: Option<String>,
+    #[serde(rename = "detail-type")]
+    pub detail_type: Option<String>,
+    pub detail: Option<eventbridge::Detail>,
+    // SNS envelope
+    #[serde(rename = "Type")]
+    pub sns_type: Option<String>,
+    #[serde(rename = "Message")]
+    pub message: Option<String>,
+    // Explicit request: kept as raw JSON so that a wrong type is reported by field name.
+    pub distribution_id: Option<serde_json::Value>,
+    pub paths: Option<serde_json::Value>,
+    pub keys: Option<serde_json::Value>,
+    pub caller_reference: Option<serde_json::Value>,
+    pub timeout: Option<serde_json::Value>,
+}
+
+/// The union of an S3, SNS and SQS record's fields.
+#[derive(Deserialize)]
+pub(crate) struct Record {
+    #[serde(rename = "eventSource", alias = "EventSource")]
+    pub event_source: Option<String>,
+    #[serde(rename = "eventName")]
+    pub event_name: Option<String>,
+    #[serde(rename = "eventTime")]
+    pub event_time: Option<String>,
+    pub s3: Option<s3::Entity>,
+    #[serde(rename = "Sns")]
+    pub sns: Option<sns::Entity>,
+    #[serde(rename = "messageId")]
+    pub message_id: Option<String>,
+    pub body: Option<String>,
+}
+
+/// Reads one invocation payload.
+pub fn parse(bytes: &[u8]) -> Result<Intake, Error> {
+    let payload: Payload = serde_json::from_slice(bytes)
+        .map_err(|e| Error::invalid(format!("payload is not a JSON object of a known shape ({e}); {ACCEPTED_SHAPES}")))?;
+    from_payload(payload)
+}
+
+fn from_payload(p: Payload) -> Result<Intake, Error> {
+    if let Some(records) = p.records {
+        return from_records(records);
+    }
+    if explicit::is_explicit(&p) {
+        return explicit::read(p);
+    }
+    // Notifications that may also arrive as an SQS body go through the same reader.
+    match notification(p, 0)? {
+        Some(n) => {
+            let mut intake = Intake::new(n.source);
+            intake.changes = n.changes;
+            intake.ignored = n.ignored;
+            Ok(intake)
+        }
+        None => Err(Error::invalid(format!("payload matches no known shape; {ACCEPTED_SHAPES}"))),
+    }
+}
+
+fn from_records(records: Vec<Record>) -> Result<Intake, Error> {
+    // `Records: []` is acknowledged as an S3 notification with nothing in it.
+    let first = records.first().and_then(|r| r.event_source.as_deref()).unwrap_or("aws:s3");
+    match first {
+        "aws:sqs" => sqs::read(records),
+        "aws:sns" => {
+            let n = sns::read_records(records)?;
+            let mut intake = Intake::new(Source::Sns);
+            intake.changes = n.changes;
+            intake.ignored = n.ignored;
+            Ok(intake)
+        }
+        "aws:s3" => {
+            let n = s3::read_records(records, 0)?;
+            let mut intake = Intake::new(Source::S3);
+            intake.changes = n.changes;
+            intake.ignored = n.ignored;
+            Ok(intake)
+        }
+        other => Err(Error::invalid(format!("Records[0].eventSource {other:?} is not supported; {ACCEPTED_SHAPES}"))),
+    }
+}
+
+/// What one S3-family notification (S3, SNS-wrapped, EventBridge, test event) held.
+pub(crate) struct Notification {
+    pub source: Source,
+    pub changes: Vec<Change>,
+    pub ignored: usize,
+}
+
+/// Reads a payload that is one notification, as a top-level event or an SQS body; `Ok(None)` when
+/// it is none of them. `message` is the SQS message index stamped on each change.
+pub(crate) fn notification(p: Payload, message: usize) -> Result<Option<Notification>, Error> {
+    if let Some(records) = p.records {
+        let first = records.first().and_then(|r| r.event_source.as_deref()).unwrap_or("aws:s3");
+        return match first {
+            "aws:s3" => s3::read_records(records, message).map(Some),
+            "aws:sns" => sns::read_records(records).map(|mut n| {
+                n.changes.iter_mut().for_each(|c| c.message = message);
+                Some(n)
+            }),
+            other => Err(Error::invalid(format!("Records[0].eventSource {other:?} is not an S3 notification"))),
+        };
+    }
+    if s3::is_test_event(&p) {
+        return Ok(Some(Notification { source: Source::TestEvent, changes: Vec::new(), ignored: 1 }));
+    }
+    if eventbridge::is_eventbridge(&p) {
+        return eventbridge::read(p, message).map(Some);
+    }
+    if sns::is_envelope(&p) {
+        return sns::read_envelope(p, message).map(Some);
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn intake(json: &str) -> Result<Intake, Error> {
+        parse(json.as_bytes())
+    }
+
+    /// Rule: anything of no known shape → InvalidInput saying which shapes are accepted.
+    #[test]
+    fn unknown_shapes_are_invalid_input_listing_the_accepted_ones() {
+        for json in [r#"{}"#, r#"{"hello":"world"}"#, r#"[1,2]"#, r#""text""#, r#"not json"#, r#"{"source":"aws.ec2"}"#] {
+            let e = intake(json).unwrap_err();
+            assert_eq!(e.error_type(), "InvalidInput", "{json}");
+            assert!(e.to_string().contains("accepted shapes"), "{json}: {e}");
+        }
+        let e = intake(r#"{"Records":[{"eventSource":"aws:dynamodb"}]}"#).unwrap_err();
+        assert!(e.to_string().contains("aws:dynamodb"), "{e}");
+    }
+
+    /// Rule: `Records: []` is a defined outcome — acknowledged, nothing invalidated.
+    #[test]
+    fn empty_records_are_acknowledged() {
+        let i = intake(r#"{"Records":[]}"#).unwrap();
+        assert_eq!(i.source, Source::S3);
+        assert!(i.changes.is_empty());
+    }
+}

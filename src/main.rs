@@ -1,0 +1,21 @@
+//! The Lambda: load the configuration once, build the CloudFront client, serve invocations.
+
+use cf_invalidator::cloudfront::SdkCloudFront;
+use cf_invalidator::handler::{self, Invocation};
+use cf_invalidator::Config;
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::value::RawValue;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    // Honours AWS_LAMBDA_LOG_LEVEL and AWS_LAMBDA_LOG_FORMAT=JSON.
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = Config::from_env().inspect_err(|e| tracing::error!(error_type = e.error_type(), error = %e, "invalid configuration"))?;
+    let cloudfront = SdkCloudFront::from_env().await;
+    let (config, cloudfront) = (&config, &cloudfront);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
+        let invocation = Invocation::from_context(&event.context);
+        handler::handle(config, cloudfront, event.payload.get().as_bytes(), &invocation).await
+    }))
+    .await
+}

@@ -1,0 +1,200 @@
+//! The path planner: changes → per distribution, the paths to send. Pure: no AWS types, no I/O.
+//!
+//! - [`mapping`]: key → the viewer paths that serve it (index documents) → covers of each request form;
+//! - [`encoding`]: CloudFront's encoding rule and the forms other encoders produce;
+//! - [`collapse`]: budgets (`MAX_PATHS`, `MAX_WILDCARDS`), tightest wildcards first.
+//!
+//! Routing (which distribution and origin path a key belongs to) and the include/exclude filter
+//! are applied here too, from [`Config`].
+
+pub mod collapse;
+pub mod encoding;
+pub mod mapping;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::config::{Config, Target};
+use crate::error::Error;
+use crate::intake::Change;
+use crate::reference;
+
+/// CloudFront's limit on one path's length.
+pub const MAX_PATH_LEN: usize = 4000;
+/// What one path costs past the free tier (CloudFront pricing, per path, wildcard or not).
+pub const COST_PER_PATH_USD: f64 = 0.005;
+
+/// An exact path, or a wildcard given by its prefix (the path is the prefix and `*`).
+///
+/// Field order is the sort order: by text, and a wildcard before the exact path of the same text,
+/// so that a wildcard sorts before everything it covers.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Cover {
+    pub text: String,
+    exact: bool,
+}
+
+impl Cover {
+    pub fn exact(path: String) -> Self {
+        Cover { text: path, exact: true }
+    }
+    pub fn wildcard(prefix: String) -> Self {
+        Cover { text: prefix, exact: false }
+    }
+    pub fn is_wildcard(&self) -> bool {
+        !self.exact
+    }
+    pub fn path(&self) -> String {
+        if self.exact {
+            self.text.clone()
+        } else {
+            format!("{}*", self.text)
+        }
+    }
+    /// Whether this cover matches the (encoded) viewer path `p`.
+    pub fn covers(&self, p: &str) -> bool {
+        if self.exact {
+            self.text == p
+        } else {
+            p.starts_with(&self.text)
+        }
+    }
+}
+
+/// Why a path would be refused by CloudFront, or `None` when it is valid: starts with `/`, at most
+/// 4,000 characters, `*` only last, printable ASCII with unsafe characters `%XX`-encoded.
+pub fn path_problem(p: &str) -> Option<String> {
+    if !p.starts_with('/') {
+        return Some("must start with '/' (items starting with '#' are cache tags, not paths)".into());
+    }
+    if p.len() > MAX_PATH_LEN {
+        return Some(format!("is {} characters, over CloudFront's {MAX_PATH_LEN}", p.len()));
+    }
+    if p.as_bytes()[..p.len() - 1].contains(&b'*') {
+        return Some("has '*' not at the end (CloudFront allows '*' only as the last character)".into());
+    }
+    let b = p.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        let bad = match c {
+            b'%' => !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit) && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit)),
+            b' ' | b'<' | b'>' | b'"' | b'#' | b'{' | b'}' | b'|' | b'\\' | b'^' | b'[' | b']' | b'`' => true,
+            // Reported rejected by CloudFront (and %7E accepted but not invalidating): cover a
+            // key with '~' by a wildcard that ends before it.
+            b'~' => true,
+            c => !(0x21..0x7f).contains(&c),
+        };
+        if bad {
+            return Some(format!(
+                "has {:?} at byte {i}: encode unsafe and non-ASCII characters as %XX (and end a wildcard before a '~')",
+                p[i..].chars().next().unwrap_or('?')
+            ));
+        }
+    }
+    None
+}
+
+/// One CreateInvalidation request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub distribution_id: String,
+    pub caller_reference: String,
+    pub paths: Vec<String>,
+    /// SQS message indexes whose changes this request carries (to report if it fails).
+    pub messages: BTreeSet<usize>,
+    pub stats: PlanStats,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanStats {
+    /// Changed keys routed to this distribution.
+    pub keys_in: usize,
+    /// Paths before budgets were applied (after request forms and index documents).
+    pub exact_paths: usize,
+    pub wildcards: usize,
+}
+
+impl Plan {
+    pub fn cost_usd(&self) -> f64 {
+        self.paths.len() as f64 * COST_PER_PATH_USD
+    }
+}
+
+/// Every plan for one invocation, one per distribution, in distribution order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Planned {
+    pub plans: Vec<Plan>,
+    /// Keys skipped, by reason (no route, filtered, outside the origin path).
+    pub skipped: BTreeMap<&'static str, usize>,
+}
+
+#[derive(Default)]
+struct Acc<'a> {
+    covers: Vec<Cover>,
+    changes: Vec<&'a Change>,
+    messages: BTreeSet<usize>,
+}
+
+/// Plans the requests for a set of changes.
+///
+/// `distribution` overrides routing (an explicit `keys` request naming its distribution).
+/// `request_token` stands in for the version of changes that have none (explicit keys): the
+/// Lambda request id, which Lambda keeps across its own retries of an async invoke.
+pub fn plan(changes: &[Change], cfg: &Config, distribution: Option<&str>, request_token: &str) -> Result<Planned, Error> {
+    let mut by_dist: BTreeMap<String, Acc> = BTreeMap::new();
+    let mut skipped: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let explicit_target: Vec<Target> = distribution
+        .map(|id| Target { distribution_id: id.to_string(), origin_path: cfg.origin_path.clone() })
+        .into_iter()
+        .collect();
+    for change in changes {
+        let targets: &[Target] = match distribution {
+            Some(_) => &explicit_target,
+            None => match cfg.route_for(change.bucket.as_deref(), &change.key) {
+                Some(route) => &route.targets,
+                None if cfg.routes.is_empty() => {
+                    return Err(Error::Config(
+                        "DISTRIBUTION_ID: not set (and no ROUTES), so events have no distribution to invalidate; \
+                         set it to the distribution's id, e.g. EDFDVBD632BHDS5"
+                            .into(),
+                    ))
+                }
+                None => {
+                    *skipped.entry("no route").or_default() += 1;
+                    continue;
+                }
+            },
+        };
+        if let Err(reason) = cfg.filter.check(&change.key) {
+            *skipped.entry(reason).or_default() += 1;
+            continue;
+        }
+        for t in targets {
+            let Some(viewer_key) = change.key.strip_prefix(t.origin_path.as_str()) else {
+                *skipped.entry("outside ORIGIN_PATH").or_default() += 1;
+                continue;
+            };
+            let acc = by_dist.entry(t.distribution_id.clone()).or_default();
+            for vp in mapping::viewer_paths(viewer_key, cfg.index_document.as_deref()) {
+                mapping::covers_for(&vp, &mut acc.covers);
+            }
+            acc.changes.push(change);
+            acc.messages.insert(change.message);
+        }
+    }
+    let budget = collapse::Budget { max_paths: cfg.max_paths, max_wildcards: cfg.max_wildcards };
+    let plans = by_dist
+        .into_iter()
+        .map(|(distribution_id, acc)| {
+            let exact_paths = acc.covers.len();
+            let covers = collapse::collapse(acc.covers, budget);
+            let paths: Vec<String> = covers.iter().map(Cover::path).collect();
+            let caller_reference = reference::derive(&distribution_id, &acc.changes, &paths, request_token);
+            let stats = PlanStats {
+                keys_in: acc.changes.len(),
+                exact_paths,
+                wildcards: collapse::wildcards(&covers),
+            };
+            Plan { distribution_id, caller_reference, paths, messages: acc.messages, stats }
+        })
+        .collect();
+    Ok(Planned { plans, skipped })
+}
