@@ -57,6 +57,7 @@ impl SdkCloudFront {
     pub async fn from_env() -> Self {
         let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::from_static("us-east-1"))
+            .timeout_config(timeouts())
             .load()
             .await;
         SdkCloudFront { client: aws_sdk_cloudfront::Client::new(&conf) }
@@ -65,6 +66,16 @@ impl SdkCloudFront {
     pub fn from_client(client: aws_sdk_cloudfront::Client) -> Self {
         SdkCloudFront { client }
     }
+}
+
+/// A hung connection is abandoned and retried (the SDK's standard retry: 3 attempts with
+/// backoff, throttling included) well before a typical function timeout.
+fn timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .operation_attempt_timeout(Duration::from_secs(10))
+        .operation_timeout(Duration::from_secs(40))
+        .build()
 }
 
 async fn by_deadline<T>(deadline: Option<Instant>, what: &str, fut: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {

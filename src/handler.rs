@@ -28,10 +28,12 @@ pub struct Invocation {
 
 impl Invocation {
     pub fn from_context(ctx: &lambda_runtime::Context) -> Self {
-        // `deadline` is milliseconds since the epoch; turn it into a monotonic instant.
+        // `deadline` is milliseconds since the epoch. Lambda never starts an invocation past its
+        // deadline, so a deadline already past is not one (cargo lambda's emulator sends its
+        // timeout, 600000, there): then only the SDK's own timeouts bound the call.
         let now_ms = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-        let left = Duration::from_millis(ctx.deadline.saturating_sub(now_ms));
-        Invocation { request_id: ctx.request_id.clone(), deadline: (ctx.deadline > 0).then(|| Instant::now() + left) }
+        let deadline = (ctx.deadline > now_ms).then(|| Instant::now() + Duration::from_millis(ctx.deadline - now_ms));
+        Invocation { request_id: ctx.request_id.clone(), deadline }
     }
 }
 

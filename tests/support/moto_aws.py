@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""Test support: moto's server on 127.0.0.1, made to behave like AWS where our tests need it.
+
+moto deviates from CloudFront (aws-facts.md): its invalidations are always COMPLETED and it
+ignores CallerReference. Here, without touching the product:
+  * a new invalidation is `InProgress` and becomes `Completed` after N GetInvalidation reads
+    (N = --complete-after, or POST /_cfstub/config {"complete_after_reads": N}; 0 = at once,
+    a negative N = never);
+  * CallerReference is honoured: the same reference with the same paths returns the existing
+    invalidation; with other paths, `InvalidationBatchAlreadyExists`;
+  * paths are checked as CloudFront does (leading '/', '*' only last, at most 3,000 per batch);
+  * faults can be queued for the next matching requests (POST /_cfstub/faults), and every
+    CloudFront call is logged (GET /_cfstub/log), so tests can see retries end to end;
+  * moto's Lambda `invoke` (no Docker) can be forwarded to a Lambda Runtime API emulator such as
+    `cargo lambda watch` (--lambda-endpoint), so Step Functions runs the real binary.
+
+Prints one JSON line {"endpoint": ..., "port": ..., "distributions": [...]} when ready, then
+serves until stdin closes or it is killed. Binds 127.0.0.1 on a free port unless --port is given.
+"""
+import argparse
+import json
+import re
+import sys
+import threading
+import time
+import urllib.request
+
+from moto.cloudfront import models as cf_models
+from moto.cloudfront.exceptions import CloudFrontException
+from moto.server import ThreadedMotoServer
+
+STATE = {"complete_after_reads": 1, "faults": [], "log": []}
+LOCK = threading.Lock()
+
+
+class InvalidationBatchAlreadyExists(CloudFrontException):
+    def __init__(self, ref):
+        super().__init__("InvalidationBatchAlreadyExists",
+                         f"Invalidation batch specified is already in use: CallerReference {ref}")
+
+
+class InvalidArgument(CloudFrontException):
+    def __init__(self, msg):
+        super().__init__("InvalidArgument", msg)
+
+
+class BatchTooLarge(CloudFrontException):
+    def __init__(self):
+        super().__init__("BatchTooLarge", "Invalidation batch specified is too large.")
+
+
+_orig_create = cf_models.CloudFrontBackend.create_invalidation
+_orig_get = cf_models.CloudFrontBackend.get_invalidation
+
+
+def _check_paths(paths):
+    if len(paths) > 3000:
+        raise BatchTooLarge()
+    for p in paths:
+        if not p.startswith("/") or len(p) > 4000 or "*" in p[:-1] or re.search(r"[\x00-\x20\x7f-\uffff<>\"{}|\\^\[\]`]", p):
+            raise InvalidArgument(f"Your request contains one or more invalid invalidation paths: {p[:100]}")
+
+
+def create_invalidation(self, dist_id, paths, caller_ref):
+    self.get_distribution(dist_id)  # NoSuchDistribution first, as AWS does
+    paths = list(paths or [])
+    _check_paths(paths)
+    for inv in self.invalidations.get(dist_id, []):
+        if inv.caller_ref == caller_ref:
+            if sorted(inv.paths) == sorted(paths):
+                return inv
+            raise InvalidationBatchAlreadyExists(caller_ref)
+    inv = _orig_create(self, dist_id, paths, caller_ref)
+    inv.reads = 0
+    inv.status = "Completed" if STATE["complete_after_reads"] == 0 else "InProgress"
+    return inv
+
+
+def get_invalidation(self, dist_id, inv_id):
+    inv = _orig_get(self, dist_id, inv_id)
+    with LOCK:
+        inv.reads = getattr(inv, "reads", 0) + 1
+        n = STATE["complete_after_reads"]
+        if inv.status == "InProgress" and 0 <= n < inv.reads:
+            inv.status = "Completed"
+    return inv
+
+
+# Distributions get the ids a test or the demo asks for (moto draws random ones), so that the
+# sample events in events/ can name a real distribution of the stand-in.
+WANTED_IDS = []
+_orig_dist_init = cf_models.Distribution.__init__
+
+
+def dist_init(self, *a, **kw):
+    _orig_dist_init(self, *a, **kw)
+    if WANTED_IDS:
+        new = WANTED_IDS.pop(0)
+        self.arn = self.arn[: -len(self.distribution_id)] + new
+        self.distribution_id = self.id = new
+
+
+cf_models.Distribution.__init__ = dist_init
+cf_models.CloudFrontBackend.create_invalidation = create_invalidation
+cf_models.CloudFrontBackend.get_invalidation = get_invalidation
+
+
+def operation(method, path):
+    if "/distribution/" not in path or "/invalidation" not in path:
+        return None
+    if method == "POST":
+        return "CreateInvalidation"
+    return "GetInvalidation" if re.search(r"/invalidation/[^/]+$", path) else "ListInvalidations"
+
+
+def error_body(code, message):
+    return (f'<?xml version="1.0"?><ErrorResponse xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/">'
+            f'<Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>'
+            f'<RequestId>cfstub</RequestId></ErrorResponse>').encode()
+
+
+class Control:
+    """WSGI middleware: the /_cfstub/ control API, fault injection and the call log."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+        if path.startswith("/_cfstub/"):
+            return self.control(method, path, environ, start_response)
+        op = operation(method, path)
+        if op is None:
+            return self.app(environ, start_response)
+        with LOCK:
+            STATE["log"].append({"op": op, "path": path, "t": time.time()})
+            fault = next((f for f in STATE["faults"] if f.get("op", op) == op), None)
+            if fault is not None:
+                STATE["faults"].remove(fault)
+        if fault is None:
+            return self.app(environ, start_response)
+        if fault.get("delay"):
+            time.sleep(float(fault["delay"]))
+            if not fault.get("status"):
+                return self.app(environ, start_response)
+        if fault.get("reset"):
+            sock = environ.get("werkzeug.socket")
+            if sock is not None:
+                import socket as _s
+                import struct
+                sock.setsockopt(_s.SOL_SOCKET, _s.SO_LINGER, struct.pack("ii", 1, 0))
+                sock.close()
+            raise ConnectionResetError("cfstub: injected connection reset")
+        status = int(fault.get("status", 400))
+        body = error_body(fault.get("code", "InternalError"), fault.get("message", "injected fault"))
+        start_response(f"{status} Injected", [("Content-Type", "text/xml"), ("Content-Length", str(len(body))),
+                                             ("x-amzn-RequestId", "cfstub")])
+        return [body]
+
+    def control(self, method, path, environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+        if path == "/_cfstub/distribution" and method == "POST":
+            out = {"distribution_id": create_distribution(ENDPOINT[0], body.get("comment", "test"), body.get("id"))}
+            return self.reply(start_response, out)
+        with LOCK:
+            if path == "/_cfstub/config" and method == "POST":
+                STATE.update({k: v for k, v in body.items() if k in ("complete_after_reads",)})
+                out = {"complete_after_reads": STATE["complete_after_reads"]}
+            elif path == "/_cfstub/faults" and method == "POST":
+                STATE["faults"].extend(body.get("faults", []))
+                out = {"queued": len(STATE["faults"])}
+            elif path == "/_cfstub/faults" and method == "DELETE":
+                STATE["faults"].clear()
+                out = {"queued": 0}
+            elif path == "/_cfstub/log":
+                out = {"calls": STATE["log"]}
+            else:
+                out = None
+        return self.reply(start_response, out)
+
+    @staticmethod
+    def reply(start_response, out):
+        data = json.dumps(out).encode()
+        start_response("200 OK" if out is not None else "404 Not Found",
+                       [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
+
+
+ENDPOINT = [""]
+
+
+def create_distribution(endpoint, comment, wanted_id=None):
+    import boto3
+    if wanted_id:
+        WANTED_IDS.append(wanted_id)
+    cf = boto3.client("cloudfront", endpoint_url=endpoint, region_name="us-east-1",
+                      aws_access_key_id="test", aws_secret_access_key="test")
+    ref = f"cfstub-{time.time_ns()}"
+    d = cf.create_distribution(DistributionConfig={
+        "CallerReference": ref, "Comment": comment, "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [{"Id": "s3", "DomainName": "www-example.s3.amazonaws.com",
+                                              "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+        "DefaultCacheBehavior": {"TargetOriginId": "s3", "ViewerProtocolPolicy": "allow-all",
+                                 "MinTTL": 0, "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}}},
+    })
+    return d["Distribution"]["Id"]
+
+
+def forward_lambda_invokes(endpoint):
+    """moto's Lambda without Docker answers invokes from a canned queue; send them to the
+    runtime emulator instead, so a Step Functions `lambda:invoke` task runs the real binary."""
+    from moto.awslambda import models as lambda_models
+    from moto.awslambda_simple import models as simple_models
+
+    def invoke(self, function_name, qualifier, body, headers, response_headers):
+        name = function_name.split(":")[-1] if function_name.startswith("arn:") else function_name
+        req = urllib.request.Request(f"{endpoint}/2015-03-31/functions/{name}/invocations",
+                                     data=body if isinstance(body, bytes) else (body or "").encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=120) as r:
+                payload = r.read()
+        except urllib.error.HTTPError as e:
+            payload = e.read()
+        try:
+            doc = json.loads(payload)
+        except ValueError:
+            doc = None
+        if isinstance(doc, dict) and "errorType" in doc and set(doc) <= {"errorType", "errorMessage", "stackTrace"}:
+            response_headers["x-amz-function-error"] = "Unhandled"
+        return payload
+
+    simple_models.LambdaSimpleBackend.invoke = invoke
+    del lambda_models  # imported for its side effect of registering the backend
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    ap.add_argument("--distributions", type=int, default=1, help="distributions to create at start")
+    ap.add_argument("--distribution-ids", default="", help="comma-separated ids for the first distributions")
+    ap.add_argument("--complete-after", type=int, default=1,
+                    help="GetInvalidation reads before Completed (0 at once, negative never)")
+    ap.add_argument("--lambda-endpoint", help="forward Lambda invokes here, e.g. http://127.0.0.1:9000")
+    ap.add_argument("--stepfunctions", action="store_true", help="let moto's Step Functions interpreter run executions")
+    ap.add_argument("--serve-forever", action="store_true", help="ignore stdin; serve until killed (for scripts)")
+    args = ap.parse_args()
+    STATE["complete_after_reads"] = args.complete_after
+    if args.lambda_endpoint:
+        forward_lambda_invokes(args.lambda_endpoint.rstrip("/"))
+
+    import moto.moto_server.threaded_moto_server as tms
+    real_make_server = tms.make_server
+    tms.make_server = lambda host, port, app, *a, **kw: real_make_server(host, port, Control(app), *a, **kw)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    ENDPOINT[0] = f"http://{host}:{port}"
+    if args.stepfunctions or args.lambda_endpoint:
+        config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+        urllib.request.urlopen(urllib.request.Request(f"{ENDPOINT[0]}/moto-api/config", data=json.dumps(config).encode(),
+                                                      method="POST")).read()
+    wanted = [d for d in args.distribution_ids.split(",") if d]
+    count = max(args.distributions, len(wanted))
+    dists = [create_distribution(ENDPOINT[0], f"test {i}", wanted[i] if i < len(wanted) else None) for i in range(count)]
+    print(json.dumps({"endpoint": ENDPOINT[0], "port": port, "distributions": dists}), flush=True)
+    try:
+        if args.serve_forever:
+            threading.Event().wait()
+        # Until the parent closes our stdin (it exited, even by a crash) or kills us.
+        while sys.stdin.read(1):
+            pass
+    except KeyboardInterrupt:
+        pass
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()
