@@ -39,7 +39,11 @@ pub trait CloudFront: Send + Sync {
         deadline: Option<Instant>,
     ) -> impl Future<Output = Result<Invalidation, Error>> + Send;
 
-    fn get_invalidation(&self, distribution_id: &str, id: &str) -> impl Future<Output = Result<Invalidation, Error>> + Send;
+    fn get_invalidation(
+        &self,
+        distribution_id: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<Invalidation, Error>> + Send;
 }
 
 /// Time kept back from the Lambda deadline to log and answer after the call gives up.
@@ -60,11 +64,45 @@ impl SdkCloudFront {
             .timeout_config(timeouts())
             .load()
             .await;
-        SdkCloudFront { client: aws_sdk_cloudfront::Client::new(&conf) }
+        SdkCloudFront {
+            client: aws_sdk_cloudfront::Client::new(&conf),
+        }
     }
 
     pub fn from_client(client: aws_sdk_cloudfront::Client) -> Self {
         SdkCloudFront { client }
+    }
+
+    /// The ids of a distribution's recent invalidations, newest first as CloudFront lists them
+    /// (for `cfinv list`; the Lambda never lists).
+    pub async fn list_invalidation_ids(&self, distribution_id: &str) -> Result<Vec<String>, Error> {
+        let out = self
+            .client
+            .list_invalidations()
+            .distribution_id(distribution_id)
+            .send()
+            .await
+            .map_err(|e| {
+                let detail = DisplayErrorContext(&e).to_string();
+                match e.into_service_error().code() {
+                    Some("NoSuchDistribution") => Error::NoSuchDistribution {
+                        distribution_id: distribution_id.into(),
+                        message: detail,
+                    },
+                    Some("AccessDenied") => Error::AccessDenied {
+                        distribution_id: distribution_id.into(),
+                        message: detail,
+                    },
+                    _ => Error::CloudFront(detail),
+                }
+            })?;
+        Ok(out
+            .invalidation_list
+            .and_then(|l| l.items)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| s.id)
+            .collect())
     }
 }
 
@@ -78,12 +116,23 @@ fn timeouts() -> aws_config::timeout::TimeoutConfig {
         .build()
 }
 
-async fn by_deadline<T>(deadline: Option<Instant>, what: &str, fut: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
-    let Some(deadline) = deadline else { return fut.await };
-    let left = deadline.saturating_duration_since(Instant::now()).saturating_sub(ANSWER_MARGIN);
+async fn by_deadline<T>(
+    deadline: Option<Instant>,
+    what: &str,
+    fut: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    let Some(deadline) = deadline else {
+        return fut.await;
+    };
+    let left = deadline
+        .saturating_duration_since(Instant::now())
+        .saturating_sub(ANSWER_MARGIN);
     match tokio::time::timeout(left, fut).await {
         Ok(r) => r,
-        Err(_) => Err(Error::CloudFront(format!("{what} gave up after {} ms to answer before the invocation's deadline", left.as_millis()))),
+        Err(_) => Err(Error::CloudFront(format!(
+            "{what} gave up after {} ms to answer before the invocation's deadline",
+            left.as_millis()
+        ))),
     }
 }
 
@@ -97,32 +146,55 @@ fn classify_create(e: SdkError<CreateInvalidationError>, req: &CreateRequest<'_>
     let err = se.into_err();
     let message = err.message().unwrap_or_default().to_string();
     match err {
-        CreateInvalidationError::NoSuchDistribution(_) => Error::NoSuchDistribution { distribution_id: dist, message },
-        CreateInvalidationError::AccessDenied(_) => Error::AccessDenied { distribution_id: dist, message },
+        CreateInvalidationError::NoSuchDistribution(_) => Error::NoSuchDistribution {
+            distribution_id: dist,
+            message,
+        },
+        CreateInvalidationError::AccessDenied(_) => Error::AccessDenied {
+            distribution_id: dist,
+            message,
+        },
         CreateInvalidationError::TooManyInvalidationsInProgress(_) => {
-            Error::TooManyInvalidationsInProgress { distribution_id: dist, message }
+            Error::TooManyInvalidationsInProgress {
+                distribution_id: dist,
+                message,
+            }
         }
         CreateInvalidationError::InvalidArgument(_)
         | CreateInvalidationError::BatchTooLarge(_)
         | CreateInvalidationError::MissingBody(_)
-        | CreateInvalidationError::InconsistentQuantities(_) => {
-            Error::InvalidInput(format!("CloudFront refused the request: {} {message}", err.code().unwrap_or_default()))
-        }
+        | CreateInvalidationError::InconsistentQuantities(_) => Error::InvalidInput(format!(
+            "CloudFront refused the request: {} {message}",
+            err.code().unwrap_or_default()
+        )),
         // Not in the model: arrives as an unhandled error; matched by code (aws-facts.md).
         other => match other.code() {
-            Some("InvalidationBatchAlreadyExists") => {
-                Error::InvalidationBatchAlreadyExists { caller_reference: req.caller_reference.to_string(), message }
+            Some("InvalidationBatchAlreadyExists") => Error::InvalidationBatchAlreadyExists {
+                caller_reference: req.caller_reference.to_string(),
+                message,
+            },
+            Some("Throttling") | Some("ThrottlingException") | Some("RequestLimitExceeded") => {
+                Error::Throttled(detail)
             }
-            Some("Throttling") | Some("ThrottlingException") | Some("RequestLimitExceeded") => Error::Throttled(detail),
-            Some("AccessDenied") | Some("AccessDeniedException") => Error::AccessDenied { distribution_id: dist, message },
-            Some("NoSuchDistribution") => Error::NoSuchDistribution { distribution_id: dist, message },
+            Some("AccessDenied") | Some("AccessDeniedException") => Error::AccessDenied {
+                distribution_id: dist,
+                message,
+            },
+            Some("NoSuchDistribution") => Error::NoSuchDistribution {
+                distribution_id: dist,
+                message,
+            },
             _ => Error::CloudFront(detail),
         },
     }
 }
 
 impl CloudFront for SdkCloudFront {
-    async fn create_invalidation(&self, req: CreateRequest<'_>, deadline: Option<Instant>) -> Result<Invalidation, Error> {
+    async fn create_invalidation(
+        &self,
+        req: CreateRequest<'_>,
+        deadline: Option<Instant>,
+    ) -> Result<Invalidation, Error> {
         let paths = Paths::builder()
             .quantity(req.paths.len() as i32)
             .set_items(Some(req.paths.to_vec()))
@@ -142,25 +214,46 @@ impl CloudFront for SdkCloudFront {
                 .send()
                 .await
                 .map_err(|e| classify_create(e, &req))?;
-            let inv = out.invalidation.ok_or_else(|| Error::CloudFront("CreateInvalidation answered without an invalidation".into()))?;
+            let inv = out.invalidation.ok_or_else(|| {
+                Error::CloudFront("CreateInvalidation answered without an invalidation".into())
+            })?;
             Ok(from_sdk(inv))
         };
         by_deadline(deadline, "CreateInvalidation", call).await
     }
 
-    async fn get_invalidation(&self, distribution_id: &str, id: &str) -> Result<Invalidation, Error> {
-        let out = self.client.get_invalidation().distribution_id(distribution_id).id(id).send().await.map_err(|e| {
-            let detail = DisplayErrorContext(&e).to_string();
-            match e.into_service_error() {
-                GetInvalidationError::NoSuchDistribution(_) => {
-                    Error::NoSuchDistribution { distribution_id: distribution_id.into(), message: detail }
+    async fn get_invalidation(
+        &self,
+        distribution_id: &str,
+        id: &str,
+    ) -> Result<Invalidation, Error> {
+        let out = self
+            .client
+            .get_invalidation()
+            .distribution_id(distribution_id)
+            .id(id)
+            .send()
+            .await
+            .map_err(|e| {
+                let detail = DisplayErrorContext(&e).to_string();
+                match e.into_service_error() {
+                    GetInvalidationError::NoSuchDistribution(_) => Error::NoSuchDistribution {
+                        distribution_id: distribution_id.into(),
+                        message: detail,
+                    },
+                    GetInvalidationError::AccessDenied(_) => Error::AccessDenied {
+                        distribution_id: distribution_id.into(),
+                        message: detail,
+                    },
+                    GetInvalidationError::NoSuchInvalidation(_) => {
+                        Error::InvalidInput(format!("no invalidation {id} on {distribution_id}"))
+                    }
+                    _ => Error::CloudFront(detail),
                 }
-                GetInvalidationError::AccessDenied(_) => Error::AccessDenied { distribution_id: distribution_id.into(), message: detail },
-                GetInvalidationError::NoSuchInvalidation(_) => Error::InvalidInput(format!("no invalidation {id} on {distribution_id}")),
-                _ => Error::CloudFront(detail),
-            }
+            })?;
+        let inv = out.invalidation.ok_or_else(|| {
+            Error::CloudFront("GetInvalidation answered without an invalidation".into())
         })?;
-        let inv = out.invalidation.ok_or_else(|| Error::CloudFront("GetInvalidation answered without an invalidation".into()))?;
         Ok(from_sdk(inv))
     }
 }
@@ -170,7 +263,13 @@ fn from_sdk(inv: aws_sdk_cloudfront::types::Invalidation) -> Invalidation {
     Invalidation {
         id: inv.id,
         status: inv.status,
-        caller_reference: batch.as_ref().map(|b| b.caller_reference.clone()).unwrap_or_default(),
-        paths: batch.and_then(|b| b.paths).and_then(|p| p.items).unwrap_or_default(),
+        caller_reference: batch
+            .as_ref()
+            .map(|b| b.caller_reference.clone())
+            .unwrap_or_default(),
+        paths: batch
+            .and_then(|b| b.paths)
+            .and_then(|p| p.items)
+            .unwrap_or_default(),
     }
 }

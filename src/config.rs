@@ -71,7 +71,10 @@ impl KeyFilter {
             }
             b.build().map(Some).map_err(|e| e.to_string())
         }
-        Ok(KeyFilter { include: build(include)?, exclude: build(exclude)? })
+        Ok(KeyFilter {
+            include: build(include)?,
+            exclude: build(exclude)?,
+        })
     }
 
     /// `Err(reason)` when the key is filtered out.
@@ -92,7 +95,11 @@ impl KeyFilter {
 
 /// Terraform's rule for distribution ids (`^[A-Z0-9]+$`); CloudFront sets no length.
 pub fn valid_distribution_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 /// `/site/` → `site/`; `` or `/` → ``.
@@ -129,9 +136,12 @@ impl Config {
         let index_document = match get("INDEX_DOCUMENT") {
             None => Some("index.html".to_string()),
             Some(v) if v.trim().is_empty() => None,
-            Some(v) if v.contains('/') => {
-                return Err(err("INDEX_DOCUMENT", format!("{v:?} must be a file name without '/' (default index.html, empty to disable)")))
-            }
+            Some(v) if v.contains('/') => return Err(err(
+                "INDEX_DOCUMENT",
+                format!(
+                    "{v:?} must be a file name without '/' (default index.html, empty to disable)"
+                ),
+            )),
             Some(v) => Some(v.trim().to_string()),
         };
         let number = |name: &str, default: usize, max: usize| -> Result<usize, Error> {
@@ -139,7 +149,10 @@ impl Config {
                 None => Ok(default),
                 Some(v) => match v.trim().parse::<usize>() {
                     Ok(n) if (1..=max).contains(&n) => Ok(n),
-                    _ => Err(err(name, format!("{v:?} must be a whole number from 1 to {max} (default {default})"))),
+                    _ => Err(err(
+                        name,
+                        format!("{v:?} must be a whole number from 1 to {max} (default {default})"),
+                    )),
                 },
             }
         };
@@ -159,13 +172,24 @@ impl Config {
                 Some(id) => vec![Route {
                     bucket: None,
                     prefix: String::new(),
-                    targets: vec![Target { distribution_id: id.clone(), origin_path: origin_path.clone() }],
+                    targets: vec![Target {
+                        distribution_id: id.clone(),
+                        origin_path: origin_path.clone(),
+                    }],
                 }],
                 None => Vec::new(),
             },
         };
 
-        Ok(Config { distribution_id, routes, origin_path, index_document, max_paths, max_wildcards, filter })
+        Ok(Config {
+            distribution_id,
+            routes,
+            origin_path,
+            index_document,
+            max_paths,
+            max_wildcards,
+            filter,
+        })
     }
 
     /// The route for a changed key: the longest matching prefix; a route naming the bucket beats
@@ -190,8 +214,9 @@ fn split_list(v: &str) -> Result<Vec<String>, String> {
         return Ok(Vec::new());
     }
     if v.starts_with('[') {
-        return serde_json::from_str::<Vec<String>>(v)
-            .map_err(|e| format!("not a JSON array of glob strings ({e}); or give a comma-separated list"));
+        return serde_json::from_str::<Vec<String>>(v).map_err(|e| {
+            format!("not a JSON array of glob strings ({e}); or give a comma-separated list")
+        });
     }
     let mut out = Vec::new();
     let (mut depth, mut cur) = (0usize, String::new());
@@ -208,7 +233,11 @@ fn split_list(v: &str) -> Result<Vec<String>, String> {
         cur.push(c);
     }
     out.push(cur);
-    Ok(out.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+    Ok(out
+        .into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect())
 }
 
 #[derive(Deserialize)]
@@ -275,7 +304,10 @@ mod tests {
     use super::*;
 
     fn cfg(vars: &[(&str, &str)]) -> Result<Config, Error> {
-        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(move |n| vars.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()))
     }
 
@@ -292,7 +324,11 @@ mod tests {
     #[test]
     fn invalid_values_name_the_variable() {
         let cases: &[(&str, &str, &str)] = &[
-            ("DISTRIBUTION_ID", "e123abc", "upper-case letters and digits"),
+            (
+                "DISTRIBUTION_ID",
+                "e123abc",
+                "upper-case letters and digits",
+            ),
             ("DISTRIBUTION_ID", "E12-3", "upper-case letters and digits"),
             ("MAX_PATHS", "0", "from 1 to 3000"),
             ("MAX_PATHS", "3001", "from 1 to 3000"),
@@ -303,21 +339,38 @@ mod tests {
             ("EXCLUDE", "a[", "invalid glob"),
             ("ROUTES", "{}", "expected a JSON array"),
             ("ROUTES", "[]", "empty list"),
-            ("ROUTES", r#"[{"prefix":"a/","distributions":["bad id"]}]"#, "not a distribution id"),
-            ("ROUTES", r#"[{"prefix":"a/","distributions":[]}]"#, "no distributions"),
+            (
+                "ROUTES",
+                r#"[{"prefix":"a/","distributions":["bad id"]}]"#,
+                "not a distribution id",
+            ),
+            (
+                "ROUTES",
+                r#"[{"prefix":"a/","distributions":[]}]"#,
+                "no distributions",
+            ),
         ];
         for (var, val, want) in cases {
             let e = cfg(&[(var, val)]).unwrap_err();
             let msg = e.to_string();
             assert_eq!(e.error_type(), "ConfigError");
-            assert!(msg.contains(var.split('/').next().unwrap()) || msg.contains("INCLUDE/EXCLUDE"), "{msg}");
+            assert!(
+                msg.contains(var.split('/').next().unwrap()) || msg.contains("INCLUDE/EXCLUDE"),
+                "{msg}"
+            );
             assert!(msg.contains(want), "{var}={val}: {msg}");
         }
     }
 
     #[test]
     fn origin_path_is_a_key_prefix() {
-        for (raw, want) in [("", ""), ("/", ""), ("/site", "site/"), ("site/", "site/"), ("/a/b/", "a/b/")] {
+        for (raw, want) in [
+            ("", ""),
+            ("/", ""),
+            ("/site", "site/"),
+            ("site/", "site/"),
+            ("/a/b/", "a/b/"),
+        ] {
             assert_eq!(normalise_origin_path(raw), want, "{raw:?}");
         }
         let c = cfg(&[("DISTRIBUTION_ID", "E1"), ("ORIGIN_PATH", "/prod")]).unwrap();
@@ -326,13 +379,20 @@ mod tests {
 
     #[test]
     fn globs_split_on_commas_outside_braces() {
-        assert_eq!(split_list("a/**, *.{js,css} ,").unwrap(), vec!["a/**", "*.{js,css}"]);
+        assert_eq!(
+            split_list("a/**, *.{js,css} ,").unwrap(),
+            vec!["a/**", "*.{js,css}"]
+        );
         assert_eq!(split_list(r#"["x,y", "z"]"#).unwrap(), vec!["x,y", "z"]);
         let c = cfg(&[("EXCLUDE", "assets/**/*.js"), ("INCLUDE", "")]).unwrap();
         assert_eq!(c.filter.check("assets/a/b.js"), Err("matched by EXCLUDE"));
         assert_eq!(c.filter.check("assets.js"), Ok(()));
         let c = cfg(&[("INCLUDE", "*.html")]).unwrap();
-        assert_eq!(c.filter.check("docs/a.html"), Err("not matched by INCLUDE"), "* stays within a segment");
+        assert_eq!(
+            c.filter.check("docs/a.html"),
+            Err("not matched by INCLUDE"),
+            "* stays within a segment"
+        );
         assert_eq!(c.filter.check("a.html"), Ok(()));
     }
 
@@ -345,11 +405,21 @@ mod tests {
                 {"prefix":"blog/","distributions":["EOTHER"]}]"#,
         )])
         .unwrap();
-        let id = |b: Option<&str>, k: &str| c.route_for(b, k).unwrap().targets[0].distribution_id.clone();
+        let id = |b: Option<&str>, k: &str| {
+            c.route_for(b, k).unwrap().targets[0]
+                .distribution_id
+                .clone()
+        };
         assert_eq!(id(Some("b"), "blog/x"), "EBLOG");
         assert_eq!(id(Some("c"), "blog/x"), "EOTHER");
         assert_eq!(id(Some("b"), "x"), "EALL");
-        assert_eq!(c.route_for(Some("b"), "blog/x").unwrap().targets[0].origin_path, "blog/");
-        assert_eq!(c.route_for(Some("b"), "blog/x").unwrap().targets[1].distribution_id, "EMIRROR");
+        assert_eq!(
+            c.route_for(Some("b"), "blog/x").unwrap().targets[0].origin_path,
+            "blog/"
+        );
+        assert_eq!(
+            c.route_for(Some("b"), "blog/x").unwrap().targets[1].distribution_id,
+            "EMIRROR"
+        );
     }
 }

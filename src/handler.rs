@@ -31,9 +31,16 @@ impl Invocation {
         // `deadline` is milliseconds since the epoch. Lambda never starts an invocation past its
         // deadline, so a deadline already past is not one (cargo lambda's emulator sends its
         // timeout, 600000, there): then only the SDK's own timeouts bound the call.
-        let now_ms = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-        let deadline = (ctx.deadline > now_ms).then(|| Instant::now() + Duration::from_millis(ctx.deadline - now_ms));
-        Invocation { request_id: ctx.request_id.clone(), deadline }
+        let now_ms = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let deadline = (ctx.deadline > now_ms)
+            .then(|| Instant::now() + Duration::from_millis(ctx.deadline - now_ms));
+        Invocation {
+            request_id: ctx.request_id.clone(),
+            deadline,
+        }
     }
 }
 
@@ -50,33 +57,59 @@ pub struct Prepared {
 pub fn prepare(cfg: &Config, payload: &[u8], request_id: &str) -> Result<Prepared, Error> {
     let intake = intake::parse(payload)?;
     let (planned, timeout) = plan_intake(cfg, &intake, request_id)?;
-    Ok(Prepared { intake, planned, timeout })
+    Ok(Prepared {
+        intake,
+        planned,
+        timeout,
+    })
 }
 
 fn plan_intake(cfg: &Config, intake: &Intake, request_id: &str) -> Result<(Planned, u32), Error> {
     let Some(req) = &intake.explicit else {
-        return Ok((planner::plan(&intake.changes, cfg, None, request_id)?, intake::explicit::DEFAULT_TIMEOUT));
+        return Ok((
+            planner::plan(&intake.changes, cfg, None, request_id)?,
+            intake::explicit::DEFAULT_TIMEOUT,
+        ));
     };
     let mut planned = match &req.paths {
         Some(paths) => {
-            let distribution_id = req.distribution_id.clone().expect("intake requires distribution_id with paths");
+            let distribution_id = req
+                .distribution_id
+                .clone()
+                .expect("intake requires distribution_id with paths");
             let wildcards = paths.iter().filter(|p| p.ends_with('*')).count();
             Planned {
                 plans: vec![Plan {
-                    caller_reference: reference::derive_for_paths(&distribution_id, paths, request_id),
+                    caller_reference: reference::derive_for_paths(
+                        &distribution_id,
+                        paths,
+                        request_id,
+                    ),
                     distribution_id,
                     paths: paths.clone(),
                     messages: BTreeSet::from([0]),
-                    stats: PlanStats { keys_in: 0, exact_paths: paths.len(), wildcards },
+                    stats: PlanStats {
+                        keys_in: 0,
+                        exact_paths: paths.len(),
+                        wildcards,
+                    },
                 }],
                 skipped: BTreeMap::new(),
             }
         }
-        None => planner::plan(&intake.changes, cfg, req.distribution_id.as_deref(), request_id)?,
+        None => planner::plan(
+            &intake.changes,
+            cfg,
+            req.distribution_id.as_deref(),
+            request_id,
+        )?,
     };
     if let Some(r) = &req.caller_reference {
         // CallerReference is scoped to a distribution, so one reference serves several.
-        planned.plans.iter_mut().for_each(|p| p.caller_reference = r.clone());
+        planned
+            .plans
+            .iter_mut()
+            .for_each(|p| p.caller_reference = r.clone());
     }
     Ok((planned, req.timeout))
 }
@@ -125,7 +158,12 @@ pub enum Output {
 }
 
 /// Runs one invocation end to end.
-pub async fn handle<C: CloudFront>(cfg: &Config, cf: &C, payload: &[u8], inv: &Invocation) -> Result<Output, Error> {
+pub async fn handle<C: CloudFront>(
+    cfg: &Config,
+    cf: &C,
+    payload: &[u8],
+    inv: &Invocation,
+) -> Result<Output, Error> {
     let started = Instant::now();
     let intake = intake::parse(payload).inspect_err(|e| log_failure(None, e, started))?;
     let source = intake.source;
@@ -135,7 +173,12 @@ pub async fn handle<C: CloudFront>(cfg: &Config, cf: &C, payload: &[u8], inv: &I
         Err(e) if source == Source::Sqs => {
             // Nothing can be submitted: every message with a change goes back to the queue.
             log_failure(Some(source), &e, started);
-            let failed: BTreeSet<usize> = intake.changes.iter().map(|c| c.message).chain(intake.malformed.iter().map(|m| m.0)).collect();
+            let failed: BTreeSet<usize> = intake
+                .changes
+                .iter()
+                .map(|c| c.message)
+                .chain(intake.malformed.iter().map(|m| m.0))
+                .collect();
             return Ok(Output::Sqs(batch_response(&intake, &failed)));
         }
         Err(e) => {
@@ -148,7 +191,11 @@ pub async fn handle<C: CloudFront>(cfg: &Config, cf: &C, payload: &[u8], inv: &I
     let mut failed_messages: BTreeSet<usize> = intake.malformed.iter().map(|m| m.0).collect();
     let mut first_error: Option<Error> = None;
     for plan in &planned.plans {
-        let req = CreateRequest { distribution_id: &plan.distribution_id, caller_reference: &plan.caller_reference, paths: &plan.paths };
+        let req = CreateRequest {
+            distribution_id: &plan.distribution_id,
+            caller_reference: &plan.caller_reference,
+            paths: &plan.paths,
+        };
         match cf.create_invalidation(req, inv.deadline).await {
             Ok(i) => created.push(describe(plan, i, timeout)),
             Err(e) => {
@@ -165,7 +212,14 @@ pub async fn handle<C: CloudFront>(cfg: &Config, cf: &C, payload: &[u8], inv: &I
             }
         }
     }
-    summary(&intake, &planned, &created, failed_messages.len(), first_error.as_ref(), started);
+    summary(
+        &intake,
+        &planned,
+        &created,
+        failed_messages.len(),
+        first_error.as_ref(),
+        started,
+    );
 
     if source == Source::Sqs {
         return Ok(Output::Sqs(batch_response(&intake, &failed_messages)));
@@ -175,8 +229,19 @@ pub async fn handle<C: CloudFront>(cfg: &Config, cf: &C, payload: &[u8], inv: &I
     }
     let keys_in = intake.changes.len();
     let single = (created.len() == 1).then(|| created[0].clone());
-    let outcome = Some(if created.is_empty() { "Skipped" } else { "Created" });
-    Ok(Output::Other(Response { single, outcome, source: source.name(), keys_in, invalidations: created, skipped: planned.skipped }))
+    let outcome = Some(if created.is_empty() {
+        "Skipped"
+    } else {
+        "Created"
+    });
+    Ok(Output::Other(Response {
+        single,
+        outcome,
+        source: source.name(),
+        keys_in,
+        invalidations: created,
+        skipped: planned.skipped,
+    }))
 }
 
 fn batch_response(intake: &Intake, failed: &BTreeSet<usize>) -> SqsBatchResponse {
@@ -209,7 +274,14 @@ fn describe(plan: &Plan, inv: Invalidation, timeout: u32) -> Created {
 }
 
 /// The one INFO line per invocation: counts and ids, never keys or payloads.
-fn summary(intake: &Intake, planned: &Planned, created: &[Created], failed: usize, err: Option<&Error>, started: Instant) {
+fn summary(
+    intake: &Intake,
+    planned: &Planned,
+    created: &[Created],
+    failed: usize,
+    err: Option<&Error>,
+    started: Instant,
+) {
     let paths: usize = planned.plans.iter().map(|p| p.paths.len()).sum();
     let wildcards: usize = planned.plans.iter().map(|p| p.stats.wildcards).sum();
     let skipped: usize = planned.skipped.values().sum();

@@ -13,10 +13,22 @@ use sha2::{Digest, Sha256};
 use crate::intake::{Change, ChangeKind};
 
 /// `cfinv-` and 40 hex digits (160 bits of SHA-256): far inside CloudFront's 128 characters.
-pub fn derive(distribution_id: &str, changes: &[&Change], paths: &[String], request_token: &str) -> String {
+pub fn derive(
+    distribution_id: &str,
+    changes: &[&Change],
+    paths: &[String],
+    request_token: &str,
+) -> String {
     let mut ids: Vec<(&str, &str, ChangeKind, &str)> = changes
         .iter()
-        .map(|c| (c.bucket.as_deref().unwrap_or(""), c.key.as_str(), c.kind, c.version.as_deref().unwrap_or(request_token)))
+        .map(|c| {
+            (
+                c.bucket.as_deref().unwrap_or(""),
+                c.key.as_str(),
+                c.kind,
+                c.version.as_deref().unwrap_or(request_token),
+            )
+        })
         .collect();
     ids.sort_unstable();
     ids.dedup();
@@ -71,7 +83,13 @@ mod tests {
     use super::*;
 
     fn change(key: &str, seq: Option<&str>, message: usize) -> Change {
-        Change { message, bucket: Some("b".into()), key: key.into(), kind: ChangeKind::Created, version: seq.map(Into::into) }
+        Change {
+            message,
+            bucket: Some("b".into()),
+            key: key.into(),
+            kind: ChangeKind::Created,
+            version: seq.map(Into::into),
+        }
     }
 
     /// Rule: same batch → same reference (redelivery creates nothing new); a later write of the
@@ -83,16 +101,39 @@ mod tests {
         let a1_again = change("a", Some("01"), 7); // the same S3 event in another SQS message
         let a2 = change("a", Some("02"), 0);
         let r = derive("E1", &[&a1], &p, "req-1");
-        assert_eq!(r, derive("E1", &[&a1_again], &p, "req-2"), "message and request do not matter when S3 versioned it");
-        assert_eq!(r, derive("E1", &[&a1, &a1_again], &p, "req-1"), "duplicates do not matter");
+        assert_eq!(
+            r,
+            derive("E1", &[&a1_again], &p, "req-2"),
+            "message and request do not matter when S3 versioned it"
+        );
+        assert_eq!(
+            r,
+            derive("E1", &[&a1, &a1_again], &p, "req-1"),
+            "duplicates do not matter"
+        );
         assert_ne!(r, derive("E1", &[&a2], &p, "req-1"), "a later upload");
         assert_ne!(r, derive("E2", &[&a1], &p, "req-1"), "another distribution");
-        assert_ne!(r, derive("E1", &[&a1], &["/a*".to_string()], "req-1"), "other paths");
+        assert_ne!(
+            r,
+            derive("E1", &[&a1], &["/a*".to_string()], "req-1"),
+            "other paths"
+        );
         assert!(r.len() <= 128 && r.starts_with("cfinv-"), "{r}");
 
         let k = change("a", None, 0);
-        assert_eq!(derive("E1", &[&k], &p, "req-1"), derive("E1", &[&k], &p, "req-1"), "a Lambda retry keeps its request id");
-        assert_ne!(derive("E1", &[&k], &p, "req-1"), derive("E1", &[&k], &p, "req-2"), "a new invoke is a new request");
-        assert_ne!(derive_for_paths("E1", &p, "req-1"), derive_for_paths("E1", &p, "req-2"));
+        assert_eq!(
+            derive("E1", &[&k], &p, "req-1"),
+            derive("E1", &[&k], &p, "req-1"),
+            "a Lambda retry keeps its request id"
+        );
+        assert_ne!(
+            derive("E1", &[&k], &p, "req-1"),
+            derive("E1", &[&k], &p, "req-2"),
+            "a new invoke is a new request"
+        );
+        assert_ne!(
+            derive_for_paths("E1", &p, "req-1"),
+            derive_for_paths("E1", &p, "req-2")
+        );
     }
 }

@@ -35,10 +35,16 @@ pub struct Cover {
 
 impl Cover {
     pub fn exact(path: String) -> Self {
-        Cover { text: path, exact: true }
+        Cover {
+            text: path,
+            exact: true,
+        }
     }
     pub fn wildcard(prefix: String) -> Self {
-        Cover { text: prefix, exact: false }
+        Cover {
+            text: prefix,
+            exact: false,
+        }
     }
     pub fn is_wildcard(&self) -> bool {
         !self.exact
@@ -64,19 +70,30 @@ impl Cover {
 /// 4,000 characters, `*` only last, printable ASCII with unsafe characters `%XX`-encoded.
 pub fn path_problem(p: &str) -> Option<String> {
     if !p.starts_with('/') {
-        return Some("must start with '/' (items starting with '#' are cache tags, not paths)".into());
+        return Some(
+            "must start with '/' (items starting with '#' are cache tags, not paths)".into(),
+        );
     }
     if p.len() > MAX_PATH_LEN {
-        return Some(format!("is {} characters, over CloudFront's {MAX_PATH_LEN}", p.len()));
+        return Some(format!(
+            "is {} characters, over CloudFront's {MAX_PATH_LEN}",
+            p.len()
+        ));
     }
     if p.as_bytes()[..p.len() - 1].contains(&b'*') {
-        return Some("has '*' not at the end (CloudFront allows '*' only as the last character)".into());
+        return Some(
+            "has '*' not at the end (CloudFront allows '*' only as the last character)".into(),
+        );
     }
     let b = p.as_bytes();
     for (i, &c) in b.iter().enumerate() {
         let bad = match c {
-            b'%' => !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit) && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit)),
-            b' ' | b'<' | b'>' | b'"' | b'#' | b'{' | b'}' | b'|' | b'\\' | b'^' | b'[' | b']' | b'`' => true,
+            b'%' => {
+                !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                    && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+            }
+            b' ' | b'<' | b'>' | b'"' | b'#' | b'{' | b'}' | b'|' | b'\\' | b'^' | b'[' | b']'
+            | b'`' => true,
             // Reported rejected by CloudFront (and %7E accepted but not invalidating): cover a
             // key with '~' by a wildcard that ends before it.
             b'~' => true,
@@ -138,11 +155,19 @@ struct Acc<'a> {
 /// `distribution` overrides routing (an explicit `keys` request naming its distribution).
 /// `request_token` stands in for the version of changes that have none (explicit keys): the
 /// Lambda request id, which Lambda keeps across its own retries of an async invoke.
-pub fn plan(changes: &[Change], cfg: &Config, distribution: Option<&str>, request_token: &str) -> Result<Planned, Error> {
+pub fn plan(
+    changes: &[Change],
+    cfg: &Config,
+    distribution: Option<&str>,
+    request_token: &str,
+) -> Result<Planned, Error> {
     let mut by_dist: BTreeMap<String, Acc> = BTreeMap::new();
     let mut skipped: BTreeMap<&'static str, usize> = BTreeMap::new();
     let explicit_target: Vec<Target> = distribution
-        .map(|id| Target { distribution_id: id.to_string(), origin_path: cfg.origin_path.clone() })
+        .map(|id| Target {
+            distribution_id: id.to_string(),
+            origin_path: cfg.origin_path.clone(),
+        })
         .into_iter()
         .collect();
     for change in changes {
@@ -180,20 +205,30 @@ pub fn plan(changes: &[Change], cfg: &Config, distribution: Option<&str>, reques
             acc.messages.insert(change.message);
         }
     }
-    let budget = collapse::Budget { max_paths: cfg.max_paths, max_wildcards: cfg.max_wildcards };
+    let budget = collapse::Budget {
+        max_paths: cfg.max_paths,
+        max_wildcards: cfg.max_wildcards,
+    };
     let plans = by_dist
         .into_iter()
         .map(|(distribution_id, acc)| {
             let exact_paths = acc.covers.len();
             let covers = collapse::collapse(acc.covers, budget);
             let paths: Vec<String> = covers.iter().map(Cover::path).collect();
-            let caller_reference = reference::derive(&distribution_id, &acc.changes, &paths, request_token);
+            let caller_reference =
+                reference::derive(&distribution_id, &acc.changes, &paths, request_token);
             let stats = PlanStats {
                 keys_in: acc.changes.len(),
                 exact_paths,
                 wildcards: collapse::wildcards(&covers),
             };
-            Plan { distribution_id, caller_reference, paths, messages: acc.messages, stats }
+            Plan {
+                distribution_id,
+                caller_reference,
+                paths,
+                messages: acc.messages,
+                stats,
+            }
         })
         .collect();
     Ok(Planned { plans, skipped })

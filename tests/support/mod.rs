@@ -30,7 +30,9 @@ pub fn venv_bin(tool: &str) -> PathBuf {
 }
 
 fn python() -> PathBuf {
-    std::env::var_os("CFINV_PYTHON").map(PathBuf::from).unwrap_or_else(|| venv_bin("python"))
+    std::env::var_os("CFINV_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| venv_bin("python"))
 }
 
 /// A moto server for one test; stopped when dropped.
@@ -56,14 +58,22 @@ impl Moto {
             .expect("start tests/support/moto_aws.py");
         let stdin = child.stdin.take().unwrap();
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("read moto's first line");
-        let info: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("moto launcher said {line:?}: {e}"));
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("read moto's first line");
+        let info: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("moto launcher said {line:?}: {e}"));
         Moto {
             child,
             _stdin: stdin,
             endpoint: info["endpoint"].as_str().unwrap().to_string(),
             port: info["port"].as_u64().unwrap() as u16,
-            distributions: info["distributions"].as_array().unwrap().iter().map(|d| d.as_str().unwrap().to_string()).collect(),
+            distributions: info["distributions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d.as_str().unwrap().to_string())
+                .collect(),
         }
     }
 
@@ -77,24 +87,49 @@ impl Moto {
 
     /// A call to the launcher's control API (`/_cfstub/...`) or moto's own (`/moto-api/...`).
     pub fn control(&self, method: &str, path: &str, body: &Value) -> Value {
-        http(self.port, method, path, &body.to_string())
+        let (status, out) = http(self.port, method, path, &body.to_string());
+        assert!(
+            (200..300).contains(&status),
+            "{method} {path}: HTTP {status} {out}"
+        );
+        out
     }
 
     /// Queues faults for the next matching CloudFront calls.
     pub fn inject(&self, faults: Value) {
-        self.control("POST", "/_cfstub/faults", &serde_json::json!({ "faults": faults }));
+        self.control(
+            "POST",
+            "/_cfstub/faults",
+            &serde_json::json!({ "faults": faults }),
+        );
     }
 
     /// The CloudFront operations the stand-in has seen, in order.
     pub fn calls(&self) -> Vec<String> {
         let log = self.control("GET", "/_cfstub/log", &Value::Null);
-        log["calls"].as_array().unwrap().iter().map(|c| c["op"].as_str().unwrap().to_string()).collect()
+        log["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["op"].as_str().unwrap().to_string())
+            .collect()
     }
 
     /// Every invalidation of a distribution, newest first (ListInvalidations).
     pub async fn invalidation_ids(&self, distribution_id: &str) -> Vec<String> {
-        let out = self.sdk().list_invalidations().distribution_id(distribution_id).send().await.unwrap();
-        out.invalidation_list.and_then(|l| l.items).unwrap_or_default().into_iter().map(|s| s.id).collect()
+        let out = self
+            .sdk()
+            .list_invalidations()
+            .distribution_id(distribution_id)
+            .send()
+            .await
+            .unwrap();
+        out.invalidation_list
+            .and_then(|l| l.items)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| s.id)
+            .collect()
     }
 }
 
@@ -115,16 +150,20 @@ pub fn cloudfront_client(endpoint: &str) -> aws_sdk_cloudfront::Client {
     aws_sdk_cloudfront::Client::from_conf(conf)
 }
 
-/// A minimal HTTP/1.1 exchange on 127.0.0.1 (the control APIs are tiny JSON).
-pub fn http(port: u16, method: &str, path: &str, body: &str) -> Value {
+/// A minimal HTTP/1.1 exchange on 127.0.0.1 (the control APIs are tiny JSON): status and body.
+pub fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, Value) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
     write!(s, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     let (head, payload) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
-    assert!(head.starts_with("HTTP/1.1 2") || head.starts_with("HTTP/1.0 2"), "{method} {path}: {head}");
-    serde_json::from_str(payload).unwrap_or(Value::Null)
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, serde_json::from_str(payload).unwrap_or(Value::Null))
 }
 
 pub fn event(name: &str) -> Vec<u8> {
