@@ -64,9 +64,7 @@ impl SdkCloudFront {
             .timeout_config(timeouts())
             .load()
             .await;
-        SdkCloudFront {
-            client: aws_sdk_cloudfront::Client::new(&conf),
-        }
+        SdkCloudFront { client: aws_sdk_cloudfront::Client::new(&conf) }
     }
 
     pub fn from_client(client: aws_sdk_cloudfront::Client) -> Self {
@@ -76,33 +74,19 @@ impl SdkCloudFront {
     /// The ids of a distribution's recent invalidations, newest first as CloudFront lists them
     /// (for `cfinv list`; the Lambda never lists).
     pub async fn list_invalidation_ids(&self, distribution_id: &str) -> Result<Vec<String>, Error> {
-        let out = self
-            .client
-            .list_invalidations()
-            .distribution_id(distribution_id)
-            .send()
-            .await
-            .map_err(|e| {
-                let detail = DisplayErrorContext(&e).to_string();
-                match e.into_service_error().code() {
-                    Some("NoSuchDistribution") => Error::NoSuchDistribution {
-                        distribution_id: distribution_id.into(),
-                        message: detail,
-                    },
-                    Some("AccessDenied") => Error::AccessDenied {
-                        distribution_id: distribution_id.into(),
-                        message: detail,
-                    },
-                    _ => Error::CloudFront(detail),
+        let out = self.client.list_invalidations().distribution_id(distribution_id).send().await.map_err(|e| {
+            let detail = DisplayErrorContext(&e).to_string();
+            match e.into_service_error().code() {
+                Some("NoSuchDistribution") => {
+                    Error::NoSuchDistribution { distribution_id: distribution_id.into(), message: detail }
                 }
-            })?;
-        Ok(out
-            .invalidation_list
-            .and_then(|l| l.items)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|s| s.id)
-            .collect())
+                Some("AccessDenied") => {
+                    Error::AccessDenied { distribution_id: distribution_id.into(), message: detail }
+                }
+                _ => Error::CloudFront(detail),
+            }
+        })?;
+        Ok(out.invalidation_list.and_then(|l| l.items).unwrap_or_default().into_iter().map(|s| s.id).collect())
     }
 }
 
@@ -124,9 +108,7 @@ async fn by_deadline<T>(
     let Some(deadline) = deadline else {
         return fut.await;
     };
-    let left = deadline
-        .saturating_duration_since(Instant::now())
-        .saturating_sub(ANSWER_MARGIN);
+    let left = deadline.saturating_duration_since(Instant::now()).saturating_sub(ANSWER_MARGIN);
     match tokio::time::timeout(left, fut).await {
         Ok(r) => r,
         Err(_) => Err(Error::CloudFront(format!(
@@ -146,44 +128,27 @@ fn classify_create(e: SdkError<CreateInvalidationError>, req: &CreateRequest<'_>
     let err = se.into_err();
     let message = err.message().unwrap_or_default().to_string();
     match err {
-        CreateInvalidationError::NoSuchDistribution(_) => Error::NoSuchDistribution {
-            distribution_id: dist,
-            message,
-        },
-        CreateInvalidationError::AccessDenied(_) => Error::AccessDenied {
-            distribution_id: dist,
-            message,
-        },
+        CreateInvalidationError::NoSuchDistribution(_) => Error::NoSuchDistribution { distribution_id: dist, message },
+        CreateInvalidationError::AccessDenied(_) => Error::AccessDenied { distribution_id: dist, message },
         CreateInvalidationError::TooManyInvalidationsInProgress(_) => {
-            Error::TooManyInvalidationsInProgress {
-                distribution_id: dist,
-                message,
-            }
+            Error::TooManyInvalidationsInProgress { distribution_id: dist, message }
         }
         CreateInvalidationError::InvalidArgument(_)
         | CreateInvalidationError::BatchTooLarge(_)
         | CreateInvalidationError::MissingBody(_)
-        | CreateInvalidationError::InconsistentQuantities(_) => Error::InvalidInput(format!(
-            "CloudFront refused the request: {} {message}",
-            err.code().unwrap_or_default()
-        )),
+        | CreateInvalidationError::InconsistentQuantities(_) => {
+            Error::InvalidInput(format!("CloudFront refused the request: {} {message}", err.code().unwrap_or_default()))
+        }
         // Not in the model: arrives as an unhandled error; matched by code (aws-facts.md).
         other => match other.code() {
-            Some("InvalidationBatchAlreadyExists") => Error::InvalidationBatchAlreadyExists {
-                caller_reference: req.caller_reference.to_string(),
-                message,
-            },
-            Some("Throttling") | Some("ThrottlingException") | Some("RequestLimitExceeded") => {
-                Error::Throttled(detail)
+            Some("InvalidationBatchAlreadyExists") => {
+                Error::InvalidationBatchAlreadyExists { caller_reference: req.caller_reference.to_string(), message }
             }
-            Some("AccessDenied") | Some("AccessDeniedException") => Error::AccessDenied {
-                distribution_id: dist,
-                message,
-            },
-            Some("NoSuchDistribution") => Error::NoSuchDistribution {
-                distribution_id: dist,
-                message,
-            },
+            Some("Throttling") | Some("ThrottlingException") | Some("RequestLimitExceeded") => Error::Throttled(detail),
+            Some("AccessDenied") | Some("AccessDeniedException") => {
+                Error::AccessDenied { distribution_id: dist, message }
+            }
+            Some("NoSuchDistribution") => Error::NoSuchDistribution { distribution_id: dist, message },
             _ => Error::CloudFront(detail),
         },
     }
@@ -214,46 +179,33 @@ impl CloudFront for SdkCloudFront {
                 .send()
                 .await
                 .map_err(|e| classify_create(e, &req))?;
-            let inv = out.invalidation.ok_or_else(|| {
-                Error::CloudFront("CreateInvalidation answered without an invalidation".into())
-            })?;
+            let inv = out
+                .invalidation
+                .ok_or_else(|| Error::CloudFront("CreateInvalidation answered without an invalidation".into()))?;
             Ok(from_sdk(inv))
         };
         by_deadline(deadline, "CreateInvalidation", call).await
     }
 
-    async fn get_invalidation(
-        &self,
-        distribution_id: &str,
-        id: &str,
-    ) -> Result<Invalidation, Error> {
-        let out = self
-            .client
-            .get_invalidation()
-            .distribution_id(distribution_id)
-            .id(id)
-            .send()
-            .await
-            .map_err(|e| {
-                let detail = DisplayErrorContext(&e).to_string();
-                match e.into_service_error() {
-                    GetInvalidationError::NoSuchDistribution(_) => Error::NoSuchDistribution {
-                        distribution_id: distribution_id.into(),
-                        message: detail,
-                    },
-                    GetInvalidationError::AccessDenied(_) => Error::AccessDenied {
-                        distribution_id: distribution_id.into(),
-                        message: detail,
-                    },
-                    GetInvalidationError::NoSuchInvalidation(_) => {
-                        Error::InvalidInput(format!("no invalidation {id} on {distribution_id}"))
-                    }
-                    _ => Error::CloudFront(detail),
+    async fn get_invalidation(&self, distribution_id: &str, id: &str) -> Result<Invalidation, Error> {
+        let out = self.client.get_invalidation().distribution_id(distribution_id).id(id).send().await.map_err(|e| {
+            let detail = DisplayErrorContext(&e).to_string();
+            match e.into_service_error() {
+                GetInvalidationError::NoSuchDistribution(_) => {
+                    Error::NoSuchDistribution { distribution_id: distribution_id.into(), message: detail }
                 }
-            })?;
-        let inv = out.invalidation.ok_or_else(|| {
-            Error::CloudFront("GetInvalidation answered without an invalidation".into())
+                GetInvalidationError::AccessDenied(_) => {
+                    Error::AccessDenied { distribution_id: distribution_id.into(), message: detail }
+                }
+                GetInvalidationError::NoSuchInvalidation(_) => {
+                    Error::InvalidInput(format!("no invalidation {id} on {distribution_id}"))
+                }
+                _ => Error::CloudFront(detail),
+            }
         })?;
+        let inv = out
+            .invalidation
+            .ok_or_else(|| Error::CloudFront("GetInvalidation answered without an invalidation".into()))?;
         Ok(from_sdk(inv))
     }
 }
@@ -263,13 +215,7 @@ fn from_sdk(inv: aws_sdk_cloudfront::types::Invalidation) -> Invalidation {
     Invalidation {
         id: inv.id,
         status: inv.status,
-        caller_reference: batch
-            .as_ref()
-            .map(|b| b.caller_reference.clone())
-            .unwrap_or_default(),
-        paths: batch
-            .and_then(|b| b.paths)
-            .and_then(|p| p.items)
-            .unwrap_or_default(),
+        caller_reference: batch.as_ref().map(|b| b.caller_reference.clone()).unwrap_or_default(),
+        paths: batch.and_then(|b| b.paths).and_then(|p| p.items).unwrap_or_default(),
     }
 }

@@ -48,7 +48,8 @@ pub struct Target {
     pub origin_path: String,
 }
 
-/// `EXCLUDE` / `INCLUDE` globs over the full S3 key (`*` stays within one `/` segment, `**` crosses).
+/// `EXCLUDE` / `INCLUDE` globs over the full S3 key, as in `.gitignore`: `*` stays within one `/`
+/// segment, `**` crosses them, and a glob without `/` matches a file name at any depth (`*.map`).
 #[derive(Debug, Clone, Default)]
 pub struct KeyFilter {
     include: Option<GlobSet>,
@@ -63,7 +64,14 @@ impl KeyFilter {
             }
             let mut b = GlobSetBuilder::new();
             for g in globs {
-                let glob = globset::GlobBuilder::new(g)
+                let anywhere;
+                let pattern = if g.contains('/') {
+                    g.as_str()
+                } else {
+                    anywhere = format!("{{{g},**/{g}}}");
+                    anywhere.as_str()
+                };
+                let glob = globset::GlobBuilder::new(pattern)
                     .literal_separator(true)
                     .build()
                     .map_err(|e| format!("invalid glob {g:?}: {e}"))?;
@@ -71,10 +79,7 @@ impl KeyFilter {
             }
             b.build().map(Some).map_err(|e| e.to_string())
         }
-        Ok(KeyFilter {
-            include: build(include)?,
-            exclude: build(exclude)?,
-        })
+        Ok(KeyFilter { include: build(include)?, exclude: build(exclude)? })
     }
 
     /// `Err(reason)` when the key is filtered out.
@@ -95,11 +100,7 @@ impl KeyFilter {
 
 /// Terraform's rule for distribution ids (`^[A-Z0-9]+$`); CloudFront sets no length.
 pub fn valid_distribution_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 /// `/site/` → `site/`; `` or `/` → ``.
@@ -136,12 +137,12 @@ impl Config {
         let index_document = match get("INDEX_DOCUMENT") {
             None => Some("index.html".to_string()),
             Some(v) if v.trim().is_empty() => None,
-            Some(v) if v.contains('/') => return Err(err(
-                "INDEX_DOCUMENT",
-                format!(
-                    "{v:?} must be a file name without '/' (default index.html, empty to disable)"
-                ),
-            )),
+            Some(v) if v.contains('/') => {
+                return Err(err(
+                    "INDEX_DOCUMENT",
+                    format!("{v:?} must be a file name without '/' (default index.html, empty to disable)"),
+                ))
+            }
             Some(v) => Some(v.trim().to_string()),
         };
         let number = |name: &str, default: usize, max: usize| -> Result<usize, Error> {
@@ -149,10 +150,7 @@ impl Config {
                 None => Ok(default),
                 Some(v) => match v.trim().parse::<usize>() {
                     Ok(n) if (1..=max).contains(&n) => Ok(n),
-                    _ => Err(err(
-                        name,
-                        format!("{v:?} must be a whole number from 1 to {max} (default {default})"),
-                    )),
+                    _ => Err(err(name, format!("{v:?} must be a whole number from 1 to {max} (default {default})"))),
                 },
             }
         };
@@ -172,24 +170,13 @@ impl Config {
                 Some(id) => vec![Route {
                     bucket: None,
                     prefix: String::new(),
-                    targets: vec![Target {
-                        distribution_id: id.clone(),
-                        origin_path: origin_path.clone(),
-                    }],
+                    targets: vec![Target { distribution_id: id.clone(), origin_path: origin_path.clone() }],
                 }],
                 None => Vec::new(),
             },
         };
 
-        Ok(Config {
-            distribution_id,
-            routes,
-            origin_path,
-            index_document,
-            max_paths,
-            max_wildcards,
-            filter,
-        })
+        Ok(Config { distribution_id, routes, origin_path, index_document, max_paths, max_wildcards, filter })
     }
 
     /// The route for a changed key: the longest matching prefix; a route naming the bucket beats
@@ -214,9 +201,8 @@ fn split_list(v: &str) -> Result<Vec<String>, String> {
         return Ok(Vec::new());
     }
     if v.starts_with('[') {
-        return serde_json::from_str::<Vec<String>>(v).map_err(|e| {
-            format!("not a JSON array of glob strings ({e}); or give a comma-separated list")
-        });
+        return serde_json::from_str::<Vec<String>>(v)
+            .map_err(|e| format!("not a JSON array of glob strings ({e}); or give a comma-separated list"));
     }
     let mut out = Vec::new();
     let (mut depth, mut cur) = (0usize, String::new());
@@ -233,11 +219,7 @@ fn split_list(v: &str) -> Result<Vec<String>, String> {
         cur.push(c);
     }
     out.push(cur);
-    Ok(out
-        .into_iter()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect())
+    Ok(out.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
 }
 
 #[derive(Deserialize)]
@@ -289,7 +271,9 @@ fn parse_routes(json: &str) -> Result<Vec<Route>, String> {
                         TargetJson::Full { id, origin_path } => (id, origin_path),
                     };
                     if !valid_distribution_id(&id) {
-                        return Err(format!("route {i}: {id:?} is not a distribution id (upper-case letters and digits)"));
+                        return Err(format!(
+                            "route {i}: {id:?} is not a distribution id (upper-case letters and digits)"
+                        ));
                     }
                     Ok(Target { distribution_id: id, origin_path: normalise_origin_path(&op) })
                 })
@@ -304,10 +288,7 @@ mod tests {
     use super::*;
 
     fn cfg(vars: &[(&str, &str)]) -> Result<Config, Error> {
-        let vars: Vec<(String, String)> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(move |n| vars.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()))
     }
 
@@ -324,11 +305,7 @@ mod tests {
     #[test]
     fn invalid_values_name_the_variable() {
         let cases: &[(&str, &str, &str)] = &[
-            (
-                "DISTRIBUTION_ID",
-                "e123abc",
-                "upper-case letters and digits",
-            ),
+            ("DISTRIBUTION_ID", "e123abc", "upper-case letters and digits"),
             ("DISTRIBUTION_ID", "E12-3", "upper-case letters and digits"),
             ("MAX_PATHS", "0", "from 1 to 3000"),
             ("MAX_PATHS", "3001", "from 1 to 3000"),
@@ -339,38 +316,21 @@ mod tests {
             ("EXCLUDE", "a[", "invalid glob"),
             ("ROUTES", "{}", "expected a JSON array"),
             ("ROUTES", "[]", "empty list"),
-            (
-                "ROUTES",
-                r#"[{"prefix":"a/","distributions":["bad id"]}]"#,
-                "not a distribution id",
-            ),
-            (
-                "ROUTES",
-                r#"[{"prefix":"a/","distributions":[]}]"#,
-                "no distributions",
-            ),
+            ("ROUTES", r#"[{"prefix":"a/","distributions":["bad id"]}]"#, "not a distribution id"),
+            ("ROUTES", r#"[{"prefix":"a/","distributions":[]}]"#, "no distributions"),
         ];
         for (var, val, want) in cases {
             let e = cfg(&[(var, val)]).unwrap_err();
             let msg = e.to_string();
             assert_eq!(e.error_type(), "ConfigError");
-            assert!(
-                msg.contains(var.split('/').next().unwrap()) || msg.contains("INCLUDE/EXCLUDE"),
-                "{msg}"
-            );
+            assert!(msg.contains(var.split('/').next().unwrap()) || msg.contains("INCLUDE/EXCLUDE"), "{msg}");
             assert!(msg.contains(want), "{var}={val}: {msg}");
         }
     }
 
     #[test]
     fn origin_path_is_a_key_prefix() {
-        for (raw, want) in [
-            ("", ""),
-            ("/", ""),
-            ("/site", "site/"),
-            ("site/", "site/"),
-            ("/a/b/", "a/b/"),
-        ] {
+        for (raw, want) in [("", ""), ("/", ""), ("/site", "site/"), ("site/", "site/"), ("/a/b/", "a/b/")] {
             assert_eq!(normalise_origin_path(raw), want, "{raw:?}");
         }
         let c = cfg(&[("DISTRIBUTION_ID", "E1"), ("ORIGIN_PATH", "/prod")]).unwrap();
@@ -379,21 +339,18 @@ mod tests {
 
     #[test]
     fn globs_split_on_commas_outside_braces() {
-        assert_eq!(
-            split_list("a/**, *.{js,css} ,").unwrap(),
-            vec!["a/**", "*.{js,css}"]
-        );
+        assert_eq!(split_list("a/**, *.{js,css} ,").unwrap(), vec!["a/**", "*.{js,css}"]);
         assert_eq!(split_list(r#"["x,y", "z"]"#).unwrap(), vec!["x,y", "z"]);
         let c = cfg(&[("EXCLUDE", "assets/**/*.js"), ("INCLUDE", "")]).unwrap();
         assert_eq!(c.filter.check("assets/a/b.js"), Err("matched by EXCLUDE"));
         assert_eq!(c.filter.check("assets.js"), Ok(()));
-        let c = cfg(&[("INCLUDE", "*.html")]).unwrap();
-        assert_eq!(
-            c.filter.check("docs/a.html"),
-            Err("not matched by INCLUDE"),
-            "* stays within a segment"
-        );
-        assert_eq!(c.filter.check("a.html"), Ok(()));
+        let c = cfg(&[("INCLUDE", "docs/*.html")]).unwrap();
+        assert_eq!(c.filter.check("docs/a/b.html"), Err("not matched by INCLUDE"), "* stays within a segment");
+        assert_eq!(c.filter.check("docs/a.html"), Ok(()));
+        let c = cfg(&[("EXCLUDE", "*.map")]).unwrap();
+        assert_eq!(c.filter.check("a.js.map"), Err("matched by EXCLUDE"), "a glob without / matches at any depth");
+        assert_eq!(c.filter.check("js/deep/a.js.map"), Err("matched by EXCLUDE"));
+        assert_eq!(c.filter.check("a.js"), Ok(()));
     }
 
     #[test]
@@ -405,21 +362,11 @@ mod tests {
                 {"prefix":"blog/","distributions":["EOTHER"]}]"#,
         )])
         .unwrap();
-        let id = |b: Option<&str>, k: &str| {
-            c.route_for(b, k).unwrap().targets[0]
-                .distribution_id
-                .clone()
-        };
+        let id = |b: Option<&str>, k: &str| c.route_for(b, k).unwrap().targets[0].distribution_id.clone();
         assert_eq!(id(Some("b"), "blog/x"), "EBLOG");
         assert_eq!(id(Some("c"), "blog/x"), "EOTHER");
         assert_eq!(id(Some("b"), "x"), "EALL");
-        assert_eq!(
-            c.route_for(Some("b"), "blog/x").unwrap().targets[0].origin_path,
-            "blog/"
-        );
-        assert_eq!(
-            c.route_for(Some("b"), "blog/x").unwrap().targets[1].distribution_id,
-            "EMIRROR"
-        );
+        assert_eq!(c.route_for(Some("b"), "blog/x").unwrap().targets[0].origin_path, "blog/");
+        assert_eq!(c.route_for(Some("b"), "blog/x").unwrap().targets[1].distribution_id, "EMIRROR");
     }
 }

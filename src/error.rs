@@ -24,27 +24,13 @@ pub enum Error {
     #[error("{0}")]
     Config(String),
     #[error("distribution {distribution_id} does not exist: {message}")]
-    NoSuchDistribution {
-        distribution_id: String,
-        message: String,
-    },
+    NoSuchDistribution { distribution_id: String, message: String },
     #[error("access denied to distribution {distribution_id}: {message}")]
-    AccessDenied {
-        distribution_id: String,
-        message: String,
-    },
-    #[error(
-        "caller reference {caller_reference} was already used with different paths: {message}"
-    )]
-    InvalidationBatchAlreadyExists {
-        caller_reference: String,
-        message: String,
-    },
+    AccessDenied { distribution_id: String, message: String },
+    #[error("caller reference {caller_reference} was already used with different paths: {message}")]
+    InvalidationBatchAlreadyExists { caller_reference: String, message: String },
     #[error("too many invalidations in progress on {distribution_id}: {message}")]
-    TooManyInvalidationsInProgress {
-        distribution_id: String,
-        message: String,
-    },
+    TooManyInvalidationsInProgress { distribution_id: String, message: String },
     #[error("CloudFront throttled the request: {0}")]
     Throttled(String),
     #[error("CloudFront call failed: {0}")]
@@ -70,12 +56,7 @@ impl Error {
     /// redelivery (every unsubmitted message is redelivered so that nothing is lost); it is what
     /// the logs and metrics report.
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            Error::TooManyInvalidationsInProgress { .. }
-                | Error::Throttled(_)
-                | Error::CloudFront(_)
-        )
+        matches!(self, Error::TooManyInvalidationsInProgress { .. } | Error::Throttled(_) | Error::CloudFront(_))
     }
 
     pub fn invalid(msg: impl Into<String>) -> Self {
@@ -85,10 +66,7 @@ impl Error {
 
 impl From<Error> for Diagnostic {
     fn from(e: Error) -> Self {
-        Diagnostic {
-            error_type: e.error_type().to_string(),
-            error_message: e.to_string(),
-        }
+        Diagnostic { error_type: e.error_type().to_string(), error_message: e.to_string() }
     }
 }
 
@@ -103,32 +81,14 @@ mod tests {
         let cases = [
             (Error::InvalidInput(d("x")), "InvalidInput"),
             (Error::Config(d("x")), "ConfigError"),
+            (Error::NoSuchDistribution { distribution_id: d("E1"), message: d("") }, "NoSuchDistribution"),
+            (Error::AccessDenied { distribution_id: d("E1"), message: d("") }, "AccessDenied"),
             (
-                Error::NoSuchDistribution {
-                    distribution_id: d("E1"),
-                    message: d(""),
-                },
-                "NoSuchDistribution",
-            ),
-            (
-                Error::AccessDenied {
-                    distribution_id: d("E1"),
-                    message: d(""),
-                },
-                "AccessDenied",
-            ),
-            (
-                Error::InvalidationBatchAlreadyExists {
-                    caller_reference: d("r"),
-                    message: d(""),
-                },
+                Error::InvalidationBatchAlreadyExists { caller_reference: d("r"), message: d("") },
                 "InvalidationBatchAlreadyExists",
             ),
             (
-                Error::TooManyInvalidationsInProgress {
-                    distribution_id: d("E1"),
-                    message: d(""),
-                },
+                Error::TooManyInvalidationsInProgress { distribution_id: d("E1"), message: d("") },
                 "TooManyInvalidationsInProgress",
             ),
             (Error::Throttled(d("x")), "Throttled"),

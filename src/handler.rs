@@ -31,16 +31,10 @@ impl Invocation {
         // `deadline` is milliseconds since the epoch. Lambda never starts an invocation past its
         // deadline, so a deadline already past is not one (cargo lambda's emulator sends its
         // timeout, 600000, there): then only the SDK's own timeouts bound the call.
-        let now_ms = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
-        let deadline = (ctx.deadline > now_ms)
-            .then(|| Instant::now() + Duration::from_millis(ctx.deadline - now_ms));
-        Invocation {
-            request_id: ctx.request_id.clone(),
-            deadline,
-        }
+        let now_ms =
+            SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        let deadline = (ctx.deadline > now_ms).then(|| Instant::now() + Duration::from_millis(ctx.deadline - now_ms));
+        Invocation { request_id: ctx.request_id.clone(), deadline }
     }
 }
 
@@ -57,59 +51,33 @@ pub struct Prepared {
 pub fn prepare(cfg: &Config, payload: &[u8], request_id: &str) -> Result<Prepared, Error> {
     let intake = intake::parse(payload)?;
     let (planned, timeout) = plan_intake(cfg, &intake, request_id)?;
-    Ok(Prepared {
-        intake,
-        planned,
-        timeout,
-    })
+    Ok(Prepared { intake, planned, timeout })
 }
 
 fn plan_intake(cfg: &Config, intake: &Intake, request_id: &str) -> Result<(Planned, u32), Error> {
     let Some(req) = &intake.explicit else {
-        return Ok((
-            planner::plan(&intake.changes, cfg, None, request_id)?,
-            intake::explicit::DEFAULT_TIMEOUT,
-        ));
+        return Ok((planner::plan(&intake.changes, cfg, None, request_id)?, intake::explicit::DEFAULT_TIMEOUT));
     };
     let mut planned = match &req.paths {
         Some(paths) => {
-            let distribution_id = req
-                .distribution_id
-                .clone()
-                .expect("intake requires distribution_id with paths");
+            let distribution_id = req.distribution_id.clone().expect("intake requires distribution_id with paths");
             let wildcards = paths.iter().filter(|p| p.ends_with('*')).count();
             Planned {
                 plans: vec![Plan {
-                    caller_reference: reference::derive_for_paths(
-                        &distribution_id,
-                        paths,
-                        request_id,
-                    ),
+                    caller_reference: reference::derive_for_paths(&distribution_id, paths, request_id),
                     distribution_id,
                     paths: paths.clone(),
                     messages: BTreeSet::from([0]),
-                    stats: PlanStats {
-                        keys_in: 0,
-                        exact_paths: paths.len(),
-                        wildcards,
-                    },
+                    stats: PlanStats { keys_in: 0, exact_paths: paths.len(), wildcards },
                 }],
                 skipped: BTreeMap::new(),
             }
         }
-        None => planner::plan(
-            &intake.changes,
-            cfg,
-            req.distribution_id.as_deref(),
-            request_id,
-        )?,
+        None => planner::plan(&intake.changes, cfg, req.distribution_id.as_deref(), request_id)?,
     };
     if let Some(r) = &req.caller_reference {
         // CallerReference is scoped to a distribution, so one reference serves several.
-        planned
-            .plans
-            .iter_mut()
-            .for_each(|p| p.caller_reference = r.clone());
+        planned.plans.iter_mut().for_each(|p| p.caller_reference = r.clone());
     }
     Ok((planned, req.timeout))
 }
@@ -158,12 +126,7 @@ pub enum Output {
 }
 
 /// Runs one invocation end to end.
-pub async fn handle<C: CloudFront>(
-    cfg: &Config,
-    cf: &C,
-    payload: &[u8],
-    inv: &Invocation,
-) -> Result<Output, Error> {
+pub async fn handle<C: CloudFront>(cfg: &Config, cf: &C, payload: &[u8], inv: &Invocation) -> Result<Output, Error> {
     let started = Instant::now();
     let intake = intake::parse(payload).inspect_err(|e| log_failure(None, e, started))?;
     let source = intake.source;
@@ -173,12 +136,8 @@ pub async fn handle<C: CloudFront>(
         Err(e) if source == Source::Sqs => {
             // Nothing can be submitted: every message with a change goes back to the queue.
             log_failure(Some(source), &e, started);
-            let failed: BTreeSet<usize> = intake
-                .changes
-                .iter()
-                .map(|c| c.message)
-                .chain(intake.malformed.iter().map(|m| m.0))
-                .collect();
+            let failed: BTreeSet<usize> =
+                intake.changes.iter().map(|c| c.message).chain(intake.malformed.iter().map(|m| m.0)).collect();
             return Ok(Output::Sqs(batch_response(&intake, &failed)));
         }
         Err(e) => {
@@ -212,14 +171,7 @@ pub async fn handle<C: CloudFront>(
             }
         }
     }
-    summary(
-        &intake,
-        &planned,
-        &created,
-        failed_messages.len(),
-        first_error.as_ref(),
-        started,
-    );
+    summary(&intake, &planned, &created, failed_messages.len(), first_error.as_ref(), started);
 
     if source == Source::Sqs {
         return Ok(Output::Sqs(batch_response(&intake, &failed_messages)));
@@ -229,11 +181,7 @@ pub async fn handle<C: CloudFront>(
     }
     let keys_in = intake.changes.len();
     let single = (created.len() == 1).then(|| created[0].clone());
-    let outcome = Some(if created.is_empty() {
-        "Skipped"
-    } else {
-        "Created"
-    });
+    let outcome = Some(if created.is_empty() { "Skipped" } else { "Created" });
     Ok(Output::Other(Response {
         single,
         outcome,

@@ -10,22 +10,13 @@ use serde_json::value::RawValue;
 async fn main() -> Result<(), lambda_runtime::Error> {
     // Honours AWS_LAMBDA_LOG_LEVEL and AWS_LAMBDA_LOG_FORMAT=JSON.
     lambda_runtime::tracing::init_default_subscriber();
-    let config = Config::from_env().inspect_err(
-        |e| tracing::error!(error_type = e.error_type(), error = %e, "invalid configuration"),
-    )?;
+    let config = Config::from_env()
+        .inspect_err(|e| tracing::error!(error_type = e.error_type(), error = %e, "invalid configuration"))?;
     let cloudfront = SdkCloudFront::from_env().await;
     let (config, cloudfront) = (&config, &cloudfront);
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<Box<RawValue>>| async move {
-            let invocation = Invocation::from_context(&event.context);
-            handler::handle(
-                config,
-                cloudfront,
-                event.payload.get().as_bytes(),
-                &invocation,
-            )
-            .await
-        },
-    ))
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
+        let invocation = Invocation::from_context(&event.context);
+        handler::handle(config, cloudfront, event.payload.get().as_bytes(), &invocation).await
+    }))
     .await
 }

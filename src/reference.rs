@@ -13,21 +13,11 @@ use sha2::{Digest, Sha256};
 use crate::intake::{Change, ChangeKind};
 
 /// `cfinv-` and 40 hex digits (160 bits of SHA-256): far inside CloudFront's 128 characters.
-pub fn derive(
-    distribution_id: &str,
-    changes: &[&Change],
-    paths: &[String],
-    request_token: &str,
-) -> String {
+pub fn derive(distribution_id: &str, changes: &[&Change], paths: &[String], request_token: &str) -> String {
     let mut ids: Vec<(&str, &str, ChangeKind, &str)> = changes
         .iter()
         .map(|c| {
-            (
-                c.bucket.as_deref().unwrap_or(""),
-                c.key.as_str(),
-                c.kind,
-                c.version.as_deref().unwrap_or(request_token),
-            )
+            (c.bucket.as_deref().unwrap_or(""), c.key.as_str(), c.kind, c.version.as_deref().unwrap_or(request_token))
         })
         .collect();
     ids.sort_unstable();
@@ -106,18 +96,10 @@ mod tests {
             derive("E1", &[&a1_again], &p, "req-2"),
             "message and request do not matter when S3 versioned it"
         );
-        assert_eq!(
-            r,
-            derive("E1", &[&a1, &a1_again], &p, "req-1"),
-            "duplicates do not matter"
-        );
+        assert_eq!(r, derive("E1", &[&a1, &a1_again], &p, "req-1"), "duplicates do not matter");
         assert_ne!(r, derive("E1", &[&a2], &p, "req-1"), "a later upload");
         assert_ne!(r, derive("E2", &[&a1], &p, "req-1"), "another distribution");
-        assert_ne!(
-            r,
-            derive("E1", &[&a1], &["/a*".to_string()], "req-1"),
-            "other paths"
-        );
+        assert_ne!(r, derive("E1", &[&a1], &["/a*".to_string()], "req-1"), "other paths");
         assert!(r.len() <= 128 && r.starts_with("cfinv-"), "{r}");
 
         let k = change("a", None, 0);
@@ -126,14 +108,7 @@ mod tests {
             derive("E1", &[&k], &p, "req-1"),
             "a Lambda retry keeps its request id"
         );
-        assert_ne!(
-            derive("E1", &[&k], &p, "req-1"),
-            derive("E1", &[&k], &p, "req-2"),
-            "a new invoke is a new request"
-        );
-        assert_ne!(
-            derive_for_paths("E1", &p, "req-1"),
-            derive_for_paths("E1", &p, "req-2")
-        );
+        assert_ne!(derive("E1", &[&k], &p, "req-1"), derive("E1", &[&k], &p, "req-2"), "a new invoke is a new request");
+        assert_ne!(derive_for_paths("E1", &p, "req-1"), derive_for_paths("E1", &p, "req-2"));
     }
 }

@@ -10,10 +10,7 @@ use serde_json::{json, Value};
 use support::{event, Moto, SAMPLE_DISTRIBUTION};
 
 fn config(vars: &[(&str, &str)]) -> Config {
-    let vars: Vec<(String, String)> = vars
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     Config::from_lookup(move |n| vars.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone())).unwrap()
 }
 
@@ -22,10 +19,7 @@ fn sample_config() -> Config {
 }
 
 fn invocation(id: &str) -> Invocation {
-    Invocation {
-        request_id: id.to_string(),
-        deadline: None,
-    }
+    Invocation { request_id: id.to_string(), deadline: None }
 }
 
 fn to_json(o: &Output) -> Value {
@@ -37,22 +31,8 @@ fn to_json(o: &Output) -> Value {
 #[tokio::test]
 async fn every_sample_event_creates_the_planned_invalidation() {
     let cases: &[(&str, Option<&[&str]>)] = &[
-        (
-            "s3-put.json",
-            Some(&[
-                "/docs/getting-started",
-                "/docs/getting-started/",
-                "/docs/getting-started/index.html",
-            ]),
-        ),
-        (
-            "s3-delete.json",
-            Some(&[
-                "/blog/2023/old-post",
-                "/blog/2023/old-post/",
-                "/blog/2023/old-post/index.html",
-            ]),
-        ),
+        ("s3-put.json", Some(&["/docs/getting-started", "/docs/getting-started/", "/docs/getting-started/index.html"])),
+        ("s3-delete.json", Some(&["/blog/2023/old-post", "/blog/2023/old-post/", "/blog/2023/old-post/index.html"])),
         (
             "s3-multi.json",
             Some(&[
@@ -96,34 +76,12 @@ async fn every_sample_event_creates_the_planned_invalidation() {
                 "/js/app.91c2e0.js",
             ]),
         ),
-        (
-            "sqs-sns.json",
-            Some(&[
-                "/about/jobs.html",
-                "/about/team",
-                "/about/team/",
-                "/about/team/index.html",
-            ]),
-        ),
+        ("sqs-sns.json", Some(&["/about/jobs.html", "/about/team", "/about/team/", "/about/team/index.html"])),
         ("sqs-eventbridge.json", Some(&["/changelog.html"])),
         ("sqs-test-event.json", None),
-        (
-            "sns.json",
-            Some(&[
-                "/pricing",
-                "/pricing/",
-                "/pricing/index.html",
-                "/pricing/plans.json",
-            ]),
-        ),
-        (
-            "eventbridge-created.json",
-            Some(&["/blog/launch", "/blog/launch/", "/blog/launch/index.html"]),
-        ),
-        (
-            "eventbridge-deleted.json",
-            Some(&["/blog/draft", "/blog/draft/", "/blog/draft/index.html"]),
-        ),
+        ("sns.json", Some(&["/pricing", "/pricing/", "/pricing/index.html", "/pricing/plans.json"])),
+        ("eventbridge-created.json", Some(&["/blog/launch", "/blog/launch/", "/blog/launch/index.html"])),
+        ("eventbridge-deleted.json", Some(&["/blog/draft", "/blog/draft/", "/blog/draft/index.html"])),
         ("explicit-paths.json", Some(&["/docs/*", "/index.html"])),
         (
             "explicit-keys.json",
@@ -143,41 +101,22 @@ async fn every_sample_event_creates_the_planned_invalidation() {
     let cfg = sample_config();
     for (name, want) in cases {
         let before = moto.invalidation_ids(SAMPLE_DISTRIBUTION).await;
-        let out = handler::handle(&cfg, &cf, &event(name), &invocation(name))
-            .await
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let out =
+            handler::handle(&cfg, &cf, &event(name), &invocation(name)).await.unwrap_or_else(|e| panic!("{name}: {e}"));
         let out = to_json(&out);
         if name.starts_with("sqs-") {
-            assert_eq!(
-                out,
-                json!({"batchItemFailures": []}),
-                "{name}: every message acknowledged"
-            );
+            assert_eq!(out, json!({"batchItemFailures": []}), "{name}: every message acknowledged");
         }
-        let new: Vec<String> = moto
-            .invalidation_ids(SAMPLE_DISTRIBUTION)
-            .await
-            .into_iter()
-            .filter(|i| !before.contains(i))
-            .collect();
+        let new: Vec<String> =
+            moto.invalidation_ids(SAMPLE_DISTRIBUTION).await.into_iter().filter(|i| !before.contains(i)).collect();
         let Some(want) = want else {
-            assert!(
-                new.is_empty() && out.get("invalidation_id").is_none(),
-                "{name}: {out}"
-            );
+            assert!(new.is_empty() && out.get("invalidation_id").is_none(), "{name}: {out}");
             continue;
         };
         assert_eq!(new.len(), 1, "{name}: one invalidation per event");
         // Read it back from the stand-in.
         let id = &new[0];
-        let got = moto
-            .sdk()
-            .get_invalidation()
-            .distribution_id(SAMPLE_DISTRIBUTION)
-            .id(id)
-            .send()
-            .await
-            .unwrap();
+        let got = moto.sdk().get_invalidation().distribution_id(SAMPLE_DISTRIBUTION).id(id).send().await.unwrap();
         let batch = got.invalidation.unwrap().invalidation_batch.unwrap();
         let mut paths = batch.paths.unwrap().items.unwrap_or_default();
         paths.sort();
@@ -190,10 +129,7 @@ async fn every_sample_event_creates_the_planned_invalidation() {
         }
         // `cfinv plan` (prepare) promised exactly these paths.
         let prepared = handler::prepare(&cfg, &event(name), name).unwrap();
-        assert_eq!(
-            prepared.planned.plans[0].paths, *want,
-            "{name}: plan and request agree"
-        );
+        assert_eq!(prepared.planned.plans[0].paths, *want, "{name}: plan and request agree");
     }
 }
 
@@ -202,46 +138,27 @@ async fn no_such_distribution_surfaces_as_its_error_type() {
     let moto = Moto::start(&["--distributions", "0"]);
     let cf = moto.cloudfront();
     let cfg = config(&[("DISTRIBUTION_ID", "ENOSUCHDIST1")]);
-    let err = handler::handle(&cfg, &cf, &event("s3-put.json"), &invocation("r1"))
-        .await
-        .unwrap_err();
+    let err = handler::handle(&cfg, &cf, &event("s3-put.json"), &invocation("r1")).await.unwrap_err();
     assert_eq!(err.error_type(), "NoSuchDistribution", "{err}");
     let diag: lambda_runtime::Diagnostic = err.into();
     assert_eq!(diag.error_type, "NoSuchDistribution");
 
     // From SQS the same failure sends every message back to the queue instead.
-    let out = to_json(
-        &handler::handle(&cfg, &cf, &event("sqs-s3.json"), &invocation("r2"))
-            .await
-            .unwrap(),
-    );
-    assert_eq!(
-        out["batchItemFailures"].as_array().unwrap().len(),
-        4,
-        "{out}"
-    );
+    let out = to_json(&handler::handle(&cfg, &cf, &event("sqs-s3.json"), &invocation("r2")).await.unwrap());
+    assert_eq!(out["batchItemFailures"].as_array().unwrap().len(), 4, "{out}");
 }
 
 #[tokio::test]
 async fn an_sqs_batch_with_one_malformed_message_reports_only_that_message() {
     let moto = Moto::start(&["--distribution-ids", SAMPLE_DISTRIBUTION]);
     let mut batch: Value = serde_json::from_slice(&event("sqs-s3.json")).unwrap();
-    batch["Records"][2]["body"] = json!(
-        "{\"Records\": [{\"eventSource\": \"aws:s3\", \"eventName\": \"ObjectCreated:Put\"}]}"
-    );
+    batch["Records"][2]["body"] =
+        json!("{\"Records\": [{\"eventSource\": \"aws:s3\", \"eventName\": \"ObjectCreated:Put\"}]}");
     let bad_id = batch["Records"][2]["messageId"].clone();
-    let out = handler::handle(
-        &sample_config(),
-        &moto.cloudfront(),
-        batch.to_string().as_bytes(),
-        &invocation("r"),
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        to_json(&out),
-        json!({"batchItemFailures": [{"itemIdentifier": bad_id}]})
-    );
+    let out = handler::handle(&sample_config(), &moto.cloudfront(), batch.to_string().as_bytes(), &invocation("r"))
+        .await
+        .unwrap();
+    assert_eq!(to_json(&out), json!({"batchItemFailures": [{"itemIdentifier": bad_id}]}));
     // The rest of the batch was still invalidated, in one request.
     assert_eq!(moto.invalidation_ids(SAMPLE_DISTRIBUTION).await.len(), 1);
 }
@@ -256,17 +173,9 @@ async fn the_same_event_twice_makes_one_invalidation() {
     let cfg = sample_config();
     for name in ["s3-put.json", "sqs-s3.json", "eventbridge-created.json"] {
         let before = moto.invalidation_ids(SAMPLE_DISTRIBUTION).await.len();
-        handler::handle(&cfg, &cf, &event(name), &invocation("first"))
-            .await
-            .unwrap();
-        handler::handle(&cfg, &cf, &event(name), &invocation("redelivery"))
-            .await
-            .unwrap();
-        assert_eq!(
-            moto.invalidation_ids(SAMPLE_DISTRIBUTION).await.len(),
-            before + 1,
-            "{name}"
-        );
+        handler::handle(&cfg, &cf, &event(name), &invocation("first")).await.unwrap();
+        handler::handle(&cfg, &cf, &event(name), &invocation("redelivery")).await.unwrap();
+        assert_eq!(moto.invalidation_ids(SAMPLE_DISTRIBUTION).await.len(), before + 1, "{name}");
     }
 }
 
@@ -277,11 +186,7 @@ async fn a_reused_caller_reference_with_other_paths_is_its_own_error() {
     let cfg = sample_config();
     let first = json!({"distribution_id": SAMPLE_DISTRIBUTION, "paths": ["/a"], "caller_reference": "deploy-1"});
     let other = json!({"distribution_id": SAMPLE_DISTRIBUTION, "paths": ["/b"], "caller_reference": "deploy-1"});
-    handler::handle(&cfg, &cf, first.to_string().as_bytes(), &invocation("1"))
-        .await
-        .unwrap();
-    let err = handler::handle(&cfg, &cf, other.to_string().as_bytes(), &invocation("2"))
-        .await
-        .unwrap_err();
+    handler::handle(&cfg, &cf, first.to_string().as_bytes(), &invocation("1")).await.unwrap();
+    let err = handler::handle(&cfg, &cf, other.to_string().as_bytes(), &invocation("2")).await.unwrap_err();
     assert_eq!(err.error_type(), "InvalidationBatchAlreadyExists", "{err}");
 }

@@ -63,32 +63,27 @@ enum Command {
 fn read_event(path: &PathBuf) -> Result<Vec<u8>, String> {
     if path.as_os_str() == "-" {
         let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        std::io::stdin().read_to_end(&mut buf).map_err(|e| format!("cannot read standard input: {e}"))?;
         return Ok(buf);
     }
     std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
 fn config() -> Result<Config, String> {
-    Config::from_env().map_err(|e| format!("{e}\nFix the variable in your environment (the README lists every variable and its values)."))
+    Config::from_env().map_err(|e| {
+        format!("{e}\nFix the variable in your environment (the README lists every variable and its values).")
+    })
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Plan { event, json } => plan(&event, json || !std::io::stdout().is_terminal()),
-        Command::Invoke { event, request_id } => {
-            runtime().and_then(|rt| rt.block_on(invoke(&event, request_id)))
+        Command::Invoke { event, request_id } => runtime().and_then(|rt| rt.block_on(invoke(&event, request_id))),
+        Command::List { distribution_id } => runtime().and_then(|rt| rt.block_on(list(&distribution_id))),
+        Command::Status { distribution_id, invalidation_id } => {
+            runtime().and_then(|rt| rt.block_on(status(&distribution_id, &invalidation_id)))
         }
-        Command::List { distribution_id } => {
-            runtime().and_then(|rt| rt.block_on(list(&distribution_id)))
-        }
-        Command::Status {
-            distribution_id,
-            invalidation_id,
-        } => runtime().and_then(|rt| rt.block_on(status(&distribution_id, &invalidation_id))),
     };
     match result {
         Ok(code) => code,
@@ -100,18 +95,12 @@ fn main() -> ExitCode {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())
+    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())
 }
 
 /// What a failed handler prints: the Lambda's own error shape.
 fn print_error(e: &Error) -> ExitCode {
-    println!(
-        "{}",
-        json!({"errorType": e.error_type(), "errorMessage": e.to_string()})
-    );
+    println!("{}", json!({"errorType": e.error_type(), "errorMessage": e.to_string()}));
     ExitCode::from(1)
 }
 
@@ -124,11 +113,7 @@ fn plan(event: &PathBuf, as_json: bool) -> Result<ExitCode, String> {
     };
     let out = std::io::stdout();
     let mut out = out.lock();
-    let written = if as_json {
-        write_plan_json(&mut out, &prepared)
-    } else {
-        write_plan_table(&mut out, &prepared)
-    };
+    let written = if as_json { write_plan_json(&mut out, &prepared) } else { write_plan_table(&mut out, &prepared) };
     written.map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
 }
@@ -208,23 +193,15 @@ async fn invoke(event: &PathBuf, request_id: Option<String>) -> Result<ExitCode,
     let cfg = config()?;
     let payload = read_event(event)?;
     let request_id = request_id.unwrap_or_else(|| {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         format!("cfinv-{}-{nanos:x}", std::process::id())
     });
     let cf = SdkCloudFront::from_env().await;
-    let inv = Invocation {
-        request_id,
-        deadline: None,
-    };
+    let inv = Invocation { request_id, deadline: None };
     match handler::handle(&cfg, &cf, &payload, &inv).await {
         Ok(out) => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
-            );
+            println!("{}", serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?);
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => Ok(print_error(&e)),
@@ -245,10 +222,7 @@ async fn list(distribution_id: &str) -> Result<ExitCode, String> {
         }
     }
     let doc = json!({"distribution_id": distribution_id, "invalidations": all});
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?
-    );
+    println!("{}", serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -258,10 +232,7 @@ async fn status(distribution_id: &str, id: &str) -> Result<ExitCode, String> {
         Ok(i) => {
             let doc = json!({"distribution_id": distribution_id, "invalidation_id": i.id, "status": i.status,
                              "caller_reference": i.caller_reference, "paths": i.paths});
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?
-            );
+            println!("{}", serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?);
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => Ok(print_error(&e)),

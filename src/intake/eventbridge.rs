@@ -30,35 +30,15 @@ pub(crate) fn read(p: Payload, message: usize) -> Result<Notification, Error> {
     let kind = match detail_type.as_str() {
         "Object Created" => ChangeKind::Created,
         "Object Deleted" => ChangeKind::Removed,
-        _ => {
-            return Ok(Notification {
-                source: Source::EventBridge,
-                changes: Vec::new(),
-                ignored: 1,
-            })
-        }
+        _ => return Ok(Notification { source: Source::EventBridge, changes: Vec::new(), ignored: 1 }),
     };
-    let detail = p.detail.ok_or_else(|| {
-        Error::invalid(format!("EventBridge {detail_type:?} event has no detail"))
-    })?;
-    let object = detail
-        .object
-        .ok_or_else(|| Error::invalid("EventBridge S3 event has no detail.object"))?;
+    let detail = p.detail.ok_or_else(|| Error::invalid(format!("EventBridge {detail_type:?} event has no detail")))?;
+    let object = detail.object.ok_or_else(|| Error::invalid("EventBridge S3 event has no detail.object"))?;
     // Encoded like the notification's key (AWS Lambda Powertools decodes it the same way).
     let key = super::s3::decode_key(&object.key)?;
     let version = object.sequencer.or(object.version_id).or(object.etag);
-    let change = Change {
-        message,
-        bucket: detail.bucket.map(|b| b.name),
-        key,
-        kind,
-        version,
-    };
-    Ok(Notification {
-        source: Source::EventBridge,
-        changes: vec![change],
-        ignored: 0,
-    })
+    let change = Change { message, bucket: detail.bucket.map(|b| b.name), key, kind, version };
+    Ok(Notification { source: Source::EventBridge, changes: vec![change], ignored: 0 })
 }
 
 #[cfg(test)]
@@ -100,8 +80,7 @@ mod tests {
 
     #[test]
     fn created_without_object_is_invalid() {
-        let e = parse(br#"{"source":"aws.s3","detail-type":"Object Created","detail":{}}"#)
-            .unwrap_err();
+        let e = parse(br#"{"source":"aws.s3","detail-type":"Object Created","detail":{}}"#).unwrap_err();
         assert_eq!(e.error_type(), "InvalidInput");
     }
 }

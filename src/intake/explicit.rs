@@ -45,9 +45,7 @@ fn string_list(v: Value, field: &str) -> Result<Vec<String>, Error> {
         .enumerate()
         .map(|(i, v)| match v {
             Value::String(s) => Ok(s),
-            other => Err(Error::invalid(format!(
-                "{field}[{i}] must be a string, not {other}"
-            ))),
+            other => Err(Error::invalid(format!("{field}[{i}] must be a string, not {other}"))),
         })
         .collect()
 }
@@ -64,13 +62,13 @@ pub(crate) fn read(p: Payload) -> Result<Intake, Error> {
     };
     let caller_reference = match p.caller_reference {
         None | Some(Value::Null) => None,
-        Some(Value::String(r)) if !r.is_empty() && r.chars().count() <= MAX_CALLER_REFERENCE => {
-            Some(r)
+        Some(Value::String(r)) if !r.is_empty() && r.chars().count() <= MAX_CALLER_REFERENCE => Some(r),
+        Some(other) => {
+            return Err(Error::invalid(format!(
+                "caller_reference must be a string of 1 to {MAX_CALLER_REFERENCE} characters, got {}",
+                truncate(&other.to_string(), 80)
+            )))
         }
-        Some(other) => return Err(Error::invalid(format!(
-            "caller_reference must be a string of 1 to {MAX_CALLER_REFERENCE} characters, got {}",
-            truncate(&other.to_string(), 80)
-        ))),
     };
     let timeout = match p.timeout {
         None | Some(Value::Null) => DEFAULT_TIMEOUT,
@@ -88,9 +86,7 @@ pub(crate) fn read(p: Payload) -> Result<Intake, Error> {
     match (p.paths, p.keys) {
         (Some(_), Some(_)) => return Err(Error::invalid("give either paths or keys, not both")),
         (None, None) => {
-            return Err(Error::invalid(
-                "an explicit request needs paths (1 to 3000 paths) or keys (S3 keys)",
-            ))
+            return Err(Error::invalid("an explicit request needs paths (1 to 3000 paths) or keys (S3 keys)"))
         }
         (Some(paths), None) => {
             if distribution_id.is_none() {
@@ -98,27 +94,16 @@ pub(crate) fn read(p: Payload) -> Result<Intake, Error> {
             }
             let mut paths = string_list(paths, "paths")?;
             if paths.is_empty() || paths.len() > API_MAX_PATHS {
-                return Err(Error::invalid(format!(
-                    "paths must hold 1 to {API_MAX_PATHS} paths, got {}",
-                    paths.len()
-                )));
+                return Err(Error::invalid(format!("paths must hold 1 to {API_MAX_PATHS} paths, got {}", paths.len())));
             }
             for (i, path) in paths.iter().enumerate() {
                 if let Some(problem) = path_problem(path) {
-                    return Err(Error::invalid(format!(
-                        "paths[{i}] {:?}: {problem}",
-                        truncate(path, 80)
-                    )));
+                    return Err(Error::invalid(format!("paths[{i}] {:?}: {problem}", truncate(path, 80))));
                 }
             }
             paths.sort_unstable();
             paths.dedup();
-            intake.explicit = Some(ExplicitRequest {
-                distribution_id,
-                paths: Some(paths),
-                caller_reference,
-                timeout,
-            });
+            intake.explicit = Some(ExplicitRequest { distribution_id, paths: Some(paths), caller_reference, timeout });
         }
         (None, Some(keys)) => {
             let keys = string_list(keys, "keys")?;
@@ -127,25 +112,12 @@ pub(crate) fn read(p: Payload) -> Result<Intake, Error> {
             }
             for (i, key) in keys.into_iter().enumerate() {
                 if key.is_empty() || key.len() > MAX_KEY_BYTES {
-                    return Err(Error::invalid(format!(
-                        "keys[{i}] must be 1 to {MAX_KEY_BYTES} bytes (an S3 key)"
-                    )));
+                    return Err(Error::invalid(format!("keys[{i}] must be 1 to {MAX_KEY_BYTES} bytes (an S3 key)")));
                 }
                 // Explicit keys are plain keys, not S3's form encoding: `a+b` means a plus.
-                intake.changes.push(Change {
-                    message: 0,
-                    bucket: None,
-                    key,
-                    kind: ChangeKind::Created,
-                    version: None,
-                });
+                intake.changes.push(Change { message: 0, bucket: None, key, kind: ChangeKind::Created, version: None });
             }
-            intake.explicit = Some(ExplicitRequest {
-                distribution_id,
-                paths: None,
-                caller_reference,
-                timeout,
-            });
+            intake.explicit = Some(ExplicitRequest { distribution_id, paths: None, caller_reference, timeout });
         }
     }
     Ok(intake)
@@ -180,9 +152,7 @@ mod tests {
 
     #[test]
     fn keys_request_maps_plain_keys() {
-        let i = ok(
-            json!({"keys":["docs/a+b.html","x y.txt"],"caller_reference":"exec-1","timeout":60}),
-        );
+        let i = ok(json!({"keys":["docs/a+b.html","x y.txt"],"caller_reference":"exec-1","timeout":60}));
         let r = i.explicit.unwrap();
         assert_eq!(r.distribution_id, None);
         assert_eq!(r.timeout, 60);
@@ -200,74 +170,32 @@ mod tests {
         let long = format!("/{}", "a".repeat(4000));
         let cases = vec![
             (json!({"paths":["/a"]}), "distribution_id is required"),
-            (
-                json!({"distribution_id":"e1","paths":["/a"]}),
-                "distribution_id",
-            ),
-            (
-                json!({"distribution_id":7,"paths":["/a"]}),
-                "distribution_id",
-            ),
+            (json!({"distribution_id":"e1","paths":["/a"]}), "distribution_id"),
+            (json!({"distribution_id":7,"paths":["/a"]}), "distribution_id"),
             (json!({"distribution_id":d}), "needs paths"),
-            (
-                json!({"distribution_id":d,"paths":[]}),
-                "paths must hold 1 to 3000",
-            ),
-            (
-                json!({"distribution_id":d,"paths":many}),
-                "paths must hold 1 to 3000",
-            ),
-            (
-                json!({"distribution_id":d,"paths":"/a"}),
-                "paths must be a list",
-            ),
-            (
-                json!({"distribution_id":d,"paths":[1]}),
-                "paths[0] must be a string",
-            ),
-            (
-                json!({"distribution_id":d,"paths":["a"]}),
-                "must start with '/'",
-            ),
-            (
-                json!({"distribution_id":d,"paths":["/a*b"]}),
-                "'*' only as the last",
-            ),
+            (json!({"distribution_id":d,"paths":[]}), "paths must hold 1 to 3000"),
+            (json!({"distribution_id":d,"paths":many}), "paths must hold 1 to 3000"),
+            (json!({"distribution_id":d,"paths":"/a"}), "paths must be a list"),
+            (json!({"distribution_id":d,"paths":[1]}), "paths[0] must be a string"),
+            (json!({"distribution_id":d,"paths":["a"]}), "must start with '/'"),
+            (json!({"distribution_id":d,"paths":["/a*b"]}), "'*' only as the last"),
             (json!({"distribution_id":d,"paths":[long]}), "4000"),
             (json!({"distribution_id":d,"paths":["/a b"]}), "encode"),
             (json!({"distribution_id":d,"paths":["/café"]}), "encode"),
-            (
-                json!({"distribution_id":d,"paths":["/ok","/bad%zz"]}),
-                "paths[1]",
-            ),
-            (
-                json!({"distribution_id":d,"paths":["/a"],"keys":["a"]}),
-                "not both",
-            ),
+            (json!({"distribution_id":d,"paths":["/ok","/bad%zz"]}), "paths[1]"),
+            (json!({"distribution_id":d,"paths":["/a"],"keys":["a"]}), "not both"),
             (
                 json!({"distribution_id":d,"paths":["/a"],"timeout":59}),
                 "timeout must be a whole number of seconds from 60 to 3600",
             ),
-            (
-                json!({"distribution_id":d,"paths":["/a"],"timeout":3601}),
-                "from 60 to 3600",
-            ),
-            (
-                json!({"distribution_id":d,"paths":["/a"],"timeout":"900"}),
-                "timeout",
-            ),
-            (
-                json!({"distribution_id":d,"paths":["/a"],"timeout":90.5}),
-                "timeout",
-            ),
+            (json!({"distribution_id":d,"paths":["/a"],"timeout":3601}), "from 60 to 3600"),
+            (json!({"distribution_id":d,"paths":["/a"],"timeout":"900"}), "timeout"),
+            (json!({"distribution_id":d,"paths":["/a"],"timeout":90.5}), "timeout"),
             (
                 json!({"distribution_id":d,"paths":["/a"],"caller_reference":""}),
                 "caller_reference must be a string of 1 to 128",
             ),
-            (
-                json!({"distribution_id":d,"paths":["/a"],"caller_reference":"x".repeat(129)}),
-                "1 to 128",
-            ),
+            (json!({"distribution_id":d,"paths":["/a"],"caller_reference":"x".repeat(129)}), "1 to 128"),
             (json!({"keys":[]}), "at least one"),
             (json!({"keys":[""]}), "keys[0] must be 1 to 1024 bytes"),
             (json!({"keys":["k".repeat(1025)]}), "keys[0]"),
@@ -275,17 +203,11 @@ mod tests {
         for (v, want) in cases {
             let e = parse(v.to_string().as_bytes()).unwrap_err();
             assert_eq!(e.error_type(), "InvalidInput", "{v}");
-            assert!(
-                e.to_string().contains(want),
-                "{}: {e}",
-                v.to_string().chars().take(120).collect::<String>()
-            );
+            assert!(e.to_string().contains(want), "{}: {e}", v.to_string().chars().take(120).collect::<String>());
         }
         // At the limits: exactly 3,000 paths, 128 chars, 60 and 3,600 s, a 4,000-char path are fine.
         let three_k: Vec<String> = (0..3000).map(|i| format!("/{i}")).collect();
-        ok(
-            json!({"distribution_id":d,"paths":three_k,"caller_reference":"x".repeat(128),"timeout":3600}),
-        );
+        ok(json!({"distribution_id":d,"paths":three_k,"caller_reference":"x".repeat(128),"timeout":3600}));
         ok(json!({"distribution_id":d,"paths":[format!("/{}", "a".repeat(3999))],"timeout":60}));
     }
 }

@@ -87,18 +87,12 @@ pub struct Intake {
 
 impl Intake {
     fn new(source: Source) -> Self {
-        Intake {
-            source,
-            changes: Vec::new(),
-            messages: Vec::new(),
-            malformed: Vec::new(),
-            ignored: 0,
-            explicit: None,
-        }
+        Intake { source, changes: Vec::new(), messages: Vec::new(), malformed: Vec::new(), ignored: 0, explicit: None }
     }
 }
 
-pub(crate) const ACCEPTED_SHAPES: &str = "accepted shapes: an S3 event notification (Records[].eventSource \"aws:s3\"), \
+pub(crate) const ACCEPTED_SHAPES: &str =
+    "accepted shapes: an S3 event notification (Records[].eventSource \"aws:s3\"), \
 an SQS batch (Records[].eventSource \"aws:sqs\") of S3/SNS/EventBridge messages, an SNS event (Records[].Sns), \
 an EventBridge S3 event (source \"aws.s3\"), the S3 test event, or an explicit request \
 {\"distribution_id\", \"paths\": [\"/…\"]} / {\"distribution_id\"?, \"keys\": [\"…\"]}";
@@ -150,9 +144,7 @@ pub(crate) struct Record {
 /// Reads one invocation payload.
 pub fn parse(bytes: &[u8]) -> Result<Intake, Error> {
     let payload: Payload = serde_json::from_slice(bytes).map_err(|e| {
-        Error::invalid(format!(
-            "payload is not a JSON object of a known shape ({e}); {ACCEPTED_SHAPES}"
-        ))
+        Error::invalid(format!("payload is not a JSON object of a known shape ({e}); {ACCEPTED_SHAPES}"))
     })?;
     from_payload(payload)
 }
@@ -172,18 +164,13 @@ fn from_payload(p: Payload) -> Result<Intake, Error> {
             intake.ignored = n.ignored;
             Ok(intake)
         }
-        None => Err(Error::invalid(format!(
-            "payload matches no known shape; {ACCEPTED_SHAPES}"
-        ))),
+        None => Err(Error::invalid(format!("payload matches no known shape; {ACCEPTED_SHAPES}"))),
     }
 }
 
 fn from_records(records: Vec<Record>) -> Result<Intake, Error> {
     // `Records: []` is acknowledged as an S3 notification with nothing in it.
-    let first = records
-        .first()
-        .and_then(|r| r.event_source.as_deref())
-        .unwrap_or("aws:s3");
+    let first = records.first().and_then(|r| r.event_source.as_deref()).unwrap_or("aws:s3");
     match first {
         "aws:sqs" => sqs::read(records),
         "aws:sns" => {
@@ -200,9 +187,7 @@ fn from_records(records: Vec<Record>) -> Result<Intake, Error> {
             intake.ignored = n.ignored;
             Ok(intake)
         }
-        other => Err(Error::invalid(format!(
-            "Records[0].eventSource {other:?} is not supported; {ACCEPTED_SHAPES}"
-        ))),
+        other => Err(Error::invalid(format!("Records[0].eventSource {other:?} is not supported; {ACCEPTED_SHAPES}"))),
     }
 }
 
@@ -217,27 +202,18 @@ pub(crate) struct Notification {
 /// it is none of them. `message` is the SQS message index stamped on each change.
 pub(crate) fn notification(p: Payload, message: usize) -> Result<Option<Notification>, Error> {
     if let Some(records) = p.records {
-        let first = records
-            .first()
-            .and_then(|r| r.event_source.as_deref())
-            .unwrap_or("aws:s3");
+        let first = records.first().and_then(|r| r.event_source.as_deref()).unwrap_or("aws:s3");
         return match first {
             "aws:s3" => s3::read_records(records, message).map(Some),
             "aws:sns" => sns::read_records(records).map(|mut n| {
                 n.changes.iter_mut().for_each(|c| c.message = message);
                 Some(n)
             }),
-            other => Err(Error::invalid(format!(
-                "Records[0].eventSource {other:?} is not an S3 notification"
-            ))),
+            other => Err(Error::invalid(format!("Records[0].eventSource {other:?} is not an S3 notification"))),
         };
     }
     if s3::is_test_event(&p) {
-        return Ok(Some(Notification {
-            source: Source::TestEvent,
-            changes: Vec::new(),
-            ignored: 1,
-        }));
+        return Ok(Some(Notification { source: Source::TestEvent, changes: Vec::new(), ignored: 1 }));
     }
     if eventbridge::is_eventbridge(&p) {
         return eventbridge::read(p, message).map(Some);
@@ -259,14 +235,8 @@ mod tests {
     /// Rule: anything of no known shape → InvalidInput saying which shapes are accepted.
     #[test]
     fn unknown_shapes_are_invalid_input_listing_the_accepted_ones() {
-        for json in [
-            r#"{}"#,
-            r#"{"hello":"world"}"#,
-            r#"[1,2]"#,
-            r#""text""#,
-            r#"not json"#,
-            r#"{"source":"aws.ec2"}"#,
-        ] {
+        for json in [r#"{}"#, r#"{"hello":"world"}"#, r#"[1,2]"#, r#""text""#, r#"not json"#, r#"{"source":"aws.ec2"}"#]
+        {
             let e = intake(json).unwrap_err();
             assert_eq!(e.error_type(), "InvalidInput", "{json}");
             assert!(e.to_string().contains("accepted shapes"), "{json}: {e}");

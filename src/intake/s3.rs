@@ -35,9 +35,7 @@ pub(crate) struct Object {
 pub fn kind_of_event(event_name: &str) -> Option<ChangeKind> {
     if event_name.starts_with("ObjectCreated:") {
         Some(ChangeKind::Created)
-    } else if event_name.starts_with("ObjectRemoved:")
-        || event_name.starts_with("LifecycleExpiration:")
-    {
+    } else if event_name.starts_with("ObjectRemoved:") || event_name.starts_with("LifecycleExpiration:") {
         Some(ChangeKind::Removed)
     } else {
         None
@@ -48,11 +46,7 @@ pub fn kind_of_event(event_name: &str) -> Option<ChangeKind> {
 /// escapes, as UTF-8. A `%` not followed by two hex digits is kept literally (S3 never writes
 /// one; a hand-made event might). Bytes that are not UTF-8 after decoding cannot be an S3 key.
 pub fn decode_key(raw: &str) -> Result<String, Error> {
-    let spaced: Cow<str> = if raw.contains('+') {
-        Cow::Owned(raw.replace('+', " "))
-    } else {
-        Cow::Borrowed(raw)
-    };
+    let spaced: Cow<str> = if raw.contains('+') { Cow::Owned(raw.replace('+', " ")) } else { Cow::Borrowed(raw) };
     let key = percent_decode_str(&spaced)
         .decode_utf8()
         .map_err(|_| Error::invalid(format!("object key {raw:?} is not UTF-8 once decoded")))?;
@@ -65,14 +59,11 @@ pub fn decode_key(raw: &str) -> Result<String, Error> {
 /// The best token the record has for "this write of this key": S3's `sequencer` is unique per
 /// write of a key; older or hand-made events may only carry a version id or an ETag.
 pub(crate) fn version_token(o: &Object, event_time: Option<&str>) -> Option<String> {
-    o.sequencer
-        .clone()
-        .or_else(|| o.version_id.clone())
-        .or_else(|| match (&o.e_tag, event_time) {
-            (Some(e), Some(t)) => Some(format!("{e}@{t}")),
-            (Some(e), None) => Some(e.clone()),
-            (None, t) => t.map(str::to_string),
-        })
+    o.sequencer.clone().or_else(|| o.version_id.clone()).or_else(|| match (&o.e_tag, event_time) {
+        (Some(e), Some(t)) => Some(format!("{e}@{t}")),
+        (Some(e), None) => Some(e.clone()),
+        (None, t) => t.map(str::to_string),
+    })
 }
 
 pub(crate) fn read_records(records: Vec<Record>, message: usize) -> Result<Notification, Error> {
@@ -85,16 +76,12 @@ pub(crate) fn read_records(records: Vec<Record>, message: usize) -> Result<Notif
                 r.event_source
             )));
         }
-        let name = r
-            .event_name
-            .as_deref()
-            .ok_or_else(|| Error::invalid(format!("Records[{i}] has no eventName")))?;
+        let name = r.event_name.as_deref().ok_or_else(|| Error::invalid(format!("Records[{i}] has no eventName")))?;
         let Some(kind) = kind_of_event(name) else {
             ignored += 1;
             continue;
         };
-        let s3 =
-            r.s3.ok_or_else(|| Error::invalid(format!("Records[{i}] ({name}) has no s3 object")))?;
+        let s3 = r.s3.ok_or_else(|| Error::invalid(format!("Records[{i}] ({name}) has no s3 object")))?;
         changes.push(Change {
             message,
             key: decode_key(&s3.object.key)?,
@@ -103,11 +90,7 @@ pub(crate) fn read_records(records: Vec<Record>, message: usize) -> Result<Notif
             kind,
         });
     }
-    Ok(Notification {
-        source: Source::S3,
-        changes,
-        ignored,
-    })
+    Ok(Notification { source: Source::S3, changes, ignored })
 }
 
 pub(crate) fn is_test_event(p: &Payload) -> bool {
@@ -183,19 +166,11 @@ mod tests {
         let i = parse(json.as_bytes()).unwrap();
         assert_eq!(i.source, Source::S3);
         assert_eq!(i.ignored, 1);
-        let got: Vec<_> = i
-            .changes
-            .iter()
-            .map(|c| (c.key.as_str(), c.kind, c.version.as_deref()))
-            .collect();
+        let got: Vec<_> = i.changes.iter().map(|c| (c.key.as_str(), c.kind, c.version.as_deref())).collect();
         assert_eq!(
             got,
             vec![
-                (
-                    "docs/red flower.jpg",
-                    ChangeKind::Created,
-                    Some("0055AED6DCD90281E5")
-                ),
+                ("docs/red flower.jpg", ChangeKind::Created, Some("0055AED6DCD90281E5")),
                 ("old.html", ChangeKind::Removed, Some("e1")),
             ]
         );
@@ -212,8 +187,7 @@ mod tests {
 
     #[test]
     fn a_record_without_its_object_is_invalid() {
-        let e = parse(br#"{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put"}]}"#)
-            .unwrap_err();
+        let e = parse(br#"{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put"}]}"#).unwrap_err();
         assert_eq!(e.error_type(), "InvalidInput");
         assert!(e.to_string().contains("no s3 object"), "{e}");
     }

@@ -15,13 +15,10 @@ pub(crate) struct Entity {
 
 /// Parses an SNS message that must hold an S3 notification or the S3 test event.
 fn read_message(message: &str, at: &str, index: usize) -> Result<Notification, Error> {
-    let inner: Payload = serde_json::from_str(message).map_err(|e| {
-        Error::invalid(format!("{at}: SNS message is not an S3 notification ({e})"))
-    })?;
+    let inner: Payload = serde_json::from_str(message)
+        .map_err(|e| Error::invalid(format!("{at}: SNS message is not an S3 notification ({e})")))?;
     if inner.records.is_none() && !super::s3::is_test_event(&inner) {
-        return Err(Error::invalid(format!(
-            "{at}: SNS message is not an S3 notification (no Records)"
-        )));
+        return Err(Error::invalid(format!("{at}: SNS message is not an S3 notification (no Records)")));
     }
     let mut n = super::notification(inner, index)?
         .ok_or_else(|| Error::invalid(format!("{at}: SNS message is not an S3 notification")))?;
@@ -32,15 +29,9 @@ fn read_message(message: &str, at: &str, index: usize) -> Result<Notification, E
 }
 
 pub(crate) fn read_records(records: Vec<Record>) -> Result<Notification, Error> {
-    let mut out = Notification {
-        source: Source::Sns,
-        changes: Vec::new(),
-        ignored: 0,
-    };
+    let mut out = Notification { source: Source::Sns, changes: Vec::new(), ignored: 0 };
     for (i, r) in records.into_iter().enumerate() {
-        let sns = r
-            .sns
-            .ok_or_else(|| Error::invalid(format!("Records[{i}] has no Sns object")))?;
+        let sns = r.sns.ok_or_else(|| Error::invalid(format!("Records[{i}] has no Sns object")))?;
         let n = read_message(&sns.message, &format!("Records[{i}].Sns.Message"), 0)?;
         out.changes.extend(n.changes);
         out.ignored += n.ignored;
@@ -75,9 +66,7 @@ mod tests {
 
     #[test]
     fn sns_message_of_another_kind_is_invalid() {
-        let json =
-            serde_json::json!({"Records":[{"EventSource":"aws:sns","Sns":{"Message":"hello"}}]})
-                .to_string();
+        let json = serde_json::json!({"Records":[{"EventSource":"aws:sns","Sns":{"Message":"hello"}}]}).to_string();
         let e = parse(json.as_bytes()).unwrap_err();
         assert_eq!(e.error_type(), "InvalidInput");
         assert!(e.to_string().contains("Records[0].Sns.Message"), "{e}");
@@ -86,9 +75,7 @@ mod tests {
     #[test]
     fn sns_test_event_is_acknowledged() {
         let inner = r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"b"}"#;
-        let json =
-            serde_json::json!({"Records":[{"EventSource":"aws:sns","Sns":{"Message":inner}}]})
-                .to_string();
+        let json = serde_json::json!({"Records":[{"EventSource":"aws:sns","Sns":{"Message":inner}}]}).to_string();
         let i = parse(json.as_bytes()).unwrap();
         assert!(i.changes.is_empty());
         assert_eq!(i.ignored, 1);

@@ -10,15 +10,11 @@ pub(crate) fn read(records: Vec<Record>) -> Result<Intake, Error> {
     for (i, r) in records.into_iter().enumerate() {
         // Without its id a message can be neither acknowledged nor reported: fail the invocation,
         // so that Lambda redelivers the whole batch rather than dropping it.
-        let id = r.message_id.ok_or_else(|| {
-            Error::invalid(format!("Records[{i}] of the SQS batch has no messageId"))
-        })?;
+        let id =
+            r.message_id.ok_or_else(|| Error::invalid(format!("Records[{i}] of the SQS batch has no messageId")))?;
         if r.event_source.as_deref() != Some("aws:sqs") {
             intake.messages.push(id);
-            intake.malformed.push((
-                i,
-                format!("eventSource {:?} in an SQS batch", r.event_source),
-            ));
+            intake.malformed.push((i, format!("eventSource {:?} in an SQS batch", r.event_source)));
             continue;
         }
         intake.messages.push(id);
@@ -34,10 +30,12 @@ pub(crate) fn read(records: Vec<Record>) -> Result<Intake, Error> {
 }
 
 fn read_body(body: &str, index: usize) -> Result<super::Notification, Error> {
-    let p: Payload = serde_json::from_str(body)
-        .map_err(|e| Error::invalid(format!("body is not JSON of a known shape ({e})")))?;
+    let p: Payload =
+        serde_json::from_str(body).map_err(|e| Error::invalid(format!("body is not JSON of a known shape ({e})")))?;
     notification(p, index)?.ok_or_else(|| {
-        Error::invalid("body is neither an S3 notification, an SNS envelope of one, an EventBridge S3 event nor the S3 test event")
+        Error::invalid(
+            "body is neither an S3 notification, an SNS envelope of one, an EventBridge S3 event nor the S3 test event",
+        )
     })
 }
 
@@ -60,7 +58,8 @@ mod tests {
     /// Every body shape the issue lists, in one batch; the malformed ones are reported by index.
     #[test]
     fn every_body_shape_and_malformed_messages() {
-        let sns = json!({"Type":"Notification","MessageId":"n","TopicArn":"t","Message":s3("via+sns.html","02")}).to_string();
+        let sns =
+            json!({"Type":"Notification","MessageId":"n","TopicArn":"t","Message":s3("via+sns.html","02")}).to_string();
         let eb = json!({"source":"aws.s3","detail-type":"Object Deleted",
                         "detail":{"bucket":{"name":"b"},"object":{"key":"via-eb.html","sequencer":"03"}}})
         .to_string();
@@ -72,15 +71,8 @@ mod tests {
         let i = parse(batch.to_string().as_bytes()).unwrap();
         assert_eq!(i.source, Source::Sqs);
         assert_eq!(i.messages, ["m1", "m2", "m3", "m4", "m5", "m6", "m7"]);
-        let keys: Vec<_> = i
-            .changes
-            .iter()
-            .map(|c| (c.message, c.key.as_str()))
-            .collect();
-        assert_eq!(
-            keys,
-            vec![(0, "direct.html"), (1, "via sns.html"), (2, "via-eb.html")]
-        );
+        let keys: Vec<_> = i.changes.iter().map(|c| (c.message, c.key.as_str())).collect();
+        assert_eq!(keys, vec![(0, "direct.html"), (1, "via sns.html"), (2, "via-eb.html")]);
         let bad: Vec<usize> = i.malformed.iter().map(|(m, _)| *m).collect();
         assert_eq!(bad, vec![4, 5, 6]);
         assert_eq!(i.ignored, 1);

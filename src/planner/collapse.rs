@@ -47,16 +47,12 @@ pub fn wildcards(covers: &[Cover]) -> usize {
 
 /// The covers within `budget`, every input cover still covered.
 pub fn collapse(mut covers: Vec<Cover>, budget: Budget) -> Vec<Cover> {
-    assert!(
-        budget.max_paths >= 1 && budget.max_wildcards >= 1,
-        "budgets are validated by Config"
-    );
+    assert!(budget.max_paths >= 1 && budget.max_wildcards >= 1, "budgets are validated by Config");
     normalise(&mut covers);
     if wildcards(&covers) > budget.max_wildcards {
         // Too many wildcards from ambiguous keys: merge wildcards among themselves first, so that
         // exact paths between them are merged only when a wildcard swallows them anyway.
-        let (wild, mut exact): (Vec<Cover>, Vec<Cover>) =
-            covers.into_iter().partition(Cover::is_wildcard);
+        let (wild, mut exact): (Vec<Cover>, Vec<Cover>) = covers.into_iter().partition(Cover::is_wildcard);
         let mut wild = Merger::new(wild).run(budget.max_wildcards, budget.max_wildcards);
         wild.append(&mut exact);
         covers = wild;
@@ -108,9 +104,7 @@ impl Merger {
         let wild = wildcards(&covers);
         let mut m = Merger {
             prev: (0..n).map(|i| if i == 0 { NONE } else { i - 1 }).collect(),
-            next: (0..n)
-                .map(|i| if i + 1 == n { NONE } else { i + 1 })
-                .collect(),
+            next: (0..n).map(|i| if i + 1 == n { NONE } else { i + 1 }).collect(),
             alive: vec![true; n],
             ver: vec![0; n],
             heap: BinaryHeap::with_capacity(n),
@@ -177,8 +171,7 @@ impl Merger {
                 continue;
             }
             let left = c.pos.0;
-            let both_exact =
-                !self.covers[left].is_wildcard() && !self.covers[c.right].is_wildcard();
+            let both_exact = !self.covers[left].is_wildcard() && !self.covers[c.right].is_wildcard();
             if both_exact && self.wild >= max_wildcards {
                 self.deferred.push(c);
                 continue;
@@ -190,12 +183,7 @@ impl Merger {
             }
         }
         let alive = self.alive;
-        self.covers
-            .into_iter()
-            .zip(alive)
-            .filter(|(_, a)| *a)
-            .map(|(c, _)| c)
-            .collect()
+        self.covers.into_iter().zip(alive).filter(|(_, a)| *a).map(|(c, _)| c).collect()
     }
 
     /// Replaces `left` and `right` by a wildcard on their common prefix, and absorbs every
@@ -244,13 +232,7 @@ mod tests {
         v.iter().map(Cover::path).collect()
     }
     fn run(input: &[&str], max_paths: usize, max_wildcards: usize) -> Vec<String> {
-        paths(&collapse(
-            input.iter().map(|p| c(p)).collect(),
-            Budget {
-                max_paths,
-                max_wildcards,
-            },
-        ))
+        paths(&collapse(input.iter().map(|p| c(p)).collect(), Budget { max_paths, max_wildcards }))
     }
 
     /// Rule: exact duplicates and every path covered by an emitted wildcard are removed; `/*`
@@ -258,10 +240,7 @@ mod tests {
     #[test]
     fn normalising_removes_what_is_covered() {
         assert_eq!(run(&["/b", "/a", "/b"], 10, 10), ["/a", "/b"]);
-        assert_eq!(
-            run(&["/docs/a", "/docs/*", "/docs", "/docs/b/c"], 10, 10),
-            ["/docs", "/docs/*"]
-        );
+        assert_eq!(run(&["/docs/a", "/docs/*", "/docs", "/docs/b/c"], 10, 10), ["/docs", "/docs/*"]);
         assert_eq!(run(&["/docs/a", "/docs*", "/docs"], 10, 10), ["/docs*"]);
         assert_eq!(run(&["/a", "/*", "/z/*"], 10, 10), ["/*"]);
     }
@@ -269,35 +248,15 @@ mod tests {
     /// Rule: within budget nothing changes (the exact plan is kept).
     #[test]
     fn within_budget_is_exact() {
-        assert_eq!(
-            run(&["/a/x", "/b/y", "/c/z"], 3, 1),
-            ["/a/x", "/b/y", "/c/z"]
-        );
+        assert_eq!(run(&["/a/x", "/b/y", "/c/z"], 3, 1), ["/a/x", "/b/y", "/c/z"]);
     }
 
     /// Rule: over budget, the tightest prefixes are merged first.
     #[test]
     fn tightest_prefixes_merge_first() {
-        let input = [
-            "/docs/functions/abs/",
-            "/docs/functions/after/",
-            "/docs/guide/x",
-            "/news/2023/a",
-            "/news/2024/b",
-        ];
-        assert_eq!(
-            run(&input, 4, 15),
-            [
-                "/docs/functions/a*",
-                "/docs/guide/x",
-                "/news/2023/a",
-                "/news/2024/b"
-            ]
-        );
-        assert_eq!(
-            run(&input, 3, 15),
-            ["/docs/functions/a*", "/docs/guide/x", "/news/202*"]
-        );
+        let input = ["/docs/functions/abs/", "/docs/functions/after/", "/docs/guide/x", "/news/2023/a", "/news/2024/b"];
+        assert_eq!(run(&input, 4, 15), ["/docs/functions/a*", "/docs/guide/x", "/news/2023/a", "/news/2024/b"]);
+        assert_eq!(run(&input, 3, 15), ["/docs/functions/a*", "/docs/guide/x", "/news/202*"]);
         assert_eq!(run(&input, 2, 15), ["/docs/*", "/news/202*"]);
         assert_eq!(run(&input, 1, 15), ["/*"]);
     }
@@ -305,19 +264,17 @@ mod tests {
     /// Rule: never more wildcards than MAX_WILDCARDS, even when ambiguity forced more.
     #[test]
     fn wildcard_budget_holds() {
-        let input: Vec<String> = (0..40)
-            .map(|i| format!("/assets/{}/runtime*", i % 20))
-            .chain((0..5).map(|i| format!("/p{i}")))
-            .collect();
+        let input: Vec<String> =
+            (0..40).map(|i| format!("/assets/{}/runtime*", i % 20)).chain((0..5).map(|i| format!("/p{i}"))).collect();
         let refs: Vec<&str> = input.iter().map(String::as_str).collect();
         let out = run(&refs, 3000, 3);
-        assert!(
-            out.iter().filter(|p| p.ends_with('*')).count() <= 3,
-            "{out:?}"
-        );
+        assert!(out.iter().filter(|p| p.ends_with('*')).count() <= 3, "{out:?}");
         for p in &refs {
             let t = p.trim_end_matches('*');
-            assert!(out.iter().any(|o| o == p || (o.ends_with('*') && t.starts_with(o.trim_end_matches('*')))), "{p} uncovered by {out:?}");
+            assert!(
+                out.iter().any(|o| o == p || (o.ends_with('*') && t.starts_with(o.trim_end_matches('*')))),
+                "{p} uncovered by {out:?}"
+            );
         }
     }
 
@@ -327,10 +284,7 @@ mod tests {
         assert_eq!(run(&["/a/1", "/a/2", "/a/3", "/b"], 2, 1), ["/a/*", "/b"]);
         // Two exact pairs cannot both become wildcards with one allowed: one wildcard takes all.
         assert_eq!(run(&["/a/1", "/a/2", "/b/1", "/b/2", "/c"], 2, 1), ["/*"]);
-        assert_eq!(
-            run(&["/a/1", "/a/2", "/b/1", "/b/2", "/c"], 4, 1),
-            ["/a/*", "/b/1", "/b/2", "/c"]
-        );
+        assert_eq!(run(&["/a/1", "/a/2", "/b/1", "/b/2", "/c"], 4, 1), ["/a/*", "/b/1", "/b/2", "/c"]);
     }
 
     #[test]

@@ -61,20 +61,12 @@ mod tests {
         let idx = Some("index.html");
         let cases: &[(&str, Option<&str>, &[&str])] = &[
             ("index.html", idx, &["/index.html", "/"]),
-            (
-                "docs/index.html",
-                idx,
-                &["/docs/index.html", "/docs/", "/docs"],
-            ),
+            ("docs/index.html", idx, &["/docs/index.html", "/docs/", "/docs"]),
             ("a/b/index.html", idx, &["/a/b/index.html", "/a/b/", "/a/b"]),
             ("docs/myindex.html", idx, &["/docs/myindex.html"]),
             ("docs/index.html.bak", idx, &["/docs/index.html.bak"]),
             ("docs/index.html", None, &["/docs/index.html"]),
-            (
-                "docs/default.htm",
-                Some("default.htm"),
-                &["/docs/default.htm", "/docs/", "/docs"],
-            ),
+            ("docs/default.htm", Some("default.htm"), &["/docs/default.htm", "/docs/", "/docs"]),
         ];
         for (key, idx, want) in cases {
             assert_eq!(viewer_paths(key, *idx), *want, "{key}");
@@ -111,14 +103,7 @@ mod tests {
         let long = format!("/{}", "é".repeat(1000));
         let got = covers(&long);
         assert_eq!(got.len(), 1);
-        assert!(
-            got[0].ends_with('*') && got[0].len() <= MAX_PATH_LEN,
-            "{}",
-            got[0].len()
-        );
-        assert!(
-            got[0].trim_end_matches('*').ends_with("%A9"),
-            "cut on an escape boundary"
-        );
+        assert!(got[0].ends_with('*') && got[0].len() <= MAX_PATH_LEN, "{}", got[0].len());
+        assert!(got[0].trim_end_matches('*').ends_with("%A9"), "cut on an escape boundary");
     }
 }

@@ -35,16 +35,10 @@ pub struct Cover {
 
 impl Cover {
     pub fn exact(path: String) -> Self {
-        Cover {
-            text: path,
-            exact: true,
-        }
+        Cover { text: path, exact: true }
     }
     pub fn wildcard(prefix: String) -> Self {
-        Cover {
-            text: prefix,
-            exact: false,
-        }
+        Cover { text: prefix, exact: false }
     }
     pub fn is_wildcard(&self) -> bool {
         !self.exact
@@ -70,30 +64,21 @@ impl Cover {
 /// 4,000 characters, `*` only last, printable ASCII with unsafe characters `%XX`-encoded.
 pub fn path_problem(p: &str) -> Option<String> {
     if !p.starts_with('/') {
-        return Some(
-            "must start with '/' (items starting with '#' are cache tags, not paths)".into(),
-        );
+        return Some("must start with '/' (items starting with '#' are cache tags, not paths)".into());
     }
     if p.len() > MAX_PATH_LEN {
-        return Some(format!(
-            "is {} characters, over CloudFront's {MAX_PATH_LEN}",
-            p.len()
-        ));
+        return Some(format!("is {} characters, over CloudFront's {MAX_PATH_LEN}", p.len()));
     }
     if p.as_bytes()[..p.len() - 1].contains(&b'*') {
-        return Some(
-            "has '*' not at the end (CloudFront allows '*' only as the last character)".into(),
-        );
+        return Some("has '*' not at the end (CloudFront allows '*' only as the last character)".into());
     }
     let b = p.as_bytes();
     for (i, &c) in b.iter().enumerate() {
         let bad = match c {
             b'%' => {
-                !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-                    && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+                !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit) && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
             }
-            b' ' | b'<' | b'>' | b'"' | b'#' | b'{' | b'}' | b'|' | b'\\' | b'^' | b'[' | b']'
-            | b'`' => true,
+            b' ' | b'<' | b'>' | b'"' | b'#' | b'{' | b'}' | b'|' | b'\\' | b'^' | b'[' | b']' | b'`' => true,
             // Reported rejected by CloudFront (and %7E accepted but not invalidating): cover a
             // key with '~' by a wildcard that ends before it.
             b'~' => true,
@@ -164,10 +149,7 @@ pub fn plan(
     let mut by_dist: BTreeMap<String, Acc> = BTreeMap::new();
     let mut skipped: BTreeMap<&'static str, usize> = BTreeMap::new();
     let explicit_target: Vec<Target> = distribution
-        .map(|id| Target {
-            distribution_id: id.to_string(),
-            origin_path: cfg.origin_path.clone(),
-        })
+        .map(|id| Target { distribution_id: id.to_string(), origin_path: cfg.origin_path.clone() })
         .into_iter()
         .collect();
     for change in changes {
@@ -205,31 +187,143 @@ pub fn plan(
             acc.messages.insert(change.message);
         }
     }
-    let budget = collapse::Budget {
-        max_paths: cfg.max_paths,
-        max_wildcards: cfg.max_wildcards,
-    };
+    let budget = collapse::Budget { max_paths: cfg.max_paths, max_wildcards: cfg.max_wildcards };
     let plans = by_dist
         .into_iter()
         .map(|(distribution_id, acc)| {
             let exact_paths = acc.covers.len();
             let covers = collapse::collapse(acc.covers, budget);
             let paths: Vec<String> = covers.iter().map(Cover::path).collect();
-            let caller_reference =
-                reference::derive(&distribution_id, &acc.changes, &paths, request_token);
-            let stats = PlanStats {
-                keys_in: acc.changes.len(),
-                exact_paths,
-                wildcards: collapse::wildcards(&covers),
-            };
-            Plan {
-                distribution_id,
-                caller_reference,
-                paths,
-                messages: acc.messages,
-                stats,
-            }
+            let caller_reference = reference::derive(&distribution_id, &acc.changes, &paths, request_token);
+            let stats = PlanStats { keys_in: acc.changes.len(), exact_paths, wildcards: collapse::wildcards(&covers) };
+            Plan { distribution_id, caller_reference, paths, messages: acc.messages, stats }
         })
         .collect();
     Ok(Planned { plans, skipped })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intake::ChangeKind;
+
+    fn cfg(vars: &[(&str, &str)]) -> Config {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(move |n| vars.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone())).unwrap()
+    }
+
+    fn change(bucket: &str, key: &str) -> Change {
+        Change {
+            message: 0,
+            bucket: Some(bucket.into()),
+            key: key.into(),
+            kind: ChangeKind::Created,
+            version: Some("1".into()),
+        }
+    }
+
+    fn plan_keys(vars: &[(&str, &str)], keys: &[&str]) -> Planned {
+        let changes: Vec<Change> = keys.iter().map(|k| change("b", k)).collect();
+        plan(&changes, &cfg(vars), None, "t").unwrap()
+    }
+
+    fn paths(p: &Planned) -> Vec<(&str, Vec<&str>)> {
+        p.plans.iter().map(|x| (x.distribution_id.as_str(), x.paths.iter().map(String::as_str).collect())).collect()
+    }
+
+    /// Each mapping rule of issue 3, as (configuration, keys) → paths per distribution.
+    #[test]
+    fn mapping_rules() {
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [&'a str], &'a [(&'a str, &'a [&'a str])]);
+        let cases: &[Case] = &[
+            ("key → / + key", &[("DISTRIBUTION_ID", "E1")], &["a/b.css"], &[("E1", &["/a/b.css"])]),
+            (
+                "root index.html is also /",
+                &[("DISTRIBUTION_ID", "E1")],
+                &["index.html"],
+                &[("E1", &["/", "/index.html"])],
+            ),
+            (
+                "dir/index.html is also /dir/ and /dir",
+                &[("DISTRIBUTION_ID", "E1")],
+                &["docs/index.html"],
+                &[("E1", &["/docs", "/docs/", "/docs/index.html"])],
+            ),
+            (
+                "INDEX_DOCUMENT empty disables",
+                &[("DISTRIBUTION_ID", "E1"), ("INDEX_DOCUMENT", "")],
+                &["docs/index.html"],
+                &[("E1", &["/docs/index.html"])],
+            ),
+            (
+                "ORIGIN_PATH is stripped, keys outside it skipped",
+                &[("DISTRIBUTION_ID", "E1"), ("ORIGIN_PATH", "/site")],
+                &["site/a.html", "other/b.html", "site/index.html"],
+                &[("E1", &["/", "/a.html", "/index.html"])],
+            ),
+            (
+                "EXCLUDE skips content-hashed assets",
+                &[("DISTRIBUTION_ID", "E1"), ("EXCLUDE", "assets/**")],
+                &["assets/app.1234.js", "about.html"],
+                &[("E1", &["/about.html"])],
+            ),
+            (
+                "INCLUDE keeps only matches",
+                &[("DISTRIBUTION_ID", "E1"), ("INCLUDE", "*.html")],
+                &["a.html", "a.css"],
+                &[("E1", &["/a.html"])],
+            ),
+            ("duplicates removed", &[("DISTRIBUTION_ID", "E1")], &["a.html", "a.html"], &[("E1", &["/a.html"])]),
+            (
+                "ROUTES: one request per distribution, each with its origin path",
+                &[(
+                    "ROUTES",
+                    r#"[{"prefix":"blog/","distributions":[{"id":"EBLOG","origin_path":"/blog"},"EALL"]},{"prefix":"","distributions":["EALL"]}]"#,
+                )],
+                &["blog/post.html", "index.html"],
+                &[("EALL", &["/", "/blog/post.html", "/index.html"]), ("EBLOG", &["/post.html"])],
+            ),
+            ("nothing left: no request", &[("DISTRIBUTION_ID", "E1"), ("EXCLUDE", "**")], &["a"], &[]),
+        ];
+        for (rule, vars, keys, want) in cases {
+            let got = plan_keys(vars, keys);
+            assert_eq!(paths(&got), want.iter().map(|(d, p)| (*d, p.to_vec())).collect::<Vec<_>>(), "{rule}");
+        }
+    }
+
+    #[test]
+    fn skipped_keys_are_counted_by_reason() {
+        let p = plan_keys(
+            &[("DISTRIBUTION_ID", "E1"), ("ORIGIN_PATH", "site"), ("EXCLUDE", "*.map")],
+            &["x/a", "site/b.map", "site/c"],
+        );
+        assert_eq!(p.skipped, BTreeMap::from([("matched by EXCLUDE", 1), ("outside ORIGIN_PATH", 1)]));
+        let p = plan_keys(&[("ROUTES", r#"[{"prefix":"a/","distributions":["E1"]}]"#)], &["b/x"]);
+        assert_eq!(p.skipped, BTreeMap::from([("no route", 1)]));
+        assert!(p.plans.is_empty());
+    }
+
+    #[test]
+    fn events_without_a_distribution_are_a_config_error() {
+        let e = plan(&[change("b", "a")], &cfg(&[]), None, "t").unwrap_err();
+        assert_eq!(e.error_type(), "ConfigError");
+        assert!(e.to_string().contains("DISTRIBUTION_ID"), "{e}");
+        // An explicit request naming its distribution needs no configuration.
+        let p = plan(&[change("b", "a")], &cfg(&[]), Some("E9"), "t").unwrap();
+        assert_eq!(paths(&p), vec![("E9", vec!["/a"])]);
+    }
+
+    /// Rule: CloudFront rejects the whole request for one bad path; these are the checks.
+    #[test]
+    fn path_validity() {
+        let ok = ["/", "/*", "/a/b*", "/a%20b", "/caf%C3%A9", "/a+b=c&d@e"];
+        let bad = ["", "a", "#tag", "/a*b", "/a b", "/café", "/a%2", "/a%zz", "/a~b", "/a\u{1}", "/<x>"];
+        for p in ok {
+            assert_eq!(path_problem(p), None, "{p}");
+        }
+        for p in bad {
+            assert!(path_problem(p).is_some(), "{p:?}");
+        }
+        assert!(path_problem(&format!("/{}", "a".repeat(4000))).is_some());
+    }
 }

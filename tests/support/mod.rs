@@ -25,14 +25,16 @@ pub fn repo() -> &'static Path {
 
 pub fn venv_bin(tool: &str) -> PathBuf {
     let p = repo().join(".venv/bin").join(tool);
-    assert!(p.exists(), "{} is missing: run `make setup` (or `make test`), which installs the test tools into .venv", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run `make setup` (or `make test`), which installs the test tools into .venv",
+        p.display()
+    );
     p
 }
 
 fn python() -> PathBuf {
-    std::env::var_os("CFINV_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| venv_bin("python"))
+    std::env::var_os("CFINV_PYTHON").map(PathBuf::from).unwrap_or_else(|| venv_bin("python"))
 }
 
 /// A moto server for one test; stopped when dropped.
@@ -58,11 +60,8 @@ impl Moto {
             .expect("start tests/support/moto_aws.py");
         let stdin = child.stdin.take().unwrap();
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .expect("read moto's first line");
-        let info: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("moto launcher said {line:?}: {e}"));
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("read moto's first line");
+        let info: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("moto launcher said {line:?}: {e}"));
         Moto {
             child,
             _stdin: stdin,
@@ -88,48 +87,25 @@ impl Moto {
     /// A call to the launcher's control API (`/_cfstub/...`) or moto's own (`/moto-api/...`).
     pub fn control(&self, method: &str, path: &str, body: &Value) -> Value {
         let (status, out) = http(self.port, method, path, &body.to_string());
-        assert!(
-            (200..300).contains(&status),
-            "{method} {path}: HTTP {status} {out}"
-        );
+        assert!((200..300).contains(&status), "{method} {path}: HTTP {status} {out}");
         out
     }
 
     /// Queues faults for the next matching CloudFront calls.
     pub fn inject(&self, faults: Value) {
-        self.control(
-            "POST",
-            "/_cfstub/faults",
-            &serde_json::json!({ "faults": faults }),
-        );
+        self.control("POST", "/_cfstub/faults", &serde_json::json!({ "faults": faults }));
     }
 
     /// The CloudFront operations the stand-in has seen, in order.
     pub fn calls(&self) -> Vec<String> {
         let log = self.control("GET", "/_cfstub/log", &Value::Null);
-        log["calls"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["op"].as_str().unwrap().to_string())
-            .collect()
+        log["calls"].as_array().unwrap().iter().map(|c| c["op"].as_str().unwrap().to_string()).collect()
     }
 
     /// Every invalidation of a distribution, newest first (ListInvalidations).
     pub async fn invalidation_ids(&self, distribution_id: &str) -> Vec<String> {
-        let out = self
-            .sdk()
-            .list_invalidations()
-            .distribution_id(distribution_id)
-            .send()
-            .await
-            .unwrap();
-        out.invalidation_list
-            .and_then(|l| l.items)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|s| s.id)
-            .collect()
+        let out = self.sdk().list_invalidations().distribution_id(distribution_id).send().await.unwrap();
+        out.invalidation_list.and_then(|l| l.items).unwrap_or_default().into_iter().map(|s| s.id).collect()
     }
 }
 
@@ -158,11 +134,7 @@ pub fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, Value) {
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     let (head, payload) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     (status, serde_json::from_str(payload).unwrap_or(Value::Null))
 }
 
