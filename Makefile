@@ -8,7 +8,7 @@ setup:
 demo: setup
 	@scripts/demo.sh
 
-## Runs every test (unit, property, integration against moto, Lambda smoke, template and ASL checks).
+## Runs every test: unit, property, integration against moto, Lambda smoke, Step Functions executions, asl-validator, cfn-lint.
 test: setup
 	@scripts/test.sh
 

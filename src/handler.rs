@@ -90,8 +90,7 @@ pub struct Created {
     pub status: String,
     pub caller_reference: String,
     pub path_count: usize,
-    /// Omitted when large, to stay far below Step Functions' 256 KiB state limit.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `null` when the paths exceed 32 KiB, to stay far below Step Functions' 256 KiB state limit.
     pub paths: Option<Vec<String>>,
     pub wildcards: usize,
     pub timeout: u32,

@@ -128,14 +128,97 @@ pub fn cloudfront_client(endpoint: &str) -> aws_sdk_cloudfront::Client {
 
 /// A minimal HTTP/1.1 exchange on 127.0.0.1 (the control APIs are tiny JSON): status and body.
 pub fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, Value) {
+    http_with(port, method, path, "Content-Type: application/json\r\n", body)
+}
+
+/// An AWS JSON-protocol call to moto (e.g. `AWSStepFunctions.StartExecution`): moto routes by
+/// the credential scope and does not check signatures.
+pub fn aws_json(port: u16, service: &str, target: &str, body: &Value) -> Value {
+    let headers = format!(
+        "Content-Type: application/x-amz-json-1.0\r\nX-Amz-Target: {target}\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0\r\n"
+    );
+    let (status, out) = http_with(port, "POST", "/", &headers, &body.to_string());
+    assert_eq!(status, 200, "{target}: {out}");
+    out
+}
+
+fn http_with(port: u16, method: &str, path: &str, headers: &str, body: &str) -> (u16, Value) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     let (head, payload) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
     let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     (status, serde_json::from_str(payload).unwrap_or(Value::Null))
+}
+
+/// The Lambda binary served by `cargo lambda watch`'s Runtime API emulator, as in production:
+/// the emulator on a free port, the built binary polling it. Both stop when dropped.
+pub struct Lambda {
+    emulator: Child,
+    function: Option<Child>,
+    pub port: u16,
+}
+
+impl Lambda {
+    /// Starts the emulator only; [`Lambda::run`] starts the function once its environment is known.
+    pub fn emulator() -> Lambda {
+        let port = free_port();
+        let emulator = Command::new(venv_bin("cargo-lambda"))
+            .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start cargo lambda watch");
+        wait_for(port);
+        Lambda { emulator, function: None, port }
+    }
+
+    /// Starts the built `cf-invalidator` binary against the emulator, with CloudFront at `endpoint`.
+    pub fn run(&mut self, endpoint: &str, env: &[(&str, &str)]) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cf-invalidator"));
+        cmd.env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{}/.rt", self.port))
+            .env("AWS_LAMBDA_FUNCTION_NAME", "_")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_ENDPOINT_URL_CLOUDFRONT", endpoint)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        self.function = Some(cmd.spawn().expect("start the cf-invalidator binary"));
+    }
+
+    /// Invokes the function through the emulator: HTTP status and response.
+    pub fn invoke(&self, payload: &[u8]) -> (u16, Value) {
+        http(self.port, "POST", "/2015-03-31/functions/_/invocations", std::str::from_utf8(payload).unwrap())
+    }
+}
+
+impl Drop for Lambda {
+    fn drop(&mut self) {
+        for c in self.function.iter_mut().chain(std::iter::once(&mut self.emulator)) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub fn wait_for(port: u16) {
+    let start = std::time::Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(60), "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 pub fn event(name: &str) -> Vec<u8> {

@@ -11,6 +11,7 @@ ignores CallerReference. Here, without touching the product:
   * paths are checked as CloudFront does (leading '/', '*' only last, at most 3,000 per batch);
   * faults can be queued for the next matching requests (POST /_cfstub/faults), and every
     CloudFront call is logged (GET /_cfstub/log), so tests can see retries end to end;
+  * Step Functions Choice rules compare RFC 3339 timestamps as AWS does;
   * moto's Lambda `invoke` (no Docker) can be forwarded to a Lambda Runtime API emulator such as
     `cargo lambda watch` (--lambda-endpoint), so Step Functions runs the real binary.
 
@@ -19,6 +20,7 @@ serves until stdin closes or it is killed. Binds 127.0.0.1 on a free port unless
 """
 import argparse
 import json
+import os
 import re
 import sys
 import threading
@@ -207,7 +209,24 @@ def create_distribution(endpoint, comment, wanted_id=None):
     return d["Distribution"]["Id"]
 
 
-def forward_lambda_invokes(endpoint):
+def rfc3339_timestamps():
+    """moto's Choice rules parse timestamps only as %Y-%m-%dT%H:%M:%SZ, while its own
+    $$.State.EnteredTime carries microseconds and an offset, so every Timestamp comparison with it
+    is false. AWS compares any RFC 3339 timestamp: parse them as AWS does."""
+    import datetime
+    from moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations import is_operator
+
+    def parse(string):
+        try:
+            t = datetime.datetime.fromisoformat(string.replace("Z", "+00:00"))
+        except (TypeError, ValueError):
+            return None
+        return t if t.tzinfo else t.replace(tzinfo=datetime.timezone.utc)
+
+    is_operator.IsTimestamp.string_to_timestamp = staticmethod(parse)
+
+
+def forward_lambda_invokes(endpoint, forced_name=None):
     """moto's Lambda without Docker answers invokes from a canned queue; send them to the
     runtime emulator instead, so a Step Functions `lambda:invoke` task runs the real binary."""
     from moto.awslambda import models as lambda_models
@@ -215,6 +234,9 @@ def forward_lambda_invokes(endpoint):
 
     def invoke(self, function_name, qualifier, body, headers, response_headers):
         name = function_name.split(":")[-1] if function_name.startswith("arn:") else function_name
+        with LOCK:
+            STATE["log"].append({"op": "Invoke", "path": name, "t": time.time()})
+        name = forced_name or name
         req = urllib.request.Request(f"{endpoint}/2015-03-31/functions/{name}/invocations",
                                      data=body if isinstance(body, bytes) else (body or "").encode(),
                                      headers={"Content-Type": "application/json"}, method="POST")
@@ -243,12 +265,14 @@ def main():
     ap.add_argument("--complete-after", type=int, default=1,
                     help="GetInvalidation reads before Completed (0 at once, negative never)")
     ap.add_argument("--lambda-endpoint", help="forward Lambda invokes here, e.g. http://127.0.0.1:9000")
+    ap.add_argument("--lambda-function", help="function name at that endpoint (default: the invoked one; `_` for cargo lambda watch --only-lambda-apis)")
     ap.add_argument("--stepfunctions", action="store_true", help="let moto's Step Functions interpreter run executions")
     ap.add_argument("--serve-forever", action="store_true", help="ignore stdin; serve until killed (for scripts)")
     args = ap.parse_args()
     STATE["complete_after_reads"] = args.complete_after
+    rfc3339_timestamps()
     if args.lambda_endpoint:
-        forward_lambda_invokes(args.lambda_endpoint.rstrip("/"))
+        forward_lambda_invokes(args.lambda_endpoint.rstrip("/"), args.lambda_function)
 
     import moto.moto_server.threaded_moto_server as tms
     real_make_server = tms.make_server
@@ -257,6 +281,8 @@ def main():
     server.start()
     host, port = server.get_host_and_port()
     ENDPOINT[0] = f"http://{host}:{port}"
+    # moto's Step Functions interpreter calls back into "the" moto server at MOTO_PORT.
+    os.environ["MOTO_PORT"] = str(port)
     if args.stepfunctions or args.lambda_endpoint:
         config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
         urllib.request.urlopen(urllib.request.Request(f"{ENDPOINT[0]}/moto-api/config", data=json.dumps(config).encode(),
