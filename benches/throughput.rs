@@ -23,7 +23,13 @@ fn planner_bench(c: &mut Criterion) {
         let changes: Vec<Change> = workload::site_keys(n)
             .into_iter()
             .enumerate()
-            .map(|(i, key)| Change { message: 0, bucket: Some("b".into()), key, kind: ChangeKind::Created, version: Some(i.to_string()) })
+            .map(|(i, key)| Change {
+                message: 0,
+                bucket: Some("b".into()),
+                key,
+                kind: ChangeKind::Created,
+                version: Some(i.to_string()),
+            })
             .collect();
         g.throughput(Throughput::Elements(n as u64));
         g.bench_with_input(BenchmarkId::new("plan", n), &changes, |b, changes| {
@@ -42,7 +48,9 @@ fn sqs_batch_bench(c: &mut Criterion) {
     g.bench_function("serde_json_value_parse", |b| {
         b.iter(|| serde_json::from_str::<serde_json::Value>(black_box(&batch)).unwrap())
     });
-    g.bench_function("intake_and_plan", |b| b.iter(|| handler::prepare(&cfg, black_box(batch.as_bytes()), "bench").unwrap()));
+    g.bench_function("intake_and_plan", |b| {
+        b.iter(|| handler::prepare(&cfg, black_box(batch.as_bytes()), "bench").unwrap())
+    });
     g.finish();
 }
 

@@ -19,14 +19,31 @@ impl Lcg {
     }
 }
 
-const SECTIONS: &[&str] = &["docs", "blog", "news", "guides", "reference", "products", "about", "fr/docs", "de/docs", "ja/docs"];
+const SECTIONS: &[&str] =
+    &["docs", "blog", "news", "guides", "reference", "products", "about", "fr/docs", "de/docs", "ja/docs"];
 const WORDS: &[&str] = &[
-    "getting-started", "install", "configuration", "templates", "functions", "content", "hosting", "deploy",
-    "images", "release", "notes", "api", "cli", "faq", "security", "performance", "modules", "themes",
+    "getting-started",
+    "install",
+    "configuration",
+    "templates",
+    "functions",
+    "content",
+    "hosting",
+    "deploy",
+    "images",
+    "release",
+    "notes",
+    "api",
+    "cli",
+    "faq",
+    "security",
+    "performance",
+    "modules",
+    "themes",
 ];
 
-/// `n` distinct keys of a realistic site: mostly `section/a/b/page/index.html`, some assets,
-/// images, feeds and a few awkward names.
+/// `n` keys of a realistic site: mostly `section/a/b/page/index.html`, some fingerprinted assets,
+/// images, feeds and downloads, and one in 250 awkward (space, `~`, `@`, non-ASCII).
 pub fn site_keys(n: usize) -> Vec<String> {
     let mut r = Lcg::new(42);
     let mut keys = Vec::with_capacity(n);
@@ -36,12 +53,17 @@ pub fn site_keys(n: usize) -> Vec<String> {
         let sec = SECTIONS[r.below(SECTIONS.len() as u64) as usize];
         let w1 = WORDS[r.below(WORDS.len() as u64) as usize];
         let w2 = WORDS[r.below(WORDS.len() as u64) as usize];
-        let k = match r.below(20) {
-            0 => format!("assets/js/app.{:012x}.js", r.next()),
-            1 => format!("assets/css/site.{:012x}.css", r.next()),
-            2 | 3 => format!("images/{sec}/{w1}-{i}.png"),
-            4 => format!("{sec}/{w1}/index.xml"),
-            5 => format!("{sec}/{w1}/{w2} {i}.pdf"),
+        let k = match r.below(1000) {
+            0..=49 => format!("assets/js/app.{:012x}.js", r.next()),
+            50..=99 => format!("assets/css/site.{:012x}.css", r.next()),
+            100..=199 => format!("images/{sec}/{w1}-{i}.png"),
+            200..=249 => format!("{sec}/{w1}/{w2}-{i}/index.xml"),
+            250..=299 => format!("downloads/{w1}/{w2}-{i}.pdf"),
+            // A few awkward names: a space, a tilde, reserved characters, non-ASCII.
+            300 => format!("downloads/{w1}/{w2} {i}.pdf"),
+            301 => format!("assets/js/runtime~main.{:08x}.js", r.next()),
+            302 => format!("images/{sec}/{w1}@2x-{i}.png"),
+            303 => format!("{sec}/{w1}/café-{i}/index.html"),
             _ => format!("{sec}/{w1}/{w2}-{i}/index.html"),
         };
         keys.push(k);

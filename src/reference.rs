@@ -9,31 +9,39 @@
 //! `InvalidationBatchAlreadyExists`.
 
 use sha2::{Digest, Sha256};
+use xxhash_rust::xxh3::xxh3_128;
 
 use crate::intake::{Change, ChangeKind};
 
 /// `cfinv-` and 40 hex digits (160 bits of SHA-256): far inside CloudFront's 128 characters.
+///
+/// Each change is first reduced to a 128-bit XXH3 digest (a stable, specified hash), so that a
+/// million changes are sorted and deduplicated as integers rather than as strings; SHA-256 then
+/// covers the sorted digests and the paths.
 pub fn derive(distribution_id: &str, changes: &[&Change], paths: &[String], request_token: &str) -> String {
-    let mut ids: Vec<(&str, &str, ChangeKind, &str)> = changes
+    let mut buf = Vec::with_capacity(256);
+    let mut digests: Vec<u128> = changes
         .iter()
         .map(|c| {
-            (c.bucket.as_deref().unwrap_or(""), c.key.as_str(), c.kind, c.version.as_deref().unwrap_or(request_token))
+            buf.clear();
+            // NUL separates fields: it cannot occur in a bucket name, and a NUL in a key only
+            // shifts bytes between fields that are hashed together anyway.
+            buf.extend_from_slice(c.bucket.as_deref().unwrap_or("").as_bytes());
+            buf.push(0);
+            buf.extend_from_slice(c.key.as_bytes());
+            buf.extend_from_slice(&[0, kind_byte(c.kind), 0]);
+            buf.extend_from_slice(c.version.as_deref().unwrap_or(request_token).as_bytes());
+            xxh3_128(&buf)
         })
         .collect();
-    ids.sort_unstable();
-    ids.dedup();
+    digests.sort_unstable();
+    digests.dedup();
     let mut h = Sha256::new();
-    h.update(b"cf-invalidator/1\n");
+    h.update(b"cf-invalidator/2\n");
     h.update(distribution_id.as_bytes());
-    for (bucket, key, kind, version) in ids {
-        // NUL separates fields: it cannot occur in a bucket name, and a key's NUL would only
-        // shift bytes between the key and the version, which are hashed together anyway.
-        h.update([0xff]);
-        h.update(bucket.as_bytes());
-        h.update([0]);
-        h.update(key.as_bytes());
-        h.update([0, kind as u8, 0]);
-        h.update(version.as_bytes());
+    h.update(b"\n");
+    for d in digests {
+        h.update(d.to_le_bytes());
     }
     h.update(b"\npaths\n");
     for p in paths {
@@ -41,6 +49,13 @@ pub fn derive(distribution_id: &str, changes: &[&Change], paths: &[String], requ
         h.update(b"\n");
     }
     finish(h)
+}
+
+fn kind_byte(kind: ChangeKind) -> u8 {
+    match kind {
+        ChangeKind::Created => b'C',
+        ChangeKind::Removed => b'R',
+    }
 }
 
 /// A reference for an explicit `paths` request without one: its paths and the request token.

@@ -8,7 +8,7 @@
 //! behaviour allows (`+` for a space, `%7E` for `~`).
 
 use cf_invalidator::intake::{Change, ChangeKind};
-use cf_invalidator::planner::{self, collapse, path_problem, Cover};
+use cf_invalidator::planner::{self, collapse, path_problem, Covers};
 use cf_invalidator::Config;
 use proptest::prelude::*;
 
@@ -194,12 +194,8 @@ proptest! {
         let mut sorted = a.clone();
         sorted.sort();
         prop_assert_eq!(&a, &sorted);
-        let again: Vec<Cover> = a.iter().map(|p| match p.strip_suffix('*') {
-            Some(t) => Cover::wildcard(t.to_string()),
-            None => Cover::exact(p.clone()),
-        }).collect();
         let budget = collapse::Budget { max_paths, max_wildcards: 15 };
-        let replanned: Vec<String> = collapse::collapse(again, budget).iter().map(Cover::path).collect();
+        let replanned = collapse::collapse(Covers::from_paths(&a), budget).paths();
         prop_assert_eq!(a, replanned);
     }
 }

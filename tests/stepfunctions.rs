@@ -64,7 +64,8 @@ impl Workflow {
         let arn = started["executionArn"].as_str().unwrap().to_string();
         let t0 = Instant::now();
         loop {
-            let d = aws_json(self.moto.port, "states", "AWSStepFunctions.DescribeExecution", &json!({"executionArn": arn}));
+            let d =
+                aws_json(self.moto.port, "states", "AWSStepFunctions.DescribeExecution", &json!({"executionArn": arn}));
             let status = d["status"].as_str().unwrap().to_string();
             if status != "RUNNING" {
                 let out = match d.get("output").and_then(Value::as_str) {
@@ -121,7 +122,8 @@ fn times_out_with_invalidation_timeout() {
 #[test]
 fn invalid_input_fails_at_once() {
     let wf = Workflow::start(1);
-    let (status, error, cause) = wf.run("bad-1", json!({"distribution_id": SAMPLE_DISTRIBUTION, "paths": ["no-slash"]}));
+    let (status, error, cause) =
+        wf.run("bad-1", json!({"distribution_id": SAMPLE_DISTRIBUTION, "paths": ["no-slash"]}));
     assert_eq!(status, "FAILED");
     assert_eq!(error, "InvalidInput");
     assert!(cause.contains("must start with '/'"), "{cause}");
@@ -145,7 +147,11 @@ fn too_many_invalidations_is_retried_then_succeeds() {
 }
 
 fn run_tool(tool: std::path::PathBuf, args: &[&str]) {
-    let out = Command::new(&tool).args(args).current_dir(repo()).output().unwrap_or_else(|e| panic!("{}: {e}", tool.display()));
+    let out = Command::new(&tool)
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", tool.display()));
     assert!(
         out.status.success(),
         "{} {args:?}:\n{}{}",

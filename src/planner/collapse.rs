@@ -10,11 +10,11 @@
 //! the output is deterministic. Each merge is O(log n), so a million keys plan in well under a
 //! second.
 
-use std::cmp::Reverse;
+use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
+use super::covers::{order, text, Covers, Item};
 use super::encoding::cut_encoded;
-use super::Cover;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
@@ -24,51 +24,110 @@ pub struct Budget {
 
 /// Sorts, removes duplicates and every cover another wildcard already covers. If the root
 /// wildcard is present only it remains.
-pub fn normalise(covers: &mut Vec<Cover>) {
-    covers.sort_unstable();
-    covers.dedup();
-    let mut active: Option<String> = None;
-    covers.retain(|c| {
-        if let Some(w) = &active {
-            if c.text.starts_with(w.as_str()) {
-                return false;
+pub fn normalise(covers: &mut Covers) {
+    let arena = &covers.arena;
+    sort(arena, &mut covers.items, 0);
+    covers.items.dedup_by(|a, b| order(arena, *a, *b) == Ordering::Equal);
+    remove_covered(arena, &mut covers.items);
+}
+
+/// Sorts by text, 16 bytes at a time: each round sorts integers held in one array, and only the
+/// runs still tied are refined by the next 16 bytes. Comparing whole texts instead would chase
+/// pointers into the arena at every comparison, which is most of the time at a million keys.
+fn sort(arena: &str, items: &mut [Item], depth: usize) {
+    if items.len() < 32 {
+        items.sort_unstable_by(|&a, &b| order(arena, a, b));
+        return;
+    }
+    let mut keyed: Vec<(u128, Item)> = items.iter().map(|&i| (chunk(text(arena, i), depth), i)).collect();
+    keyed.sort_unstable_by_key(|&(k, i)| (k, i.exact));
+    let mut start = 0;
+    while start < keyed.len() {
+        let k = keyed[start].0;
+        let end = start + keyed[start..].iter().take_while(|(x, _)| *x == k).count();
+        // Texts are encoded paths (no NUL), so a tie either ends within this chunk for every
+        // text of the run (they are equal) or continues for every one.
+        if end - start > 1 && text(arena, keyed[start].1).len() > (depth + 1) * 16 {
+            let mut run: Vec<Item> = keyed[start..end].iter().map(|&(_, i)| i).collect();
+            sort(arena, &mut run, depth + 1);
+            for (slot, i) in keyed[start..end].iter_mut().zip(run) {
+                slot.1 = i;
             }
         }
-        if c.is_wildcard() {
-            active = Some(c.text.clone());
+        start = end;
+    }
+    for (slot, (_, i)) in items.iter_mut().zip(keyed) {
+        *slot = i;
+    }
+}
+
+/// Bytes `16*depth .. 16*depth+16` of a text, big-endian and zero-padded: ordered as the texts
+/// are, up to ties.
+fn chunk(t: &str, depth: usize) -> u128 {
+    let bytes = t.as_bytes().get(depth * 16..).unwrap_or(&[]);
+    let mut b = [0u8; 16];
+    let n = bytes.len().min(16);
+    b[..n].copy_from_slice(&bytes[..n]);
+    u128::from_be_bytes(b)
+}
+
+/// On sorted covers: drops every cover that starts with an earlier wildcard's prefix. A wildcard
+/// sorts before everything it covers, so one pass suffices.
+fn remove_covered(arena: &str, items: &mut Vec<Item>) {
+    let mut active: Option<&str> = None;
+    items.retain(|&i| {
+        let t = text(arena, i);
+        if active.is_some_and(|w| t.starts_with(w)) {
+            return false;
+        }
+        if !i.exact {
+            active = Some(t);
         }
         true
     });
 }
 
-pub fn wildcards(covers: &[Cover]) -> usize {
-    covers.iter().filter(|c| c.is_wildcard()).count()
+/// Merges two sorted lists into one sorted list.
+fn merge_sorted(arena: &str, a: Vec<Item>, b: Vec<Item>) -> Vec<Item> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    loop {
+        let take_a = match (a.peek(), b.peek()) {
+            (Some(&x), Some(&y)) => order(arena, x, y) != Ordering::Greater,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return out,
+        };
+        out.push(if take_a { a.next() } else { b.next() }.expect("peeked"));
+    }
 }
 
 /// The covers within `budget`, every input cover still covered.
-pub fn collapse(mut covers: Vec<Cover>, budget: Budget) -> Vec<Cover> {
+pub fn collapse(mut covers: Covers, budget: Budget) -> Covers {
     assert!(budget.max_paths >= 1 && budget.max_wildcards >= 1, "budgets are validated by Config");
     normalise(&mut covers);
-    if wildcards(&covers) > budget.max_wildcards {
+    let Covers { arena, mut items } = covers;
+    let wild = items.iter().filter(|i| !i.exact).count();
+    if wild > budget.max_wildcards {
         // Too many wildcards from ambiguous keys: merge wildcards among themselves first, so that
         // exact paths between them are merged only when a wildcard swallows them anyway.
-        let (wild, mut exact): (Vec<Cover>, Vec<Cover>) = covers.into_iter().partition(Cover::is_wildcard);
-        let mut wild = Merger::new(wild).run(budget.max_wildcards, budget.max_wildcards);
-        wild.append(&mut exact);
-        covers = wild;
-        normalise(&mut covers);
+        let (w, e): (Vec<Item>, Vec<Item>) = items.into_iter().partition(|i| !i.exact);
+        let w = Merger::new(&arena, w).run(budget.max_wildcards, budget.max_wildcards);
+        items = merge_sorted(&arena, w, e);
+        remove_covered(&arena, &mut items);
     }
-    if covers.len() > budget.max_paths {
-        covers = Merger::new(covers).run(budget.max_paths, budget.max_wildcards);
-        normalise(&mut covers);
+    if items.len() > budget.max_paths {
+        // The merger keeps the list sorted: a merged prefix still sorts between its neighbours.
+        items = Merger::new(&arena, items).run(budget.max_paths, budget.max_wildcards);
+        remove_covered(&arena, &mut items);
     }
-    covers
+    Covers { arena, items }
 }
 
-/// Longest common prefix of two encoded paths that does not split a `%XX` escape.
-fn common_prefix<'a>(a: &'a str, b: &str) -> &'a str {
+/// Length of the longest common prefix of two encoded paths that does not split a `%XX` escape.
+fn common_prefix(a: &str, b: &str) -> usize {
     let n = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
-    cut_encoded(a, n)
+    cut_encoded(a, n).len()
 }
 
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
@@ -82,56 +141,74 @@ struct Candidate {
     right_ver: u32,
 }
 
-/// A doubly linked list over the sorted covers, and a heap of neighbour merges.
-struct Merger {
-    covers: Vec<Cover>,
+/// A doubly linked list over the sorted covers, and heaps of neighbour merges: merges of two
+/// exact paths (which add a wildcard) apart from those involving a wildcard, so that while the
+/// wildcard budget is full the former are skipped without being popped.
+struct Merger<'a> {
+    arena: &'a str,
+    items: Vec<Item>,
     prev: Vec<usize>,
     next: Vec<usize>,
     alive: Vec<bool>,
     ver: Vec<u32>,
-    heap: BinaryHeap<Candidate>,
-    /// Merges of two exact paths put aside while the wildcard budget was full.
-    deferred: Vec<Candidate>,
+    /// Merges involving at least one wildcard.
+    with_wildcard: BinaryHeap<Candidate>,
+    /// Merges of two exact paths.
+    exact_pairs: BinaryHeap<Candidate>,
     paths: usize,
     wild: usize,
 }
 
 const NONE: usize = usize::MAX;
 
-impl Merger {
-    fn new(covers: Vec<Cover>) -> Self {
-        let n = covers.len();
-        let wild = wildcards(&covers);
+impl<'a> Merger<'a> {
+    fn new(arena: &'a str, items: Vec<Item>) -> Self {
+        let n = items.len();
+        let wild = items.iter().filter(|i| !i.exact).count();
         let mut m = Merger {
             prev: (0..n).map(|i| if i == 0 { NONE } else { i - 1 }).collect(),
             next: (0..n).map(|i| if i + 1 == n { NONE } else { i + 1 }).collect(),
             alive: vec![true; n],
             ver: vec![0; n],
-            heap: BinaryHeap::with_capacity(n),
-            deferred: Vec::new(),
+            with_wildcard: BinaryHeap::new(),
+            exact_pairs: BinaryHeap::with_capacity(n),
             paths: n,
             wild,
-            covers,
+            arena,
+            items,
         };
-        for i in 1..n {
-            m.push(i - 1);
+        // Heapify once rather than push a million times.
+        let (mut with_wildcard, mut exact_pairs) = (Vec::new(), Vec::with_capacity(n));
+        for left in 0..n.saturating_sub(1) {
+            let c = m.candidate(left);
+            if m.items[left].exact && m.items[left + 1].exact {
+                exact_pairs.push(c);
+            } else {
+                with_wildcard.push(c);
+            }
         }
+        m.with_wildcard = BinaryHeap::from(with_wildcard);
+        m.exact_pairs = BinaryHeap::from(exact_pairs);
         m
     }
 
-    fn push(&mut self, left: usize) {
+    /// The merge of `left` with its right neighbour, which must exist.
+    fn candidate(&self, left: usize) -> Candidate {
         let right = self.next[left];
-        if left == NONE || right == NONE {
+        let len = common_prefix(self.text(left), self.text(right));
+        Candidate { len, pos: Reverse(left), left_ver: self.ver[left], right, right_ver: self.ver[right] }
+    }
+
+    fn push(&mut self, left: usize) {
+        if self.next[left] == NONE {
             return;
         }
-        let len = common_prefix(&self.covers[left].text, &self.covers[right].text).len();
-        self.heap.push(Candidate {
-            len,
-            pos: Reverse(left),
-            left_ver: self.ver[left],
-            right,
-            right_ver: self.ver[right],
-        });
+        let c = self.candidate(left);
+        if !self.items[left].exact || !self.items[c.right].exact {
+            self.with_wildcard.push(c);
+        } else {
+            self.exact_pairs.push(c);
+        }
     }
 
     fn valid(&self, c: &Candidate) -> bool {
@@ -146,7 +223,7 @@ impl Merger {
     fn remove(&mut self, i: usize) {
         self.alive[i] = false;
         self.paths -= 1;
-        if self.covers[i].is_wildcard() {
+        if !self.items[i].exact {
             self.wild -= 1;
         }
         let (p, n) = (self.prev[i], self.next[i]);
@@ -158,54 +235,49 @@ impl Merger {
         }
     }
 
-    fn run(mut self, max_paths: usize, max_wildcards: usize) -> Vec<Cover> {
+    fn text(&self, i: usize) -> &'a str {
+        text(self.arena, self.items[i])
+    }
+
+    fn run(mut self, max_paths: usize, max_wildcards: usize) -> Vec<Item> {
         while self.paths > max_paths || self.wild > max_wildcards {
-            let Some(c) = self.heap.pop() else {
-                if self.wild < max_wildcards && !self.deferred.is_empty() {
-                    self.heap.extend(self.deferred.drain(..));
-                    continue;
-                }
-                break;
+            // A merge of two exact paths adds a wildcard: only while there is room for one.
+            let exact_allowed = self.wild < max_wildcards;
+            let take_exact = match (self.with_wildcard.peek(), self.exact_pairs.peek()) {
+                (_, None) => false,
+                (None, Some(_)) => exact_allowed,
+                (Some(w), Some(e)) => exact_allowed && e > w,
             };
-            if !self.valid(&c) {
-                continue;
-            }
-            let left = c.pos.0;
-            let both_exact = !self.covers[left].is_wildcard() && !self.covers[c.right].is_wildcard();
-            if both_exact && self.wild >= max_wildcards {
-                self.deferred.push(c);
-                continue;
-            }
-            let wild_before = self.wild;
-            self.merge(left, c.right);
-            if self.wild < wild_before && self.wild < max_wildcards && !self.deferred.is_empty() {
-                self.heap.extend(self.deferred.drain(..));
+            let popped = if take_exact { self.exact_pairs.pop() } else { self.with_wildcard.pop() };
+            let Some(c) = popped else { break };
+            if self.valid(&c) {
+                self.merge(c.pos.0, c.right);
             }
         }
         let alive = self.alive;
-        self.covers.into_iter().zip(alive).filter(|(_, a)| *a).map(|(c, _)| c).collect()
+        self.items.into_iter().zip(alive).filter(|(_, a)| *a).map(|(c, _)| c).collect()
     }
 
     /// Replaces `left` and `right` by a wildcard on their common prefix, and absorbs every
     /// neighbour that prefix covers.
     fn merge(&mut self, left: usize, right: usize) {
-        let prefix = common_prefix(&self.covers[left].text, &self.covers[right].text).to_string();
+        let prefix = common_prefix(self.text(left), self.text(right));
         self.remove(right);
-        if !self.covers[left].is_wildcard() {
+        if self.items[left].exact {
             self.wild += 1;
         }
-        self.covers[left] = Cover::wildcard(prefix);
+        self.items[left] = Item { start: self.items[left].start, len: prefix as u32, exact: false };
         self.ver[left] += 1;
         loop {
             let p = self.prev[left];
-            if p == NONE || !self.covers[p].text.starts_with(&self.covers[left].text) {
+            if p == NONE || !self.text(p).starts_with(self.text(left)) {
                 break;
             }
             self.remove(p);
         }
         loop {
             let n = self.next[left];
-            if n == NONE || !self.covers[n].text.starts_with(&self.covers[left].text) {
+            if n == NONE || !self.text(n).starts_with(self.text(left)) {
                 break;
             }
             self.remove(n);
@@ -222,17 +294,8 @@ impl Merger {
 mod tests {
     use super::*;
 
-    fn c(p: &str) -> Cover {
-        match p.strip_suffix('*') {
-            Some(t) => Cover::wildcard(t.to_string()),
-            None => Cover::exact(p.to_string()),
-        }
-    }
-    fn paths(v: &[Cover]) -> Vec<String> {
-        v.iter().map(Cover::path).collect()
-    }
     fn run(input: &[&str], max_paths: usize, max_wildcards: usize) -> Vec<String> {
-        paths(&collapse(input.iter().map(|p| c(p)).collect(), Budget { max_paths, max_wildcards }))
+        collapse(Covers::from_paths(input), Budget { max_paths, max_wildcards }).paths()
     }
 
     /// Rule: exact duplicates and every path covered by an emitted wildcard are removed; `/*`

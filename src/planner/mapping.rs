@@ -2,24 +2,35 @@
 //! may have used for it.
 
 use super::encoding::{cloudfront, cut_encoded, first_ambiguous, has_unsettled, request_forms};
-use super::{Cover, MAX_PATH_LEN};
+use super::{Covers, MAX_PATH_LEN};
 
-/// The viewer paths that serve `key` (already stripped of the origin path): the key itself and,
-/// for an index document, its directory with and without the slash (`docs/index.html` is also
-/// `/docs/` and `/docs`; the root `index.html` is also `/`). AWS recommends invalidating both
-/// directory forms when a site is not standardised on one.
-pub fn viewer_paths(key: &str, index_document: Option<&str>) -> Vec<String> {
-    let mut out = vec![format!("/{key}")];
-    if let Some(idx) = index_document {
-        if key == idx {
-            out.push("/".to_string());
-        } else if let Some(dir) = key.strip_suffix(idx).and_then(|d| d.strip_suffix('/')) {
-            if !dir.is_empty() {
-                out.push(format!("/{dir}/"));
-                out.push(format!("/{dir}"));
-            }
+/// Calls `f` with each viewer path that serves `key` (already stripped of the origin path): the
+/// key itself and, for an index document, its directory with and without the slash
+/// (`docs/index.html` is also `/docs/` and `/docs`; the root `index.html` is also `/`). AWS
+/// recommends invalidating both directory forms when a site is not standardised on one.
+/// `scratch` is reused between calls so that a million keys build no million strings.
+pub fn for_each_viewer_path(key: &str, index_document: Option<&str>, scratch: &mut String, mut f: impl FnMut(&str)) {
+    scratch.clear();
+    scratch.push('/');
+    scratch.push_str(key);
+    f(scratch);
+    let Some(idx) = index_document else { return };
+    if key == idx {
+        f("/");
+    } else if let Some(dir) = key.strip_suffix(idx).and_then(|d| d.strip_suffix('/')) {
+        if !dir.is_empty() {
+            scratch.truncate(1 + dir.len() + 1); // "/dir/"
+            f(scratch);
+            scratch.pop();
+            f(scratch);
         }
     }
+}
+
+/// The viewer paths of `key` as a list (see [`for_each_viewer_path`]).
+pub fn viewer_paths(key: &str, index_document: Option<&str>) -> Vec<String> {
+    let mut out = Vec::new();
+    for_each_viewer_path(key, index_document, &mut String::new(), |p| out.push(p.to_string()));
     out
 }
 
@@ -28,17 +39,23 @@ pub fn viewer_paths(key: &str, index_document: Option<&str>) -> Vec<String> {
 /// A path with an unsettled character gets one wildcard ending just before its first ambiguous
 /// character, which covers every form; otherwise each request form is an exact path. A form over
 /// CloudFront's 4,000-character limit becomes a wildcard on its longest valid prefix.
-pub fn covers_for(viewer_path: &str, out: &mut Vec<Cover>) {
+pub fn covers_for(viewer_path: &str, out: &mut Covers) {
+    // Most keys need no encoding and have one request form: the path is its own cover.
+    let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.');
+    if viewer_path.len() <= MAX_PATH_LEN && viewer_path.bytes().all(plain) {
+        out.push_exact(viewer_path);
+        return;
+    }
     if has_unsettled(viewer_path) {
         let cut = first_ambiguous(viewer_path).expect("an unsettled character is ambiguous");
-        out.push(Cover::wildcard(fit(cloudfront(&viewer_path[..cut]))));
+        out.push_wildcard(&fit(cloudfront(&viewer_path[..cut])));
         return;
     }
     for form in request_forms(viewer_path) {
         if form.len() <= MAX_PATH_LEN {
-            out.push(Cover::exact(form));
+            out.push_exact(&form);
         } else {
-            out.push(Cover::wildcard(fit(form)));
+            out.push_wildcard(&fit(form));
         }
     }
 }
@@ -74,9 +91,9 @@ mod tests {
     }
 
     fn covers(p: &str) -> Vec<String> {
-        let mut out = Vec::new();
+        let mut out = Covers::new();
         covers_for(p, &mut out);
-        out.iter().map(Cover::path).collect()
+        out.paths()
     }
 
     /// Rules: CloudFront encoding; several exact forms for reserved characters; a wildcard just

@@ -8,8 +8,11 @@
 //! are applied here too, from [`Config`].
 
 pub mod collapse;
+pub mod covers;
 pub mod encoding;
 pub mod mapping;
+
+pub use covers::Covers;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,43 +25,6 @@ use crate::reference;
 pub const MAX_PATH_LEN: usize = 4000;
 /// What one path costs past the free tier (CloudFront pricing, per path, wildcard or not).
 pub const COST_PER_PATH_USD: f64 = 0.005;
-
-/// An exact path, or a wildcard given by its prefix (the path is the prefix and `*`).
-///
-/// Field order is the sort order: by text, and a wildcard before the exact path of the same text,
-/// so that a wildcard sorts before everything it covers.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Cover {
-    pub text: String,
-    exact: bool,
-}
-
-impl Cover {
-    pub fn exact(path: String) -> Self {
-        Cover { text: path, exact: true }
-    }
-    pub fn wildcard(prefix: String) -> Self {
-        Cover { text: prefix, exact: false }
-    }
-    pub fn is_wildcard(&self) -> bool {
-        !self.exact
-    }
-    pub fn path(&self) -> String {
-        if self.exact {
-            self.text.clone()
-        } else {
-            format!("{}*", self.text)
-        }
-    }
-    /// Whether this cover matches the (encoded) viewer path `p`.
-    pub fn covers(&self, p: &str) -> bool {
-        if self.exact {
-            self.text == p
-        } else {
-            p.starts_with(&self.text)
-        }
-    }
-}
 
 /// Why a path would be refused by CloudFront, or `None` when it is valid: starts with `/`, at most
 /// 4,000 characters, `*` only last, printable ASCII with unsafe characters `%XX`-encoded.
@@ -130,7 +96,7 @@ pub struct Planned {
 
 #[derive(Default)]
 struct Acc<'a> {
-    covers: Vec<Cover>,
+    covers: Covers,
     changes: Vec<&'a Change>,
     messages: BTreeSet<usize>,
 }
@@ -152,6 +118,7 @@ pub fn plan(
         .map(|id| Target { distribution_id: id.to_string(), origin_path: cfg.origin_path.clone() })
         .into_iter()
         .collect();
+    let mut scratch = String::new();
     for change in changes {
         let targets: &[Target] = match distribution {
             Some(_) => &explicit_target,
@@ -180,9 +147,9 @@ pub fn plan(
                 continue;
             };
             let acc = by_dist.entry(t.distribution_id.clone()).or_default();
-            for vp in mapping::viewer_paths(viewer_key, cfg.index_document.as_deref()) {
-                mapping::covers_for(&vp, &mut acc.covers);
-            }
+            mapping::for_each_viewer_path(viewer_key, cfg.index_document.as_deref(), &mut scratch, |vp| {
+                mapping::covers_for(vp, &mut acc.covers)
+            });
             acc.changes.push(change);
             acc.messages.insert(change.message);
         }
@@ -193,9 +160,9 @@ pub fn plan(
         .map(|(distribution_id, acc)| {
             let exact_paths = acc.covers.len();
             let covers = collapse::collapse(acc.covers, budget);
-            let paths: Vec<String> = covers.iter().map(Cover::path).collect();
+            let paths = covers.paths();
             let caller_reference = reference::derive(&distribution_id, &acc.changes, &paths, request_token);
-            let stats = PlanStats { keys_in: acc.changes.len(), exact_paths, wildcards: collapse::wildcards(&covers) };
+            let stats = PlanStats { keys_in: acc.changes.len(), exact_paths, wildcards: covers.wildcards() };
             Plan { distribution_id, caller_reference, paths, messages: acc.messages, stats }
         })
         .collect();
