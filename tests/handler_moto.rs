@@ -190,3 +190,38 @@ async fn a_reused_caller_reference_with_other_paths_is_its_own_error() {
     let err = handler::handle(&cfg, &cf, other.to_string().as_bytes(), &invocation("2")).await.unwrap_err();
     assert_eq!(err.error_type(), "InvalidationBatchAlreadyExists", "{err}");
 }
+
+/// An SQS batch redelivered in part (some messages failed elsewhere, or a partial ack was lost)
+/// is a distinct change set: one invalidation for it, and none more if it comes again.
+#[tokio::test]
+async fn a_batch_redelivered_in_part_makes_one_invalidation_per_change_set() {
+    let moto = Moto::start(&["--distribution-ids", SAMPLE_DISTRIBUTION]);
+    let cf = moto.cloudfront();
+    let cfg = sample_config();
+    let full: Value = serde_json::from_slice(&event("sqs-s3.json")).unwrap();
+    let mut part = full.clone();
+    part["Records"] = json!(full["Records"].as_array().unwrap()[1..3]);
+    let count = || async { moto.invalidation_ids(SAMPLE_DISTRIBUTION).await.len() };
+    for (payload, want) in [(&full, 1), (&part, 2), (&part, 2), (&full, 2)] {
+        let out = handler::handle(&cfg, &cf, payload.to_string().as_bytes(), &invocation("any")).await.unwrap();
+        assert_eq!(to_json(&out), json!({"batchItemFailures": []}));
+        assert_eq!(count().await, want);
+    }
+}
+
+/// Lambda retries a failed async invoke with the same request id: an explicit request without a
+/// caller_reference derives its reference from it, so the retry creates nothing new, while a new
+/// invoke (new request id) is a new invalidation.
+#[tokio::test]
+async fn a_lambda_async_retry_makes_one_invalidation() {
+    let moto = Moto::start(&["--distribution-ids", SAMPLE_DISTRIBUTION]);
+    let cf = moto.cloudfront();
+    let cfg = sample_config();
+    let req = json!({"distribution_id": SAMPLE_DISTRIBUTION, "paths": ["/index.html"]}).to_string();
+    let a = to_json(&handler::handle(&cfg, &cf, req.as_bytes(), &invocation("req-1")).await.unwrap());
+    let b = to_json(&handler::handle(&cfg, &cf, req.as_bytes(), &invocation("req-1")).await.unwrap());
+    assert_eq!(a["invalidation_id"], b["invalidation_id"]);
+    let c = to_json(&handler::handle(&cfg, &cf, req.as_bytes(), &invocation("req-2")).await.unwrap());
+    assert_ne!(a["invalidation_id"], c["invalidation_id"]);
+    assert_eq!(moto.invalidation_ids(SAMPLE_DISTRIBUTION).await.len(), 2);
+}

@@ -146,12 +146,15 @@ class Control:
             if not fault.get("status"):
                 return self.app(environ, start_response)
         if fault.get("reset"):
+            # Drop the connection without a response: SO_LINGER 0 makes the eventual close an RST,
+            # and shutting the socket down now ends the exchange (werkzeug would otherwise wait for
+            # the next request on the kept-alive connection).
+            import socket as _s
+            import struct
             sock = environ.get("werkzeug.socket")
             if sock is not None:
-                import socket as _s
-                import struct
                 sock.setsockopt(_s.SOL_SOCKET, _s.SO_LINGER, struct.pack("ii", 1, 0))
-                sock.close()
+                sock.shutdown(_s.SHUT_RDWR)
             raise ConnectionResetError("cfstub: injected connection reset")
         status = int(fault.get("status", 400))
         body = error_body(fault.get("code", "InternalError"), fault.get("message", "injected fault"))
