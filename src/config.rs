@@ -29,6 +29,11 @@ pub struct Config {
     pub max_paths: usize,
     pub max_wildcards: usize,
     pub filter: KeyFilter,
+    /// CloudWatch namespace of the EMF metrics (`METRICS_NAMESPACE`, default `CfInvalidator`);
+    /// `None` when set empty, or for the CLI, which keeps stdout for its own output.
+    pub metrics_namespace: Option<String>,
+    /// `AWS_LAMBDA_FUNCTION_NAME`, the metrics' dimension.
+    pub function_name: Option<String>,
 }
 
 /// A bucket and key prefix whose changes go to one or more distributions.
@@ -176,7 +181,32 @@ impl Config {
             },
         };
 
-        Ok(Config { distribution_id, routes, origin_path, index_document, max_paths, max_wildcards, filter })
+        let metrics_namespace = match get("METRICS_NAMESPACE") {
+            None => Some("CfInvalidator".to_string()),
+            Some(v) if v.trim().is_empty() => None,
+            Some(v) if v.len() <= 255 && !v.starts_with("AWS/") && v.chars().all(|c| c.is_ascii_alphanumeric() || "._-/#:".contains(c)) => {
+                Some(v)
+            }
+            Some(v) => {
+                return Err(err(
+                    "METRICS_NAMESPACE",
+                    format!("{v:?} is not a CloudWatch namespace (letters, digits and . _ - / # :, not starting with AWS/; empty disables metrics)"),
+                ))
+            }
+        };
+        let function_name = get("AWS_LAMBDA_FUNCTION_NAME").filter(|v| !v.is_empty());
+
+        Ok(Config {
+            distribution_id,
+            routes,
+            origin_path,
+            index_document,
+            max_paths,
+            max_wildcards,
+            filter,
+            metrics_namespace,
+            function_name,
+        })
     }
 
     /// The route for a changed key: the longest matching prefix; a route naming the bucket beats

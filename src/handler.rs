@@ -14,6 +14,7 @@ use crate::cloudfront::{CloudFront, CreateRequest, Invalidation};
 use crate::config::Config;
 use crate::error::Error;
 use crate::intake::{self, Intake, Source};
+use crate::observe::{self, Summary};
 use crate::planner::{self, Plan, PlanStats, Planned};
 use crate::reference;
 
@@ -127,20 +128,20 @@ pub enum Output {
 /// Runs one invocation end to end.
 pub async fn handle<C: CloudFront>(cfg: &Config, cf: &C, payload: &[u8], inv: &Invocation) -> Result<Output, Error> {
     let started = Instant::now();
-    let intake = intake::parse(payload).inspect_err(|e| log_failure(None, e, started))?;
+    let intake = intake::parse(payload).inspect_err(|e| log_failure(cfg, None, e, started))?;
     let source = intake.source;
     let planning = plan_intake(cfg, &intake, &inv.request_id);
     let (planned, timeout) = match planning {
         Ok(p) => p,
         Err(e) if source == Source::Sqs => {
             // Nothing can be submitted: every message with a change goes back to the queue.
-            log_failure(Some(source), &e, started);
+            log_failure(cfg, Some(source), &e, started);
             let failed: BTreeSet<usize> =
                 intake.changes.iter().map(|c| c.message).chain(intake.malformed.iter().map(|m| m.0)).collect();
             return Ok(Output::Sqs(batch_response(&intake, &failed)));
         }
         Err(e) => {
-            log_failure(Some(source), &e, started);
+            log_failure(cfg, Some(source), &e, started);
             return Err(e);
         }
     };
@@ -148,7 +149,10 @@ pub async fn handle<C: CloudFront>(cfg: &Config, cf: &C, payload: &[u8], inv: &I
     let mut created = Vec::with_capacity(planned.plans.len());
     let mut failed_messages: BTreeSet<usize> = intake.malformed.iter().map(|m| m.0).collect();
     let mut first_error: Option<Error> = None;
+    let mut throttled = 0;
+    tracing::debug!(keys = ?intake.changes.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), "changed keys");
     for plan in &planned.plans {
+        tracing::debug!(distribution_id = %plan.distribution_id, paths = ?plan.paths, "request");
         let req = CreateRequest {
             distribution_id: &plan.distribution_id,
             caller_reference: &plan.caller_reference,
@@ -165,12 +169,15 @@ pub async fn handle<C: CloudFront>(cfg: &Config, cf: &C, payload: &[u8], inv: &I
                     error = %e,
                     "invalidation not created"
                 );
+                if matches!(e, Error::Throttled(_) | Error::TooManyInvalidationsInProgress { .. }) {
+                    throttled += 1;
+                }
                 failed_messages.extend(plan.messages.iter().copied());
                 first_error.get_or_insert(e);
             }
         }
     }
-    summary(&intake, &planned, &created, failed_messages.len(), first_error.as_ref(), started);
+    summary(cfg, &intake, &planned, &created, failed_messages.len(), throttled, first_error.as_ref(), started);
 
     if source == Source::Sqs {
         return Ok(Output::Sqs(batch_response(&intake, &failed_messages)));
@@ -220,43 +227,44 @@ fn describe(plan: &Plan, inv: Invalidation, timeout: u32) -> Created {
     }
 }
 
-/// The one INFO line per invocation: counts and ids, never keys or payloads.
+/// The invocation's counts, reported once (observe.rs): never keys or payloads.
+#[allow(clippy::too_many_arguments)]
 fn summary(
+    cfg: &Config,
     intake: &Intake,
     planned: &Planned,
     created: &[Created],
     failed: usize,
+    throttled: usize,
     err: Option<&Error>,
     started: Instant,
 ) {
-    let paths: usize = planned.plans.iter().map(|p| p.paths.len()).sum();
-    let wildcards: usize = planned.plans.iter().map(|p| p.stats.wildcards).sum();
-    let skipped: usize = planned.skipped.values().sum();
-    let ids: Vec<&str> = created.iter().map(|c| c.invalidation_id.as_str()).collect();
-    tracing::info!(
-        source = intake.source.name(),
-        messages = intake.messages.len(),
-        malformed = intake.malformed.len(),
-        keys_in = intake.changes.len(),
-        keys_skipped = skipped,
-        ignored_events = intake.ignored,
-        requests = planned.plans.len(),
-        paths,
-        wildcards,
-        invalidations = ?ids,
-        failed_messages = failed,
-        error_type = err.map(Error::error_type).unwrap_or(""),
-        duration_ms = started.elapsed().as_millis() as u64,
-        "invocation summary"
-    );
+    let s = Summary {
+        source: intake.source.name(),
+        messages: intake.messages.len(),
+        malformed: intake.malformed.len(),
+        keys_in: intake.changes.len(),
+        keys_skipped: planned.skipped.values().sum(),
+        ignored_events: intake.ignored,
+        requests: planned.plans.len(),
+        paths: planned.plans.iter().map(|p| p.paths.len()).sum(),
+        wildcards: planned.plans.iter().map(|p| p.stats.wildcards).sum(),
+        invalidations: created.iter().map(|c| c.invalidation_id.as_str()).collect(),
+        failed_messages: failed,
+        throttled,
+        error_type: err.map(Error::error_type).unwrap_or(""),
+        duration_ms: started.elapsed().as_millis() as u64,
+    };
+    observe::report(&s, cfg.metrics_namespace.as_deref(), cfg.function_name.as_deref());
 }
 
-fn log_failure(source: Option<Source>, e: &Error, started: Instant) {
-    tracing::warn!(
-        source = source.map(Source::name).unwrap_or("unknown"),
-        error_type = e.error_type(),
-        error = %e,
-        duration_ms = started.elapsed().as_millis() as u64,
-        "invocation summary"
-    );
+fn log_failure(cfg: &Config, source: Option<Source>, e: &Error, started: Instant) {
+    let s = Summary {
+        source: source.map(Source::name).unwrap_or("unknown"),
+        error_type: e.error_type(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        ..Default::default()
+    };
+    tracing::warn!(error = %e, "invocation failed");
+    observe::report(&s, cfg.metrics_namespace.as_deref(), cfg.function_name.as_deref());
 }

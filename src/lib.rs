@@ -8,7 +8,8 @@
 //! - [`config`] reads and validates the environment once.
 //!
 //! At the edge, [`cloudfront`] is the port to CloudFront and its `aws-sdk-cloudfront` adapter, and
-//! [`handler`] runs one invocation and shapes the response for its source. `main.rs` (the Lambda)
+//! [`handler`] runs one invocation and shapes the response for its source, and [`observe`]
+//! reports it (one summary line, EMF metrics). `main.rs` (the Lambda)
 //! and `bin/cfinv.rs` (the local CLI) only wire these together. [`error`] holds the typed errors
 //! and their stable `errorType` names.
 
@@ -17,6 +18,7 @@ pub mod config;
 pub mod error;
 pub mod handler;
 pub mod intake;
+pub mod observe;
 pub mod planner;
 pub mod reference;
 

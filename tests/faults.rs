@@ -50,14 +50,22 @@ async fn cell_row(fault: Value, times: usize, want_error: &str, deadline: Option
         match (source, out) {
             (&"sqs", Ok(Output::Sqs(r))) => {
                 let got = serde_json::to_value(&r).unwrap();
-                assert_eq!(got["batchItemFailures"], json!(message_ids(name)), "{source} × {fault}: every message back to the queue");
+                assert_eq!(
+                    got["batchItemFailures"],
+                    json!(message_ids(name)),
+                    "{source} × {fault}: every message back to the queue"
+                );
             }
             (&"sqs", other) => panic!("{source} × {fault}: {other:?}"),
             (_, Err(e)) => assert_eq!(e.error_type(), want_error, "{source} × {fault}: {e}"),
             (_, Ok(o)) => panic!("{source} × {fault}: acknowledged without an invalidation: {o:?}"),
         }
         if deadline.is_none() {
-            assert_eq!(moto.invalidation_ids(SAMPLE_DISTRIBUTION).await.len(), before, "{source} × {fault}: nothing created");
+            assert_eq!(
+                moto.invalidation_ids(SAMPLE_DISTRIBUTION).await.len(),
+                before,
+                "{source} × {fault}: nothing created"
+            );
         }
     }
 }
@@ -77,12 +85,19 @@ async fn throttling_rate_exceeded() {
 
 #[tokio::test]
 async fn http_500() {
-    cell_row(json!({"op": "CreateInvalidation", "status": 500, "code": "InternalError"}), 3, "CloudFrontError", None).await;
+    cell_row(json!({"op": "CreateInvalidation", "status": 500, "code": "InternalError"}), 3, "CloudFrontError", None)
+        .await;
 }
 
 #[tokio::test]
 async fn http_503() {
-    cell_row(json!({"op": "CreateInvalidation", "status": 503, "code": "ServiceUnavailable"}), 3, "CloudFrontError", None).await;
+    cell_row(
+        json!({"op": "CreateInvalidation", "status": 503, "code": "ServiceUnavailable"}),
+        3,
+        "CloudFrontError",
+        None,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -131,7 +146,8 @@ async fn a_transient_fault_is_retried_in_process() {
         moto.inject(json!([fault.clone()]));
         let mut batch: Value = serde_json::from_slice(&event("sqs-s3.json")).unwrap();
         // A new upload each round (new sequencer), so each round is its own change set.
-        batch["Records"][0]["body"] = json!(batch["Records"][0]["body"].as_str().unwrap().replace("0062E99A88DC407701", &format!("00{i:016X}")));
+        batch["Records"][0]["body"] =
+            json!(batch["Records"][0]["body"].as_str().unwrap().replace("0062E99A88DC407701", &format!("00{i:016X}")));
         let inv = Invocation { request_id: format!("r{i}"), deadline: None };
         let out = handler::handle(&config(), &cf, batch.to_string().as_bytes(), &inv).await.unwrap();
         assert_eq!(serde_json::to_value(&out).unwrap(), json!({"batchItemFailures": []}), "{fault}");

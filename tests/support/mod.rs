@@ -165,6 +165,8 @@ pub struct Lambda {
     emulator: Child,
     function: Option<Child>,
     pub port: u16,
+    /// Where the function's stdout and stderr go (its logs and EMF lines).
+    log: PathBuf,
 }
 
 impl Lambda {
@@ -178,7 +180,8 @@ impl Lambda {
             .spawn()
             .expect("start cargo lambda watch");
         wait_for(port);
-        Lambda { emulator, function: None, port }
+        let log = std::env::temp_dir().join(format!("cf-invalidator-test-{}-{port}.log", std::process::id()));
+        Lambda { emulator, function: None, port, log }
     }
 
     /// Starts the built `cf-invalidator` binary against the emulator, with CloudFront at `endpoint`.
@@ -190,13 +193,18 @@ impl Lambda {
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
             .env("AWS_ENDPOINT_URL_CLOUDFRONT", endpoint)
             .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .env("AWS_SECRET_ACCESS_KEY", "test");
+        let log = std::fs::File::create(&self.log).expect("create the function's log file");
+        cmd.stdout(log.try_clone().unwrap()).stderr(log);
         for (k, v) in env {
             cmd.env(k, v);
         }
         self.function = Some(cmd.spawn().expect("start the cf-invalidator binary"));
+    }
+
+    /// What the function has written to stdout and stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Invokes the function through the emulator: HTTP status and response.
@@ -211,6 +219,7 @@ impl Drop for Lambda {
             let _ = c.kill();
             let _ = c.wait();
         }
+        let _ = std::fs::remove_file(&self.log);
     }
 }
 
