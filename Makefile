@@ -1,5 +1,5 @@
 # The README's two commands are `make demo` and `make test`; both install what they need.
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test bench fuzz lint clean
 
 setup:
 	@scripts/setup.sh
@@ -11,6 +11,14 @@ demo: setup
 ## Runs every test: unit, property, integration against moto, Lambda smoke, Step Functions executions, asl-validator, cfn-lint.
 test: setup
 	@scripts/test.sh
+
+## Criterion benchmarks (planner at 10k/100k/1M keys, the 10,000-message SQS batch); see README "Performance".
+bench:
+	cargo bench --bench throughput
+
+## Bounded fuzzing of intake and the planner (FUZZ_SECONDS each, default 60).
+fuzz:
+	@scripts/fuzz.sh
 
 lint:
 	cargo fmt --check

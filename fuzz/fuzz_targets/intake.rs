@@ -1,0 +1,19 @@
+//! Any bytes as an invocation payload: intake and planning return a plan or an error, never
+//! panic, and every planned path is one CloudFront accepts.
+#![no_main]
+
+use cf_invalidator::planner::path_problem;
+use cf_invalidator::{handler, Config};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let cfg = Config::from_lookup(|n| (n == "DISTRIBUTION_ID").then(|| "EDFDVBD632BHDS5".to_string())).unwrap();
+    if let Ok(p) = handler::prepare(&cfg, data, "fuzz") {
+        for plan in &p.planned.plans {
+            assert!(plan.paths.len() <= 3000);
+            for path in &plan.paths {
+                assert!(path_problem(path).is_none(), "invalid path {path:?}");
+            }
+        }
+    }
+});

@@ -1,0 +1,39 @@
+//! Any keys under any budget: every path valid, budgets held, every key's CloudFront form covered.
+#![no_main]
+
+use cf_invalidator::intake::{Change, ChangeKind};
+use cf_invalidator::planner::{self, encoding, path_problem};
+use cf_invalidator::Config;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&budget, rest)) = data.split_first() else { return };
+    let max_paths = 1 + (budget as usize % 40);
+    let max_wildcards = 1 + (budget as usize % 15);
+    let text = String::from_utf8_lossy(rest);
+    let keys: Vec<&str> = text.split('\n').filter(|k| !k.is_empty()).take(500).collect();
+    if keys.is_empty() {
+        return;
+    }
+    let vars = [("DISTRIBUTION_ID", "E1".to_string()), ("MAX_PATHS", max_paths.to_string()), ("MAX_WILDCARDS", max_wildcards.to_string())];
+    let cfg = Config::from_lookup(|n| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone())).unwrap();
+    let changes: Vec<Change> = keys
+        .iter()
+        .map(|k| Change { message: 0, bucket: None, key: k.to_string(), kind: ChangeKind::Created, version: None })
+        .collect();
+    let planned = planner::plan(&changes, &cfg, None, "fuzz").unwrap();
+    let paths = &planned.plans[0].paths;
+    assert!(paths.len() <= max_paths);
+    assert!(paths.iter().filter(|p| p.ends_with('*')).count() <= max_wildcards);
+    for p in paths {
+        assert!(path_problem(p).is_none(), "invalid path {p:?}");
+    }
+    for k in &keys {
+        let form = encoding::cloudfront(&format!("/{k}"));
+        let covered = paths.iter().any(|p| match p.strip_suffix('*') {
+            Some(prefix) => form.starts_with(prefix),
+            None => *p == form,
+        });
+        assert!(covered, "{form:?} uncovered by {paths:?}");
+    }
+});
