@@ -7,8 +7,9 @@ use super::{Change, ChangeKind, Notification, Payload, Source};
 use crate::error::Error;
 
 #[derive(Deserialize)]
-pub(crate) struct Detail {
-    pub bucket: Option<super::s3::Bucket>,
+pub(crate) struct Detail<'a> {
+    #[serde(borrow)]
+    pub bucket: Option<super::s3::Bucket<'a>>,
     pub object: Option<Object>,
 }
 
@@ -21,11 +22,11 @@ pub(crate) struct Object {
     pub etag: Option<String>,
 }
 
-pub(crate) fn is_eventbridge(p: &Payload) -> bool {
+pub(crate) fn is_eventbridge(p: &Payload<'_>) -> bool {
     p.source.as_deref() == Some("aws.s3") && p.detail_type.is_some()
 }
 
-pub(crate) fn read(p: Payload, message: usize) -> Result<Notification, Error> {
+pub(crate) fn read(p: Payload<'_>, message: usize) -> Result<Notification, Error> {
     let detail_type = p.detail_type.unwrap_or_default();
     let kind = match detail_type.as_str() {
         "Object Created" => ChangeKind::Created,
@@ -37,7 +38,7 @@ pub(crate) fn read(p: Payload, message: usize) -> Result<Notification, Error> {
     // Encoded like the notification's key (AWS Lambda Powertools decodes it the same way).
     let key = super::s3::decode_key(&object.key)?;
     let version = object.sequencer.or(object.version_id).or(object.etag);
-    let change = Change { message, bucket: detail.bucket.map(|b| b.name), key, kind, version };
+    let change = Change { message, bucket: detail.bucket.map(|b| b.name.into_owned()), key, kind, version };
     Ok(Notification { source: Source::EventBridge, changes: vec![change], ignored: 0 })
 }
 

@@ -32,7 +32,7 @@ pub struct ExplicitRequest {
     pub timeout: u32,
 }
 
-pub(crate) fn is_explicit(p: &Payload) -> bool {
+pub(crate) fn is_explicit(p: &Payload<'_>) -> bool {
     p.distribution_id.is_some() || p.paths.is_some() || p.keys.is_some()
 }
 
@@ -50,7 +50,7 @@ fn string_list(v: Value, field: &str) -> Result<Vec<String>, Error> {
         .collect()
 }
 
-pub(crate) fn read(p: Payload) -> Result<Intake, Error> {
+pub(crate) fn read(p: Payload<'_>) -> Result<Intake, Error> {
     let distribution_id = match p.distribution_id {
         None | Some(Value::Null) => None,
         Some(Value::String(id)) if valid_distribution_id(&id) => Some(id),

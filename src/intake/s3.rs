@@ -10,24 +10,29 @@ use super::{Change, ChangeKind, Notification, Payload, Record, Source};
 use crate::error::Error;
 
 #[derive(Deserialize)]
-pub(crate) struct Entity {
-    pub bucket: Bucket,
-    pub object: Object,
+pub(crate) struct Entity<'a> {
+    #[serde(borrow)]
+    pub bucket: Bucket<'a>,
+    #[serde(borrow)]
+    pub object: Object<'a>,
 }
 
 #[derive(Deserialize)]
-pub(crate) struct Bucket {
-    pub name: String,
+pub(crate) struct Bucket<'a> {
+    #[serde(borrow)]
+    pub name: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
-pub(crate) struct Object {
-    pub key: String,
-    pub sequencer: Option<String>,
-    #[serde(rename = "versionId")]
-    pub version_id: Option<String>,
-    #[serde(rename = "eTag")]
-    pub e_tag: Option<String>,
+pub(crate) struct Object<'a> {
+    #[serde(borrow)]
+    pub key: Cow<'a, str>,
+    #[serde(borrow)]
+    pub sequencer: Option<Cow<'a, str>>,
+    #[serde(rename = "versionId", borrow)]
+    pub version_id: Option<Cow<'a, str>>,
+    #[serde(rename = "eTag", borrow)]
+    pub e_tag: Option<Cow<'a, str>>,
 }
 
 /// Which `eventName`s change what a viewer gets. Restore, tagging, ACL, transition, replication
@@ -58,15 +63,16 @@ pub fn decode_key(raw: &str) -> Result<String, Error> {
 
 /// The best token the record has for "this write of this key": S3's `sequencer` is unique per
 /// write of a key; older or hand-made events may only carry a version id or an ETag.
-pub(crate) fn version_token(o: &Object, event_time: Option<&str>) -> Option<String> {
-    o.sequencer.clone().or_else(|| o.version_id.clone()).or_else(|| match (&o.e_tag, event_time) {
-        (Some(e), Some(t)) => Some(format!("{e}@{t}")),
-        (Some(e), None) => Some(e.clone()),
-        (None, t) => t.map(str::to_string),
-    })
+pub(crate) fn version_token(o: &Object<'_>, event_time: Option<&str>) -> Option<String> {
+    match (o.sequencer.as_deref().or(o.version_id.as_deref()), o.e_tag.as_deref(), event_time) {
+        (Some(v), _, _) => Some(v.to_string()),
+        (None, Some(e), Some(t)) => Some(format!("{e}@{t}")),
+        (None, Some(e), None) => Some(e.to_string()),
+        (None, None, t) => t.map(str::to_string),
+    }
 }
 
-pub(crate) fn read_records(records: Vec<Record>, message: usize) -> Result<Notification, Error> {
+pub(crate) fn read_records(records: Vec<Record<'_>>, message: usize) -> Result<Notification, Error> {
     let mut changes = Vec::with_capacity(records.len());
     let mut ignored = 0;
     for (i, r) in records.into_iter().enumerate() {
@@ -86,14 +92,14 @@ pub(crate) fn read_records(records: Vec<Record>, message: usize) -> Result<Notif
             message,
             key: decode_key(&s3.object.key)?,
             version: version_token(&s3.object, r.event_time.as_deref()),
-            bucket: Some(s3.bucket.name),
+            bucket: Some(s3.bucket.name.into_owned()),
             kind,
         });
     }
     Ok(Notification { source: Source::S3, changes, ignored })
 }
 
-pub(crate) fn is_test_event(p: &Payload) -> bool {
+pub(crate) fn is_test_event(p: &Payload<'_>) -> bool {
     p.event.as_deref() == Some("s3:TestEvent")
 }
 

@@ -28,7 +28,7 @@ fn read_message(message: &str, at: &str, index: usize) -> Result<Notification, E
     Ok(n)
 }
 
-pub(crate) fn read_records(records: Vec<Record>) -> Result<Notification, Error> {
+pub(crate) fn read_records(records: Vec<Record<'_>>) -> Result<Notification, Error> {
     let mut out = Notification { source: Source::Sns, changes: Vec::new(), ignored: 0 };
     for (i, r) in records.into_iter().enumerate() {
         let sns = r.sns.ok_or_else(|| Error::invalid(format!("Records[{i}] has no Sns object")))?;
@@ -39,11 +39,11 @@ pub(crate) fn read_records(records: Vec<Record>) -> Result<Notification, Error> 
     Ok(out)
 }
 
-pub(crate) fn is_envelope(p: &Payload) -> bool {
+pub(crate) fn is_envelope(p: &Payload<'_>) -> bool {
     p.sns_type.as_deref() == Some("Notification") && p.message.is_some()
 }
 
-pub(crate) fn read_envelope(p: Payload, message: usize) -> Result<Notification, Error> {
+pub(crate) fn read_envelope(p: Payload<'_>, message: usize) -> Result<Notification, Error> {
     read_message(p.message.as_deref().unwrap_or_default(), "Message", message)
 }
 

@@ -4,14 +4,16 @@
 use super::{notification, Intake, Payload, Record, Source};
 use crate::error::Error;
 
-pub(crate) fn read(records: Vec<Record>) -> Result<Intake, Error> {
+pub(crate) fn read(records: Vec<Record<'_>>) -> Result<Intake, Error> {
     let mut intake = Intake::new(Source::Sqs);
     intake.messages.reserve(records.len());
     for (i, r) in records.into_iter().enumerate() {
         // Without its id a message can be neither acknowledged nor reported: fail the invocation,
         // so that Lambda redelivers the whole batch rather than dropping it.
-        let id =
-            r.message_id.ok_or_else(|| Error::invalid(format!("Records[{i}] of the SQS batch has no messageId")))?;
+        let id = r
+            .message_id
+            .map(|c| c.into_owned())
+            .ok_or_else(|| Error::invalid(format!("Records[{i}] of the SQS batch has no messageId")))?;
         if r.event_source.as_deref() != Some("aws:sqs") {
             intake.messages.push(id);
             intake.malformed.push((i, format!("eventSource {:?} in an SQS batch", r.event_source)));
