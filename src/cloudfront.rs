@@ -57,13 +57,15 @@ impl SdkCloudFront {
     /// Configuration from the SDK's standard chain (credentials, `AWS_ENDPOINT_URL_CLOUDFRONT`,
     /// retries). The region is fixed: CloudFront is global and signs in us-east-1, and fixing it
     /// spares the region chain's instance-metadata lookup — nothing touches the network before the
-    /// first event.
-    pub async fn from_env() -> Self {
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    /// first event. `endpoint` (Config's `CLOUDFRONT_ENDPOINT_URL`) overrides the endpoint.
+    pub async fn from_env(endpoint: Option<&str>) -> Self {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::from_static("us-east-1"))
-            .timeout_config(timeouts())
-            .load()
-            .await;
+            .timeout_config(timeouts());
+        if let Some(url) = endpoint {
+            loader = loader.endpoint_url(url);
+        }
+        let conf = loader.load().await;
         SdkCloudFront { client: aws_sdk_cloudfront::Client::new(&conf) }
     }
 

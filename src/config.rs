@@ -34,6 +34,10 @@ pub struct Config {
     pub metrics_namespace: Option<String>,
     /// `AWS_LAMBDA_FUNCTION_NAME`, the metrics' dimension.
     pub function_name: Option<String>,
+    /// `CLOUDFRONT_ENDPOINT_URL`: a local CloudFront stand-in for `sam local invoke` (SAM can only
+    /// override variables the template declares, so the template declares this one empty). The
+    /// SDK's own `AWS_ENDPOINT_URL_CLOUDFRONT` works as well.
+    pub cloudfront_endpoint: Option<String>,
 }
 
 /// A bucket and key prefix whose changes go to one or more distributions.
@@ -195,6 +199,16 @@ impl Config {
             }
         };
         let function_name = get("AWS_LAMBDA_FUNCTION_NAME").filter(|v| !v.is_empty());
+        let cloudfront_endpoint = match non_empty("CLOUDFRONT_ENDPOINT_URL") {
+            Some(u) if u.starts_with("http://") || u.starts_with("https://") => Some(u.trim().to_string()),
+            Some(u) => {
+                return Err(err(
+                    "CLOUDFRONT_ENDPOINT_URL",
+                    format!("{u:?} must be an http:// or https:// URL, or empty (the default: CloudFront itself)"),
+                ))
+            }
+            None => None,
+        };
 
         Ok(Config {
             distribution_id,
@@ -206,6 +220,7 @@ impl Config {
             filter,
             metrics_namespace,
             function_name,
+            cloudfront_endpoint,
         })
     }
 

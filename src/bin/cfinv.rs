@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use cf_invalidator::cloudfront::{CloudFront, SdkCloudFront};
 use cf_invalidator::handler::{self, Invocation, Prepared};
-use cf_invalidator::planner::COST_PER_PATH_USD;
+use cf_invalidator::planner::{self, COST_PER_PATH_USD};
 use cf_invalidator::{Config, Error};
 use clap::{Parser, Subcommand};
 use serde_json::json;
@@ -30,12 +30,18 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Print the invalidation request(s) an event would make, without any AWS call.
+    ///
+    /// Shows, per request: keys in, keys skipped and why, the paths, how many are wildcards, and
+    /// the estimated cost ($0.005 a path past the free 1,000 a month).
     Plan {
         /// Event JSON file (any shape the Lambda accepts); `-` reads standard input.
         event: PathBuf,
         /// JSON output (the default when standard output is not a terminal).
         #[arg(long)]
         json: bool,
+        /// Show which keys each path covers, and why a path is a wildcard.
+        #[arg(long)]
+        explain: bool,
     },
     /// Run the Lambda's handler in-process on an event against CloudFront and print its response.
     Invoke {
@@ -78,7 +84,7 @@ fn config() -> Result<Config, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Plan { event, json } => plan(&event, json || !std::io::stdout().is_terminal()),
+        Command::Plan { event, json, explain } => plan(&event, json || !std::io::stdout().is_terminal(), explain),
         Command::Invoke { event, request_id } => runtime().and_then(|rt| rt.block_on(invoke(&event, request_id))),
         Command::List { distribution_id } => runtime().and_then(|rt| rt.block_on(list(&distribution_id))),
         Command::Status { distribution_id, invalidation_id } => {
@@ -104,27 +110,98 @@ fn print_error(e: &Error) -> ExitCode {
     ExitCode::from(1)
 }
 
-fn plan(event: &PathBuf, as_json: bool) -> Result<ExitCode, String> {
+fn plan(event: &PathBuf, as_json: bool, explain: bool) -> Result<ExitCode, String> {
     let cfg = config()?;
     let payload = read_event(event)?;
     let prepared = match handler::prepare(&cfg, &payload, "cfinv-plan") {
         Ok(p) => p,
         Err(e) => return Ok(print_error(&e)),
     };
+    let explained = explain.then(|| explanations(&cfg, &prepared));
     let out = std::io::stdout();
     let mut out = out.lock();
-    let written = if as_json { write_plan_json(&mut out, &prepared) } else { write_plan_table(&mut out, &prepared) };
+    let written = if as_json {
+        write_plan_json(&mut out, &prepared, explained.as_deref())
+    } else {
+        write_plan_table(&mut out, &prepared, explained.as_deref())
+    };
     written.map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_plan_json(out: &mut impl Write, p: &Prepared) -> std::io::Result<()> {
+/// Why each path of each plan is there: which keys it covers, and why it is a wildcard.
+struct PathWhy {
+    path: String,
+    reason: &'static str,
+    keys: Vec<String>,
+}
+
+fn explanations(cfg: &Config, p: &Prepared) -> Vec<Vec<PathWhy>> {
+    let explicit = p.intake.explicit.as_ref();
+    p.planned
+        .plans
+        .iter()
+        .map(|plan| {
+            let mut whys: Vec<PathWhy> = plan
+                .paths
+                .iter()
+                .map(|path| {
+                    let reason = if explicit.is_some_and(|e| e.paths.is_some()) {
+                        "given in the request"
+                    } else if path.ends_with('*') {
+                        "wildcard chosen by the budget (MAX_PATHS / MAX_WILDCARDS): the tightest common prefix of the paths it replaces"
+                    } else {
+                        "exact path"
+                    };
+                    PathWhy { path: path.clone(), reason, keys: Vec::new() }
+                })
+                .collect();
+            for change in &p.intake.changes {
+                if cfg.filter.check(&change.key).is_err() {
+                    continue;
+                }
+                let origin = match explicit.and_then(|e| e.distribution_id.as_deref()) {
+                    Some(_) => Some(cfg.origin_path.as_str()),
+                    None => cfg
+                        .route_for(change.bucket.as_deref(), &change.key)
+                        .and_then(|r| r.targets.iter().find(|t| t.distribution_id == plan.distribution_id))
+                        .map(|t| t.origin_path.as_str()),
+                };
+                let Some(viewer_key) = origin.and_then(|o| change.key.strip_prefix(o)) else { continue };
+                let own = planner::covers_of_key(viewer_key, cfg.index_document.as_deref());
+                for i in 0..own.len() {
+                    let (text, wild) = (own.text(i), own.is_wildcard(i));
+                    let Some(w) = whys.iter_mut().find(|w| match w.path.strip_suffix('*') {
+                        Some(prefix) => text.starts_with(prefix),
+                        None => !wild && w.path == text,
+                    }) else {
+                        continue;
+                    };
+                    if wild && w.path.strip_suffix('*') == Some(text) {
+                        w.reason = "wildcard ending before a character whose request form is unsettled (~, space, *, ?) or past 4,000 characters: it covers every form a viewer may have used";
+                    }
+                    if !w.keys.contains(&change.key) {
+                        w.keys.push(change.key.clone());
+                    }
+                }
+            }
+            whys
+        })
+        .collect()
+}
+
+fn write_plan_json(out: &mut impl Write, p: &Prepared, explained: Option<&[Vec<PathWhy>]>) -> std::io::Result<()> {
     let invalidations: Vec<_> = p
         .planned
         .plans
         .iter()
-        .map(|plan| {
+        .enumerate()
+        .map(|(n, plan)| {
+            let explain = explained.map(|e| {
+                e[n].iter().map(|w| json!({"path": w.path, "reason": w.reason, "keys": w.keys})).collect::<Vec<_>>()
+            });
             json!({
+                "explain": explain,
                 "distribution_id": plan.distribution_id,
                 "caller_reference": plan.caller_reference,
                 "paths": plan.paths,
@@ -151,7 +228,7 @@ fn write_plan_json(out: &mut impl Write, p: &Prepared) -> std::io::Result<()> {
     writeln!(out)
 }
 
-fn write_plan_table(out: &mut impl Write, p: &Prepared) -> std::io::Result<()> {
+fn write_plan_table(out: &mut impl Write, p: &Prepared, explained: Option<&[Vec<PathWhy>]>) -> std::io::Result<()> {
     let skipped: usize = p.planned.skipped.values().sum();
     writeln!(
         out,
@@ -170,7 +247,7 @@ fn write_plan_table(out: &mut impl Write, p: &Prepared) -> std::io::Result<()> {
     if p.planned.plans.is_empty() {
         writeln!(out, "no invalidation needed")?;
     }
-    for plan in &p.planned.plans {
+    for (n, plan) in p.planned.plans.iter().enumerate() {
         writeln!(out)?;
         writeln!(
             out,
@@ -182,8 +259,24 @@ fn write_plan_table(out: &mut impl Write, p: &Prepared) -> std::io::Result<()> {
             plan.cost_usd()
         )?;
         writeln!(out, "caller reference {}", plan.caller_reference)?;
-        for path in &plan.paths {
-            writeln!(out, "  {path}")?;
+        match explained {
+            None => {
+                for path in &plan.paths {
+                    writeln!(out, "  {path}")?;
+                }
+            }
+            Some(e) => {
+                for w in &e[n] {
+                    writeln!(out, "  {}", w.path)?;
+                    writeln!(out, "      why: {}", w.reason)?;
+                    let shown: Vec<&str> = w.keys.iter().take(5).map(String::as_str).collect();
+                    if !shown.is_empty() {
+                        let more = w.keys.len().saturating_sub(shown.len());
+                        let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+                        writeln!(out, "      covers {} key(s): {}{tail}", w.keys.len(), shown.join(", "))?;
+                    }
+                }
+            }
         }
     }
     Ok(())
@@ -197,7 +290,7 @@ async fn invoke(event: &PathBuf, request_id: Option<String>) -> Result<ExitCode,
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         format!("cfinv-{}-{nanos:x}", std::process::id())
     });
-    let cf = SdkCloudFront::from_env().await;
+    let cf = SdkCloudFront::from_env(cfg.cloudfront_endpoint.as_deref()).await;
     let inv = Invocation { request_id, deadline: None };
     match handler::handle(&cfg, &cf, &payload, &inv).await {
         Ok(out) => {
@@ -209,7 +302,7 @@ async fn invoke(event: &PathBuf, request_id: Option<String>) -> Result<ExitCode,
 }
 
 async fn list(distribution_id: &str) -> Result<ExitCode, String> {
-    let cf = SdkCloudFront::from_env().await;
+    let cf = SdkCloudFront::from_env(config()?.cloudfront_endpoint.as_deref()).await;
     let ids = match cf.list_invalidation_ids(distribution_id).await {
         Ok(ids) => ids,
         Err(e) => return Ok(print_error(&e)),
@@ -227,7 +320,7 @@ async fn list(distribution_id: &str) -> Result<ExitCode, String> {
 }
 
 async fn status(distribution_id: &str, id: &str) -> Result<ExitCode, String> {
-    let cf = SdkCloudFront::from_env().await;
+    let cf = SdkCloudFront::from_env(config()?.cloudfront_endpoint.as_deref()).await;
     match cf.get_invalidation(distribution_id, id).await {
         Ok(i) => {
             let doc = json!({"distribution_id": distribution_id, "invalidation_id": i.id, "status": i.status,

@@ -86,6 +86,16 @@ impl Plan {
     }
 }
 
+/// The covers of one key (already stripped of its origin path) before any budget: each request
+/// form of each viewer path that serves it.
+pub fn covers_of_key(viewer_key: &str, index_document: Option<&str>) -> Covers {
+    let mut covers = Covers::new();
+    mapping::for_each_viewer_path(viewer_key, index_document, &mut String::new(), |vp| {
+        mapping::covers_for(vp, &mut covers)
+    });
+    covers
+}
+
 /// Every plan for one invocation, one per distribution, in distribution order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Planned {

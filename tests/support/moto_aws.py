@@ -263,6 +263,8 @@ def forward_lambda_invokes(endpoint, forced_name=None):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    ap.add_argument("--host", default="127.0.0.1",
+                    help="address to bind (tests: 127.0.0.1; `sam local invoke` needs one its container reaches)")
     ap.add_argument("--distributions", type=int, default=1, help="distributions to create at start")
     ap.add_argument("--distribution-ids", default="", help="comma-separated ids for the first distributions")
     ap.add_argument("--complete-after", type=int, default=1,
@@ -280,7 +282,7 @@ def main():
     import moto.moto_server.threaded_moto_server as tms
     real_make_server = tms.make_server
     tms.make_server = lambda host, port, app, *a, **kw: real_make_server(host, port, Control(app), *a, **kw)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
+    server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     ENDPOINT[0] = f"http://{host}:{port}"
