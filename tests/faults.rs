@@ -15,14 +15,6 @@ use cf_invalidator::Config;
 use serde_json::{json, Value};
 use support::{event, Moto, SAMPLE_DISTRIBUTION};
 
-const SOURCES: &[(&str, &str)] = &[
-    ("sqs", "sqs-s3.json"),
-    ("s3", "s3-put.json"),
-    ("sns", "sns.json"),
-    ("eventbridge", "eventbridge-created.json"),
-    ("explicit", "explicit-paths.json"),
-];
-
 fn config() -> Config {
     Config::from_lookup(|n| (n == "DISTRIBUTION_ID").then(|| SAMPLE_DISTRIBUTION.to_string())).unwrap()
 }
@@ -32,85 +24,79 @@ fn message_ids(name: &str) -> Vec<Value> {
     v["Records"].as_array().unwrap().iter().map(|r| json!({"itemIdentifier": r["messageId"]})).collect()
 }
 
-/// Injects `fault` `times` times before each source's event and checks the outcome.
-async fn cell_row(fault: Value, times: usize, want_error: &str, deadline: Option<Duration>) {
+/// One cell: inject `fault` `times` times, deliver the source's sample event, check the outcome.
+async fn cell(source: &str, name: &str, fault: Value, times: usize, want_error: &str, deadline: Option<Duration>) {
     let moto = Moto::start(&["--distribution-ids", SAMPLE_DISTRIBUTION]);
-    let cf = moto.cloudfront();
-    let cfg = config();
-    for (source, name) in SOURCES {
-        moto.control("DELETE", "/_cfstub/faults", &Value::Null);
-        moto.inject(Value::Array(vec![fault.clone(); times]));
-        let before = moto.invalidation_ids(SAMPLE_DISTRIBUTION).await.len();
-        let inv = Invocation { request_id: format!("req-{source}"), deadline: deadline.map(|d| Instant::now() + d) };
-        let started = Instant::now();
-        let out = handler::handle(&cfg, &cf, &event(name), &inv).await;
-        if let Some(d) = deadline {
-            assert!(started.elapsed() < d, "{source}: answered within the invocation's time ({:?})", started.elapsed());
-        }
-        match (source, out) {
-            (&"sqs", Ok(Output::Sqs(r))) => {
-                let got = serde_json::to_value(&r).unwrap();
-                assert_eq!(
-                    got["batchItemFailures"],
-                    json!(message_ids(name)),
-                    "{source} × {fault}: every message back to the queue"
-                );
-            }
-            (&"sqs", other) => panic!("{source} × {fault}: {other:?}"),
-            (_, Err(e)) => assert_eq!(e.error_type(), want_error, "{source} × {fault}: {e}"),
-            (_, Ok(o)) => panic!("{source} × {fault}: acknowledged without an invalidation: {o:?}"),
-        }
-        if deadline.is_none() {
+    moto.inject(Value::Array(vec![fault.clone(); times]));
+    let inv = Invocation { request_id: format!("req-{source}"), deadline: deadline.map(|d| Instant::now() + d) };
+    let started = Instant::now();
+    let out = handler::handle(&config(), &moto.cloudfront(), &event(name), &inv).await;
+    if let Some(d) = deadline {
+        assert!(started.elapsed() < d, "{source}: answered within the invocation's time ({:?})", started.elapsed());
+    }
+    match (source, out) {
+        ("sqs", Ok(Output::Sqs(r))) => {
+            let got = serde_json::to_value(&r).unwrap();
             assert_eq!(
-                moto.invalidation_ids(SAMPLE_DISTRIBUTION).await.len(),
-                before,
-                "{source} × {fault}: nothing created"
+                got["batchItemFailures"],
+                json!(message_ids(name)),
+                "{source} × {fault}: every message back to the queue"
             );
         }
+        ("sqs", other) => panic!("{source} × {fault}: {other:?}"),
+        (_, Err(e)) => assert_eq!(e.error_type(), want_error, "{source} × {fault}: {e}"),
+        (_, Ok(o)) => panic!("{source} × {fault}: acknowledged without an invalidation: {o:?}"),
+    }
+    if deadline.is_none() {
+        assert!(moto.invalidation_ids(SAMPLE_DISTRIBUTION).await.is_empty(), "{source} × {fault}: nothing created");
     }
 }
 
-#[tokio::test]
-async fn too_many_invalidations_in_progress() {
-    let fault = json!({"op": "CreateInvalidation", "status": 400, "code": "TooManyInvalidationsInProgress",
-                       "message": "Processing your request will cause you to exceed the maximum number of in-progress wildcard invalidations."});
-    cell_row(fault, 1, "TooManyInvalidationsInProgress", None).await;
+fn too_many() -> (Value, usize, &'static str, Option<Duration>) {
+    let f = json!({"op": "CreateInvalidation", "status": 400, "code": "TooManyInvalidationsInProgress",
+                   "message": "Processing your request will cause you to exceed the maximum number of in-progress wildcard invalidations."});
+    (f, 1, "TooManyInvalidationsInProgress", None)
 }
-
-#[tokio::test]
-async fn throttling_rate_exceeded() {
-    let fault = json!({"op": "CreateInvalidation", "status": 400, "code": "Throttling", "message": "Rate exceeded"});
-    cell_row(fault, 3, "Throttled", None).await;
-}
-
-#[tokio::test]
-async fn http_500() {
-    cell_row(json!({"op": "CreateInvalidation", "status": 500, "code": "InternalError"}), 3, "CloudFrontError", None)
-        .await;
-}
-
-#[tokio::test]
-async fn http_503() {
-    cell_row(
-        json!({"op": "CreateInvalidation", "status": 503, "code": "ServiceUnavailable"}),
+// Persistent faults are injected 3 times: the SDK's standard retry makes 3 attempts.
+fn throttling() -> (Value, usize, &'static str, Option<Duration>) {
+    (
+        json!({"op": "CreateInvalidation", "status": 400, "code": "Throttling", "message": "Rate exceeded"}),
         3,
-        "CloudFrontError",
+        "Throttled",
         None,
     )
-    .await;
+}
+fn http_500() -> (Value, usize, &'static str, Option<Duration>) {
+    (json!({"op": "CreateInvalidation", "status": 500, "code": "InternalError"}), 3, "CloudFrontError", None)
+}
+fn http_503() -> (Value, usize, &'static str, Option<Duration>) {
+    (json!({"op": "CreateInvalidation", "status": 503, "code": "ServiceUnavailable"}), 3, "CloudFrontError", None)
+}
+fn reset() -> (Value, usize, &'static str, Option<Duration>) {
+    (json!({"op": "CreateInvalidation", "reset": true}), 3, "CloudFrontError", None)
+}
+/// A response slower than the invocation's remaining time (3 s): given up before the deadline.
+fn slow() -> (Value, usize, &'static str, Option<Duration>) {
+    (json!({"op": "CreateInvalidation", "delay": 6}), 1, "CloudFrontError", Some(Duration::from_secs(3)))
 }
 
-#[tokio::test]
-async fn connection_reset() {
-    cell_row(json!({"op": "CreateInvalidation", "reset": true}), 3, "CloudFrontError", None).await;
+/// One test per cell of the matrix: `fault_source`.
+macro_rules! matrix {
+    ($($fault:ident),*) => { $( mod $fault {
+        use super::*;
+        async fn run(source: &str, name: &str) {
+            let (f, times, err, deadline) = super::$fault();
+            cell(source, name, f, times, err, deadline).await;
+        }
+        #[tokio::test] async fn sqs() { run("sqs", "sqs-s3.json").await }
+        #[tokio::test] async fn s3() { run("s3", "s3-put.json").await }
+        #[tokio::test] async fn sns() { run("sns", "sns.json").await }
+        #[tokio::test] async fn eventbridge() { run("eventbridge", "eventbridge-created.json").await }
+        #[tokio::test] async fn explicit() { run("explicit", "explicit-paths.json").await }
+    } )* };
 }
 
-/// A response slower than the invocation's remaining time: the handler gives up before the
-/// deadline (keeping time to answer) and reports the failure.
-#[tokio::test]
-async fn response_slower_than_the_remaining_time() {
-    cell_row(json!({"op": "CreateInvalidation", "delay": 6}), 1, "CloudFrontError", Some(Duration::from_secs(3))).await;
-}
+matrix!(too_many, throttling, http_500, http_503, reset, slow);
 
 /// A slow CreateInvalidation may still complete at CloudFront after the handler gave up; the
 /// redelivery sends the same CallerReference and gets that invalidation back, not a second one.
