@@ -30,39 +30,24 @@ pub struct Summary<'a> {
 
 /// Logs the summary line and, with a namespace, emits the metrics.
 pub fn report(s: &Summary, metrics_namespace: Option<&str>, function_name: Option<&str>) {
-    if s.error_type.is_empty() {
-        tracing::info!(
-            source = s.source,
-            messages = s.messages,
-            malformed = s.malformed,
-            keys_in = s.keys_in,
-            keys_skipped = s.keys_skipped,
-            ignored_events = s.ignored_events,
-            requests = s.requests,
-            paths = s.paths,
-            wildcards = s.wildcards,
-            invalidations = ?s.invalidations,
-            failed_messages = s.failed_messages,
-            duration_ms = s.duration_ms,
-            "invocation summary"
-        );
-    } else {
-        tracing::warn!(
-            source = s.source,
-            messages = s.messages,
-            malformed = s.malformed,
-            keys_in = s.keys_in,
-            keys_skipped = s.keys_skipped,
-            requests = s.requests,
-            paths = s.paths,
-            wildcards = s.wildcards,
-            invalidations = ?s.invalidations,
-            failed_messages = s.failed_messages,
-            error_type = s.error_type,
-            duration_ms = s.duration_ms,
-            "invocation summary"
-        );
-    }
+    // Always INFO, so that one level shows every invocation; failures also have their own WARN
+    // line where they happen, with the error's message.
+    tracing::info!(
+        source = s.source,
+        messages = s.messages,
+        malformed = s.malformed,
+        keys_in = s.keys_in,
+        keys_skipped = s.keys_skipped,
+        ignored_events = s.ignored_events,
+        requests = s.requests,
+        paths = s.paths,
+        wildcards = s.wildcards,
+        invalidations = ?s.invalidations,
+        failed_messages = s.failed_messages,
+        error_type = s.error_type,
+        duration_ms = s.duration_ms,
+        "invocation summary"
+    );
     if let Some(ns) = metrics_namespace {
         println!("{}", emf(s, ns, function_name.unwrap_or("local")));
     }

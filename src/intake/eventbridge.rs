@@ -38,7 +38,7 @@ pub(crate) fn read(p: Payload<'_>, message: usize) -> Result<Notification, Error
     // Encoded like the notification's key (AWS Lambda Powertools decodes it the same way).
     let key = super::s3::decode_key(&object.key)?;
     let version = object.sequencer.or(object.version_id).or(object.etag);
-    let change = Change { message, bucket: detail.bucket.map(|b| b.name.into_owned()), key, kind, version };
+    let change = Change { message, bucket: detail.bucket.map(|b| super::s3::bucket_name(&b.name)), key, kind, version };
     Ok(Notification { source: Source::EventBridge, changes: vec![change], ignored: 0 })
 }
 

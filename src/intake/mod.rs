@@ -17,6 +17,7 @@ pub mod sns;
 pub mod sqs;
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -37,7 +38,8 @@ pub struct Change {
     /// Index into [`Intake::messages`] for SQS (which message to report if it is not submitted);
     /// 0 for every other source.
     pub message: usize,
-    pub bucket: Option<String>,
+    /// Shared between the changes of one bucket (a batch names the same bucket 10,000 times).
+    pub bucket: Option<Arc<str>>,
     /// The decoded S3 key (UTF-8, no form encoding).
     pub key: String,
     pub kind: ChangeKind,
@@ -143,8 +145,8 @@ pub(crate) struct Record<'a> {
     pub sns: Option<sns::Entity>,
     #[serde(rename = "messageId", borrow)]
     pub message_id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    pub body: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "sqs::body")]
+    pub body: Option<sqs::Body>,
 }
 
 /// Reads one invocation payload.

@@ -2,6 +2,8 @@
 //! decoding of S3's form-encoded keys.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::sync::Arc;
 
 use percent_encoding::percent_decode_str;
 use serde::Deserialize;
@@ -45,6 +47,26 @@ pub fn kind_of_event(event_name: &str) -> Option<ChangeKind> {
     } else {
         None
     }
+}
+
+/// The bucket's name, shared with the previous change's when it is the same bucket, as it nearly
+/// always is: one allocation per batch rather than one per message. A per-thread cache, because
+/// SQS bodies are parsed one at a time and the cache must span them.
+pub(crate) fn bucket_name(name: &str) -> Arc<str> {
+    thread_local! {
+        static LAST: RefCell<Option<Arc<str>>> = const { RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some(b) if &**b == name => b.clone(),
+            _ => {
+                let b: Arc<str> = Arc::from(name);
+                *last = Some(b.clone());
+                b
+            }
+        }
+    })
 }
 
 /// S3 writes `s3.object.key` as `application/x-www-form-urlencoded`: `+` is a space, then `%XX`
@@ -92,7 +114,7 @@ pub(crate) fn read_records(records: Vec<Record<'_>>, message: usize) -> Result<N
             message,
             key: decode_key(&s3.object.key)?,
             version: version_token(&s3.object, r.event_time.as_deref()),
-            bucket: Some(s3.bucket.name.into_owned()),
+            bucket: Some(bucket_name(&s3.bucket.name)),
             kind,
         });
     }
