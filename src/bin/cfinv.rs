@@ -19,7 +19,7 @@ use serde_json::json;
     about = "Plan and create CloudFront invalidations from S3 events, as the cf-invalidator Lambda does",
     long_about = "Plan and create CloudFront invalidations from S3 events, as the cf-invalidator Lambda does.\n\n\
 Configuration comes from the Lambda's environment variables: DISTRIBUTION_ID, ORIGIN_PATH, INDEX_DOCUMENT, \
-MAX_PATHS, MAX_WILDCARDS, INCLUDE, EXCLUDE, ROUTES (see the README). CloudFront credentials and endpoint come \
+MAX_PATHS, MAX_WILDCARDS, INCLUDE, EXCLUDE, ROUTES, CLOUDFRONT_ENDPOINT_URL (see the README). CloudFront credentials and endpoint come \
 from the AWS SDK's standard settings (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL_CLOUDFRONT, ...)."
 )]
 struct Cli {
