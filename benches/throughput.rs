@@ -1,7 +1,7 @@
 //! `cargo bench`: the planner at 10k, 100k and 1M keys, and intake + plan of the largest SQS
 //! batch Lambda delivers beside serde_json's bare parse of the same bytes.
 
-#[path = "workload.rs"]
+#[path = "support/workload.rs"]
 mod workload;
 
 use std::hint::black_box;

@@ -6,7 +6,7 @@
 //! /usr/bin/time -v target/release/cfinv plan /tmp/batch.json > /dev/null
 //! ```
 
-#[path = "../benches/workload.rs"]
+#[path = "../benches/support/workload.rs"]
 mod workload;
 
 fn main() {

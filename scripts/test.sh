@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Every test, in one cargo build profile (dev): unit and property tests, integration tests that start
 # their own moto server and `cargo lambda watch`, the Step Functions executions, and the static
-# checks (asl-validator, cfn-lint), which run as cargo tests too.
-set -euo pipefail
+# checks (asl-validator, cfn-lint), which run as cargo tests too. Ends with one total line.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
-exec cargo test --all-targets --no-fail-fast
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --all-targets --no-fail-fast 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "\ntotal: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"
