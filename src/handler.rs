@@ -122,7 +122,7 @@ const ECHO_PATHS_BYTES: usize = 32 * 1024;
 #[serde(untagged)]
 pub enum Output {
     Sqs(SqsBatchResponse),
-    Other(Response),
+    Other(Box<Response>),
 }
 
 /// Runs one invocation end to end.
@@ -188,14 +188,14 @@ pub async fn handle<C: CloudFront>(cfg: &Config, cf: &C, payload: &[u8], inv: &I
     let keys_in = intake.changes.len();
     let single = (created.len() == 1).then(|| created[0].clone());
     let outcome = Some(if created.is_empty() { "Skipped" } else { "Created" });
-    Ok(Output::Other(Response {
+    Ok(Output::Other(Box::new(Response {
         single,
         outcome,
         source: source.name(),
         keys_in,
         invalidations: created,
         skipped: planned.skipped,
-    }))
+    })))
 }
 
 fn batch_response(intake: &Intake, failed: &BTreeSet<usize>) -> SqsBatchResponse {
