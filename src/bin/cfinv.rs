@@ -138,6 +138,7 @@ struct PathWhy {
 
 fn explanations(cfg: &Config, p: &Prepared) -> Vec<Vec<PathWhy>> {
     let explicit = p.intake.explicit.as_ref();
+    let explicit_target = planner::explicit_target(cfg, explicit.and_then(|e| e.distribution_id.as_deref()));
     p.planned
         .plans
         .iter()
@@ -160,13 +161,11 @@ fn explanations(cfg: &Config, p: &Prepared) -> Vec<Vec<PathWhy>> {
                 if cfg.filter.check(&change.key).is_err() {
                     continue;
                 }
-                let origin = match explicit.and_then(|e| e.distribution_id.as_deref()) {
-                    Some(_) => Some(cfg.origin_path.as_str()),
-                    None => cfg
-                        .route_for(change.bucket.as_deref(), &change.key)
-                        .and_then(|r| r.targets.iter().find(|t| t.distribution_id == plan.distribution_id))
-                        .map(|t| t.origin_path.as_str()),
-                };
+                let origin = planner::targets_for(cfg, change, &explicit_target)
+                    .ok()
+                    .flatten()
+                    .and_then(|ts| ts.iter().find(|t| t.distribution_id == plan.distribution_id))
+                    .map(|t| t.origin_path.as_str());
                 let Some(viewer_key) = origin.and_then(|o| change.key.strip_prefix(o)) else { continue };
                 let own = planner::covers_of_key(viewer_key, cfg.index_document.as_deref());
                 for i in 0..own.len() {

@@ -49,7 +49,7 @@ pub struct Change {
 }
 
 /// Where the payload came from; decides the response shape.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
     S3,
     Sqs,

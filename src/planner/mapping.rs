@@ -27,13 +27,6 @@ pub fn for_each_viewer_path(key: &str, index_document: Option<&str>, scratch: &m
     }
 }
 
-/// The viewer paths of `key` as a list (see [`for_each_viewer_path`]).
-pub fn viewer_paths(key: &str, index_document: Option<&str>) -> Vec<String> {
-    let mut out = Vec::new();
-    for_each_viewer_path(key, index_document, &mut String::new(), |p| out.push(p.to_string()));
-    out
-}
-
 /// Appends the covers of one unencoded viewer path.
 ///
 /// A path with an unsettled character gets one wildcard ending just before its first ambiguous
@@ -72,6 +65,13 @@ fn fit(prefix: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The viewer paths of `key` as a list (see [`for_each_viewer_path`]).
+    pub fn viewer_paths(key: &str, index_document: Option<&str>) -> Vec<String> {
+        let mut out = Vec::new();
+        for_each_viewer_path(key, index_document, &mut String::new(), |p| out.push(p.to_string()));
+        out
+    }
 
     #[test]
     fn index_documents_are_also_their_directory() {

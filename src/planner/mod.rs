@@ -86,6 +86,36 @@ impl Plan {
     }
 }
 
+/// The target of an explicit `keys` request that names its distribution (none otherwise).
+pub fn explicit_target(cfg: &Config, distribution: Option<&str>) -> Vec<Target> {
+    distribution
+        .map(|id| Target { distribution_id: id.to_string(), origin_path: cfg.origin_path.clone() })
+        .into_iter()
+        .collect()
+}
+
+/// Where a change goes: the explicit request's distribution when there is one (`explicit`, from
+/// [`explicit_target`]), else the configured route's. `Ok(None)` when ROUTES has no route for it;
+/// an error when nothing is configured at all, because an event must not be acknowledged unplanned.
+pub fn targets_for<'a>(
+    cfg: &'a Config,
+    change: &Change,
+    explicit: &'a [Target],
+) -> Result<Option<&'a [Target]>, Error> {
+    if !explicit.is_empty() {
+        return Ok(Some(explicit));
+    }
+    match cfg.route_for(change.bucket.as_deref(), &change.key) {
+        Some(route) => Ok(Some(&route.targets)),
+        None if cfg.routes.is_empty() => Err(Error::Config(
+            "DISTRIBUTION_ID: not set (and no ROUTES), so events have no distribution to invalidate; \
+             set it to the distribution's id, e.g. EDFDVBD632BHDS5"
+                .into(),
+        )),
+        None => Ok(None),
+    }
+}
+
 /// The covers of one key (already stripped of its origin path) before any budget: each request
 /// form of each viewer path that serves it.
 pub fn covers_of_key(viewer_key: &str, index_document: Option<&str>) -> Covers {
@@ -125,28 +155,12 @@ pub fn plan(
 ) -> Result<Planned, Error> {
     let mut by_dist: BTreeMap<String, Acc> = BTreeMap::new();
     let mut skipped: BTreeMap<&'static str, usize> = BTreeMap::new();
-    let explicit_target: Vec<Target> = distribution
-        .map(|id| Target { distribution_id: id.to_string(), origin_path: cfg.origin_path.clone() })
-        .into_iter()
-        .collect();
+    let explicit = explicit_target(cfg, distribution);
     let mut scratch = String::new();
     for change in changes {
-        let targets: &[Target] = match distribution {
-            Some(_) => &explicit_target,
-            None => match cfg.route_for(change.bucket.as_deref(), &change.key) {
-                Some(route) => &route.targets,
-                None if cfg.routes.is_empty() => {
-                    return Err(Error::Config(
-                        "DISTRIBUTION_ID: not set (and no ROUTES), so events have no distribution to invalidate; \
-                         set it to the distribution's id, e.g. EDFDVBD632BHDS5"
-                            .into(),
-                    ))
-                }
-                None => {
-                    *skipped.entry("no route").or_default() += 1;
-                    continue;
-                }
-            },
+        let Some(targets) = targets_for(cfg, change, &explicit)? else {
+            *skipped.entry("no route").or_default() += 1;
+            continue;
         };
         if let Err(reason) = cfg.filter.check(&change.key) {
             *skipped.entry(reason).or_default() += 1;
