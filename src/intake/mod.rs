@@ -151,7 +151,13 @@ pub(crate) struct Record<'a> {
 
 /// Reads one invocation payload.
 pub fn parse(bytes: &[u8]) -> Result<Intake, Error> {
-    let payload: Payload = serde_json::from_slice(bytes).map_err(|e| {
+    // Validating UTF-8 once up front lets serde_json read from a `str`, which skips the per-string
+    // check; invalid UTF-8 goes through the slice reader only to get its error message.
+    let parsed = match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str::<Payload>(text),
+        Err(_) => serde_json::from_slice::<Payload>(bytes),
+    };
+    let payload = parsed.map_err(|e| {
         Error::invalid(format!("payload is not a JSON object of a known shape ({e}); {ACCEPTED_SHAPES}"))
     })?;
     from_payload(payload)
