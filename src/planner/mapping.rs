@@ -18,12 +18,12 @@ pub fn for_each_viewer_path(key: &str, index_document: Option<&str>, scratch: &m
     if key == idx {
         f("/");
     } else if let Some(dir) = key.strip_suffix(idx).and_then(|d| d.strip_suffix('/')) {
-        if !dir.is_empty() {
-            scratch.truncate(1 + dir.len() + 1); // "/dir/"
-            f(scratch);
-            scratch.pop();
-            f(scratch);
-        }
+        // `dir` may be empty: the key `/index.html` is served at `//` (and, S3 collapsing
+        // nothing, `/` is one more form worth covering).
+        scratch.truncate(1 + dir.len() + 1); // "/dir/"
+        f(scratch);
+        scratch.pop();
+        f(scratch);
     }
 }
 
@@ -83,6 +83,9 @@ mod tests {
             ("docs/myindex.html", idx, &["/docs/myindex.html"]),
             ("docs/index.html.bak", idx, &["/docs/index.html.bak"]),
             ("docs/index.html", None, &["/docs/index.html"]),
+            // Found by the property test: a key with a leading or doubled slash.
+            ("/index.html", idx, &["//index.html", "//", "/"]),
+            ("a//index.html", idx, &["/a//index.html", "/a//", "/a/"]),
             ("docs/default.htm", Some("default.htm"), &["/docs/default.htm", "/docs/", "/docs"]),
         ];
         for (key, idx, want) in cases {
