@@ -1,5 +1,5 @@
 # The README's two commands are `make demo` and `make test`; both install what they need.
-.PHONY: setup demo test bench fuzz lint clean
+.PHONY: setup demo test bench compare fuzz lint clean
 
 setup:
 	@scripts/setup.sh
@@ -15,6 +15,12 @@ test: setup
 ## Criterion benchmarks (planner at 10k/100k/1M keys, the 10,000-message SQS batch); see README "Performance".
 bench:
 	cargo bench --bench throughput
+
+## cf-invalidator beside the usual Python boto3 invalidator on the same emulator and CloudFront stand-in.
+compare:
+	@scripts/setup.sh compare
+	cargo build --release --bin cf-invalidator --example gen_events
+	.venv/bin/python benches/compare.py
 
 ## Bounded fuzzing of intake and the planner (FUZZ_SECONDS each, default 60).
 fuzz:
