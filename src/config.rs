@@ -229,7 +229,7 @@ impl Config {
     pub fn route_for(&self, bucket: Option<&str>, key: &str) -> Option<&Route> {
         self.routes
             .iter()
-            .filter(|r| key.starts_with(&r.prefix))
+            .filter(|r| has_prefix(key, &r.prefix))
             .filter(|r| match (&r.bucket, bucket) {
                 (None, _) => true,
                 (Some(rb), Some(b)) => rb == b,
@@ -237,6 +237,12 @@ impl Config {
             })
             .max_by_key(|r| (r.prefix.len(), r.bucket.is_some()))
     }
+}
+
+/// `key.starts_with(prefix)`, without calling libc's `memcmp` for the usual empty prefix: on our
+/// machines that call costs tens of nanoseconds even at length zero, a tenth of planning a key.
+pub fn has_prefix(key: &str, prefix: &str) -> bool {
+    prefix.is_empty() || key.starts_with(prefix)
 }
 
 /// A JSON array of strings, or a comma-separated list (commas inside `{…}` belong to the glob).

@@ -25,6 +25,11 @@ impl Covers {
         Self::default()
     }
 
+    /// Empty, with room for `texts` bytes of text in `items` covers.
+    pub fn with_capacity(texts: usize, items: usize) -> Self {
+        Covers { arena: String::with_capacity(texts), items: Vec::with_capacity(items) }
+    }
+
     /// From paths as CloudFront receives them: a trailing `*` makes a wildcard.
     pub fn from_paths<S: AsRef<str>>(paths: &[S]) -> Self {
         let mut c = Covers::new();

@@ -142,6 +142,20 @@ struct Acc<'a> {
     messages: Vec<usize>,
 }
 
+impl<'a> Acc<'a> {
+    /// Room for every change's covers up front: an index document's key makes three, and growing
+    /// a million keys' arena by doubling would copy it again and again. Room that is never
+    /// written costs address space only.
+    fn with_room(changes: &[Change]) -> Self {
+        let texts: usize = changes.iter().map(|c| 3 * (c.key.len() + 2)).sum();
+        Acc {
+            covers: Covers::with_capacity(texts, 3 * changes.len()),
+            changes: Vec::with_capacity(changes.len()),
+            messages: Vec::new(),
+        }
+    }
+}
+
 /// Plans the requests for a set of changes.
 ///
 /// `distribution` overrides routing (an explicit `keys` request naming its distribution).
@@ -167,13 +181,17 @@ pub fn plan(
             continue;
         }
         for t in targets {
-            let Some(viewer_key) = change.key.strip_prefix(t.origin_path.as_str()) else {
+            let viewer_key = match t.origin_path.as_str() {
+                "" => Some(change.key.as_str()),
+                origin_path => change.key.strip_prefix(origin_path),
+            };
+            let Some(viewer_key) = viewer_key else {
                 *skipped.entry("outside ORIGIN_PATH").or_default() += 1;
                 continue;
             };
             // Look up before inserting: a key clone per change would be 10,000 allocations a batch.
             if !by_dist.contains_key(t.distribution_id.as_str()) {
-                by_dist.insert(t.distribution_id.clone(), Acc::default());
+                by_dist.insert(t.distribution_id.clone(), Acc::with_room(changes));
             }
             let acc = by_dist.get_mut(t.distribution_id.as_str()).expect("inserted above");
             mapping::for_each_viewer_path(viewer_key, cfg.index_document.as_deref(), &mut scratch, |vp| {
