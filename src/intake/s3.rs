@@ -8,7 +8,7 @@ use std::sync::Arc;
 use percent_encoding::percent_decode_str;
 use serde::Deserialize;
 
-use super::{Change, ChangeKind, Notification, Payload, Record, Source};
+use super::{Change, ChangeKind, Notification, Payload, Record, Source, Str};
 use crate::error::Error;
 
 #[derive(Deserialize)]
@@ -30,11 +30,11 @@ pub(crate) struct Object<'a> {
     #[serde(borrow)]
     pub key: Cow<'a, str>,
     #[serde(borrow)]
-    pub sequencer: Option<Cow<'a, str>>,
+    pub sequencer: Option<Str<'a>>,
     #[serde(rename = "versionId", borrow)]
-    pub version_id: Option<Cow<'a, str>>,
+    pub version_id: Option<Str<'a>>,
     #[serde(rename = "eTag", borrow)]
-    pub e_tag: Option<Cow<'a, str>>,
+    pub e_tag: Option<Str<'a>>,
 }
 
 /// Which `eventName`s change what a viewer gets. Restore, tagging, ACL, transition, replication
