@@ -17,8 +17,7 @@ bench:
 	cargo bench --bench throughput
 
 ## cf-invalidator beside the usual Python boto3 invalidator on the same emulator and CloudFront stand-in.
-compare:
-	@scripts/setup.sh compare
+compare: setup
 	cargo build --release --bin cf-invalidator --example gen_events
 	.venv/bin/python benches/compare.py
 

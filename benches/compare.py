@@ -130,23 +130,28 @@ def startup_ms(fn, runs):
             srv.bind(("127.0.0.1", 0))
             srv.listen(1)
             port = srv.getsockname()[1]
+            srv.settimeout(INVOKE_TIMEOUT[0])
             t0 = time.perf_counter()
-            proc = fn.spawn(f"127.0.0.1:{port}", "http://127.0.0.1:1")
-            conn, _ = srv.accept()
-            conn.recv(4096)
-            times.append((time.perf_counter() - t0) * 1000)
-            conn.close()
-            proc.kill()
-            proc.wait()
+            with running(fn, f"127.0.0.1:{port}", "http://127.0.0.1:1"):
+                conn, _ = srv.accept()
+                conn.recv(4096)
+                times.append((time.perf_counter() - t0) * 1000)
+                conn.close()
     return statistics.median(times)
 
 
+INVOKE_TIMEOUT = [300.0]
+
+
 def invoke(port, payload):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=INVOKE_TIMEOUT[0])
     t0 = time.perf_counter()
     conn.request("POST", "/2015-03-31/functions/_/invocations", body=payload,
                  headers={"Content-Type": "application/json"})
-    resp = conn.getresponse()
+    try:
+        resp = conn.getresponse()
+    except TimeoutError:
+        sys.exit(f"compare: no answer within {INVOKE_TIMEOUT[0]:g} s (did the function fail to start?)")
     body = resp.read()
     elapsed = (time.perf_counter() - t0) * 1000
     conn.close()
@@ -199,6 +204,17 @@ def lambda_service():
         emulator.wait()
 
 
+@contextlib.contextmanager
+def running(fn, api, cloudfront):
+    """The function's process, stopped however the block ends."""
+    proc = fn.spawn(api, cloudfront)
+    try:
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def measure(fn, args, moto, batch, small):
     progress(fn, "start-up")
     row = {"startup": startup_ms(fn, args.starts)}
@@ -208,16 +224,13 @@ def measure(fn, args, moto, batch, small):
     for _ in range(args.colds):
         with lambda_service() as (port, api):
             t0 = time.perf_counter()
-            proc = fn.spawn(api, moto["endpoint"])
-            invoke(port, small)
-            cold.append((time.perf_counter() - t0) * 1000)
-            proc.kill()
-            proc.wait()
+            with running(fn, api, moto["endpoint"]):
+                invoke(port, small)
+                cold.append((time.perf_counter() - t0) * 1000)
     row["cold"] = statistics.median(cold)
 
     progress(fn, f"{args.runs} batch invokes")
-    with lambda_service() as (port, api):
-        proc = fn.spawn(api, moto["endpoint"])
+    with lambda_service() as (port, api), running(fn, api, moto["endpoint"]) as proc:
         before = invalidations(moto)
         latencies = []
         for i in range(args.runs):
@@ -230,8 +243,6 @@ def measure(fn, args, moto, batch, small):
         new = {i: n for i, n in invalidations(moto).items() if i not in before}
         row["creates"] = len(new) / args.runs
         row["paths"] = sum(new.values()) / args.runs
-        proc.kill()
-        proc.wait()
     return row
 
 
@@ -241,14 +252,24 @@ def main():
     ap.add_argument("--colds", type=int, default=5, help="cold invokes per function")
     ap.add_argument("--runs", type=int, default=5, help="batch invokes per function")
     ap.add_argument("--messages", type=int, default=10_000, help="SQS messages in the batch")
+    ap.add_argument("--binary", type=Path, default=REPO / "target" / "release" / "cf-invalidator",
+                    help="the cf-invalidator binary to measure")
+    ap.add_argument("--gen-events", type=Path, default=REPO / "target" / "release" / "examples" / "gen_events",
+                    help="the gen_events example, which writes the batch")
+    ap.add_argument("--batch", type=Path, help="an SQS batch file to use instead of running gen_events")
+    ap.add_argument("--timeout", type=float, default=300,
+                    help="seconds to wait for one invoke (a function that fails to initialise never answers)")
     args = ap.parse_args()
+    INVOKE_TIMEOUT[0] = args.timeout
 
-    binary = REPO / "target" / "release" / "cf-invalidator"
-    gen = REPO / "target" / "release" / "examples" / "gen_events"
-    for p in (binary, gen):
+    binary, gen = args.binary, args.gen_events
+    for p in (binary,) if args.batch else (binary, gen):
         if not p.exists():
             sys.exit(f"compare: {p} is missing; run `make compare`, which builds it")
-    batch = subprocess.run([str(gen), "sqs", str(args.messages)], check=True, capture_output=True).stdout
+    if args.batch:
+        batch = args.batch.read_bytes()
+    else:
+        batch = subprocess.run([str(gen), "sqs", str(args.messages)], check=True, capture_output=True).stdout
     small = (REPO / "events" / "s3-put.json").read_bytes()
 
     moto_proc = subprocess.Popen([str(VENV_BIN / "python"), str(REPO / "tests/support/moto_aws.py"),
@@ -257,7 +278,7 @@ def main():
     try:
         moto = json.loads(moto_proc.stdout.readline())
         functions = [
-            Function("cf-invalidator (Rust, release)", [str(binary)], {}, "http://"),
+            Function(f"cf-invalidator (Rust, {binary.parent.name})", [str(binary)], {}, "http://"),
             Function("python boto3 (awslambdaric)",
                      [str(VENV_BIN / "python"), "-m", "awslambdaric", "invalidator.handler"],
                      {"PYTHONPATH": str(REPO / "benches" / "python")}, ""),
@@ -267,7 +288,8 @@ def main():
         moto_proc.kill()
         moto_proc.wait()
 
-    print(f"\n{args.messages}-message SQS batch: {len(batch) / 1e6:.1f} MB; medians; "
+    messages = batch.count(b'"messageId"')
+    print(f"\n{messages:,}-message SQS batch: {len(batch) / 1e6:.1f} MB; medians; "
           f"{os.cpu_count()} CPUs ({os.uname().machine})\n")
     print("| function | start to first poll | cold invoke (1 record) | batch invoke | "
           "invalidations per batch | paths per batch | peak RSS |")

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the project's local tools, all git-ignored, so that a fresh clone needs nothing by hand:
-#   .venv/        moto (the CloudFront / Step Functions stand-in), cargo-lambda, cfn-lint (PyPI)
+#   .venv/        moto (the CloudFront / Step Functions stand-in), cargo-lambda, cfn-lint, and
+#                 awslambdaric for the Python baseline of `make compare` (PyPI)
 #   node_modules/ asl-validator (npm), pinned in package.json
 # Re-running is cheap: each part is redone only when its pins change.
-# `scripts/setup.sh compare` also installs the Python baseline's runtime (benches/requirements.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,17 +15,6 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/pip install --quiet --disable-pip-version-check -r "$req"
   rm -f .venv/.installed-*
   touch "$stamp"
-fi
-
-if [ "${1:-}" = compare ]; then
-  req=benches/requirements.txt
-  stamp=".venv/.compare-$(sha256sum "$req" | cut -c1-16)"
-  if [ ! -f "$stamp" ]; then
-    echo "setup: installing the Python baseline's runtime into .venv ($req)"
-    .venv/bin/pip install --quiet --disable-pip-version-check -r "$req"
-    rm -f .venv/.compare-*
-    touch "$stamp"
-  fi
 fi
 
 if [ -f package.json ]; then
