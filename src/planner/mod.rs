@@ -181,11 +181,7 @@ pub fn plan(
             continue;
         }
         for t in targets {
-            let viewer_key = match t.origin_path.as_str() {
-                "" => Some(change.key.as_str()),
-                origin_path => change.key.strip_prefix(origin_path),
-            };
-            let Some(viewer_key) = viewer_key else {
+            let Some(viewer_key) = crate::config::strip_prefix(&change.key, &t.origin_path) else {
                 *skipped.entry("outside ORIGIN_PATH").or_default() += 1;
                 continue;
             };
