@@ -13,6 +13,7 @@ For each function it measures
 
 Latencies include the emulator's and moto's own time, which are the same for both functions;
 moto dominates with thousands of paths. Prints a Markdown table; nothing is asserted.
+COMPARE_DEBUG=1 shows the functions' own output (their logs) instead of discarding it.
 """
 import argparse
 import contextlib
