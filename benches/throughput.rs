@@ -7,7 +7,7 @@ mod workload;
 use std::hint::black_box;
 
 use cf_invalidator::handler;
-use cf_invalidator::intake::{Change, ChangeKind};
+use cf_invalidator::model::{Change, ChangeKind};
 use cf_invalidator::{planner, Config};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 

@@ -9,11 +9,7 @@ use globset::{GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use crate::error::Error;
-
-/// CloudFront's hard per-request limit on paths (CreateInvalidation `Paths.Quantity`).
-pub const API_MAX_PATHS: usize = 3000;
-/// CloudFront's quota of wildcard paths in progress per distribution.
-pub const API_MAX_WILDCARDS: usize = 15;
+use crate::model::{valid_distribution_id, API_MAX_PATHS, API_MAX_WILDCARDS_IN_PROGRESS as API_MAX_WILDCARDS};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -105,11 +101,6 @@ impl KeyFilter {
         }
         Ok(())
     }
-}
-
-/// Terraform's rule for distribution ids (`^[A-Z0-9]+$`); CloudFront sets no length.
-pub fn valid_distribution_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 /// `/site/` → `site/`; `` or `/` → ``.

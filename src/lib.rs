@@ -18,6 +18,7 @@ pub mod config;
 pub mod error;
 pub mod handler;
 pub mod intake;
+pub mod model;
 pub mod observe;
 pub mod planner;
 pub mod reference;

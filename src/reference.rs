@@ -11,7 +11,7 @@
 use sha2::{Digest, Sha256};
 use xxhash_rust::xxh3::xxh3_128;
 
-use crate::intake::{Change, ChangeKind};
+use crate::model::{Change, ChangeKind};
 
 /// `cfinv-` and 40 hex digits (160 bits of SHA-256): far inside CloudFront's 128 characters.
 ///

@@ -7,7 +7,7 @@
 //! RFC 3986 encoder, CloudFront's documented rule), plus the variants CloudFront's unsettled
 //! behaviour allows (`+` for a space, `%7E` for `~`).
 
-use cf_invalidator::intake::{Change, ChangeKind};
+use cf_invalidator::model::{Change, ChangeKind};
 use cf_invalidator::planner::{self, collapse, path_problem, Covers};
 use cf_invalidator::Config;
 use proptest::prelude::*;

@@ -1,7 +1,7 @@
 //! Any keys under any budget: every path valid, budgets held, every key's CloudFront form covered.
 #![no_main]
 
-use cf_invalidator::intake::{Change, ChangeKind};
+use cf_invalidator::model::{Change, ChangeKind};
 use cf_invalidator::planner::{self, encoding, path_problem};
 use cf_invalidator::Config;
 use libfuzzer_sys::fuzz_target;

@@ -302,8 +302,9 @@ async fn invoke(event: &PathBuf, request_id: Option<String>) -> Result<ExitCode,
 
 async fn list(distribution_id: &str) -> Result<ExitCode, String> {
     let cf = SdkCloudFront::from_env(config()?.cloudfront_endpoint.as_deref()).await;
-    let ids = match cf.list_invalidation_ids(distribution_id).await {
-        Ok(ids) => ids,
+    // The first page: CloudFront's 100 newest.
+    let ids: Vec<String> = match cf.list_invalidations(distribution_id, None).await {
+        Ok(page) => page.items.into_iter().map(|s| s.id).collect(),
         Err(e) => return Ok(print_error(&e)),
     };
     let mut all = Vec::with_capacity(ids.len());

@@ -10,16 +10,13 @@
 use serde_json::Value;
 
 use super::{Change, ChangeKind, Intake, Payload, Source};
-use crate::config::{valid_distribution_id, API_MAX_PATHS};
 use crate::error::Error;
-use crate::planner::path_problem;
+use crate::model::{path_problem, valid_distribution_id, API_MAX_PATHS, MAX_KEY_BYTES};
 
 pub const DEFAULT_TIMEOUT: u32 = 900;
 pub const MIN_TIMEOUT: u32 = 60;
 pub const MAX_TIMEOUT: u32 = 3600;
 pub const MAX_CALLER_REFERENCE: usize = 128;
-/// S3's limit on a key, in bytes of UTF-8.
-pub const MAX_KEY_BYTES: usize = 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExplicitRequest {

@@ -17,36 +17,12 @@ pub mod sns;
 pub mod sqs;
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use serde::Deserialize;
 
 use crate::error::Error;
+pub use crate::model::{Change, ChangeKind};
 pub use explicit::ExplicitRequest;
-
-/// Whether a key's content appeared/changed or went away. Both need invalidating; the kind is
-/// kept for logs and for the caller reference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ChangeKind {
-    Created,
-    Removed,
-}
-
-/// One key that was created or removed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Change {
-    /// Index into [`Intake::messages`] for SQS (which message to report if it is not submitted);
-    /// 0 for every other source.
-    pub message: usize,
-    /// Shared between the changes of one bucket (a batch names the same bucket 10,000 times).
-    pub bucket: Option<Arc<str>>,
-    /// The decoded S3 key (UTF-8, no form encoding).
-    pub key: String,
-    pub kind: ChangeKind,
-    /// What distinguishes this write of the key from another write of the same key (the S3
-    /// `sequencer`, or the best substitute the event has). `None` for explicit keys.
-    pub version: Option<String>,
-}
 
 /// Where the payload came from; decides the response shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

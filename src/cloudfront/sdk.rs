@@ -1,56 +1,28 @@
-//! The edge to CloudFront: a small port ([`CloudFront`]) and its adapter over `aws-sdk-cloudfront`
-//! ([`SdkCloudFront`]), which turns the SDK's errors into the crate's typed [`Error`].
+//! The `aws-sdk-cloudfront` adapter of the [`CloudFront`] port: turns the SDK's errors into the
+//! crate's typed [`Error`], and remembers each invalidation's path counts by id (an invalidation
+//! never changes after it is created) for the life of the container.
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudfront::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudfront::operation::create_invalidation::CreateInvalidationError;
 use aws_sdk_cloudfront::operation::get_invalidation::GetInvalidationError;
+use aws_sdk_cloudfront::operation::list_invalidations::ListInvalidationsError;
 use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
 
+use super::{CloudFront, CreateRequest, Invalidation, InvalidationPage, InvalidationSummary, PathCounts};
 use crate::error::Error;
-
-/// One CreateInvalidation request.
-#[derive(Debug, Clone, Copy)]
-pub struct CreateRequest<'a> {
-    pub distribution_id: &'a str,
-    pub caller_reference: &'a str,
-    pub paths: &'a [String],
-}
-
-/// What CloudFront says of an invalidation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invalidation {
-    pub id: String,
-    /// `InProgress` or `Completed` (AWS's spelling; a stand-in may differ).
-    pub status: String,
-    pub paths: Vec<String>,
-    pub caller_reference: String,
-}
-
-/// The port the handler depends on.
-pub trait CloudFront: Send + Sync {
-    /// Creates (or, for a repeated CallerReference with the same paths, returns) an invalidation,
-    /// giving up by `deadline` so that the invocation still has time to answer.
-    fn create_invalidation(
-        &self,
-        req: CreateRequest<'_>,
-        deadline: Option<Instant>,
-    ) -> impl Future<Output = Result<Invalidation, Error>> + Send;
-
-    fn get_invalidation(
-        &self,
-        distribution_id: &str,
-        id: &str,
-    ) -> impl Future<Output = Result<Invalidation, Error>> + Send;
-}
 
 /// Time kept back from the Lambda deadline to log and answer after the call gives up.
 pub const ANSWER_MARGIN: Duration = Duration::from_millis(1500);
 
 pub struct SdkCloudFront {
     client: aws_sdk_cloudfront::Client,
+    /// Path counts by distribution and invalidation id, for the container's life.
+    counts: Mutex<HashMap<(String, String), PathCounts>>,
 }
 
 impl SdkCloudFront {
@@ -66,29 +38,11 @@ impl SdkCloudFront {
             loader = loader.endpoint_url(url);
         }
         let conf = loader.load().await;
-        SdkCloudFront { client: aws_sdk_cloudfront::Client::new(&conf) }
+        Self::from_client(aws_sdk_cloudfront::Client::new(&conf))
     }
 
     pub fn from_client(client: aws_sdk_cloudfront::Client) -> Self {
-        SdkCloudFront { client }
-    }
-
-    /// The ids of a distribution's recent invalidations, newest first as CloudFront lists them
-    /// (for `cfinv list`; the Lambda never lists).
-    pub async fn list_invalidation_ids(&self, distribution_id: &str) -> Result<Vec<String>, Error> {
-        let out = self.client.list_invalidations().distribution_id(distribution_id).send().await.map_err(|e| {
-            let detail = DisplayErrorContext(&e).to_string();
-            match e.into_service_error().code() {
-                Some("NoSuchDistribution") => {
-                    Error::NoSuchDistribution { distribution_id: distribution_id.into(), message: detail }
-                }
-                Some("AccessDenied") => {
-                    Error::AccessDenied { distribution_id: distribution_id.into(), message: detail }
-                }
-                _ => Error::CloudFront(detail),
-            }
-        })?;
-        Ok(out.invalidation_list.and_then(|l| l.items).unwrap_or_default().into_iter().map(|s| s.id).collect())
+        SdkCloudFront { client, counts: Mutex::default() }
     }
 }
 
@@ -209,6 +163,48 @@ impl CloudFront for SdkCloudFront {
             .invalidation
             .ok_or_else(|| Error::CloudFront("GetInvalidation answered without an invalidation".into()))?;
         Ok(from_sdk(inv))
+    }
+
+    async fn list_invalidations(&self, distribution_id: &str, marker: Option<&str>) -> Result<InvalidationPage, Error> {
+        let out = self
+            .client
+            .list_invalidations()
+            .distribution_id(distribution_id)
+            .set_marker(marker.map(str::to_string))
+            .send()
+            .await
+            .map_err(|e| classify_list(e, distribution_id))?;
+        let Some(list) = out.invalidation_list else { return Ok(InvalidationPage::default()) };
+        let items = list
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| InvalidationSummary { id: s.id, status: s.status })
+            .collect();
+        let next_marker = if list.is_truncated { list.next_marker.filter(|m| !m.is_empty()) } else { None };
+        Ok(InvalidationPage { items, next_marker })
+    }
+
+    async fn path_counts(&self, distribution_id: &str, id: &str) -> Result<PathCounts, Error> {
+        let key = (distribution_id.to_string(), id.to_string());
+        if let Some(c) = self.counts.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return Ok(*c);
+        }
+        let counts = PathCounts::of(&self.get_invalidation(distribution_id, id).await?.paths);
+        self.counts.lock().unwrap_or_else(|p| p.into_inner()).insert(key, counts);
+        Ok(counts)
+    }
+}
+
+fn classify_list(e: SdkError<ListInvalidationsError>, distribution_id: &str) -> Error {
+    let detail = DisplayErrorContext(&e).to_string();
+    match e.into_service_error().code() {
+        Some("NoSuchDistribution") => {
+            Error::NoSuchDistribution { distribution_id: distribution_id.into(), message: detail }
+        }
+        Some("AccessDenied") => Error::AccessDenied { distribution_id: distribution_id.into(), message: detail },
+        Some("Throttling") => Error::Throttled(detail),
+        _ => Error::CloudFront(detail),
     }
 }
 

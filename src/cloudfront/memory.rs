@@ -1,0 +1,267 @@
+//! An in-memory CloudFront that keeps AWS's rules, for the handler's behaviour tests and the
+//! storm benchmark:
+//!
+//! - a new invalidation is `InProgress` and becomes `Completed` once the clock passes its
+//!   completion time (the creator's choice: [`MemoryCloudFront::set_completion`]);
+//! - CallerReference: the same reference with the same paths returns the existing invalidation;
+//!   with other paths, `InvalidationBatchAlreadyExists`;
+//! - paths are validated as CloudFront does (`InvalidArgument`), at most 3,000 a request
+//!   (`BatchTooLarge`);
+//! - the in-progress quota per distribution: 3,000 exact paths and, independently, 15 wildcard
+//!   paths; a create that would exceed either gets `TooManyInvalidationsInProgress`;
+//! - unknown distributions get `NoSuchDistribution`; errors can be scripted for the next calls;
+//! - ListInvalidations pages newest first, 100 a page; every call is counted.
+//!
+//! The clock is seconds on a counter the owner advances ([`MemoryCloudFront::advance`]), so two
+//! hours of traffic take no time at all.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use super::{CloudFront, CreateRequest, Invalidation, InvalidationPage, InvalidationSummary, PathCounts};
+use crate::error::Error;
+use crate::model::{path_problem, API_MAX_PATHS, API_MAX_PATHS_IN_PROGRESS, API_MAX_WILDCARDS_IN_PROGRESS};
+
+/// What CloudFront has done, as the caller's tests and the storm benchmark need to see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub distribution_id: String,
+    pub id: String,
+    pub caller_reference: String,
+    pub paths: Vec<String>,
+    pub created_at: u64,
+    pub completes_at: u64,
+}
+
+/// Which operation a scripted error answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    Create,
+    Get,
+    List,
+}
+
+#[derive(Default)]
+struct State {
+    now: u64,
+    /// Seconds an invalidation created at `now` stays in progress: a function of its creation
+    /// sequence number, so a seeded benchmark can draw them.
+    completion: Option<Box<dyn FnMut(u64) -> u64 + Send>>,
+    distributions: Vec<String>,
+    /// Oldest first.
+    invalidations: Vec<Stored>,
+    scripted: VecDeque<(Op, Error)>,
+    calls: HashMap<Op, usize>,
+    quota_refusals: usize,
+    next_id: u64,
+}
+
+/// See the module documentation.
+#[derive(Default)]
+pub struct MemoryCloudFront {
+    state: Mutex<State>,
+}
+
+/// Seconds an invalidation stays in progress unless told otherwise: AWS's "typically 5–15 minutes".
+pub const DEFAULT_COMPLETION_SECONDS: u64 = 600;
+
+impl MemoryCloudFront {
+    /// A CloudFront that knows these distributions.
+    pub fn new<S: AsRef<str>>(distributions: &[S]) -> Self {
+        let cf = MemoryCloudFront::default();
+        cf.lock().distributions = distributions.iter().map(|d| d.as_ref().to_string()).collect();
+        cf
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How long each new invalidation stays in progress: `f(sequence number)` seconds.
+    pub fn set_completion(&self, f: impl FnMut(u64) -> u64 + Send + 'static) {
+        self.lock().completion = Some(Box::new(f));
+    }
+
+    /// The clock, in seconds.
+    pub fn now(&self) -> u64 {
+        self.lock().now
+    }
+
+    pub fn advance(&self, seconds: u64) {
+        self.lock().now += seconds;
+    }
+
+    pub fn set_now(&self, now: u64) {
+        let mut s = self.lock();
+        s.now = s.now.max(now);
+    }
+
+    /// The next call of `op` fails with `err` (in the order scripted).
+    pub fn script(&self, op: Op, err: Error) {
+        self.lock().scripted.push_back((op, err));
+    }
+
+    /// Every invalidation created so far, oldest first.
+    pub fn invalidations(&self) -> Vec<Stored> {
+        self.lock().invalidations.clone()
+    }
+
+    /// How many times `op` was called.
+    pub fn calls(&self, op: Op) -> usize {
+        self.lock().calls.get(&op).copied().unwrap_or(0)
+    }
+
+    /// Creates refused with `TooManyInvalidationsInProgress`.
+    pub fn quota_refusals(&self) -> usize {
+        self.lock().quota_refusals
+    }
+
+    /// What is in progress on a distribution now.
+    pub fn in_progress(&self, distribution_id: &str) -> PathCounts {
+        let s = self.lock();
+        in_progress(&s, distribution_id)
+    }
+}
+
+fn status(s: &State, inv: &Stored) -> &'static str {
+    if s.now >= inv.completes_at {
+        "Completed"
+    } else {
+        "InProgress"
+    }
+}
+
+fn in_progress(s: &State, distribution_id: &str) -> PathCounts {
+    let mut total = PathCounts::default();
+    for inv in s.invalidations.iter().filter(|i| i.distribution_id == distribution_id && s.now < i.completes_at) {
+        let c = PathCounts::of(&inv.paths);
+        total.exact += c.exact;
+        total.wildcards += c.wildcards;
+    }
+    total
+}
+
+impl State {
+    fn call(&mut self, op: Op, distribution_id: &str) -> Result<(), Error> {
+        *self.calls.entry(op).or_default() += 1;
+        if let Some(i) = self.scripted.iter().position(|(o, _)| *o == op) {
+            return Err(self.scripted.remove(i).expect("found").1);
+        }
+        if !self.distributions.iter().any(|d| d == distribution_id) {
+            return Err(Error::NoSuchDistribution {
+                distribution_id: distribution_id.to_string(),
+                message: "The specified distribution does not exist.".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn view(&self, inv: &Stored) -> Invalidation {
+        Invalidation {
+            id: inv.id.clone(),
+            status: status(self, inv).to_string(),
+            paths: inv.paths.clone(),
+            caller_reference: inv.caller_reference.clone(),
+        }
+    }
+}
+
+impl CloudFront for MemoryCloudFront {
+    async fn create_invalidation(
+        &self,
+        req: CreateRequest<'_>,
+        _deadline: Option<Instant>,
+    ) -> Result<Invalidation, Error> {
+        let mut s = self.lock();
+        s.call(Op::Create, req.distribution_id)?;
+        if req.paths.is_empty() || req.paths.len() > API_MAX_PATHS {
+            return Err(Error::InvalidInput(format!(
+                "CloudFront refused the request: BatchTooLarge ({} paths; 1 to {API_MAX_PATHS})",
+                req.paths.len()
+            )));
+        }
+        if let Some(p) = req.paths.iter().find(|p| path_problem(p).is_some()) {
+            return Err(Error::InvalidInput(format!(
+                "CloudFront refused the request: InvalidArgument Your request contains one or more invalid invalidation paths: {p}"
+            )));
+        }
+        let same_ref = s
+            .invalidations
+            .iter()
+            .find(|i| i.distribution_id == req.distribution_id && i.caller_reference == req.caller_reference);
+        if let Some(existing) = same_ref {
+            let (mut a, mut b) = (existing.paths.clone(), req.paths.to_vec());
+            a.sort();
+            b.sort();
+            if a == b {
+                return Ok(s.view(existing));
+            }
+            return Err(Error::InvalidationBatchAlreadyExists {
+                caller_reference: req.caller_reference.to_string(),
+                message: "Invalidation batch specified is already in use".into(),
+            });
+        }
+        let busy = in_progress(&s, req.distribution_id);
+        let new = PathCounts::of(req.paths);
+        if busy.exact + new.exact > API_MAX_PATHS_IN_PROGRESS
+            || busy.wildcards + new.wildcards > API_MAX_WILDCARDS_IN_PROGRESS
+        {
+            s.quota_refusals += 1;
+            return Err(Error::TooManyInvalidationsInProgress {
+                distribution_id: req.distribution_id.to_string(),
+                message: "Your request contains too many invalidations in progress.".into(),
+            });
+        }
+        s.next_id += 1;
+        let seq = s.next_id;
+        let stays = match s.completion.as_mut() {
+            Some(f) => f(seq),
+            None => DEFAULT_COMPLETION_SECONDS,
+        };
+        let inv = Stored {
+            distribution_id: req.distribution_id.to_string(),
+            id: format!("I{seq:013}"),
+            caller_reference: req.caller_reference.to_string(),
+            paths: req.paths.to_vec(),
+            created_at: s.now,
+            completes_at: s.now + stays,
+        };
+        let view = s.view(&inv);
+        s.invalidations.push(inv);
+        Ok(view)
+    }
+
+    async fn get_invalidation(&self, distribution_id: &str, id: &str) -> Result<Invalidation, Error> {
+        let mut s = self.lock();
+        s.call(Op::Get, distribution_id)?;
+        let inv = s.invalidations.iter().find(|i| i.distribution_id == distribution_id && i.id == id);
+        match inv {
+            Some(inv) => Ok(s.view(inv)),
+            None => Err(Error::InvalidInput(format!("no invalidation {id} on {distribution_id}"))),
+        }
+    }
+
+    async fn list_invalidations(&self, distribution_id: &str, marker: Option<&str>) -> Result<InvalidationPage, Error> {
+        const PAGE: usize = 100;
+        let mut s = self.lock();
+        s.call(Op::List, distribution_id)?;
+        let newest_first: Vec<&Stored> =
+            s.invalidations.iter().rev().filter(|i| i.distribution_id == distribution_id).collect();
+        let start = match marker {
+            Some(m) => newest_first.iter().position(|i| i.id == m).unwrap_or(newest_first.len()),
+            None => 0,
+        };
+        let page: Vec<InvalidationSummary> = newest_first[start..]
+            .iter()
+            .take(PAGE)
+            .map(|i| InvalidationSummary { id: i.id.clone(), status: status(&s, i).to_string() })
+            .collect();
+        let next_marker = newest_first.get(start + PAGE).map(|i| i.id.clone());
+        Ok(InvalidationPage { items: page, next_marker })
+    }
+
+    async fn path_counts(&self, distribution_id: &str, id: &str) -> Result<PathCounts, Error> {
+        self.get_invalidation(distribution_id, id).await.map(|i| PathCounts::of(&i.paths))
+    }
+}

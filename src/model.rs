@@ -1,0 +1,111 @@
+//! The shared vocabulary of intake, planner and the edge: what a change is, and CloudFront's rules
+//! and limits for paths, distribution ids and requests. Intake and the planner both depend on this
+//! file and never on each other.
+
+use std::sync::Arc;
+
+/// CloudFront's hard per-request limit on paths (CreateInvalidation `Paths.Quantity`; past it,
+/// `BatchTooLarge`).
+pub const API_MAX_PATHS: usize = 3000;
+/// CloudFront's quota of exact (file) paths in progress per distribution.
+pub const API_MAX_PATHS_IN_PROGRESS: usize = 3000;
+/// CloudFront's quota of wildcard paths in progress per distribution, counted apart from the
+/// exact ones: no request can ever hold more.
+pub const API_MAX_WILDCARDS_IN_PROGRESS: usize = 15;
+/// S3's limit on a key, in bytes of UTF-8.
+pub const MAX_KEY_BYTES: usize = 1024;
+
+/// Whether a key's content appeared/changed or went away. Both need invalidating; the kind is
+/// kept for logs and for the caller reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ChangeKind {
+    Created,
+    Removed,
+}
+
+/// One key that was created or removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Index into `Intake::messages` for SQS (which message to report if it is not submitted);
+    /// 0 for every other source.
+    pub message: usize,
+    /// Shared between the changes of one bucket (a batch names the same bucket 10,000 times).
+    pub bucket: Option<Arc<str>>,
+    /// The decoded S3 key (UTF-8, no form encoding).
+    pub key: String,
+    pub kind: ChangeKind,
+    /// What distinguishes this write of the key from another write of the same key (the S3
+    /// `sequencer`, or the best substitute the event has). `None` for explicit keys.
+    pub version: Option<String>,
+}
+
+/// Terraform's rule for distribution ids (`^[A-Z0-9]+$`); CloudFront sets no length.
+pub fn valid_distribution_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+/// CloudFront's limit on one path's length.
+pub const MAX_PATH_LEN: usize = 4000;
+
+/// Why a path would be refused by CloudFront, or `None` when it is valid: starts with `/`, at most
+/// 4,000 characters, `*` only last, printable ASCII with unsafe characters `%XX`-encoded.
+pub fn path_problem(p: &str) -> Option<String> {
+    if !p.starts_with('/') {
+        return Some("must start with '/' (items starting with '#' are cache tags, not paths)".into());
+    }
+    if p.len() > MAX_PATH_LEN {
+        return Some(format!("is {} characters, over CloudFront's {MAX_PATH_LEN}", p.len()));
+    }
+    if p.as_bytes()[..p.len() - 1].contains(&b'*') {
+        return Some("has '*' not at the end (CloudFront allows '*' only as the last character)".into());
+    }
+    let b = p.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        let bad = match c {
+            b'%' => {
+                !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit) && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+            }
+            b' ' | b'<' | b'>' | b'"' | b'#' | b'{' | b'}' | b'|' | b'\\' | b'^' | b'[' | b']' | b'`' => true,
+            // Reported rejected by CloudFront (and %7E accepted but not invalidating): cover a
+            // key with '~' by a wildcard that ends before it.
+            b'~' => true,
+            c => !(0x21..0x7f).contains(&c),
+        };
+        if bad {
+            return Some(format!(
+                "has {:?} at byte {i}: encode unsafe and non-ASCII characters as %XX (and end a wildcard before a '~')",
+                p[i..].chars().next().unwrap_or('?')
+            ));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rule: CloudFront rejects the whole request for one bad path; these are the checks.
+    #[test]
+    fn path_validity() {
+        let ok = ["/", "/*", "/a/b*", "/a%20b", "/caf%C3%A9", "/a+b=c&d@e"];
+        let bad = ["", "a", "#tag", "/a*b", "/a b", "/café", "/a%2", "/a%zz", "/a~b", "/a\u{1}", "/<x>"];
+        for p in ok {
+            assert_eq!(path_problem(p), None, "{p}");
+        }
+        for p in bad {
+            assert!(path_problem(p).is_some(), "{p:?}");
+        }
+        assert!(path_problem(&format!("/{}", "a".repeat(4000))).is_some());
+    }
+
+    #[test]
+    fn distribution_ids_follow_terraforms_rule() {
+        for ok in ["EDFDVBD632BHDS5", "E1"] {
+            assert!(valid_distribution_id(ok), "{ok}");
+        }
+        for bad in ["", "e1", "E-1", "E 1"] {
+            assert!(!valid_distribution_id(bad), "{bad}");
+        }
+    }
+}
