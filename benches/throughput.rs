@@ -33,7 +33,7 @@ fn planner_bench(c: &mut Criterion) {
             .collect();
         g.throughput(Throughput::Elements(n as u64));
         g.bench_with_input(BenchmarkId::new("plan", n), &changes, |b, changes| {
-            b.iter(|| planner::plan(black_box(changes), &cfg, None, "bench").unwrap())
+            b.iter(|| planner::plan(black_box(changes), &cfg, planner::Routing::Events).unwrap())
         });
     }
     g.finish();
@@ -48,9 +48,7 @@ fn sqs_batch_bench(c: &mut Criterion) {
     g.bench_function("serde_json_value_parse", |b| {
         b.iter(|| serde_json::from_str::<serde_json::Value>(black_box(&batch)).unwrap())
     });
-    g.bench_function("intake_and_plan", |b| {
-        b.iter(|| handler::prepare(&cfg, black_box(batch.as_bytes()), "bench").unwrap())
-    });
+    g.bench_function("intake_and_plan", |b| b.iter(|| handler::prepare(&cfg, black_box(batch.as_bytes())).unwrap()));
     g.finish();
 }
 

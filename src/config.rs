@@ -215,6 +215,16 @@ impl Config {
         })
     }
 
+    /// Whether the route of `key` depends on its bucket: some route naming a bucket matches it.
+    pub fn depends_on_bucket(&self, key: &str) -> bool {
+        self.routes.iter().any(|r| r.bucket.is_some() && strip_prefix(key, &r.prefix).is_some())
+    }
+
+    /// The target of a keys request naming a distribution that no route names.
+    pub fn explicit_target(&self, distribution_id: &str) -> Target {
+        Target { distribution_id: distribution_id.to_string(), origin_path: self.origin_path.clone() }
+    }
+
     /// The route for a changed key: the longest matching prefix; a route naming the bucket beats
     /// one that does not, so a catch-all never steals a specific bucket's keys.
     pub fn route_for(&self, bucket: Option<&str>, key: &str) -> Option<&Route> {
@@ -325,6 +335,13 @@ fn parse_routes(json: &str) -> Result<Vec<Route>, String> {
                     Ok(Target { distribution_id: id, origin_path: normalise_origin_path(&op) })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
+            if let Some(t) = targets
+                .iter()
+                .enumerate()
+                .find(|(n, t)| targets[..*n].iter().any(|u| u.distribution_id == t.distribution_id))
+            {
+                return Err(format!("route {i} names distribution {} twice", t.1.distribution_id));
+            }
             Ok(Route { bucket: r.bucket.filter(|b| !b.is_empty()), prefix: r.prefix, targets })
         })
         .collect()

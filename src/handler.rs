@@ -13,10 +13,13 @@ use serde::Serialize;
 use crate::cloudfront::{CloudFront, CreateRequest, Invalidation};
 use crate::config::Config;
 use crate::error::Error;
-use crate::intake::{self, Intake, Source};
+use crate::intake::{self, Explicit, ExplicitRequest, Intake, Source};
+use crate::model::{API_MAX_PATHS, API_MAX_WILDCARDS_IN_PROGRESS};
 use crate::observe::{self, Summary};
-use crate::planner::{self, Plan, PlanStats, Planned};
-use crate::reference;
+use crate::planner::explain::PathWhy;
+use crate::planner::{self, Budget, Plan, Planned, Routing};
+use crate::quota;
+use crate::reference::{self, Reference};
 
 /// What the handler knows of the invocation besides the payload.
 #[derive(Debug, Clone)]
@@ -39,48 +42,77 @@ impl Invocation {
     }
 }
 
-/// The requests an invocation will make, before any AWS call (`cfinv plan` stops here).
+/// The requests an invocation will make, before any AWS call (`cfinv plan` stops here): each
+/// within the configured budgets, as if nothing were in progress.
 #[derive(Debug, Clone)]
 pub struct Prepared {
     pub intake: Intake,
     pub planned: Planned,
+    /// Each plan's CallerReference.
+    pub references: Vec<String>,
+    /// With [`prepare_with`]'s `explain`: why each path of each plan is there.
+    pub explained: Option<Vec<Vec<PathWhy>>>,
     /// Seconds the wait loop may wait (explicit requests; the default otherwise).
     pub timeout: u32,
 }
 
 /// Reads the payload and plans its requests.
-pub fn prepare(cfg: &Config, payload: &[u8], request_id: &str) -> Result<Prepared, Error> {
-    let intake = intake::parse(payload)?;
-    let (planned, timeout) = plan_intake(cfg, &intake, request_id)?;
-    Ok(Prepared { intake, planned, timeout })
+pub fn prepare(cfg: &Config, payload: &[u8]) -> Result<Prepared, Error> {
+    prepare_with(cfg, payload, "plan", false)
 }
 
-fn plan_intake(cfg: &Config, intake: &Intake, request_id: &str) -> Result<(Planned, u32), Error> {
-    let Some(req) = &intake.explicit else {
-        return Ok((planner::plan(&intake.changes, cfg, None, request_id)?, intake::explicit::DEFAULT_TIMEOUT));
-    };
-    let mut planned = match &req.paths {
-        Some(paths) => {
-            let distribution_id = req.distribution_id.clone().expect("intake requires distribution_id with paths");
-            let wildcards = paths.iter().filter(|p| p.ends_with('*')).count();
-            Planned {
-                plans: vec![Plan {
-                    caller_reference: reference::derive_for_paths(&distribution_id, paths, request_id),
-                    distribution_id,
-                    paths: paths.clone(),
-                    messages: BTreeSet::from([0]),
-                    stats: PlanStats { keys_in: 0, exact_paths: paths.len(), wildcards },
-                }],
-                skipped: BTreeMap::new(),
-            }
+/// [`prepare`] with the request id that references of unversioned requests derive from, and,
+/// on request, the explanation of every path.
+pub fn prepare_with(cfg: &Config, payload: &[u8], request_id: &str, explain: bool) -> Result<Prepared, Error> {
+    let intake = intake::parse(payload)?;
+    let given = intake.explicit.as_ref().and_then(|r| r.caller_reference.as_deref());
+    let mut references = Vec::new();
+    let mut explained = Vec::new();
+    let planned = match explicit_paths(&intake) {
+        Some((d, paths)) => {
+            let plan = Plan::of_paths(d, paths);
+            references.push(reference::decide(given, d, std::iter::empty(), paths, request_id).value);
+            explained.push(planner::explain::given(&plan));
+            Planned { plans: vec![plan], skipped: BTreeMap::new() }
         }
-        None => planner::plan(&intake.changes, cfg, req.distribution_id.as_deref(), request_id)?,
+        None => {
+            let gathered = planner::gather(&intake.changes, cfg, routing(&intake))?;
+            let mut plans = Vec::with_capacity(gathered.requests.len());
+            for request in &gathered.requests {
+                let plan = request.fit(Budget::configured(cfg)).ok_or_else(|| {
+                    Error::Config(format!("MAX_PATHS/MAX_WILDCARDS: no plan for {} fits", request.distribution_id))
+                })?;
+                let r = reference::decide(given, &plan.distribution_id, request.changes(), &plan.paths, request_id);
+                references.push(r.value);
+                if explain {
+                    explained.push(planner::explain::explain(request, &plan, cfg.index_document.as_deref()));
+                }
+                plans.push(plan);
+            }
+            Planned { plans, skipped: gathered.skipped }
+        }
     };
-    if let Some(r) = &req.caller_reference {
-        // CallerReference is scoped to a distribution, so one reference serves several.
-        planned.plans.iter_mut().for_each(|p| p.caller_reference = r.clone());
+    Ok(Prepared { timeout: timeout(&intake), intake, planned, references, explained: explain.then_some(explained) })
+}
+
+fn routing(intake: &Intake) -> Routing<'_> {
+    match &intake.explicit {
+        Some(req) => Routing::Keys { distribution_id: req.distribution_id() },
+        None => Routing::Events,
     }
-    Ok((planned, req.timeout))
+}
+
+fn explicit_paths(intake: &Intake) -> Option<(&str, &[String])> {
+    match &intake.explicit {
+        Some(ExplicitRequest { what: Explicit::Paths { distribution_id, paths }, .. }) => {
+            Some((distribution_id, paths))
+        }
+        _ => None,
+    }
+}
+
+fn timeout(intake: &Intake) -> u32 {
+    intake.explicit.as_ref().map_or(intake::explicit::DEFAULT_TIMEOUT, |r| r.timeout)
 }
 
 /// One created invalidation, as reported to the caller (and to the Step Functions wait loop).
@@ -105,14 +137,21 @@ pub struct Response {
     /// The single invalidation's fields at the top level (absent when there are zero or several).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub single: Option<Created>,
-    /// `Created` when something was submitted; `Skipped` when the event changed nothing to invalidate.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub outcome: Option<&'static str>,
+    pub outcome: Outcome,
     pub source: &'static str,
     pub keys_in: usize,
     pub invalidations: Vec<Created>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub skipped: BTreeMap<&'static str, usize>,
+}
+
+/// What an invocation did, for the caller (the workflow's Choice reads it).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every request was created (or CloudFront already had it).
+    Created,
+    /// The event changed nothing to invalidate (filtered keys, test events).
+    Skipped,
 }
 
 /// Paths are echoed in the response only up to this many bytes in all.
@@ -125,77 +164,188 @@ pub enum Output {
     Other(Box<Response>),
 }
 
+/// What one invocation did, counted for the summary line and the metrics whatever happened.
+#[derive(Debug, Default)]
+struct Tally {
+    created: Vec<Created>,
+    /// Requests CloudFront already had (same changes, same reference): nothing to redo.
+    already: usize,
+    /// SQS message indexes not submitted: redelivered.
+    failed: BTreeSet<usize>,
+    /// Requests refused for CloudFront's rate or in-progress limits, or held back for want of room.
+    throttled: usize,
+    /// Requests held back because the quota had no room for them.
+    waiting: usize,
+    paths: usize,
+    wildcards: usize,
+    requests: usize,
+    skipped: BTreeMap<&'static str, usize>,
+    error: Option<Error>,
+}
+
+impl Tally {
+    fn fail(&mut self, messages: impl IntoIterator<Item = usize>, e: Error) {
+        if matches!(e, Error::Throttled(_) | Error::TooManyInvalidationsInProgress { .. }) {
+            self.throttled += 1;
+        }
+        self.failed.extend(messages);
+        self.error.get_or_insert(e);
+    }
+}
+
 /// Runs one invocation end to end.
+///
+/// Each distribution's request is planned into the room CloudFront's in-progress quota has left
+/// ([`quota::room`]): when exact room is short, exact paths merge into wildcards while wildcard
+/// room lasts. When nothing fits, the request is not sent: its changes wait, as SQS messages that
+/// come back after the visibility timeout (and are merged with later changes into one
+/// invalidation), or as a `TooManyInvalidationsInProgress` error that Lambda's async retries, the
+/// failed-event queue or the workflow's Retry bring back.
 pub async fn handle<C: CloudFront>(cfg: &Config, cf: &C, payload: &[u8], inv: &Invocation) -> Result<Output, Error> {
     let started = Instant::now();
-    let intake = intake::parse(payload).inspect_err(|e| log_failure(cfg, None, e, started))?;
-    let source = intake.source;
-    let planning = plan_intake(cfg, &intake, &inv.request_id);
-    let (planned, timeout) = match planning {
-        Ok(p) => p,
-        Err(e) if source == Source::Sqs => {
-            // Nothing can be submitted: every message with a change goes back to the queue.
-            log_failure(cfg, Some(source), &e, started);
-            let failed: BTreeSet<usize> =
-                intake.changes.iter().map(|c| c.message).chain(intake.malformed.iter().map(|m| m.0)).collect();
-            return Ok(Output::Sqs(batch_response(&intake, &failed)));
-        }
+    let intake = match intake::parse(payload) {
+        Ok(i) => i,
         Err(e) => {
-            log_failure(cfg, Some(source), &e, started);
+            tracing::warn!(error = %e, "invocation failed");
+            report(cfg, None, &Tally { error: Some(e.clone()), ..Default::default() }, started);
             return Err(e);
         }
     };
-
-    let mut created = Vec::with_capacity(planned.plans.len());
-    let mut failed_messages: BTreeSet<usize> = intake.malformed.iter().map(|m| m.0).collect();
-    let mut first_error: Option<Error> = None;
-    let mut throttled = 0;
+    let mut tally = Tally { failed: intake.malformed.iter().map(|m| m.0).collect(), ..Default::default() };
     tracing::debug!(keys = ?intake.changes.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), "changed keys");
-    for plan in &planned.plans {
-        tracing::debug!(distribution_id = %plan.distribution_id, paths = ?plan.paths, "request");
-        let req = CreateRequest {
-            distribution_id: &plan.distribution_id,
-            caller_reference: &plan.caller_reference,
-            paths: &plan.paths,
-        };
-        match cf.create_invalidation(req, inv.deadline).await {
-            Ok(i) => created.push(describe(plan, i, timeout)),
+    let timeout = timeout(&intake);
+    let given_reference = intake.explicit.as_ref().and_then(|r| r.caller_reference.as_deref());
+
+    if let Some((distribution_id, paths)) = explicit_paths(&intake) {
+        // Paths given as they are: sent as they are when they fit, else they wait.
+        let plan = Plan::of_paths(distribution_id, paths);
+        let budget =
+            Budget { max_paths: API_MAX_PATHS, max_exact: API_MAX_PATHS, max_wildcards: API_MAX_WILDCARDS_IN_PROGRESS };
+        let room = room_or_full(cf, distribution_id).await;
+        if budget.within_room(room.exact, room.wildcards).holds(&plan.paths) {
+            let reference =
+                reference::decide(given_reference, distribution_id, std::iter::empty(), &plan.paths, &inv.request_id);
+            submit(cf, &plan, &reference, timeout, inv, &mut tally).await;
+        } else {
+            hold(distribution_id, [0], room, &mut tally);
+        }
+    } else {
+        match planner::gather(&intake.changes, cfg, routing(&intake)) {
             Err(e) => {
-                tracing::warn!(
-                    distribution_id = %plan.distribution_id,
-                    caller_reference = %plan.caller_reference,
-                    error_type = e.error_type(),
-                    retryable = e.is_retryable(),
-                    error = %e,
-                    "invalidation not created"
-                );
-                if matches!(e, Error::Throttled(_) | Error::TooManyInvalidationsInProgress { .. }) {
-                    throttled += 1;
+                tracing::warn!(error_type = e.error_type(), error = %e, "not planned");
+                tally.fail(intake.changes.iter().map(|c| c.message), e);
+            }
+            Ok(gathered) => {
+                tally.skipped = gathered.skipped;
+                for request in &gathered.requests {
+                    let room = room_or_full(cf, &request.distribution_id).await;
+                    let budget = Budget::configured(cfg).within_room(room.exact, room.wildcards);
+                    match request.fit(budget) {
+                        Some(plan) => {
+                            let reference = reference::decide(
+                                given_reference,
+                                &plan.distribution_id,
+                                request.changes(),
+                                &plan.paths,
+                                &inv.request_id,
+                            );
+                            submit(cf, &plan, &reference, timeout, inv, &mut tally).await;
+                        }
+                        None => hold(&request.distribution_id, request.changes().map(|c| c.message), room, &mut tally),
+                    }
                 }
-                failed_messages.extend(plan.messages.iter().copied());
-                first_error.get_or_insert(e);
             }
         }
     }
-    summary(cfg, &intake, &planned, &created, failed_messages.len(), throttled, first_error.as_ref(), started);
+    report(cfg, Some(&intake), &tally, started);
 
-    if source == Source::Sqs {
-        return Ok(Output::Sqs(batch_response(&intake, &failed_messages)));
+    let nothing_submitted = tally.created.is_empty() && tally.already == 0 && !tally.failed.is_empty();
+    if intake.source == Source::Sqs && !nothing_submitted {
+        return Ok(Output::Sqs(batch_response(&intake, &tally.failed)));
     }
-    if let Some(e) = first_error {
+    if let Some(e) = tally.error {
+        // Behind an SQS mapping an error sends the whole batch back, with or without
+        // ReportBatchItemFailures: the safe answer when nothing of it was submitted.
         return Err(e);
     }
-    let keys_in = intake.changes.len();
-    let single = (created.len() == 1).then(|| created[0].clone());
-    let outcome = Some(if created.is_empty() { "Skipped" } else { "Created" });
+    let created = tally.created;
     Ok(Output::Other(Box::new(Response {
-        single,
-        outcome,
-        source: source.name(),
-        keys_in,
+        single: (created.len() == 1).then(|| created[0].clone()),
+        outcome: if created.is_empty() && tally.already == 0 { Outcome::Skipped } else { Outcome::Created },
+        source: intake.source.name(),
+        keys_in: intake.changes.len(),
         invalidations: created,
-        skipped: planned.skipped,
+        skipped: tally.skipped,
     })))
+}
+
+/// The room on a distribution; the whole quota when it cannot be read (a role without
+/// `cloudfront:ListInvalidations`, a transient error): CloudFront then refuses what does not fit,
+/// and the changes wait all the same.
+async fn room_or_full<C: CloudFront>(cf: &C, distribution_id: &str) -> quota::Room {
+    match quota::room(cf, distribution_id).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(distribution_id, error_type = e.error_type(), error = %e, "in-progress invalidations not readable; planning as if none");
+            quota::Room::FULL
+        }
+    }
+}
+
+/// A request that does not fit the room: its changes wait.
+fn hold(distribution_id: &str, messages: impl IntoIterator<Item = usize>, room: quota::Room, tally: &mut Tally) {
+    tally.waiting += 1;
+    let e = Error::TooManyInvalidationsInProgress {
+        distribution_id: distribution_id.to_string(),
+        message: format!(
+            "no room: {} exact and {} wildcard paths left in progress ({} invalidations running); the changes wait",
+            room.exact, room.wildcards, room.in_progress
+        ),
+    };
+    tracing::info!(distribution_id, room_exact = room.exact, room_wildcards = room.wildcards, "request waits for room");
+    tally.fail(messages, e);
+}
+
+async fn submit<C: CloudFront>(
+    cf: &C,
+    plan: &Plan,
+    reference: &Reference,
+    timeout: u32,
+    inv: &Invocation,
+    tally: &mut Tally,
+) {
+    tracing::debug!(distribution_id = %plan.distribution_id, paths = ?plan.paths, "request");
+    tally.requests += 1;
+    let req = CreateRequest {
+        distribution_id: &plan.distribution_id,
+        caller_reference: &reference.value,
+        paths: &plan.paths,
+    };
+    match cf.create_invalidation(req, inv.deadline).await {
+        Ok(i) => {
+            tally.paths += plan.paths.len();
+            tally.wildcards += plan.stats.wildcards;
+            tally.created.push(describe(plan, &reference.value, i, timeout));
+        }
+        // The reference stands for exactly these changes, so an invalidation holding it — made by
+        // an earlier delivery whose answer was lost, planned into the room there was then —
+        // already covers them.
+        Err(Error::InvalidationBatchAlreadyExists { .. }) if reference.origin == reference::Origin::Changes => {
+            tracing::info!(distribution_id = %plan.distribution_id, caller_reference = %reference.value, "already invalidated by an earlier delivery of the same changes");
+            tally.already += 1;
+        }
+        Err(e) => {
+            tracing::warn!(
+                distribution_id = %plan.distribution_id,
+                caller_reference = %reference.value,
+                error_type = e.error_type(),
+                retryable = e.is_retryable(),
+                error = %e,
+                "invalidation not created"
+            );
+            tally.fail(plan.messages.iter().copied(), e);
+        }
+    }
 }
 
 fn batch_response(intake: &Intake, failed: &BTreeSet<usize>) -> SqsBatchResponse {
@@ -211,14 +361,14 @@ fn batch_response(intake: &Intake, failed: &BTreeSet<usize>) -> SqsBatchResponse
     r
 }
 
-fn describe(plan: &Plan, inv: Invalidation, timeout: u32) -> Created {
+fn describe(plan: &Plan, caller_reference: &str, inv: Invalidation, timeout: u32) -> Created {
     let echo = plan.paths.iter().map(|p| p.len() + 4).sum::<usize>() <= ECHO_PATHS_BYTES;
     let deadline = SystemTime::now() + Duration::from_secs(timeout.into());
     Created {
         distribution_id: plan.distribution_id.clone(),
         invalidation_id: inv.id,
         status: inv.status,
-        caller_reference: plan.caller_reference.clone(),
+        caller_reference: caller_reference.to_string(),
         path_count: plan.paths.len(),
         paths: echo.then(|| plan.paths.clone()),
         wildcards: plan.stats.wildcards,
@@ -227,44 +377,25 @@ fn describe(plan: &Plan, inv: Invalidation, timeout: u32) -> Created {
     }
 }
 
-/// The invocation's counts, reported once (observe.rs): never keys or payloads.
-#[allow(clippy::too_many_arguments)]
-fn summary(
-    cfg: &Config,
-    intake: &Intake,
-    planned: &Planned,
-    created: &[Created],
-    failed: usize,
-    throttled: usize,
-    err: Option<&Error>,
-    started: Instant,
-) {
+/// The invocation's counts, reported once (observe.rs) whatever happened: never keys or payloads.
+fn report(cfg: &Config, intake: Option<&Intake>, t: &Tally, started: Instant) {
     let s = Summary {
-        source: intake.source.name(),
-        messages: intake.messages.len(),
-        malformed: intake.malformed.len(),
-        keys_in: intake.changes.len(),
-        keys_skipped: planned.skipped.values().sum(),
-        ignored_events: intake.ignored,
-        requests: planned.plans.len(),
-        paths: planned.plans.iter().map(|p| p.paths.len()).sum(),
-        wildcards: planned.plans.iter().map(|p| p.stats.wildcards).sum(),
-        invalidations: created.iter().map(|c| c.invalidation_id.as_str()).collect(),
-        failed_messages: failed,
-        throttled,
-        error_type: err.map(Error::error_type).unwrap_or(""),
+        source: intake.map_or("unknown", |i| i.source.name()),
+        messages: intake.map_or(0, |i| i.messages.len()),
+        malformed: intake.map_or(0, |i| i.malformed.len()),
+        keys_in: intake.map_or(0, |i| i.changes.len()),
+        keys_skipped: t.skipped.values().sum(),
+        ignored_events: intake.map_or(0, |i| i.ignored),
+        requests: t.requests,
+        paths: t.paths,
+        wildcards: t.wildcards,
+        invalidations: t.created.iter().map(|c| c.invalidation_id.as_str()).collect(),
+        already_invalidated: t.already,
+        waiting: t.waiting,
+        failed_messages: t.failed.len(),
+        throttled: t.throttled,
+        error_type: t.error.as_ref().map(Error::error_type).unwrap_or(""),
         duration_ms: started.elapsed().as_millis() as u64,
     };
-    observe::report(&s, cfg.metrics_namespace.as_deref(), cfg.function_name.as_deref());
-}
-
-fn log_failure(cfg: &Config, source: Option<Source>, e: &Error, started: Instant) {
-    let s = Summary {
-        source: source.map(Source::name).unwrap_or("unknown"),
-        error_type: e.error_type(),
-        duration_ms: started.elapsed().as_millis() as u64,
-        ..Default::default()
-    };
-    tracing::warn!(error = %e, "invocation failed");
     observe::report(&s, cfg.metrics_namespace.as_deref(), cfg.function_name.as_deref());
 }

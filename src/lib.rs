@@ -21,6 +21,7 @@ pub mod intake;
 pub mod model;
 pub mod observe;
 pub mod planner;
+pub mod quota;
 pub mod reference;
 
 pub use config::Config;

@@ -21,6 +21,10 @@ pub struct Summary<'a> {
     pub paths: usize,
     pub wildcards: usize,
     pub invalidations: Vec<&'a str>,
+    /// Requests CloudFront already had from an earlier delivery of the same changes.
+    pub already_invalidated: usize,
+    /// Requests held back because CloudFront's in-progress quota had no room: their changes wait.
+    pub waiting: usize,
     pub failed_messages: usize,
     /// Requests refused for CloudFront's rate or in-progress limits.
     pub throttled: usize,
@@ -43,7 +47,10 @@ pub fn report(s: &Summary, metrics_namespace: Option<&str>, function_name: Optio
         paths = s.paths,
         wildcards = s.wildcards,
         invalidations = ?s.invalidations,
+        already_invalidated = s.already_invalidated,
+        waiting = s.waiting,
         failed_messages = s.failed_messages,
+        throttled = s.throttled,
         error_type = s.error_type,
         duration_ms = s.duration_ms,
         "invocation summary"
@@ -64,19 +71,21 @@ pub fn emf(s: &Summary, namespace: &str, function_name: &str) -> String {
                 "Namespace": namespace,
                 "Dimensions": [["FunctionName"]],
                 "Metrics": [
-                    metric("KeysReceived"), metric("PathsSubmitted"), metric("Wildcards"),
-                    metric("InvalidationsCreated"), metric("Throttled"), metric("FailedMessages"),
+                    metric("MessagesReceived"), metric("KeysReceived"), metric("PathsSubmitted"), metric("Wildcards"),
+                    metric("InvalidationsCreated"), metric("Throttled"), metric("Waiting"), metric("FailedMessages"),
                     {"Name": "Duration", "Unit": "Milliseconds"}
                 ]
             }]
         },
         "FunctionName": function_name,
         "Source": s.source,
+        "MessagesReceived": s.messages,
         "KeysReceived": s.keys_in,
         "PathsSubmitted": s.paths,
         "Wildcards": s.wildcards,
         "InvalidationsCreated": s.invalidations.len(),
         "Throttled": s.throttled,
+        "Waiting": s.waiting,
         "FailedMessages": s.failed_messages,
         "Duration": s.duration_ms,
     })

@@ -1,27 +1,53 @@
-//! Deterministic CallerReference.
+//! The CallerReference of each request, decided in one place.
 //!
 //! CloudFront returns the existing invalidation (no new one, no new charge) when a request repeats
-//! a CallerReference with the same paths. So the reference is derived from what the request is
-//! *about*: the distribution, each change's key with the token of that write (S3's `sequencer`),
-//! and the paths. A redelivered event or a Lambda retry derives the same reference; a later upload
-//! of the same key has a new sequencer and so a new reference. Including the paths means a planner
-//! change between a failure and its redelivery yields a new reference rather than CloudFront's
-//! `InvalidationBatchAlreadyExists`.
+//! a CallerReference with the same paths, and refuses it with `InvalidationBatchAlreadyExists`
+//! when the paths differ. So the reference is, in order:
+//!
+//! - the caller's own (`caller_reference` of an explicit request; the workflow's `sfn-<execution>`);
+//! - for changes: derived from what the request is *about* — the distribution and each change's
+//!   key with the token of that write (S3's `sequencer`). A redelivered event or a Lambda retry
+//!   derives the same reference; a later upload of the same key has a new sequencer and so a new
+//!   reference. The paths are left out on purpose: they depend on the room CloudFront's quota has
+//!   left, so a redelivery may plan other paths for the same changes, and then CloudFront's
+//!   `InvalidationBatchAlreadyExists` means exactly "these changes were invalidated already";
+//! - for explicit paths without a reference: the paths and the request token (the Lambda request
+//!   id, which Lambda keeps across its own retries of an async invoke).
 
 use sha2::{Digest, Sha256};
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::model::{Change, ChangeKind};
 
-/// `cfinv-` and 40 hex digits (160 bits of SHA-256): far inside CloudFront's 128 characters.
-///
-/// Each change is first reduced to a 128-bit XXH3 digest (a stable, specified hash), so that a
-/// million changes are sorted and deduplicated as integers rather than as strings; SHA-256 then
-/// covers the sorted digests and the paths.
-pub fn derive(distribution_id: &str, changes: &[&Change], paths: &[String], request_token: &str) -> String {
+/// A request's reference and who chose it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    pub value: String,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Caller,
+    Changes,
+    Paths,
+}
+
+/// The one rule (see the module documentation).
+pub fn decide<'c>(
+    given: Option<&str>,
+    distribution_id: &str,
+    changes: impl Iterator<Item = &'c Change>,
+    paths: &[String],
+    request_token: &str,
+) -> Reference {
+    if let Some(r) = given {
+        return Reference { value: r.to_string(), origin: Origin::Caller };
+    }
     let mut buf = Vec::with_capacity(256);
+    // Each change is first reduced to a 128-bit XXH3 digest (a stable, specified hash), so that a
+    // million changes are sorted and deduplicated as integers rather than as strings.
     let mut digests: Vec<u128> = changes
-        .iter()
         .map(|c| {
             buf.clear();
             // NUL separates fields: it cannot occur in a bucket name, and a NUL in a key only
@@ -36,19 +62,26 @@ pub fn derive(distribution_id: &str, changes: &[&Change], paths: &[String], requ
         .collect();
     digests.sort_unstable();
     digests.dedup();
+    let (origin, parts): (Origin, Vec<&[u8]>) = if digests.is_empty() {
+        (Origin::Paths, std::iter::once(request_token.as_bytes()).chain(paths.iter().map(|p| p.as_bytes())).collect())
+    } else {
+        (Origin::Changes, Vec::new())
+    };
     let mut h = Sha256::new();
-    h.update(b"cf-invalidator/2\n");
+    h.update(match origin {
+        Origin::Paths => &b"cf-invalidator/3 paths\n"[..],
+        _ => &b"cf-invalidator/3 changes\n"[..],
+    });
     h.update(distribution_id.as_bytes());
     h.update(b"\n");
     for d in digests {
         h.update(d.to_le_bytes());
     }
-    h.update(b"\npaths\n");
-    for p in paths {
-        h.update(p.as_bytes());
+    for p in parts {
+        h.update(p);
         h.update(b"\n");
     }
-    finish(h)
+    Reference { value: finish(h), origin }
 }
 
 fn kind_byte(kind: ChangeKind) -> u8 {
@@ -58,21 +91,7 @@ fn kind_byte(kind: ChangeKind) -> u8 {
     }
 }
 
-/// A reference for an explicit `paths` request without one: its paths and the request token.
-pub fn derive_for_paths(distribution_id: &str, paths: &[String], request_token: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(b"cf-invalidator/1 explicit\n");
-    h.update(distribution_id.as_bytes());
-    h.update(b"\n");
-    h.update(request_token.as_bytes());
-    h.update(b"\npaths\n");
-    for p in paths {
-        h.update(p.as_bytes());
-        h.update(b"\n");
-    }
-    finish(h)
-}
-
+/// `cfinv-` and 40 hex digits (160 bits of SHA-256): far inside CloudFront's 128 characters.
 fn finish(h: Sha256) -> String {
     let digest = h.finalize();
     let mut s = String::with_capacity(46);
@@ -97,8 +116,13 @@ mod tests {
         }
     }
 
-    /// Rule: same batch → same reference (redelivery creates nothing new); a later write of the
-    /// same key → a new one; ≤ 128 characters.
+    fn derive(d: &str, changes: &[&Change], paths: &[String], token: &str) -> String {
+        decide(None, d, changes.iter().copied(), paths, token).value
+    }
+
+    /// Rule: same changes → same reference (redelivery creates nothing new), whatever paths the
+    /// room allowed; a later write of the same key → a new one; the caller's own wins; ≤ 128
+    /// characters.
     #[test]
     fn deterministic_and_sensitive_to_each_write() {
         let p = vec!["/a".to_string()];
@@ -114,7 +138,7 @@ mod tests {
         assert_eq!(r, derive("E1", &[&a1, &a1_again], &p, "req-1"), "duplicates do not matter");
         assert_ne!(r, derive("E1", &[&a2], &p, "req-1"), "a later upload");
         assert_ne!(r, derive("E2", &[&a1], &p, "req-1"), "another distribution");
-        assert_ne!(r, derive("E1", &[&a1], &["/a*".to_string()], "req-1"), "other paths");
+        assert_eq!(r, derive("E1", &[&a1], &["/a*".to_string()], "req-1"), "other paths for the same changes");
         assert!(r.len() <= 128 && r.starts_with("cfinv-"), "{r}");
 
         let k = change("a", None, 0);
@@ -124,6 +148,16 @@ mod tests {
             "a Lambda retry keeps its request id"
         );
         assert_ne!(derive("E1", &[&k], &p, "req-1"), derive("E1", &[&k], &p, "req-2"), "a new invoke is a new request");
-        assert_ne!(derive_for_paths("E1", &p, "req-1"), derive_for_paths("E1", &p, "req-2"));
+
+        assert_ne!(derive("E1", &[], &p, "req-1"), derive("E1", &[], &p, "req-2"), "explicit paths: the request token");
+        assert_ne!(
+            derive("E1", &[], &p, "req-1"),
+            derive("E1", &[], &["/b".into()], "req-1"),
+            "explicit paths: the paths"
+        );
+        assert_eq!(decide(None, "E1", [&a1].into_iter(), &p, "t").origin, Origin::Changes);
+        assert_eq!(decide(None, "E1", std::iter::empty(), &p, "t").origin, Origin::Paths);
+        let given = decide(Some("deploy-1"), "E1", [&a1].into_iter(), &p, "t");
+        assert_eq!((given.value.as_str(), given.origin), ("deploy-1", Origin::Caller));
     }
 }

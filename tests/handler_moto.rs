@@ -128,7 +128,7 @@ async fn every_sample_event_creates_the_planned_invalidation() {
             assert_eq!(out["path_count"], want.len(), "{name}");
         }
         // `cfinv plan` (prepare) promised exactly these paths.
-        let prepared = handler::prepare(&cfg, &event(name), name).unwrap();
+        let prepared = handler::prepare(&cfg, &event(name)).unwrap();
         assert_eq!(prepared.planned.plans[0].paths, *want, "{name}: plan and request agree");
     }
 }

@@ -12,7 +12,7 @@ fn config() -> Config {
 }
 
 fn prepare(payload: &[u8]) -> Result<Prepared, Error> {
-    handler::prepare(&config(), payload, "hostile")
+    handler::prepare(&config(), payload)
 }
 
 fn s3_event(raw_keys: &[&str], event_name: &str) -> Vec<u8> {

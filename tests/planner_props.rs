@@ -151,7 +151,7 @@ proptest! {
     /// Rule: every request form of every changed key is covered, and every path is valid.
     #[test]
     fn every_form_of_every_key_is_covered(keys in prop::collection::vec(key(), 1..20)) {
-        let planned = planner::plan(&changes(&keys), &config(3000, 15), None, "t").unwrap();
+        let planned = planner::plan(&changes(&keys), &config(3000, 15), planner::Routing::Events).unwrap();
         let paths = &planned.plans[0].paths;
         for p in paths {
             prop_assert!(valid(p), "invalid path {p:?}");
@@ -168,7 +168,7 @@ proptest! {
     /// Rules: MAX_PATHS and MAX_WILDCARDS hold whatever the change set; everything stays covered.
     #[test]
     fn budgets_hold(keys in prop::collection::vec(key(), 1..120), max_paths in 1usize..40, max_wildcards in 1usize..16) {
-        let planned = planner::plan(&changes(&keys), &config(max_paths, max_wildcards), None, "t").unwrap();
+        let planned = planner::plan(&changes(&keys), &config(max_paths, max_wildcards), planner::Routing::Events).unwrap();
         let paths = &planned.plans[0].paths;
         prop_assert!(paths.len() <= max_paths, "{} paths > {max_paths}", paths.len());
         prop_assert!(paths.iter().filter(|p| p.ends_with('*')).count() <= max_wildcards);
@@ -186,15 +186,15 @@ proptest! {
     #[test]
     fn deterministic_and_idempotent(keys in prop::collection::vec(key(), 1..80), max_paths in 1usize..30) {
         let cfg = config(max_paths, 15);
-        let a = planner::plan(&changes(&keys), &cfg, None, "t").unwrap().plans[0].paths.clone();
+        let a = planner::plan(&changes(&keys), &cfg, planner::Routing::Events).unwrap().plans[0].paths.clone();
         let mut rev = keys.clone();
         rev.reverse();
-        let b = planner::plan(&changes(&rev), &cfg, None, "t").unwrap().plans[0].paths.clone();
+        let b = planner::plan(&changes(&rev), &cfg, planner::Routing::Events).unwrap().plans[0].paths.clone();
         prop_assert_eq!(&a, &b);
         let mut sorted = a.clone();
         sorted.sort();
         prop_assert_eq!(&a, &sorted);
-        let budget = collapse::Budget { max_paths, max_wildcards: 15 };
+        let budget = collapse::Budget { max_paths, max_exact: max_paths, max_wildcards: 15 };
         let replanned = collapse::collapse(Covers::from_paths(&a), budget).paths();
         prop_assert_eq!(a, replanned);
     }
@@ -204,7 +204,8 @@ proptest! {
 #[test]
 fn keys_past_the_length_limit_become_wildcards() {
     for key in ["a".repeat(1024), "é".repeat(512), format!("{}/x", "%".repeat(1000)), "😀".repeat(256)] {
-        let planned = planner::plan(&changes(std::slice::from_ref(&key)), &config(3000, 15), None, "t").unwrap();
+        let planned =
+            planner::plan(&changes(std::slice::from_ref(&key)), &config(3000, 15), planner::Routing::Events).unwrap();
         let paths = &planned.plans[0].paths;
         for p in paths {
             assert!(valid(p), "{p}");

@@ -8,7 +8,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let cfg = Config::from_lookup(|n| (n == "DISTRIBUTION_ID").then(|| "EDFDVBD632BHDS5".to_string())).unwrap();
-    if let Ok(p) = handler::prepare(&cfg, data, "fuzz") {
+    if let Ok(p) = handler::prepare(&cfg, data) {
         for plan in &p.planned.plans {
             assert!(plan.paths.len() <= 3000);
             for path in &plan.paths {

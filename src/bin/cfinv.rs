@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use cf_invalidator::cloudfront::{CloudFront, SdkCloudFront};
 use cf_invalidator::handler::{self, Invocation, Prepared};
-use cf_invalidator::planner::{self, COST_PER_PATH_USD};
+use cf_invalidator::planner::explain::PathWhy;
+use cf_invalidator::planner::COST_PER_PATH_USD;
 use cf_invalidator::{Config, Error};
 use clap::{Parser, Subcommand};
 use serde_json::json;
@@ -113,80 +114,20 @@ fn print_error(e: &Error) -> ExitCode {
 fn plan(event: &PathBuf, as_json: bool, explain: bool) -> Result<ExitCode, String> {
     let cfg = config()?;
     let payload = read_event(event)?;
-    let prepared = match handler::prepare(&cfg, &payload, "cfinv-plan") {
+    let prepared = match handler::prepare_with(&cfg, &payload, "cfinv-plan", explain) {
         Ok(p) => p,
         Err(e) => return Ok(print_error(&e)),
     };
-    let explained = explain.then(|| explanations(&cfg, &prepared));
+    let explained = prepared.explained.as_deref();
     let out = std::io::stdout();
     let mut out = out.lock();
     let written = if as_json {
-        write_plan_json(&mut out, &prepared, explained.as_deref())
+        write_plan_json(&mut out, &prepared, explained)
     } else {
-        write_plan_table(&mut out, &prepared, explained.as_deref())
+        write_plan_table(&mut out, &prepared, explained)
     };
     written.map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Why each path of each plan is there: which keys it covers, and why it is a wildcard.
-struct PathWhy {
-    path: String,
-    reason: &'static str,
-    keys: Vec<String>,
-}
-
-fn explanations(cfg: &Config, p: &Prepared) -> Vec<Vec<PathWhy>> {
-    let explicit = p.intake.explicit.as_ref();
-    let explicit_target = planner::explicit_target(cfg, explicit.and_then(|e| e.distribution_id.as_deref()));
-    p.planned
-        .plans
-        .iter()
-        .map(|plan| {
-            let mut whys: Vec<PathWhy> = plan
-                .paths
-                .iter()
-                .map(|path| {
-                    let reason = if explicit.is_some_and(|e| e.paths.is_some()) {
-                        "given in the request"
-                    } else if path.ends_with('*') {
-                        "wildcard chosen by the budget (MAX_PATHS / MAX_WILDCARDS): the tightest common prefix of the paths it replaces"
-                    } else {
-                        "exact path"
-                    };
-                    PathWhy { path: path.clone(), reason, keys: Vec::new() }
-                })
-                .collect();
-            for change in &p.intake.changes {
-                if cfg.filter.check(&change.key).is_err() {
-                    continue;
-                }
-                let origin = planner::targets_for(cfg, change, &explicit_target)
-                    .ok()
-                    .flatten()
-                    .and_then(|ts| ts.iter().find(|t| t.distribution_id == plan.distribution_id))
-                    .map(|t| t.origin_path.as_str());
-                let Some(viewer_key) = origin.and_then(|o| change.key.strip_prefix(o)) else { continue };
-                let own = planner::covers_of_key(viewer_key, cfg.index_document.as_deref());
-                for i in 0..own.len() {
-                    let (text, wild) = (own.text(i), own.is_wildcard(i));
-                    let Some(w) = whys.iter_mut().find(|w| match w.path.strip_suffix('*') {
-                        Some(prefix) => text.starts_with(prefix),
-                        None => !wild && w.path == text,
-                    }) else {
-                        continue;
-                    };
-                    if wild && w.path.strip_suffix('*') == Some(text) {
-                        w.reason = "wildcard ending before a character whose request form is unsettled (~, space, *, ?) or past 4,000 characters: it covers every form a viewer may have used";
-                    }
-                    if !w.keys.contains(&change.key) {
-                        w.keys.push(change.key.clone());
-                    }
-                }
-            }
-            whys
-        })
-        .collect()
 }
 
 fn write_plan_json(out: &mut impl Write, p: &Prepared, explained: Option<&[Vec<PathWhy>]>) -> std::io::Result<()> {
@@ -196,18 +137,16 @@ fn write_plan_json(out: &mut impl Write, p: &Prepared, explained: Option<&[Vec<P
         .iter()
         .enumerate()
         .map(|(n, plan)| {
-            let explain = explained.map(|e| {
-                e[n].iter().map(|w| json!({"path": w.path, "reason": w.reason, "keys": w.keys})).collect::<Vec<_>>()
-            });
             json!({
-                "explain": explain,
+                "explain": explained.map(|e| &e[n]),
                 "distribution_id": plan.distribution_id,
-                "caller_reference": plan.caller_reference,
+                "caller_reference": p.references[n],
                 "paths": plan.paths,
                 "path_count": plan.paths.len(),
                 "wildcards": plan.stats.wildcards,
                 "keys_in": plan.stats.keys_in,
                 "exact_paths": plan.stats.exact_paths,
+                "covers_before_budget": plan.stats.covers,
                 "estimated_cost_usd": plan.cost_usd(),
             })
         })
@@ -257,7 +196,7 @@ fn write_plan_table(out: &mut impl Write, p: &Prepared, explained: Option<&[Vec<
             plan.stats.keys_in,
             plan.cost_usd()
         )?;
-        writeln!(out, "caller reference {}", plan.caller_reference)?;
+        writeln!(out, "caller reference {}", p.references[n])?;
         match explained {
             None => {
                 for path in &plan.paths {

@@ -35,11 +35,21 @@ pub(crate) fn read(p: Payload<'_>, message: usize) -> Result<Notification, Error
     };
     let detail = p.detail.ok_or_else(|| Error::invalid(format!("EventBridge {detail_type:?} event has no detail")))?;
     let object = detail.object.ok_or_else(|| Error::invalid("EventBridge S3 event has no detail.object"))?;
-    // Encoded like the notification's key (AWS Lambda Powertools decodes it the same way).
-    let key = super::s3::decode_key(&object.key)?;
     let version = object.sequencer.or(object.version_id).or(object.etag);
-    let change = Change { message, bucket: detail.bucket.map(|b| super::s3::bucket_name(&b.name)), key, kind, version };
-    Ok(Notification { source: Source::EventBridge, changes: vec![change], ignored: 0 })
+    let bucket = detail.bucket.map(|b| super::s3::bucket_name(&b.name));
+    let change = |key: String| Change { message, bucket: bucket.clone(), key, kind, version: version.clone() };
+    // *Unsettled*: AWS Lambda Powertools decodes this key like a notification's (form encoding),
+    // but AWS's EventBridge page does not say it is encoded, and moto sends it raw. Where the two
+    // readings differ (a `+` or `%` in the key) both keys are invalidated: a stale object costs
+    // more than one more path. A raw key that does not decode to UTF-8 can only be the key itself.
+    let changes = match super::s3::decode_key(&object.key) {
+        Ok(decoded) if decoded != object.key => vec![change(decoded), change(object.key)],
+        Ok(_) | Err(_) if object.key.is_empty() => {
+            return Err(Error::invalid("EventBridge S3 event has an empty detail.object.key"))
+        }
+        _ => vec![change(object.key)],
+    };
+    Ok(Notification { source: Source::EventBridge, changes, ignored: 0 })
 }
 
 #[cfg(test)]
@@ -73,9 +83,29 @@ mod tests {
             assert_eq!(i.changes.first().map(|c| c.kind), want, "{dt}");
             if want.is_some() {
                 assert_eq!(i.changes[0].key, "docs/a b+.html");
+                assert_eq!(i.changes[1].key, "docs/a+b%2B.html", "the raw reading too");
                 assert_eq!(i.changes[0].version.as_deref(), Some("0062E99A88DC407460"));
                 assert_eq!(i.changes[0].bucket.as_deref(), Some("b"));
             }
+        }
+    }
+
+    /// Rule (issue 11.7): whether EventBridge's key is form-encoded is unsettled, so where the
+    /// decoded and the raw reading differ both keys are changes; where they agree, one.
+    #[test]
+    fn eventbridge_keys_cover_both_readings() {
+        let cases: &[(&str, &[&str])] = &[
+            ("docs/a.html", &["docs/a.html"]),
+            ("docs/a+b.html", &["docs/a b.html", "docs/a+b.html"]),
+            ("100%25.html", &["100%.html", "100%25.html"]),
+            ("50%.html", &["50%.html"]),
+            ("bad%FF.html", &["bad%FF.html"]),
+            ("caf%C3%A9", &["café", "caf%C3%A9"]),
+        ];
+        for (raw, want) in cases {
+            let i = parse(event("Object Created", raw).as_bytes()).unwrap();
+            let got: Vec<&str> = i.changes.iter().map(|c| c.key.as_str()).collect();
+            assert_eq!(got, *want, "{raw}");
         }
     }
 

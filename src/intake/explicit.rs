@@ -5,28 +5,58 @@
 //!
 //! or, for workflows that know which S3 keys changed (mapped like event keys):
 //!
-//! `{"distribution_id"?: "E…", "keys": ["…"], "caller_reference"?: "…", "timeout"?: 900}`
+//! `{"distribution_id"?: "E…", "bucket"?: "…", "keys": ["…"], "caller_reference"?: "…", "timeout"?: 900}`
+//!
+//! The Step Functions workflow passes its `wait` object through (`{"first_seconds"?, "interval_seconds"?}`);
+//! it is checked here so that an out-of-range value fails before anything is created.
 
 use serde_json::Value;
 
 use super::{Change, ChangeKind, Intake, Payload, Source};
 use crate::error::Error;
-use crate::model::{path_problem, valid_distribution_id, API_MAX_PATHS, MAX_KEY_BYTES};
+use crate::model::{path_problem, valid_distribution_id, API_MAX_PATHS, API_MAX_WILDCARDS_IN_PROGRESS, MAX_KEY_BYTES};
 
 pub const DEFAULT_TIMEOUT: u32 = 900;
 pub const MIN_TIMEOUT: u32 = 60;
 pub const MAX_TIMEOUT: u32 = 3600;
 pub const MAX_CALLER_REFERENCE: usize = 128;
 
+/// The workflow's `wait` fields: the first wait may be 0 s, a poll interval at least 1 s, both at
+/// most an hour (no invalidation outlasts the longest `timeout`).
+pub const WAIT_FIRST_SECONDS: (u64, u64) = (0, 3600);
+pub const WAIT_INTERVAL_SECONDS: (u64, u64) = (1, 3600);
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExplicitRequest {
-    /// Required with `paths`; with `keys`, the configured routes apply when absent.
-    pub distribution_id: Option<String>,
-    /// Exactly the paths to send (validated, deduplicated); `None` for a `keys` request.
-    pub paths: Option<Vec<String>>,
+    pub what: Explicit,
     pub caller_reference: Option<String>,
     /// Seconds the Step Functions wait loop may wait for `Completed`.
     pub timeout: u32,
+}
+
+/// What an explicit request names: paths to send as they are, or keys mapped like event keys
+/// (their changes are in [`Intake::changes`], with the request's `bucket`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Explicit {
+    /// Validated, deduplicated and sorted.
+    Paths { distribution_id: String, paths: Vec<String> },
+    /// Without a distribution, the configured routes decide; with one, only its routes' mapping.
+    Keys { distribution_id: Option<String> },
+}
+
+impl ExplicitRequest {
+    pub fn distribution_id(&self) -> Option<&str> {
+        match &self.what {
+            Explicit::Paths { distribution_id, .. } => Some(distribution_id),
+            Explicit::Keys { distribution_id } => distribution_id.as_deref(),
+        }
+    }
+}
+
+/// A whole number of seconds: `900` or `900.0` (Step Functions and JSONata may write an integer
+/// as a float), never `90.5` or `"900"`.
+fn whole_seconds(v: &Value) -> Option<u64> {
+    v.as_u64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= 1e12).map(|f| f as u64))
 }
 
 pub(crate) fn is_explicit(p: &Payload<'_>) -> bool {
@@ -69,7 +99,7 @@ pub(crate) fn read(p: Payload<'_>) -> Result<Intake, Error> {
     };
     let timeout = match p.timeout {
         None | Some(Value::Null) => DEFAULT_TIMEOUT,
-        Some(v) => match v.as_u64() {
+        Some(v) => match whole_seconds(&v) {
             Some(t) if (MIN_TIMEOUT as u64..=MAX_TIMEOUT as u64).contains(&t) => t as u32,
             _ => {
                 return Err(Error::invalid(format!(
@@ -79,6 +109,18 @@ pub(crate) fn read(p: Payload<'_>) -> Result<Intake, Error> {
         },
     };
 
+    check_wait(p.wait)?;
+    let bucket = match p.bucket {
+        None | Some(Value::Null) => None,
+        Some(Value::String(b)) if (3..=63).contains(&b.len()) => Some(super::s3::bucket_name(&b)),
+        Some(other) => {
+            return Err(Error::invalid(format!(
+                "bucket must be an S3 bucket name (3 to 63 characters), got {}",
+                truncate(&other.to_string(), 80)
+            )))
+        }
+    };
+
     let mut intake = Intake::new(Source::Explicit);
     match (p.paths, p.keys) {
         (Some(_), Some(_)) => return Err(Error::invalid("give either paths or keys, not both")),
@@ -86,8 +128,11 @@ pub(crate) fn read(p: Payload<'_>) -> Result<Intake, Error> {
             return Err(Error::invalid("an explicit request needs paths (1 to 3000 paths) or keys (S3 keys)"))
         }
         (Some(paths), None) => {
-            if distribution_id.is_none() {
+            let Some(distribution_id) = distribution_id else {
                 return Err(Error::invalid("distribution_id is required with paths"));
+            };
+            if bucket.is_some() {
+                return Err(Error::invalid("bucket applies to keys, not to paths"));
             }
             let mut paths = string_list(paths, "paths")?;
             if paths.is_empty() || paths.len() > API_MAX_PATHS {
@@ -100,7 +145,16 @@ pub(crate) fn read(p: Payload<'_>) -> Result<Intake, Error> {
             }
             paths.sort_unstable();
             paths.dedup();
-            intake.explicit = Some(ExplicitRequest { distribution_id, paths: Some(paths), caller_reference, timeout });
+            let wildcards = paths.iter().filter(|p| p.ends_with('*')).count();
+            if wildcards > API_MAX_WILDCARDS_IN_PROGRESS {
+                // CloudFront never holds more in progress, so such a request could only ever be
+                // refused as TooManyInvalidationsInProgress, and retried in vain.
+                return Err(Error::invalid(format!(
+                    "paths hold {wildcards} wildcards; CloudFront allows at most {API_MAX_WILDCARDS_IN_PROGRESS} wildcard paths in progress per distribution"
+                )));
+            }
+            intake.explicit =
+                Some(ExplicitRequest { what: Explicit::Paths { distribution_id, paths }, caller_reference, timeout });
         }
         (None, Some(keys)) => {
             let keys = string_list(keys, "keys")?;
@@ -112,12 +166,41 @@ pub(crate) fn read(p: Payload<'_>) -> Result<Intake, Error> {
                     return Err(Error::invalid(format!("keys[{i}] must be 1 to {MAX_KEY_BYTES} bytes (an S3 key)")));
                 }
                 // Explicit keys are plain keys, not S3's form encoding: `a+b` means a plus.
-                intake.changes.push(Change { message: 0, bucket: None, key, kind: ChangeKind::Created, version: None });
+                intake.changes.push(Change {
+                    message: 0,
+                    bucket: bucket.clone(),
+                    key,
+                    kind: ChangeKind::Created,
+                    version: None,
+                });
             }
-            intake.explicit = Some(ExplicitRequest { distribution_id, paths: None, caller_reference, timeout });
+            intake.explicit =
+                Some(ExplicitRequest { what: Explicit::Keys { distribution_id }, caller_reference, timeout });
         }
     }
     Ok(intake)
+}
+
+/// Each field of the workflow's `wait` defaults on its own in the workflow; here only the values
+/// given are checked.
+fn check_wait(wait: Option<Value>) -> Result<(), Error> {
+    let fields = match wait {
+        None | Some(Value::Null) => return Ok(()),
+        Some(Value::Object(fields)) => fields,
+        Some(other) => return Err(Error::invalid(format!("wait must be an object, got {other}"))),
+    };
+    for (name, (lo, hi)) in [("first_seconds", WAIT_FIRST_SECONDS), ("interval_seconds", WAIT_INTERVAL_SECONDS)] {
+        match fields.get(name) {
+            None | Some(Value::Null) => {}
+            Some(v) if whole_seconds(v).is_some_and(|s| (lo..=hi).contains(&s)) => {}
+            Some(v) => {
+                return Err(Error::invalid(format!(
+                    "wait.{name} must be a whole number of seconds from {lo} to {hi}, got {v}"
+                )))
+            }
+        }
+    }
+    Ok(())
 }
 
 fn truncate(s: &str, n: usize) -> String {
@@ -130,6 +213,7 @@ fn truncate(s: &str, n: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::Explicit;
     use crate::intake::parse;
     use serde_json::json;
 
@@ -141,7 +225,8 @@ mod tests {
     fn paths_request_with_defaults() {
         let i = ok(json!({"distribution_id":"EDFDVBD632BHDS5","paths":["/b","/a/*","/b"]}));
         let r = i.explicit.unwrap();
-        assert_eq!(r.paths.unwrap(), vec!["/a/*", "/b"], "deduplicated, sorted");
+        let Explicit::Paths { paths, .. } = r.what else { panic!("a paths request") };
+        assert_eq!(paths, vec!["/a/*", "/b"], "deduplicated, sorted");
         assert_eq!(r.timeout, 900);
         assert_eq!(r.caller_reference, None);
         assert!(i.changes.is_empty());
@@ -151,7 +236,7 @@ mod tests {
     fn keys_request_maps_plain_keys() {
         let i = ok(json!({"keys":["docs/a+b.html","x y.txt"],"caller_reference":"exec-1","timeout":60}));
         let r = i.explicit.unwrap();
-        assert_eq!(r.distribution_id, None);
+        assert_eq!(r.what, Explicit::Keys { distribution_id: None });
         assert_eq!(r.timeout, 60);
         let keys: Vec<_> = i.changes.iter().map(|c| c.key.as_str()).collect();
         assert_eq!(keys, ["docs/a+b.html", "x y.txt"], "not form-decoded");
@@ -194,6 +279,9 @@ mod tests {
             ),
             (json!({"distribution_id":d,"paths":["/a"],"caller_reference":"x".repeat(129)}), "1 to 128"),
             (json!({"keys":[]}), "at least one"),
+            (json!({"keys":["a"],"bucket":""}), "bucket must be an S3 bucket name"),
+            (json!({"keys":["a"],"bucket":7}), "bucket must be"),
+            (json!({"distribution_id":d,"paths":["/a"],"bucket":"b-1"}), "bucket applies to keys"),
             (json!({"keys":[""]}), "keys[0] must be 1 to 1024 bytes"),
             (json!({"keys":["k".repeat(1025)]}), "keys[0]"),
         ];
@@ -206,5 +294,74 @@ mod tests {
         let three_k: Vec<String> = (0..3000).map(|i| format!("/{i}")).collect();
         ok(json!({"distribution_id":d,"paths":three_k,"caller_reference":"x".repeat(128),"timeout":3600}));
         ok(json!({"distribution_id":d,"paths":[format!("/{}", "a".repeat(3999))],"timeout":60}));
+    }
+
+    /// Rule (issue 11.14): a whole number of seconds may be written as a float (`900.0`), as Step
+    /// Functions and JSONata may write it; a fraction or a string is still refused.
+    #[test]
+    fn timeout_accepts_an_integral_float() {
+        let d = "EDFDVBD632BHDS5";
+        for (t, want) in [
+            (json!(900.0), Some(900)),
+            (json!(60), Some(60)),
+            (json!(3600.0), Some(3600)),
+            (json!(90.5), None),
+            (json!("900"), None),
+            (json!(59.0), None),
+        ] {
+            let got = parse(json!({"distribution_id":d,"paths":["/a"],"timeout":t}).to_string().as_bytes());
+            assert_eq!(got.ok().and_then(|i| i.explicit).map(|r| r.timeout), want, "{t}");
+        }
+    }
+
+    /// Rule (issue 11.4): CloudFront never holds more than 15 wildcard paths in progress, so a
+    /// request with more can never succeed: refused at once, naming the limit.
+    #[test]
+    fn more_than_15_wildcards_are_refused() {
+        let d = "EDFDVBD632BHDS5";
+        let w = |n: usize| (0..n).map(|i| format!("/w{i}/*")).collect::<Vec<_>>();
+        ok(json!({"distribution_id":d,"paths":w(15)}));
+        let e = parse(json!({"distribution_id":d,"paths":w(16)}).to_string().as_bytes()).unwrap_err();
+        assert_eq!(e.error_type(), "InvalidInput");
+        assert!(e.to_string().contains("at most 15 wildcard paths in progress"), "{e}");
+    }
+
+    /// Rule (issue 11.3): each field of the workflow's `wait` is checked on its own, before
+    /// anything is created; absent fields are the workflow's defaults.
+    #[test]
+    fn wait_fields_are_checked_one_by_one() {
+        let d = "EDFDVBD632BHDS5";
+        let req = |w: serde_json::Value| json!({"distribution_id":d,"paths":["/a"],"wait":w}).to_string();
+        for w in [
+            json!({}),
+            json!({"interval_seconds":1}),
+            json!({"first_seconds":0}),
+            json!({"first_seconds":3600,"interval_seconds":30.0}),
+            json!(null),
+        ] {
+            assert!(parse(req(w.clone()).as_bytes()).is_ok(), "{w}");
+        }
+        for (w, want) in [
+            (json!({"interval_seconds":0}), "wait.interval_seconds must be a whole number of seconds from 1 to 3600"),
+            (json!({"first_seconds":-1}), "wait.first_seconds"),
+            (json!({"first_seconds":3601}), "wait.first_seconds"),
+            (json!({"interval_seconds":"30"}), "wait.interval_seconds"),
+            (json!({"interval_seconds":1.5}), "wait.interval_seconds"),
+            (json!(30), "wait must be an object"),
+        ] {
+            let e = parse(req(w.clone()).as_bytes()).unwrap_err();
+            assert_eq!(e.error_type(), "InvalidInput", "{w}");
+            assert!(e.to_string().contains(want), "{w}: {e}");
+        }
+    }
+
+    /// Rule (issue 11.2b): an explicit keys request may name its bucket, which routing then uses
+    /// exactly as it uses an event's bucket.
+    #[test]
+    fn keys_carry_the_requests_bucket() {
+        let i = ok(json!({"keys":["a.html"],"bucket":"www-example"}));
+        assert_eq!(i.changes[0].bucket.as_deref(), Some("www-example"));
+        let i = ok(json!({"keys":["a.html"]}));
+        assert_eq!(i.changes[0].bucket, None);
     }
 }

@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 use crate::error::Error;
 pub use crate::model::{Change, ChangeKind};
-pub use explicit::ExplicitRequest;
+pub use explicit::{Explicit, ExplicitRequest};
 
 /// Where the payload came from; decides the response shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,12 +98,18 @@ pub(crate) struct Payload<'a> {
     pub sns_type: Option<String>,
     #[serde(rename = "Message")]
     pub message: Option<String>,
+    // Lambda's on-failure destination record for an async invoke (an SQS body): the original
+    // event, which failed after Lambda's own retries.
+    #[serde(rename = "requestPayload", borrow)]
+    pub request_payload: Option<&'a serde_json::value::RawValue>,
     // Explicit request: kept as raw JSON so that a wrong type is reported by field name.
     pub distribution_id: Option<serde_json::Value>,
     pub paths: Option<serde_json::Value>,
     pub keys: Option<serde_json::Value>,
     pub caller_reference: Option<serde_json::Value>,
     pub timeout: Option<serde_json::Value>,
+    pub bucket: Option<serde_json::Value>,
+    pub wait: Option<serde_json::Value>,
 }
 
 /// A string field that borrows from the payload unless it has escapes. serde borrows a bare
@@ -245,6 +251,13 @@ pub(crate) fn notification(p: Payload<'_>, message: usize) -> Result<Option<Noti
     }
     if s3::is_test_event(&p) {
         return Ok(Some(Notification { source: Source::TestEvent, changes: Vec::new(), ignored: 1 }));
+    }
+    if let Some(original) = p.request_payload {
+        // A direct invoke that failed (say, CloudFront's quota was full) comes back through the
+        // failed-event queue and is read as the event it was.
+        let inner: Payload = serde_json::from_str(original.get())
+            .map_err(|e| Error::invalid(format!("requestPayload is not JSON of a known shape ({e})")))?;
+        return notification(inner, message);
     }
     if eventbridge::is_eventbridge(&p) {
         return eventbridge::read(p, message).map(Some);

@@ -16,10 +16,44 @@ use std::collections::BinaryHeap;
 use super::covers::{order, text, Covers, Item};
 use super::encoding::cut_encoded;
 
+/// What one request may hold. `max_paths` is the request's size (the user's `MAX_PATHS`, at most
+/// the API's 3,000); `max_exact` and `max_wildcards` are the room CloudFront's two independent
+/// in-progress quotas have left (and the user's `MAX_WILDCARDS`). A wildcard room of zero is real:
+/// then only exact paths can be sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
     pub max_paths: usize,
+    pub max_exact: usize,
     pub max_wildcards: usize,
+}
+
+impl Budget {
+    /// The configured caps, as if nothing were in progress.
+    pub fn configured(cfg: &crate::config::Config) -> Self {
+        Budget { max_paths: cfg.max_paths, max_exact: cfg.max_paths, max_wildcards: cfg.max_wildcards }
+    }
+
+    /// The configured caps within the room left: `exact` and `wildcards` paths may still go in
+    /// progress on the distribution.
+    pub fn within_room(self, exact: usize, wildcards: usize) -> Self {
+        Budget {
+            max_paths: self.max_paths,
+            max_exact: self.max_exact.min(exact),
+            max_wildcards: self.max_wildcards.min(wildcards),
+        }
+    }
+
+    /// Exact paths and wildcards among `paths`.
+    pub fn count<S: AsRef<str>>(paths: &[S]) -> (usize, usize) {
+        let wild = paths.iter().filter(|p| p.as_ref().ends_with('*')).count();
+        (paths.len() - wild, wild)
+    }
+
+    /// Whether `paths` (non-empty) fit.
+    pub fn holds<S: AsRef<str>>(&self, paths: &[S]) -> bool {
+        let (exact, wild) = Self::count(paths);
+        !paths.is_empty() && paths.len() <= self.max_paths && exact <= self.max_exact && wild <= self.max_wildcards
+    }
 }
 
 /// Sorts, removes duplicates and every cover another wildcard already covers. If the root
@@ -164,9 +198,10 @@ fn merge_sorted(arena: &str, a: Vec<Item>, b: Vec<Item>) -> Vec<Item> {
     }
 }
 
-/// The covers within `budget`, every input cover still covered.
+/// The covers within `budget` where it can be met, every input cover still covered. Where it
+/// cannot (a zero wildcard room with too many exact paths, or covers that need a wildcard), the
+/// result is as close as merging gets and [`Budget::holds`] says no.
 pub fn collapse(mut covers: Covers, budget: Budget) -> Covers {
-    assert!(budget.max_paths >= 1 && budget.max_wildcards >= 1, "budgets are validated by Config");
     normalise(&mut covers);
     let Covers { arena, mut items } = covers;
     let wild = items.iter().filter(|i| !i.exact).count();
@@ -174,13 +209,14 @@ pub fn collapse(mut covers: Covers, budget: Budget) -> Covers {
         // Too many wildcards from ambiguous keys: merge wildcards among themselves first, so that
         // exact paths between them are merged only when a wildcard swallows them anyway.
         let (w, e): (Vec<Item>, Vec<Item>) = items.into_iter().partition(|i| !i.exact);
-        let w = Merger::new(&arena, w).run(budget.max_wildcards, budget.max_wildcards);
+        let w = Merger::new(&arena, w).run(Budget { max_paths: budget.max_wildcards, max_exact: 0, ..budget });
         items = merge_sorted(&arena, w, e);
         remove_covered(&arena, &mut items);
     }
-    if items.len() > budget.max_paths {
+    let exact = items.iter().filter(|i| i.exact).count();
+    if items.len() > budget.max_paths || exact > budget.max_exact {
         // The merger keeps the list sorted: a merged prefix still sorts between its neighbours.
-        items = Merger::new(&arena, items).run(budget.max_paths, budget.max_wildcards);
+        items = Merger::new(&arena, items).run(budget);
         remove_covered(&arena, &mut items);
     }
     Covers { arena, items }
@@ -317,8 +353,9 @@ impl<'a> Merger<'a> {
         text(self.arena, self.items[i])
     }
 
-    fn run(mut self, max_paths: usize, max_wildcards: usize) -> Vec<Item> {
-        while self.paths > max_paths || self.wild > max_wildcards {
+    fn run(mut self, budget: Budget) -> Vec<Item> {
+        let max_wildcards = budget.max_wildcards;
+        while self.paths > budget.max_paths || self.wild > max_wildcards || self.paths - self.wild > budget.max_exact {
             // A merge of two exact paths adds a wildcard: only while there is room for one.
             let exact_allowed = self.wild < max_wildcards;
             let take_exact = match (self.with_wildcard.peek(), self.exact_pairs.peek()) {
@@ -373,7 +410,7 @@ mod tests {
     use super::*;
 
     fn run(input: &[&str], max_paths: usize, max_wildcards: usize) -> Vec<String> {
-        collapse(Covers::from_paths(input), Budget { max_paths, max_wildcards }).paths()
+        collapse(Covers::from_paths(input), Budget { max_paths, max_exact: max_paths, max_wildcards }).paths()
     }
 
     /// Rule: exact duplicates and every path covered by an emitted wildcard are removed; `/*`
@@ -426,6 +463,32 @@ mod tests {
         // Two exact pairs cannot both become wildcards with one allowed: one wildcard takes all.
         assert_eq!(run(&["/a/1", "/a/2", "/b/1", "/b/2", "/c"], 2, 1), ["/*"]);
         assert_eq!(run(&["/a/1", "/a/2", "/b/1", "/b/2", "/c"], 4, 1), ["/a/*", "/b/1", "/b/2", "/c"]);
+    }
+
+    /// Rule (CloudFront's two independent in-progress quotas): with little exact room, exact paths
+    /// merge into wildcards while wildcard room lasts; with no wildcard room nothing can merge and
+    /// the budget says so; with no exact room everything goes into wildcards.
+    #[test]
+    fn exact_room_and_wildcard_room_apart() {
+        let input = ["/a/1", "/a/2", "/b/1", "/b/2", "/c"];
+        let fit = |max_exact: usize, max_wildcards: usize| {
+            let b = Budget { max_paths: 3000, max_exact, max_wildcards };
+            let out = collapse(Covers::from_paths(&input), b).paths();
+            (b.holds(&out), out)
+        };
+        assert_eq!(fit(5, 15), (true, input.iter().map(|s| s.to_string()).collect()));
+        assert_eq!(fit(3, 15), (true, vec!["/a/*".into(), "/b/1".into(), "/b/2".into(), "/c".into()]));
+        assert_eq!(fit(1, 15), (true, vec!["/a/*".into(), "/b/*".into(), "/c".into()]));
+        assert_eq!(fit(0, 15).0, true);
+        assert!(fit(0, 15).1.iter().all(|p| p.ends_with('*')), "{:?}", fit(0, 15).1);
+        assert!(!fit(4, 0).0, "no wildcard room and too many exact paths: does not fit");
+        assert_eq!(fit(5, 0), (true, input.iter().map(|s| s.to_string()).collect()));
+        let wild =
+            collapse(Covers::from_paths(&["/x*", "/y"]), Budget { max_paths: 3000, max_exact: 10, max_wildcards: 0 });
+        assert!(
+            !Budget { max_paths: 3000, max_exact: 10, max_wildcards: 0 }.holds(&wild.paths()),
+            "a wildcard with no room"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 pub mod collapse;
 pub mod covers;
 pub mod encoding;
+pub mod explain;
 pub mod mapping;
 
 pub use covers::Covers;
@@ -20,7 +21,6 @@ use crate::config::{Config, Target};
 use crate::error::Error;
 use crate::model::Change;
 pub use crate::model::{path_problem, MAX_PATH_LEN};
-use crate::reference;
 
 /// What one path costs past the free tier (CloudFront pricing, per path, wildcard or not).
 pub const COST_PER_PATH_USD: f64 = 0.005;
@@ -29,18 +29,20 @@ pub const COST_PER_PATH_USD: f64 = 0.005;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     pub distribution_id: String,
-    pub caller_reference: String,
     pub paths: Vec<String>,
     /// SQS message indexes whose changes this request carries (to report if it fails).
     pub messages: BTreeSet<usize>,
     pub stats: PlanStats,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PlanStats {
     /// Changed keys routed to this distribution.
     pub keys_in: usize,
-    /// Paths before budgets were applied (after request forms and index documents).
+    /// Covers before budgets were applied (each request form of each viewer path; a key with an
+    /// unsettled character contributes wildcards).
+    pub covers: usize,
+    /// Paths in the plan that are not wildcards.
     pub exact_paths: usize,
     pub wildcards: usize,
 }
@@ -49,36 +51,30 @@ impl Plan {
     pub fn cost_usd(&self) -> f64 {
         self.paths.len() as f64 * COST_PER_PATH_USD
     }
+
+    /// A plan of paths given as they are (an explicit `paths` request).
+    pub fn of_paths(distribution_id: &str, paths: &[String]) -> Plan {
+        let counts = Budget::count(paths);
+        Plan {
+            distribution_id: distribution_id.to_string(),
+            paths: paths.to_vec(),
+            messages: BTreeSet::from([0]),
+            stats: PlanStats { keys_in: 0, covers: paths.len(), exact_paths: counts.0, wildcards: counts.1 },
+        }
+    }
 }
 
-/// The target of an explicit `keys` request that names its distribution (none otherwise).
-pub fn explicit_target(cfg: &Config, distribution: Option<&str>) -> Vec<Target> {
-    distribution
-        .map(|id| Target { distribution_id: id.to_string(), origin_path: cfg.origin_path.clone() })
-        .into_iter()
-        .collect()
-}
+pub use collapse::Budget;
 
-/// Where a change goes: the explicit request's distribution when there is one (`explicit`, from
-/// [`explicit_target`]), else the configured route's. `Ok(None)` when ROUTES has no route for it;
-/// an error when nothing is configured at all, because an event must not be acknowledged unplanned.
-pub fn targets_for<'a>(
-    cfg: &'a Config,
-    change: &Change,
-    explicit: &'a [Target],
-) -> Result<Option<&'a [Target]>, Error> {
-    if !explicit.is_empty() {
-        return Ok(Some(explicit));
-    }
-    match cfg.route_for(change.bucket.as_deref(), &change.key) {
-        Some(route) => Ok(Some(&route.targets)),
-        None if cfg.routes.is_empty() => Err(Error::Config(
-            "DISTRIBUTION_ID: not set (and no ROUTES), so events have no distribution to invalidate; \
-             set it to the distribution's id, e.g. EDFDVBD632BHDS5"
-                .into(),
-        )),
-        None => Ok(None),
-    }
+/// How the keys of a request are routed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Routing<'a> {
+    /// Event keys: the configured routes decide; a key without a route is skipped (counted).
+    Events,
+    /// The keys of an explicit request, mapped exactly as event keys are, optionally only for the
+    /// distribution it names. Nothing is skipped silently: a key that routing cannot place is an
+    /// `InvalidInput` naming it (filters still apply: EXCLUDE is the user's own choice).
+    Keys { distribution_id: Option<&'a str> },
 }
 
 /// The covers of one key (already stripped of its origin path) before any budget: each request
@@ -91,53 +87,132 @@ pub fn covers_of_key(viewer_key: &str, index_document: Option<&str>) -> Covers {
     covers
 }
 
-/// Every plan for one invocation, one per distribution, in distribution order.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Planned {
-    pub plans: Vec<Plan>,
+/// Every distribution's request before budgets, in distribution order, and the keys skipped.
+#[derive(Debug, Clone, Default)]
+pub struct Gathered<'c> {
+    pub requests: Vec<Request<'c>>,
     /// Keys skipped, by reason (no route, filtered, outside the origin path).
     pub skipped: BTreeMap<&'static str, usize>,
 }
 
-#[derive(Default)]
-struct Acc<'a> {
+/// The changes routed to one distribution, and the covers of every request form they need.
+#[derive(Debug, Clone)]
+pub struct Request<'c> {
+    pub distribution_id: String,
     covers: Covers,
-    changes: Vec<&'a Change>,
-    /// SQS message indexes, possibly repeated (sorted and deduplicated once at the end).
-    messages: Vec<usize>,
+    /// Each change with its key as the distribution's origin serves it (origin path stripped).
+    pub routed: Vec<(&'c Change, &'c str)>,
+    messages: BTreeSet<usize>,
 }
 
-impl<'a> Acc<'a> {
+impl Request<'_> {
+    pub fn changes(&self) -> impl Iterator<Item = &Change> {
+        self.routed.iter().map(|(c, _)| *c)
+    }
+
+    /// The plan within `budget`, or `None` when it cannot be met (no wildcard room for what
+    /// needs one, or more exact paths than the room and no wildcard to merge them into).
+    pub fn fit(&self, budget: Budget) -> Option<Plan> {
+        let covers = collapse::collapse(self.covers.clone(), budget);
+        let paths = covers.paths();
+        let (exact_paths, wildcards) = Budget::count(&paths);
+        if !budget.holds(&paths) {
+            return None;
+        }
+        Some(Plan {
+            distribution_id: self.distribution_id.clone(),
+            paths,
+            messages: self.messages.clone(),
+            stats: PlanStats { keys_in: self.routed.len(), covers: self.covers.len(), exact_paths, wildcards },
+        })
+    }
+}
+
+impl<'c> Request<'c> {
     /// Room for every change's covers up front: an index document's key makes three, and growing
     /// a million keys' arena by doubling would copy it again and again. Room that is never
     /// written costs address space only.
-    fn with_room(changes: &[Change]) -> Self {
+    fn with_room(distribution_id: &str, changes: &[Change]) -> Self {
         let texts: usize = changes.iter().map(|c| 3 * (c.key.len() + 2)).sum();
-        Acc {
+        Request {
+            distribution_id: distribution_id.to_string(),
             covers: Covers::with_capacity(texts, 3 * changes.len()),
-            changes: Vec::with_capacity(changes.len()),
-            messages: Vec::new(),
+            routed: Vec::with_capacity(changes.len()),
+            messages: BTreeSet::new(),
         }
     }
 }
 
-/// Plans the requests for a set of changes.
-///
-/// `distribution` overrides routing (an explicit `keys` request naming its distribution).
-/// `request_token` stands in for the version of changes that have none (explicit keys): the
-/// Lambda request id, which Lambda keeps across its own retries of an async invoke.
-pub fn plan(
-    changes: &[Change],
-    cfg: &Config,
-    distribution: Option<&str>,
-    request_token: &str,
-) -> Result<Planned, Error> {
-    let mut by_dist: BTreeMap<String, Acc> = BTreeMap::new();
+/// Where a change goes: the targets (distribution and origin path) of its route, or why it goes
+/// nowhere. `Ok(None)`: skipped for no route (events only). `foreign` is the target of a keys
+/// request naming a distribution the configuration does not know.
+fn targets<'a>(
+    cfg: &'a Config,
+    foreign: &'a [Target],
+    change: &Change,
+    i: usize,
+    routing: Routing<'_>,
+) -> Result<Option<&'a [Target]>, Error> {
+    let route = cfg.route_for(change.bucket.as_deref(), &change.key);
+    match routing {
+        Routing::Events => match route {
+            Some(r) => Ok(Some(&r.targets)),
+            None if cfg.routes.is_empty() => Err(no_distribution()),
+            None => Ok(None),
+        },
+        Routing::Keys { distribution_id } => {
+            if change.bucket.is_none() && cfg.depends_on_bucket(&change.key) {
+                return Err(Error::invalid(format!(
+                    "bucket is required: ROUTES send keys[{i}] {:?} by bucket; give the request's bucket",
+                    change.key
+                )));
+            }
+            let Some(d) = distribution_id else {
+                return match route {
+                    Some(r) => Ok(Some(&r.targets)),
+                    None if cfg.routes.is_empty() => Err(no_distribution()),
+                    None => Err(Error::invalid(format!(
+                        "keys[{i}] {:?} matches no route in ROUTES; name distribution_id or fix ROUTES",
+                        change.key
+                    ))),
+                };
+            };
+            // ROUTES names a distribution at most once per route (config.rs refuses repeats).
+            if let Some(t) = route.and_then(|r| r.targets.iter().find(|t| t.distribution_id == d)) {
+                return Ok(Some(std::slice::from_ref(t)));
+            }
+            if cfg.routes.iter().flat_map(|r| &r.targets).any(|t| t.distribution_id == d) {
+                return Err(Error::invalid(format!(
+                    "keys[{i}] {:?} is not routed to distribution_id {d} by ROUTES",
+                    change.key
+                )));
+            }
+            // A distribution the configuration does not know: the request names it, so it is the
+            // target, with the configured ORIGIN_PATH.
+            Ok(Some(foreign))
+        }
+    }
+}
+
+fn no_distribution() -> Error {
+    Error::Config(
+        "DISTRIBUTION_ID: not set (and no ROUTES), so events have no distribution to invalidate; \
+         set it to the distribution's id, e.g. EDFDVBD632BHDS5"
+            .into(),
+    )
+}
+
+/// Routes and maps every change: one [`Request`] per distribution, before budgets.
+pub fn gather<'c>(changes: &'c [Change], cfg: &Config, routing: Routing<'_>) -> Result<Gathered<'c>, Error> {
+    let mut by_dist: BTreeMap<String, Request<'c>> = BTreeMap::new();
     let mut skipped: BTreeMap<&'static str, usize> = BTreeMap::new();
-    let explicit = explicit_target(cfg, distribution);
     let mut scratch = String::new();
-    for change in changes {
-        let Some(targets) = targets_for(cfg, change, &explicit)? else {
+    let foreign: Vec<Target> = match routing {
+        Routing::Keys { distribution_id: Some(d) } => vec![cfg.explicit_target(d)],
+        _ => Vec::new(),
+    };
+    for (i, change) in changes.iter().enumerate() {
+        let Some(targets) = targets(cfg, &foreign, change, i, routing)? else {
             *skipped.entry("no route").or_default() += 1;
             continue;
         };
@@ -146,37 +221,65 @@ pub fn plan(
             continue;
         }
         for t in targets {
-            let Some(viewer_key) = crate::config::strip_prefix(&change.key, &t.origin_path) else {
-                *skipped.entry("outside ORIGIN_PATH").or_default() += 1;
-                continue;
+            let viewer_key = match crate::config::strip_prefix(&change.key, &t.origin_path) {
+                // The origin path's own folder marker (`site/` under ORIGIN_PATH=/site) is no
+                // object a viewer can request: `/` is the default root object's.
+                Some("") => {
+                    *skipped.entry("origin folder marker").or_default() += 1;
+                    continue;
+                }
+                Some(k) => k,
+                None if matches!(routing, Routing::Keys { .. }) => {
+                    return Err(Error::invalid(format!(
+                        "keys[{i}] {:?} is outside distribution {}'s origin path /{}",
+                        change.key,
+                        t.distribution_id,
+                        t.origin_path.trim_end_matches('/')
+                    )))
+                }
+                None => {
+                    *skipped.entry("outside ORIGIN_PATH").or_default() += 1;
+                    continue;
+                }
             };
             // Look up before inserting: a key clone per change would be 10,000 allocations a batch.
             if !by_dist.contains_key(t.distribution_id.as_str()) {
-                by_dist.insert(t.distribution_id.clone(), Acc::with_room(changes));
+                by_dist.insert(t.distribution_id.clone(), Request::with_room(&t.distribution_id, changes));
             }
-            let acc = by_dist.get_mut(t.distribution_id.as_str()).expect("inserted above");
+            let Some(req) = by_dist.get_mut(t.distribution_id.as_str()) else { continue };
             mapping::for_each_viewer_path(viewer_key, cfg.index_document.as_deref(), &mut scratch, |vp| {
-                mapping::covers_for(vp, &mut acc.covers)
+                mapping::covers_for(vp, &mut req.covers)
             });
-            acc.changes.push(change);
-            if acc.messages.last() != Some(&change.message) {
-                acc.messages.push(change.message);
-            }
+            req.routed.push((change, viewer_key));
+            req.messages.insert(change.message);
         }
     }
-    let budget = collapse::Budget { max_paths: cfg.max_paths, max_wildcards: cfg.max_wildcards };
-    let plans = by_dist
-        .into_iter()
-        .map(|(distribution_id, acc)| {
-            let exact_paths = acc.covers.len();
-            let covers = collapse::collapse(acc.covers, budget);
-            let paths = covers.paths();
-            let caller_reference = reference::derive(&distribution_id, &acc.changes, &paths, request_token);
-            let stats = PlanStats { keys_in: acc.changes.len(), exact_paths, wildcards: covers.wildcards() };
-            Plan { distribution_id, caller_reference, paths, messages: acc.messages.into_iter().collect(), stats }
+    Ok(Gathered { requests: by_dist.into_values().collect(), skipped })
+}
+
+/// Every plan for one invocation, one per distribution, in distribution order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Planned {
+    pub plans: Vec<Plan>,
+    /// Keys skipped, by reason (no route, filtered, outside the origin path).
+    pub skipped: BTreeMap<&'static str, usize>,
+}
+
+/// Plans a set of changes within the configured budgets, as if nothing were in progress (what
+/// `cfinv plan` shows; the handler fits each request into the room CloudFront has left).
+pub fn plan(changes: &[Change], cfg: &Config, routing: Routing<'_>) -> Result<Planned, Error> {
+    let gathered = gather(changes, cfg, routing)?;
+    let budget = Budget::configured(cfg);
+    let plans = gathered
+        .requests
+        .iter()
+        .map(|r| {
+            r.fit(budget).ok_or_else(|| {
+                Error::Config(format!("MAX_PATHS/MAX_WILDCARDS: no plan for {} fits the budget", r.distribution_id))
+            })
         })
-        .collect();
-    Ok(Planned { plans, skipped })
+        .collect::<Result<_, _>>()?;
+    Ok(Planned { plans, skipped: gathered.skipped })
 }
 
 #[cfg(test)]
@@ -201,7 +304,7 @@ mod tests {
 
     fn plan_keys(vars: &[(&str, &str)], keys: &[&str]) -> Planned {
         let changes: Vec<Change> = keys.iter().map(|k| change("b", k)).collect();
-        plan(&changes, &cfg(vars), None, "t").unwrap()
+        plan(&changes, &cfg(vars), Routing::Events).unwrap()
     }
 
     fn paths(p: &Planned) -> Vec<(&str, Vec<&str>)> {
@@ -282,11 +385,105 @@ mod tests {
 
     #[test]
     fn events_without_a_distribution_are_a_config_error() {
-        let e = plan(&[change("b", "a")], &cfg(&[]), None, "t").unwrap_err();
+        let e = plan(&[change("b", "a")], &cfg(&[]), Routing::Events).unwrap_err();
         assert_eq!(e.error_type(), "ConfigError");
         assert!(e.to_string().contains("DISTRIBUTION_ID"), "{e}");
         // An explicit request naming its distribution needs no configuration.
-        let p = plan(&[change("b", "a")], &cfg(&[]), Some("E9"), "t").unwrap();
+        let p = plan(&[change("b", "a")], &cfg(&[]), Routing::Keys { distribution_id: Some("E9") }).unwrap();
         assert_eq!(paths(&p), vec![("E9", vec!["/a"])]);
+    }
+
+    fn keys(bucket: Option<&str>, keys: &[&str]) -> Vec<Change> {
+        keys.iter()
+            .map(|k| Change {
+                message: 0,
+                bucket: bucket.map(Into::into),
+                key: k.to_string(),
+                kind: ChangeKind::Created,
+                version: None,
+            })
+            .collect()
+    }
+
+    /// Rule (issue 11.2): explicit keys are mapped exactly as event keys are — routes, origin
+    /// paths and buckets — and a key that routing cannot place is `InvalidInput` naming why,
+    /// never a silent skip.
+    #[test]
+    fn explicit_keys_follow_routes() {
+        let routes = (
+            "ROUTES",
+            r#"[{"bucket":"www","prefix":"blog/","distributions":[{"id":"EBLOG","origin_path":"/blog"}]},
+                {"prefix":"","distributions":["EALL"]}]"#,
+        );
+        type Case<'a> =
+            (&'a str, Option<&'a str>, Option<&'a str>, &'a [&'a str], Result<&'a [(&'a str, &'a [&'a str])], &'a str>);
+        let cases: &[Case] = &[
+            (
+                "a distribution's origin path is stripped",
+                Some("www"),
+                Some("EBLOG"),
+                &["blog/post.html"],
+                Ok(&[("EBLOG", &["/post.html"])]),
+            ),
+            ("the bucket picks the route", Some("www"), None, &["blog/post.html"], Ok(&[("EBLOG", &["/post.html"])])),
+            (
+                "another bucket: the catch-all",
+                Some("other"),
+                None,
+                &["blog/post.html"],
+                Ok(&[("EALL", &["/blog/post.html"])]),
+            ),
+            ("routes that need the bucket", None, None, &["blog/post.html"], Err("bucket is required")),
+            (
+                "not routed to the distribution named",
+                Some("www"),
+                Some("EALL"),
+                &["blog/post.html"],
+                Err("is not routed to distribution_id EALL"),
+            ),
+            (
+                "a key outside the route of the distribution named",
+                Some("www"),
+                Some("EBLOG"),
+                &["blog"],
+                Err("is not routed to distribution_id EBLOG"),
+            ),
+            ("a distribution no route names", None, Some("EOTHER"), &["x.html"], Ok(&[("EOTHER", &["/x.html"])])),
+        ];
+        let c = cfg(&[routes]);
+        for (rule, bucket, dist, ks, want) in cases {
+            let changes = keys(*bucket, ks);
+            let got = plan(&changes, &c, Routing::Keys { distribution_id: *dist });
+            match want {
+                Ok(w) => assert_eq!(
+                    paths(&got.unwrap_or_else(|e| panic!("{rule}: {e}"))),
+                    w.iter().map(|(d, p)| (*d, p.to_vec())).collect::<Vec<_>>(),
+                    "{rule}"
+                ),
+                Err(msg) => {
+                    let e = got.unwrap_err();
+                    assert_eq!(e.error_type(), "InvalidInput", "{rule}");
+                    assert!(e.to_string().contains(msg), "{rule}: {e}");
+                }
+            }
+        }
+        // The same key from an S3 event plans the same path.
+        let event = vec![change("www", "blog/post.html")];
+        assert_eq!(paths(&plan(&event, &c, Routing::Events).unwrap()), vec![("EBLOG", vec!["/post.html"])]);
+        // Without ROUTES, a keys request naming the configured distribution uses ORIGIN_PATH.
+        let c = cfg(&[("DISTRIBUTION_ID", "E1"), ("ORIGIN_PATH", "/blog")]);
+        let got = plan(&keys(None, &["blog/post.html"]), &c, Routing::Keys { distribution_id: Some("E1") }).unwrap();
+        assert_eq!(paths(&got), vec![("E1", vec!["/post.html"])]);
+        let e = plan(&keys(None, &["elsewhere.html"]), &c, Routing::Keys { distribution_id: Some("E1") }).unwrap_err();
+        assert!(e.to_string().contains("outside distribution E1's origin path /blog"), "{e}");
+    }
+
+    /// Rule (issue 11.8): the origin path's own folder marker is no object a viewer requests; `/`
+    /// belongs to the default root object.
+    #[test]
+    fn the_origin_folder_marker_plans_nothing() {
+        let p = plan_keys(&[("DISTRIBUTION_ID", "E1"), ("ORIGIN_PATH", "/site")], &["site/", "site/a.html"]);
+        assert_eq!(paths(&p), vec![("E1", vec!["/a.html"])]);
+        assert_eq!(p.skipped, BTreeMap::from([("origin folder marker", 1)]));
     }
 }
