@@ -118,6 +118,11 @@ impl Config {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
+    /// The same rules over a list of variables (tests, benchmarks, fuzz targets).
+    pub fn from_pairs(vars: &[(&str, &str)]) -> Result<Self, Error> {
+        Self::from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()))
+    }
+
     /// The same rules as [`Config::from_env`] over any variable source (tests, the CLI).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let err = |var: &str, msg: String| Error::Config(format!("{var}: {msg}"));
@@ -352,8 +357,7 @@ mod tests {
     use super::*;
 
     fn cfg(vars: &[(&str, &str)]) -> Result<Config, Error> {
-        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Config::from_lookup(move |n| vars.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()))
+        Config::from_pairs(vars)
     }
 
     #[test]

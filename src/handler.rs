@@ -259,13 +259,19 @@ pub async fn handle<C: CloudFront>(cfg: &Config, cf: &C, payload: &[u8], inv: &I
     }
     report(cfg, Some(&intake), &tally, started);
 
-    let nothing_submitted = tally.created.is_empty() && tally.already == 0 && !tally.failed.is_empty();
-    if intake.source == Source::Sqs && !nothing_submitted {
-        return Ok(Output::Sqs(batch_response(&intake, &tally.failed)));
-    }
-    if let Some(e) = tally.error {
+    if intake.source == Source::Sqs {
+        let nothing_submitted = tally.created.is_empty() && tally.already == 0 && !tally.failed.is_empty();
+        if !nothing_submitted {
+            return Ok(Output::Sqs(batch_response(&intake, &tally.failed)));
+        }
         // Behind an SQS mapping an error sends the whole batch back, with or without
         // ReportBatchItemFailures: the safe answer when nothing of it was submitted.
+        return Err(tally.error.unwrap_or_else(|| {
+            let why = intake.malformed.first().map_or("", |m| m.1.as_str());
+            Error::invalid(format!("no message of the SQS batch could be read (the first: {why})"))
+        }));
+    }
+    if let Some(e) = tally.error {
         return Err(e);
     }
     let created = tally.created;
@@ -379,7 +385,12 @@ fn describe(plan: &Plan, caller_reference: &str, inv: Invalidation, timeout: u32
 
 /// The invocation's counts, reported once (observe.rs) whatever happened: never keys or payloads.
 fn report(cfg: &Config, intake: Option<&Intake>, t: &Tally, started: Instant) {
-    let s = Summary {
+    let s = summarize(intake, t, started);
+    observe::report(&s, cfg.metrics_namespace.as_deref(), cfg.function_name.as_deref());
+}
+
+fn summarize<'t>(intake: Option<&Intake>, t: &'t Tally, started: Instant) -> Summary<'t> {
+    Summary {
         source: intake.map_or("unknown", |i| i.source.name()),
         messages: intake.map_or(0, |i| i.messages.len()),
         malformed: intake.map_or(0, |i| i.malformed.len()),
@@ -396,6 +407,313 @@ fn report(cfg: &Config, intake: Option<&Intake>, t: &Tally, started: Instant) {
         throttled: t.throttled,
         error_type: t.error.as_ref().map(Error::error_type).unwrap_or(""),
         duration_ms: started.elapsed().as_millis() as u64,
-    };
-    observe::report(&s, cfg.metrics_namespace.as_deref(), cfg.function_name.as_deref());
+    }
+}
+
+/// The handler's behaviour against the in-memory CloudFront (AWS's statuses, CallerReference
+/// rules, path validation and in-progress quota, on a clock the test moves): what each source
+/// gets back, what is created, what waits. The SDK's wire and the fault matrix are tested against
+/// moto in `tests/`.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloudfront::memory::{MemoryCloudFront, Op};
+    use serde_json::{json, Value};
+
+    const D: &str = "EDFDVBD632BHDS5";
+
+    fn cfg(vars: &[(&str, &str)]) -> Config {
+        Config::from_pairs(vars).unwrap()
+    }
+
+    fn dist() -> Config {
+        cfg(&[("DISTRIBUTION_ID", D), ("METRICS_NAMESPACE", "")])
+    }
+
+    fn inv(id: &str) -> Invocation {
+        Invocation { request_id: id.to_string(), deadline: None }
+    }
+
+    fn s3_body(key: &str, seq: &str) -> String {
+        json!({"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put",
+            "s3":{"bucket":{"name":"www"},"object":{"key":key,"sequencer":seq}}}]})
+        .to_string()
+    }
+
+    /// An SQS batch: one S3 notification per message, ids `m<i>`.
+    fn batch(keys: &[(usize, &str)]) -> Vec<u8> {
+        let records: Vec<Value> = keys
+            .iter()
+            .map(|(i, k)| {
+                json!({"messageId": format!("m{i}"), "receiptHandle":"h","body": s3_body(k, &format!("{i:04}")),
+                       "attributes":{},"messageAttributes":{},"md5OfBody":"x","eventSource":"aws:sqs",
+                       "eventSourceARN":"arn:aws:sqs:us-east-1:1:q","awsRegion":"us-east-1"})
+            })
+            .collect();
+        json!({ "Records": records }).to_string().into_bytes()
+    }
+
+    fn failures(out: &Output) -> Vec<String> {
+        match out {
+            Output::Sqs(r) => r.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect(),
+            other => panic!("not an SQS answer: {other:?}"),
+        }
+    }
+
+    fn run<C: CloudFront>(c: &Config, cf: &C, payload: &[u8], id: &str) -> Result<Output, Error> {
+        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(handle(c, cf, payload, &inv(id)))
+    }
+
+    fn response(out: Output) -> Value {
+        serde_json::to_value(out).unwrap()
+    }
+
+    /// Rule: one malformed SQS message is reported alone; the rest of the batch is invalidated in
+    /// one request.
+    #[test]
+    fn a_malformed_message_is_reported_alone() {
+        let cf = MemoryCloudFront::new(&[D]);
+        let mut b: Value = serde_json::from_slice(&batch(&[(0, "a.html"), (1, "b.html"), (2, "c.html")])).unwrap();
+        b["Records"][1]["body"] = json!("not json");
+        let out = run(&dist(), &cf, b.to_string().as_bytes(), "r").unwrap();
+        assert_eq!(failures(&out), ["m1"]);
+        assert_eq!(cf.invalidations().len(), 1);
+        assert_eq!(cf.invalidations()[0].paths, ["/a.html", "/c.html"]);
+    }
+
+    /// Rule (issue 11.9): when nothing of an SQS batch could be submitted the invocation fails,
+    /// so that a mapping without ReportBatchItemFailures cannot delete the batch.
+    #[test]
+    fn a_batch_with_nothing_submitted_is_an_error() {
+        let payload = batch(&[(0, "a.html"), (1, "b.html")]);
+        let cases: &[(&str, Config, &str)] = &[
+            (
+                "an unknown distribution",
+                cfg(&[("DISTRIBUTION_ID", "ENOSUCH"), ("METRICS_NAMESPACE", "")]),
+                "NoSuchDistribution",
+            ),
+            ("no distribution configured", cfg(&[("METRICS_NAMESPACE", "")]), "ConfigError"),
+        ];
+        for (rule, c, want) in cases {
+            let cf = MemoryCloudFront::new(&[D]);
+            let e = run(c, &cf, &payload, "r").unwrap_err();
+            assert_eq!(e.error_type(), *want, "{rule}");
+        }
+        // Every message malformed: nothing submitted either.
+        let mut b: Value = serde_json::from_slice(&payload).unwrap();
+        b["Records"][0]["body"] = json!("x");
+        b["Records"][1]["body"] = json!("y");
+        let e = run(&dist(), &MemoryCloudFront::new(&[D]), b.to_string().as_bytes(), "r").unwrap_err();
+        assert_eq!(e.error_type(), "InvalidInput");
+        // A batch of test events is acknowledged: nothing failed.
+        let mut b: Value = serde_json::from_slice(&batch(&[(0, "a")])).unwrap();
+        b["Records"][0]["body"] = json!(r#"{"Service":"Amazon S3","Event":"s3:TestEvent"}"#);
+        assert!(
+            failures(&run(&dist(), &MemoryCloudFront::new(&[D]), b.to_string().as_bytes(), "r").unwrap()).is_empty()
+        );
+    }
+
+    /// Rule (issue 11.10): the summary counts what was received and what failed, whatever the
+    /// failure.
+    #[test]
+    fn the_summary_counts_a_failed_batch() {
+        let c = cfg(&[("DISTRIBUTION_ID", "ENOSUCH"), ("METRICS_NAMESPACE", "")]);
+        let payload = batch(&[(0, "a.html"), (1, "b.html"), (2, "c.html")]);
+        let intake = intake::parse(&payload).unwrap();
+        let mut t = Tally::default();
+        t.fail([0, 1, 2], Error::NoSuchDistribution { distribution_id: "ENOSUCH".into(), message: String::new() });
+        let s = summarize(Some(&intake), &t, Instant::now());
+        assert_eq!((s.messages, s.keys_in, s.failed_messages, s.error_type), (3, 3, 3, "NoSuchDistribution"));
+        let doc: Value = serde_json::from_str(&observe::emf(&s, "ns", "fn")).unwrap();
+        assert_eq!(
+            (doc["MessagesReceived"].as_u64(), doc["KeysReceived"].as_u64(), doc["FailedMessages"].as_u64()),
+            (Some(3), Some(3), Some(3))
+        );
+        let _ = c;
+    }
+
+    /// Rule: responses name what was done — one invalidation's fields at the top level, every
+    /// invalidation listed, `Skipped` when the event changed nothing to invalidate.
+    #[test]
+    fn response_shapes() {
+        let cf = MemoryCloudFront::new(&[D, "EOTHER"]);
+        let one = response(run(&dist(), &cf, s3_body("a.html", "01").as_bytes(), "r").unwrap());
+        assert_eq!(one["outcome"], "Created");
+        assert_eq!(one["distribution_id"], D);
+        assert_eq!(one["status"], "InProgress");
+        assert_eq!(one["invalidations"].as_array().unwrap().len(), 1);
+        let routes = cfg(&[
+            ("ROUTES", &format!(r#"[{{"prefix":"","distributions":["{D}","EOTHER"]}}]"#)),
+            ("METRICS_NAMESPACE", ""),
+        ]);
+        let two = response(run(&routes, &cf, s3_body("b.html", "02").as_bytes(), "r").unwrap());
+        assert!(two.get("distribution_id").is_none(), "{two}");
+        assert_eq!(two["invalidations"].as_array().unwrap().len(), 2);
+        let excluded = cfg(&[("DISTRIBUTION_ID", D), ("EXCLUDE", "*.map"), ("METRICS_NAMESPACE", "")]);
+        let none = response(run(&excluded, &cf, s3_body("x.js.map", "03").as_bytes(), "r").unwrap());
+        assert_eq!(none["outcome"], "Skipped");
+        assert_eq!(none["skipped"]["matched by EXCLUDE"], 1);
+    }
+
+    /// Rule: explicit requests — paths as given, keys mapped; errors with their stable types.
+    #[test]
+    fn explicit_requests() {
+        let cf = MemoryCloudFront::new(&[D]);
+        let paths = json!({"distribution_id": D, "paths": ["/b", "/a/*"], "caller_reference": "deploy-1"});
+        let out = response(run(&dist(), &cf, paths.to_string().as_bytes(), "r").unwrap());
+        assert_eq!((out["caller_reference"].as_str(), out["paths"].clone()), (Some("deploy-1"), json!(["/a/*", "/b"])));
+        let again = json!({"distribution_id": D, "paths": ["/c"], "caller_reference": "deploy-1"});
+        let e = run(&dist(), &cf, again.to_string().as_bytes(), "r").unwrap_err();
+        assert_eq!(e.error_type(), "InvalidationBatchAlreadyExists", "a caller's reference reused with other paths");
+        let keys = json!({"keys": ["docs/index.html"], "timeout": 60});
+        let out = response(run(&dist(), &cf, keys.to_string().as_bytes(), "r").unwrap());
+        assert_eq!(out["paths"], json!(["/docs", "/docs/", "/docs/index.html"]));
+        assert_eq!(out["timeout"], 60);
+        let e = run(&dist(), &cf, br#"{"distribution_id":"ENOSUCH","paths":["/a"]}"#, "r").unwrap_err();
+        assert_eq!(e.error_type(), "NoSuchDistribution");
+    }
+
+    /// Rule: a redelivery creates nothing new — the same event twice is one invalidation, and
+    /// when the room changed in between (other paths for the same changes), CloudFront's
+    /// InvalidationBatchAlreadyExists means the changes were invalidated already: acknowledged.
+    #[test]
+    fn redelivery_creates_nothing_new() {
+        let cf = MemoryCloudFront::new(&[D]);
+        let payload = batch(&[(0, "a/1.html"), (1, "a/2.html"), (2, "a/3.html")]);
+        assert!(failures(&run(&dist(), &cf, &payload, "r1").unwrap()).is_empty());
+        assert!(failures(&run(&dist(), &cf, &payload, "r2").unwrap()).is_empty());
+        assert_eq!(cf.invalidations().len(), 1);
+        // The same changes planned into less room: other paths, the same reference.
+        let tight = cfg(&[("DISTRIBUTION_ID", D), ("MAX_PATHS", "1"), ("METRICS_NAMESPACE", "")]);
+        let out = run(&tight, &cf, &payload, "r3").unwrap();
+        assert!(failures(&out).is_empty(), "acknowledged, not redelivered forever");
+        assert_eq!(cf.invalidations().len(), 1);
+    }
+
+    /// Rule (CloudFront's in-progress quota, issue 13): a first batch fills the exact-path quota;
+    /// a second still gets its invalidation in the wildcard room; a third, with no room of either
+    /// kind, waits (redelivered, never refused by CloudFront) and is merged with later changes
+    /// into one invalidation once the first completes.
+    #[test]
+    fn batches_fit_the_room_and_wait_for_it() {
+        let cf = MemoryCloudFront::new(&[D]);
+        cf.set_completion(|seq| if seq == 1 { 600 } else { 3600 });
+        let keys = |from: usize, n: usize, dir: &str| -> Vec<(usize, String)> {
+            (from..from + n).map(|i| (i, format!("{dir}{i}/index.html"))).collect()
+        };
+        let send = |ks: &[(usize, String)], id: &str| {
+            let refs: Vec<(usize, &str)> = ks.iter().map(|(i, k)| (*i, k.as_str())).collect();
+            run(&dist(), &cf, &batch(&refs), id)
+        };
+        let first = keys(0, 1000, "a");
+        assert!(failures(&send(&first, "1").unwrap()).is_empty());
+        assert_eq!(cf.in_progress(D).exact, 3000, "1,000 index documents plan 3,000 exact paths");
+
+        let second = keys(1000, 10, "b");
+        assert!(failures(&send(&second, "2").unwrap()).is_empty(), "fits the wildcard room");
+        let made = cf.invalidations();
+        assert_eq!(made.len(), 2);
+        assert!(made[1].paths.iter().all(|p| p.ends_with('*')), "{:?}", made[1].paths);
+        // Use up the wildcard room.
+        for i in 0..20 {
+            if cf.in_progress(D).wildcards == 15 {
+                break;
+            }
+            let more = keys(2000 + 10 * i, 10, &format!("w{i}-"));
+            let _ = send(&more, &format!("w{i}"));
+        }
+        assert_eq!(cf.in_progress(D).wildcards, 15);
+        let creates = cf.calls(Op::Create);
+
+        let third = keys(5000, 5, "c");
+        let e = send(&third, "3").unwrap_err();
+        assert_eq!(e.error_type(), "TooManyInvalidationsInProgress", "nothing submitted: the batch comes back");
+        assert_eq!(cf.calls(Op::Create), creates, "no request CloudFront could only refuse");
+        assert_eq!(cf.quota_refusals(), 0);
+
+        cf.advance(600);
+        let fourth = keys(6000, 5, "d");
+        let together: Vec<(usize, String)> = third.iter().chain(&fourth).cloned().collect();
+        assert!(failures(&send(&together, "4").unwrap()).is_empty());
+        let last = cf.invalidations().pop().unwrap();
+        for k in third.iter().chain(&fourth) {
+            let dir = format!("/{}/", k.1.trim_end_matches("/index.html"));
+            assert!(last.paths.contains(&dir), "{dir} in one invalidation with the rest: {:?}", last.paths);
+        }
+    }
+
+    /// Rule: explicit paths that do not fit the room wait (TooManyInvalidationsInProgress, which
+    /// the workflow retries) instead of being sent to be refused.
+    #[test]
+    fn explicit_paths_wait_for_room() {
+        let cf = MemoryCloudFront::new(&[D]);
+        let wild: Vec<String> = (0..15).map(|i| format!("/w{i}/*")).collect();
+        run(&dist(), &cf, json!({"distribution_id": D, "paths": wild}).to_string().as_bytes(), "r1").unwrap();
+        let e = run(&dist(), &cf, json!({"distribution_id": D, "paths": ["/x/*"]}).to_string().as_bytes(), "r2")
+            .unwrap_err();
+        assert_eq!(e.error_type(), "TooManyInvalidationsInProgress");
+        assert_eq!(cf.calls(Op::Create), 1);
+        // Exact paths still fit: the two quotas are independent.
+        run(&dist(), &cf, json!({"distribution_id": D, "paths": ["/x"]}).to_string().as_bytes(), "r3").unwrap();
+        assert_eq!(cf.calls(Op::Create), 2);
+    }
+
+    /// Rule: when what is in progress cannot be read (no `cloudfront:ListInvalidations`, a
+    /// transient error), the handler plans as if nothing were and CloudFront's answer decides.
+    #[test]
+    fn an_unreadable_room_plans_as_if_empty() {
+        let cf = MemoryCloudFront::new(&[D]);
+        cf.script(Op::List, Error::AccessDenied { distribution_id: D.into(), message: "no list".into() });
+        let out = run(&dist(), &cf, &batch(&[(0, "a.html")]), "r").unwrap();
+        assert!(failures(&out).is_empty());
+        assert_eq!(cf.invalidations().len(), 1);
+    }
+
+    /// Rule: errors keep their stable types per source — SQS lists the messages of a failed
+    /// request, other sources get the error.
+    #[test]
+    fn error_mapping_per_source() {
+        let cases = [
+            Error::Throttled("rate".into()),
+            Error::CloudFront("503".into()),
+            Error::AccessDenied { distribution_id: D.into(), message: "no".into() },
+            Error::TooManyInvalidationsInProgress { distribution_id: D.into(), message: "full".into() },
+        ];
+        for err in cases {
+            let cf = MemoryCloudFront::new(&[D]);
+            cf.script(Op::Create, err.clone());
+            let e = run(&dist(), &cf, s3_body("a.html", "01").as_bytes(), "r").unwrap_err();
+            assert_eq!(e.error_type(), err.error_type());
+            // Two distributions, one failing: SQS reports only the messages of the failed one.
+            let cf = MemoryCloudFront::new(&[D, "EOTHER"]);
+            cf.script(Op::Create, err.clone());
+            let routes = cfg(&[
+                (
+                    "ROUTES",
+                    &format!(
+                        r#"[{{"prefix":"a/","distributions":["{D}"]}},{{"prefix":"b/","distributions":["EOTHER"]}}]"#
+                    ),
+                ),
+                ("METRICS_NAMESPACE", ""),
+            ]);
+            let out = run(&routes, &cf, &batch(&[(0, "a/x"), (1, "b/y")]), "r").unwrap();
+            assert_eq!(failures(&out), ["m0"], "{err:?}");
+        }
+    }
+
+    /// Rule: a direct invoke that failed comes back from the failed-event queue as Lambda's
+    /// destination record, and is read as the event it carries.
+    #[test]
+    fn a_destination_record_is_read_as_its_event() {
+        let cf = MemoryCloudFront::new(&[D]);
+        let record = json!({"version":"1.0","timestamp":"2026-01-01T00:00:00Z",
+            "requestContext":{"requestId":"r","functionArn":"arn:aws:lambda:us-east-1:1:function:f","condition":"RetriesExhausted","approximateInvokeCount":3},
+            "requestPayload": serde_json::from_str::<Value>(&s3_body("late.html", "07")).unwrap(),
+            "responseContext":{"statusCode":200,"executedVersion":"$LATEST","functionError":"Unhandled"},
+            "responsePayload":{"errorType":"TooManyInvalidationsInProgress"}});
+        let mut b: Value = serde_json::from_slice(&batch(&[(0, "x")])).unwrap();
+        b["Records"][0]["body"] = json!(record.to_string());
+        assert!(failures(&run(&dist(), &cf, b.to_string().as_bytes(), "r").unwrap()).is_empty());
+        assert_eq!(cf.invalidations()[0].paths, ["/late.html"]);
+    }
 }

@@ -10,8 +10,7 @@ use serde_json::{json, Value};
 use support::{event, Moto, SAMPLE_DISTRIBUTION};
 
 fn config(vars: &[(&str, &str)]) -> Config {
-    let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    Config::from_lookup(move |n| vars.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone())).unwrap()
+    Config::from_pairs(vars).unwrap()
 }
 
 fn sample_config() -> Config {

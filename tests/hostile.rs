@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 
 fn config() -> Config {
-    Config::from_lookup(|n| (n == "DISTRIBUTION_ID").then(|| "EDFDVBD632BHDS5".to_string())).unwrap()
+    Config::from_pairs(&[("DISTRIBUTION_ID", "EDFDVBD632BHDS5")]).unwrap()
 }
 
 fn prepare(payload: &[u8]) -> Result<Prepared, Error> {

@@ -7,7 +7,7 @@ use cf_invalidator::{handler, Config};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let cfg = Config::from_lookup(|n| (n == "DISTRIBUTION_ID").then(|| "EDFDVBD632BHDS5".to_string())).unwrap();
+    let cfg = Config::from_pairs(&[("DISTRIBUTION_ID", "EDFDVBD632BHDS5")]).unwrap();
     if let Ok(p) = handler::prepare(&cfg, data) {
         for plan in &p.planned.plans {
             assert!(plan.paths.len() <= 3000);

@@ -15,8 +15,8 @@ fuzz_target!(|data: &[u8]| {
     if keys.is_empty() {
         return;
     }
-    let vars = [("DISTRIBUTION_ID", "E1".to_string()), ("MAX_PATHS", max_paths.to_string()), ("MAX_WILDCARDS", max_wildcards.to_string())];
-    let cfg = Config::from_lookup(|n| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone())).unwrap();
+    let (paths, wildcards) = (max_paths.to_string(), max_wildcards.to_string());
+    let cfg = Config::from_pairs(&[("DISTRIBUTION_ID", "E1"), ("MAX_PATHS", &paths), ("MAX_WILDCARDS", &wildcards)]).unwrap();
     let changes: Vec<Change> = keys
         .iter()
         .map(|k| Change { message: 0, bucket: None, key: k.to_string(), kind: ChangeKind::Created, version: None })

@@ -288,8 +288,7 @@ mod tests {
     use crate::model::ChangeKind;
 
     fn cfg(vars: &[(&str, &str)]) -> Config {
-        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Config::from_lookup(move |n| vars.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone())).unwrap()
+        Config::from_pairs(vars).unwrap()
     }
 
     fn change(bucket: &str, key: &str) -> Change {
