@@ -301,3 +301,24 @@ fn the_waiting_budget_is_stated_in_an_output() {
     }
     assert!(t["Description"].as_str().unwrap().contains("at least 2 hours"));
 }
+
+#[test]
+fn few_batches_run_at_once_so_waiting_changes_merge() {
+    let t = template();
+    for (name, event, _) in sqs_events(&t) {
+        assert_eq!(
+            event["ScalingConfig"]["MaximumConcurrency"],
+            serde_json::json!({"Ref": "MaxConcurrentBatches"}),
+            "{name}"
+        );
+    }
+    let p = &t["Parameters"]["MaxConcurrentBatches"];
+    assert_eq!(
+        (as_u64(&p["Default"]), as_u64(&p["MinValue"]), as_u64(&p["MaxValue"])),
+        (2, 2, 1000),
+        "Lambda allows 2-1,000; the default is its minimum"
+    );
+    // Reserved concurrency would throttle batches the poller already received: their receive count
+    // would climb towards the dead-letter queue without the function seeing them.
+    assert!(t["Resources"]["InvalidatorFunction"]["Properties"]["ReservedConcurrentExecutions"].is_null());
+}
