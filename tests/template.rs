@@ -266,12 +266,12 @@ fn visibility_is_six_timeouts_plus_the_window_and_receives_outlast_the_waiting_b
 }
 
 #[test]
-fn the_queues_take_their_timings_from_the_mapping() {
+fn both_queues_take_their_timings_from_the_mapping() {
     let t = template();
     let events = sqs_events(&t);
     let mut queues: Vec<&str> = events.iter().map(|(_, _, q)| q.as_str()).collect();
     queues.sort();
-    assert_eq!(queues, ["ChangeQueue"]);
+    assert_eq!(queues, ["ChangeQueue", "FailedEventQueue"]);
     for (name, event, queue) in &events {
         // The row looked up is the window the event source uses.
         assert_eq!(
@@ -321,4 +321,48 @@ fn few_batches_run_at_once_so_waiting_changes_merge() {
     // Reserved concurrency would throttle batches the poller already received: their receive count
     // would climb towards the dead-letter queue without the function seeing them.
     assert!(t["Resources"]["InvalidatorFunction"]["Properties"]["ReservedConcurrentExecutions"].is_null());
+}
+
+#[test]
+fn failed_direct_invokes_come_back_through_sqs_and_wait_like_changes() {
+    let t = template();
+    let f = &t["Resources"]["InvalidatorFunction"]["Properties"];
+    let config = &f["EventInvokeConfig"];
+    assert_eq!(as_u64(&config["MaximumRetryAttempts"]), 2);
+    let on_failure = &config["DestinationConfig"]["OnFailure"];
+    assert_eq!(on_failure["Type"], "SQS");
+    assert_eq!(on_failure["Destination"]["Fn::GetAtt"], serde_json::json!(["FailedEventQueue", "Arn"]));
+    let events = sqs_events(&t);
+    let (_, changes, _) = events.iter().find(|(_, _, q)| q == "ChangeQueue").expect("ChangeQueue is read");
+    let (name, failed, _) =
+        events.iter().find(|(_, _, q)| q == "FailedEventQueue").expect("FailedEventQueue is read by the function");
+    let without_queue = |e: &Value| {
+        let mut e = e.as_object().unwrap().clone();
+        e.remove("Queue");
+        e
+    };
+    assert_eq!(without_queue(failed), without_queue(changes), "{name} is read like the bucket's changes");
+    let redrive = &t["Resources"]["FailedEventQueue"]["Properties"]["RedrivePolicy"];
+    assert_eq!(redrive["deadLetterTargetArn"]["Fn::GetAtt"], serde_json::json!(["FailedEventDeadLetterQueue", "Arn"]));
+}
+
+#[test]
+fn the_role_can_receive_from_both_queues_and_send_failures() {
+    // SAM makes the role when the function names none: for SQS event sources it attaches the AWS
+    // managed policy AWSLambdaSQSQueueExecutionRole (sqs:ReceiveMessage, DeleteMessage,
+    // GetQueueAttributes on Resource *), and for an SQS on-failure destination it adds
+    // sqs:SendMessage on that queue. Checked with the SAM translator (aws-sam-translator 1.115); a
+    // `Role` here would drop all of that.
+    let t = template();
+    let f = &t["Resources"]["InvalidatorFunction"]["Properties"];
+    assert!(
+        f["Role"].is_null(),
+        "an explicit Role must itself grant receiving from both queues and sending to FailedEventQueue"
+    );
+    let queues: Vec<String> = sqs_events(&t).into_iter().map(|(_, _, q)| q).collect();
+    for q in ["ChangeQueue", "FailedEventQueue"] {
+        assert!(queues.iter().any(|x| x == q), "{q} is not an SQS event source, so SAM grants no receive on it");
+        assert_eq!(t["Resources"][q]["Type"], "AWS::SQS::Queue");
+    }
+    assert_eq!(f["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Type"], "SQS");
 }
