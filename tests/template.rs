@@ -366,3 +366,21 @@ fn the_role_can_receive_from_both_queues_and_send_failures() {
     }
     assert_eq!(f["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Type"], "SQS");
 }
+
+#[test]
+fn the_bucket_notifies_every_content_change() {
+    let t = template();
+    let configs = t["Resources"]["SiteBucket"]["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+        .as_array()
+        .unwrap();
+    let mut events: Vec<&str> = configs
+        .iter()
+        .map(|c| {
+            assert_eq!(c["Queue"]["Fn::GetAtt"], serde_json::json!(["ChangeQueue", "Arn"]));
+            c["Event"].as_str().unwrap()
+        })
+        .collect();
+    events.sort();
+    // LifecycleExpiration is not an ObjectRemoved event: without it, expired objects stay cached.
+    assert_eq!(events, ["s3:LifecycleExpiration:*", "s3:ObjectCreated:*", "s3:ObjectRemoved:*"]);
+}
