@@ -1,15 +1,15 @@
 //! Environment → a validated [`Config`], read once at start.
 //!
-//! Every error names the variable and what it allows, because the only place an operator sees it is
-//! the function's first log line (or `cfinv`'s stderr).
+//! Every variable is read through one reader that trims it, and every error names the variable
+//! and what it allows ([`Error::Config`]), because the only place an operator sees it is the
+//! function's first log line (or `cfinv`'s stderr).
 
-use std::collections::BTreeMap;
-
-use globset::{GlobSet, GlobSetBuilder};
-use serde::Deserialize;
+use std::num::NonZeroUsize;
 
 use crate::error::Error;
 use crate::model::{valid_distribution_id, API_MAX_PATHS, API_MAX_WILDCARDS_IN_PROGRESS as API_MAX_WILDCARDS};
+use crate::planner::filter::KeyFilter;
+use crate::planner::routing::{parse_routes, Routes};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -17,13 +17,12 @@ pub struct Config {
     pub distribution_id: Option<String>,
     /// Which distributions each changed key belongs to. Without `ROUTES`, one catch-all route to
     /// `DISTRIBUTION_ID` with `ORIGIN_PATH`.
-    pub routes: Vec<Route>,
-    /// Origin path applied to explicit `keys` requests that name their own distribution.
-    pub origin_path: String,
+    pub routes: Routes,
     /// `index.html` by default; `None` when disabled with an empty `INDEX_DOCUMENT`.
     pub index_document: Option<String>,
-    pub max_paths: usize,
-    pub max_wildcards: usize,
+    /// The user's own caps on one request (`MAX_PATHS`, `MAX_WILDCARDS`), never zero.
+    pub max_paths: NonZeroUsize,
+    pub max_wildcards: NonZeroUsize,
     pub filter: KeyFilter,
     /// CloudWatch namespace of the EMF metrics (`METRICS_NAMESPACE`, default `CfInvalidator`);
     /// `None` when set empty, or for the CLI, which keeps stdout for its own output.
@@ -34,83 +33,6 @@ pub struct Config {
     /// override variables the template declares, so the template declares this one empty). The
     /// SDK's own `AWS_ENDPOINT_URL_CLOUDFRONT` works as well.
     pub cloudfront_endpoint: Option<String>,
-}
-
-/// A bucket and key prefix whose changes go to one or more distributions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route {
-    /// `None` matches every bucket.
-    pub bucket: Option<String>,
-    pub prefix: String,
-    pub targets: Vec<Target>,
-}
-
-/// One distribution a route feeds, with the bucket prefix its origin serves.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    pub distribution_id: String,
-    /// Normalised as a key prefix: `""` or `"site/"` (from `/site`, `site`, `/site/`).
-    pub origin_path: String,
-}
-
-/// `EXCLUDE` / `INCLUDE` globs over the full S3 key, as in `.gitignore`: `*` stays within one `/`
-/// segment, `**` crosses them, and a glob without `/` matches a file name at any depth (`*.map`).
-#[derive(Debug, Clone, Default)]
-pub struct KeyFilter {
-    include: Option<GlobSet>,
-    exclude: Option<GlobSet>,
-}
-
-impl KeyFilter {
-    pub fn new(include: &[String], exclude: &[String]) -> Result<Self, String> {
-        fn build(globs: &[String]) -> Result<Option<GlobSet>, String> {
-            if globs.is_empty() {
-                return Ok(None);
-            }
-            let mut b = GlobSetBuilder::new();
-            for g in globs {
-                let anywhere;
-                let pattern = if g.contains('/') {
-                    g.as_str()
-                } else {
-                    anywhere = format!("{{{g},**/{g}}}");
-                    anywhere.as_str()
-                };
-                let glob = globset::GlobBuilder::new(pattern)
-                    .literal_separator(true)
-                    .build()
-                    .map_err(|e| format!("invalid glob {g:?}: {e}"))?;
-                b.add(glob);
-            }
-            b.build().map(Some).map_err(|e| e.to_string())
-        }
-        Ok(KeyFilter { include: build(include)?, exclude: build(exclude)? })
-    }
-
-    /// `Err(reason)` when the key is filtered out.
-    pub fn check(&self, key: &str) -> Result<(), &'static str> {
-        if let Some(inc) = &self.include {
-            if !inc.is_match(key) {
-                return Err("not matched by INCLUDE");
-            }
-        }
-        if let Some(exc) = &self.exclude {
-            if exc.is_match(key) {
-                return Err("matched by EXCLUDE");
-            }
-        }
-        Ok(())
-    }
-}
-
-/// `/site/` → `site/`; `` or `/` → ``.
-pub fn normalise_origin_path(p: &str) -> String {
-    let t = p.trim_matches('/');
-    if t.is_empty() {
-        String::new()
-    } else {
-        format!("{t}/")
-    }
 }
 
 impl Config {
@@ -125,11 +47,14 @@ impl Config {
 
     /// The same rules as [`Config::from_env`] over any variable source (tests, the CLI).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
-        let err = |var: &str, msg: String| Error::Config(format!("{var}: {msg}"));
-        let non_empty = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        // The one reader: trimmed; `Some("")` when set but blank (which some variables read as
+        // "disabled"), `None` when unset.
+        let var = |name: &str| get(name).map(|v| v.trim().to_string());
+        let set = |name: &str| var(name).filter(|v| !v.is_empty());
+        let err = |variable: &'static str, rule: String| Error::Config { variable, rule };
 
-        let distribution_id = match non_empty("DISTRIBUTION_ID") {
-            Some(id) if valid_distribution_id(id.trim()) => Some(id.trim().to_string()),
+        let distribution_id = match set("DISTRIBUTION_ID") {
+            Some(id) if valid_distribution_id(&id) => Some(id),
             Some(id) => {
                 return Err(err(
                     "DISTRIBUTION_ID",
@@ -138,52 +63,54 @@ impl Config {
             }
             None => None,
         };
-        let origin_path = normalise_origin_path(&get("ORIGIN_PATH").unwrap_or_default());
-        let index_document = match get("INDEX_DOCUMENT") {
+        let origin_path = var("ORIGIN_PATH").unwrap_or_default();
+        let index_document = match var("INDEX_DOCUMENT") {
             None => Some("index.html".to_string()),
-            Some(v) if v.trim().is_empty() => None,
+            Some(v) if v.is_empty() => None,
             Some(v) if v.contains('/') => {
                 return Err(err(
                     "INDEX_DOCUMENT",
                     format!("{v:?} must be a file name without '/' (default index.html, empty to disable)"),
                 ))
             }
-            Some(v) => Some(v.trim().to_string()),
+            Some(v) => Some(v),
         };
-        let number = |name: &str, default: usize, max: usize| -> Result<usize, Error> {
-            match non_empty(name) {
-                None => Ok(default),
-                Some(v) => match v.trim().parse::<usize>() {
-                    Ok(n) if (1..=max).contains(&n) => Ok(n),
-                    _ => Err(err(name, format!("{v:?} must be a whole number from 1 to {max} (default {default})"))),
+        let number = |name: &'static str, default: usize, max: usize| -> Result<NonZeroUsize, Error> {
+            let n = match set(name) {
+                None => default,
+                Some(v) => match v.parse::<usize>() {
+                    Ok(n) if (1..=max).contains(&n) => n,
+                    _ => {
+                        return Err(err(
+                            name,
+                            format!("{v:?} must be a whole number from 1 to {max} (default {default})"),
+                        ))
+                    }
                 },
-            }
+            };
+            NonZeroUsize::new(n).ok_or_else(|| err(name, format!("must be from 1 to {max}")))
         };
         let max_paths = number("MAX_PATHS", API_MAX_PATHS, API_MAX_PATHS)?;
         let max_wildcards = number("MAX_WILDCARDS", API_MAX_WILDCARDS, API_MAX_WILDCARDS)?;
 
-        let globs = |name: &str| -> Result<Vec<String>, Error> {
-            split_list(&get(name).unwrap_or_default()).map_err(|m| err(name, m))
+        let globs = |name: &'static str| -> Result<Vec<String>, Error> {
+            split_list(&var(name).unwrap_or_default()).map_err(|m| err(name, m))
         };
         let include = globs("INCLUDE")?;
         let exclude = globs("EXCLUDE")?;
         let filter = KeyFilter::new(&include, &exclude).map_err(|m| err("INCLUDE/EXCLUDE", m))?;
 
-        let routes = match non_empty("ROUTES") {
-            Some(json) => parse_routes(&json).map_err(|m| err("ROUTES", m))?,
-            None => match &distribution_id {
-                Some(id) => vec![Route {
-                    bucket: None,
-                    prefix: String::new(),
-                    targets: vec![Target { distribution_id: id.clone(), origin_path: origin_path.clone() }],
-                }],
-                None => Vec::new(),
+        let routes = match set("ROUTES") {
+            Some(json) => Routes {
+                routes: parse_routes(&json).map_err(|m| err("ROUTES", m))?,
+                ..Routes::single(None, &origin_path)
             },
+            None => Routes::single(distribution_id.as_deref(), &origin_path),
         };
 
-        let metrics_namespace = match get("METRICS_NAMESPACE") {
+        let metrics_namespace = match var("METRICS_NAMESPACE") {
             None => Some("CfInvalidator".to_string()),
-            Some(v) if v.trim().is_empty() => None,
+            Some(v) if v.is_empty() => None,
             Some(v) if v.len() <= 255 && !v.starts_with("AWS/") && v.chars().all(|c| c.is_ascii_alphanumeric() || "._-/#:".contains(c)) => {
                 Some(v)
             }
@@ -194,9 +121,9 @@ impl Config {
                 ))
             }
         };
-        let function_name = get("AWS_LAMBDA_FUNCTION_NAME").filter(|v| !v.is_empty());
-        let cloudfront_endpoint = match non_empty("CLOUDFRONT_ENDPOINT_URL") {
-            Some(u) if u.starts_with("http://") || u.starts_with("https://") => Some(u.trim().to_string()),
+        let function_name = set("AWS_LAMBDA_FUNCTION_NAME");
+        let cloudfront_endpoint = match set("CLOUDFRONT_ENDPOINT_URL") {
+            Some(u) if u.starts_with("http://") || u.starts_with("https://") => Some(u),
             Some(u) => {
                 return Err(err(
                     "CLOUDFRONT_ENDPOINT_URL",
@@ -209,7 +136,6 @@ impl Config {
         Ok(Config {
             distribution_id,
             routes,
-            origin_path,
             index_document,
             max_paths,
             max_wildcards,
@@ -218,41 +144,6 @@ impl Config {
             function_name,
             cloudfront_endpoint,
         })
-    }
-
-    /// Whether the route of `key` depends on its bucket: some route naming a bucket matches it.
-    pub fn depends_on_bucket(&self, key: &str) -> bool {
-        self.routes.iter().any(|r| r.bucket.is_some() && strip_prefix(key, &r.prefix).is_some())
-    }
-
-    /// The target of a keys request naming a distribution that no route names.
-    pub fn explicit_target(&self, distribution_id: &str) -> Target {
-        Target { distribution_id: distribution_id.to_string(), origin_path: self.origin_path.clone() }
-    }
-
-    /// The route for a changed key: the longest matching prefix; a route naming the bucket beats
-    /// one that does not, so a catch-all never steals a specific bucket's keys.
-    pub fn route_for(&self, bucket: Option<&str>, key: &str) -> Option<&Route> {
-        self.routes
-            .iter()
-            .filter(|r| strip_prefix(key, &r.prefix).is_some())
-            .filter(|r| match (&r.bucket, bucket) {
-                (None, _) => true,
-                (Some(rb), Some(b)) => rb == b,
-                (Some(_), None) => false,
-            })
-            .max_by_key(|r| (r.prefix.len(), r.bucket.is_some()))
-    }
-}
-
-/// `key.strip_prefix(prefix)` for a configured prefix (a route's, an origin path), without calling
-/// libc's `memcmp` for the usual empty one: on our machines that call costs tens of nanoseconds even
-/// at length zero, which was a tenth of planning a key.
-pub fn strip_prefix<'k>(key: &'k str, prefix: &str) -> Option<&'k str> {
-    if prefix.is_empty() {
-        Some(key)
-    } else {
-        key.strip_prefix(prefix)
     }
 }
 
@@ -284,74 +175,6 @@ fn split_list(v: &str) -> Result<Vec<String>, String> {
     Ok(out.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RouteJson {
-    bucket: Option<String>,
-    #[serde(default)]
-    prefix: String,
-    distributions: Vec<TargetJson>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum TargetJson {
-    Id(String),
-    Full {
-        id: String,
-        #[serde(default)]
-        origin_path: String,
-    },
-}
-
-fn parse_routes(json: &str) -> Result<Vec<Route>, String> {
-    let raw: Vec<RouteJson> = serde_json::from_str(json).map_err(|e| {
-        format!(
-            "{e}; expected a JSON array like \
-             [{{\"bucket\":\"my-bucket\",\"prefix\":\"blog/\",\"distributions\":[{{\"id\":\"E123\",\"origin_path\":\"/blog\"}}]}}]"
-        )
-    })?;
-    if raw.is_empty() {
-        return Err("is an empty list; leave it unset to use DISTRIBUTION_ID".into());
-    }
-    let mut seen = BTreeMap::new();
-    raw.into_iter()
-        .enumerate()
-        .map(|(i, r)| {
-            if r.distributions.is_empty() {
-                return Err(format!("route {i} names no distributions"));
-            }
-            if let Some(j) = seen.insert((r.bucket.clone(), r.prefix.clone()), i) {
-                return Err(format!("routes {j} and {i} have the same bucket and prefix"));
-            }
-            let targets = r
-                .distributions
-                .into_iter()
-                .map(|t| {
-                    let (id, op) = match t {
-                        TargetJson::Id(id) => (id, String::new()),
-                        TargetJson::Full { id, origin_path } => (id, origin_path),
-                    };
-                    if !valid_distribution_id(&id) {
-                        return Err(format!(
-                            "route {i}: {id:?} is not a distribution id (upper-case letters and digits)"
-                        ));
-                    }
-                    Ok(Target { distribution_id: id, origin_path: normalise_origin_path(&op) })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            if let Some(t) = targets
-                .iter()
-                .enumerate()
-                .find(|(n, t)| targets[..*n].iter().any(|u| u.distribution_id == t.distribution_id))
-            {
-                return Err(format!("route {i} names distribution {} twice", t.1.distribution_id));
-            }
-            Ok(Route { bucket: r.bucket.filter(|b| !b.is_empty()), prefix: r.prefix, targets })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -360,13 +183,17 @@ mod tests {
         Config::from_pairs(vars)
     }
 
+    fn n(v: usize) -> NonZeroUsize {
+        NonZeroUsize::new(v).unwrap()
+    }
+
     #[test]
     fn defaults() {
         let c = cfg(&[]).unwrap();
         assert_eq!(c.distribution_id, None);
         assert!(c.routes.is_empty());
         assert_eq!(c.index_document.as_deref(), Some("index.html"));
-        assert_eq!((c.max_paths, c.max_wildcards), (3000, 15));
+        assert_eq!((c.max_paths, c.max_wildcards), (n(3000), n(15)));
     }
 
     /// Each invalid value is refused with an error naming the variable and the allowed values.
@@ -397,44 +224,56 @@ mod tests {
     }
 
     #[test]
-    fn origin_path_is_a_key_prefix() {
-        for (raw, want) in [("", ""), ("/", ""), ("/site", "site/"), ("site/", "site/"), ("/a/b/", "a/b/")] {
-            assert_eq!(normalise_origin_path(raw), want, "{raw:?}");
-        }
+    fn origin_path_applies_to_the_single_route() {
         let c = cfg(&[("DISTRIBUTION_ID", "E1"), ("ORIGIN_PATH", "/prod")]).unwrap();
-        assert_eq!(c.routes[0].targets[0].origin_path, "prod/");
+        assert_eq!(c.routes.routes[0].targets[0].origin_path, "prod/");
+        assert_eq!(c.routes.origin_path, "prod/");
     }
 
     #[test]
     fn globs_split_on_commas_outside_braces() {
         assert_eq!(split_list("a/**, *.{js,css} ,").unwrap(), vec!["a/**", "*.{js,css}"]);
         assert_eq!(split_list(r#"["x,y", "z"]"#).unwrap(), vec!["x,y", "z"]);
-        let c = cfg(&[("EXCLUDE", "assets/**/*.js"), ("INCLUDE", "")]).unwrap();
+        let c = cfg(&[("EXCLUDE", "assets/**/*.js, *.map"), ("INCLUDE", "")]).unwrap();
         assert_eq!(c.filter.check("assets/a/b.js"), Err("matched by EXCLUDE"));
-        assert_eq!(c.filter.check("assets.js"), Ok(()));
-        let c = cfg(&[("INCLUDE", "docs/*.html")]).unwrap();
-        assert_eq!(c.filter.check("docs/a/b.html"), Err("not matched by INCLUDE"), "* stays within a segment");
-        assert_eq!(c.filter.check("docs/a.html"), Ok(()));
-        let c = cfg(&[("EXCLUDE", "*.map")]).unwrap();
-        assert_eq!(c.filter.check("a.js.map"), Err("matched by EXCLUDE"), "a glob without / matches at any depth");
-        assert_eq!(c.filter.check("js/deep/a.js.map"), Err("matched by EXCLUDE"));
-        assert_eq!(c.filter.check("a.js"), Ok(()));
+        assert_eq!(c.filter.check("x/a.js.map"), Err("matched by EXCLUDE"));
     }
 
+    /// Rule (issue 12.4): every variable goes through one reader that trims it, so a value with
+    /// stray spaces (a template parameter, a copied line) means what it says.
     #[test]
-    fn routes_pick_the_most_specific_match() {
-        let c = cfg(&[(
-            "ROUTES",
-            r#"[{"prefix":"","distributions":["EALL"]},
-                {"bucket":"b","prefix":"blog/","distributions":[{"id":"EBLOG","origin_path":"/blog"},"EMIRROR"]},
-                {"prefix":"blog/","distributions":["EOTHER"]}]"#,
-        )])
+    fn every_variable_is_trimmed() {
+        let c = cfg(&[
+            ("DISTRIBUTION_ID", " E1 "),
+            ("CLOUDFRONT_ENDPOINT_URL", " http://127.0.0.1:5000 "),
+            ("INDEX_DOCUMENT", " default.htm "),
+            ("METRICS_NAMESPACE", " Site/Invalidations "),
+            ("MAX_PATHS", " 8 "),
+            ("ORIGIN_PATH", " /site "),
+            ("AWS_LAMBDA_FUNCTION_NAME", " fn "),
+        ])
         .unwrap();
-        let id = |b: Option<&str>, k: &str| c.route_for(b, k).unwrap().targets[0].distribution_id.clone();
-        assert_eq!(id(Some("b"), "blog/x"), "EBLOG");
-        assert_eq!(id(Some("c"), "blog/x"), "EOTHER");
-        assert_eq!(id(Some("b"), "x"), "EALL");
-        assert_eq!(c.route_for(Some("b"), "blog/x").unwrap().targets[0].origin_path, "blog/");
-        assert_eq!(c.route_for(Some("b"), "blog/x").unwrap().targets[1].distribution_id, "EMIRROR");
+        assert_eq!(c.distribution_id.as_deref(), Some("E1"));
+        assert_eq!(c.cloudfront_endpoint.as_deref(), Some("http://127.0.0.1:5000"));
+        assert_eq!(c.index_document.as_deref(), Some("default.htm"));
+        assert_eq!(c.metrics_namespace.as_deref(), Some("Site/Invalidations"));
+        assert_eq!(c.max_paths, n(8));
+        assert_eq!(c.routes.origin_path, "site/");
+        assert_eq!(c.function_name.as_deref(), Some("fn"));
+        assert_eq!(cfg(&[("INDEX_DOCUMENT", "   ")]).unwrap().index_document, None, "blank disables");
+        assert_eq!(cfg(&[("METRICS_NAMESPACE", " ")]).unwrap().metrics_namespace, None, "blank disables");
+    }
+
+    /// Rule: a configuration error carries the variable and the rule as fields, for logs and for
+    /// `cfinv`'s message alike.
+    #[test]
+    fn config_errors_carry_variable_and_rule() {
+        match cfg(&[("MAX_WILDCARDS", "0")]).unwrap_err() {
+            Error::Config { variable, rule } => {
+                assert_eq!(variable, "MAX_WILDCARDS");
+                assert!(rule.contains("from 1 to 15"), "{rule}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

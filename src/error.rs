@@ -21,8 +21,9 @@ use lambda_runtime::Diagnostic;
 pub enum Error {
     #[error("{0}")]
     InvalidInput(String),
-    #[error("{0}")]
-    Config(String),
+    /// The function's environment breaks a rule: which variable, and what it allows.
+    #[error("{variable}: {rule}")]
+    Config { variable: &'static str, rule: String },
     #[error("distribution {distribution_id} does not exist: {message}")]
     NoSuchDistribution { distribution_id: String, message: String },
     #[error("access denied to distribution {distribution_id}: {message}")]
@@ -42,7 +43,7 @@ impl Error {
     pub fn error_type(&self) -> &'static str {
         match self {
             Error::InvalidInput(_) => "InvalidInput",
-            Error::Config(_) => "ConfigError",
+            Error::Config { .. } => "ConfigError",
             Error::NoSuchDistribution { .. } => "NoSuchDistribution",
             Error::AccessDenied { .. } => "AccessDenied",
             Error::InvalidationBatchAlreadyExists { .. } => "InvalidationBatchAlreadyExists",
@@ -80,7 +81,7 @@ mod tests {
         let d = |s: &str| s.to_string();
         let cases = [
             (Error::InvalidInput(d("x")), "InvalidInput"),
-            (Error::Config(d("x")), "ConfigError"),
+            (Error::Config { variable: "X", rule: d("x") }, "ConfigError"),
             (Error::NoSuchDistribution { distribution_id: d("E1"), message: d("") }, "NoSuchDistribution"),
             (Error::AccessDenied { distribution_id: d("E1"), message: d("") }, "AccessDenied"),
             (

@@ -79,9 +79,7 @@ pub fn prepare_with(cfg: &Config, payload: &[u8], request_id: &str, explain: boo
             let gathered = planner::gather(&intake.changes, cfg, routing(&intake))?;
             let mut plans = Vec::with_capacity(gathered.requests.len());
             for request in &gathered.requests {
-                let plan = request.fit(Budget::configured(cfg)).ok_or_else(|| {
-                    Error::Config(format!("MAX_PATHS/MAX_WILDCARDS: no plan for {} fits", request.distribution_id))
-                })?;
+                let plan = request.fit_configured(cfg)?;
                 let r = reference::decide(given, &plan.distribution_id, request.changes(), &plan.paths, request_id);
                 references.push(r.value);
                 if explain {

@@ -30,7 +30,8 @@ pub struct Budget {
 impl Budget {
     /// The configured caps, as if nothing were in progress.
     pub fn configured(cfg: &crate::config::Config) -> Self {
-        Budget { max_paths: cfg.max_paths, max_exact: cfg.max_paths, max_wildcards: cfg.max_wildcards }
+        let paths = cfg.max_paths.get();
+        Budget { max_paths: paths, max_exact: paths, max_wildcards: cfg.max_wildcards.get() }
     }
 
     /// The configured caps within the room left: `exact` and `wildcards` paths may still go in

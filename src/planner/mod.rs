@@ -11,16 +11,19 @@ pub mod collapse;
 pub mod covers;
 pub mod encoding;
 pub mod explain;
+pub mod filter;
 pub mod mapping;
+pub mod routing;
 
 pub use covers::Covers;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::config::{Config, Target};
+use crate::config::Config;
 use crate::error::Error;
 use crate::model::Change;
 pub use crate::model::{path_problem, MAX_PATH_LEN};
+use routing::{strip_prefix, Target};
 
 /// What one path costs past the free tier (CloudFront pricing, per path, wildcard or not).
 pub const COST_PER_PATH_USD: f64 = 0.005;
@@ -128,6 +131,16 @@ impl Request<'_> {
     }
 }
 
+impl Request<'_> {
+    /// The plan within the configured budgets alone, which always has wildcard room.
+    pub fn fit_configured(&self, cfg: &Config) -> Result<Plan, Error> {
+        self.fit(Budget::configured(cfg)).ok_or_else(|| Error::Config {
+            variable: "MAX_PATHS",
+            rule: format!("no plan for {} fits MAX_PATHS and MAX_WILDCARDS", self.distribution_id),
+        })
+    }
+}
+
 impl<'c> Request<'c> {
     /// Room for every change's covers up front: an index document's key makes three, and growing
     /// a million keys' arena by doubling would copy it again and again. Room that is never
@@ -153,7 +166,7 @@ fn targets<'a>(
     i: usize,
     routing: Routing<'_>,
 ) -> Result<Option<&'a [Target]>, Error> {
-    let route = cfg.route_for(change.bucket.as_deref(), &change.key);
+    let route = cfg.routes.route_for(change.bucket.as_deref(), &change.key);
     match routing {
         Routing::Events => match route {
             Some(r) => Ok(Some(&r.targets)),
@@ -161,7 +174,7 @@ fn targets<'a>(
             None => Ok(None),
         },
         Routing::Keys { distribution_id } => {
-            if change.bucket.is_none() && cfg.depends_on_bucket(&change.key) {
+            if change.bucket.is_none() && cfg.routes.depends_on_bucket(&change.key) {
                 return Err(Error::invalid(format!(
                     "bucket is required: ROUTES send keys[{i}] {:?} by bucket; give the request's bucket",
                     change.key
@@ -181,7 +194,7 @@ fn targets<'a>(
             if let Some(t) = route.and_then(|r| r.targets.iter().find(|t| t.distribution_id == d)) {
                 return Ok(Some(std::slice::from_ref(t)));
             }
-            if cfg.routes.iter().flat_map(|r| &r.targets).any(|t| t.distribution_id == d) {
+            if cfg.routes.names(d) {
                 return Err(Error::invalid(format!(
                     "keys[{i}] {:?} is not routed to distribution_id {d} by ROUTES",
                     change.key
@@ -195,11 +208,12 @@ fn targets<'a>(
 }
 
 fn no_distribution() -> Error {
-    Error::Config(
-        "DISTRIBUTION_ID: not set (and no ROUTES), so events have no distribution to invalidate; \
-         set it to the distribution's id, e.g. EDFDVBD632BHDS5"
+    Error::Config {
+        variable: "DISTRIBUTION_ID",
+        rule: "not set (and no ROUTES), so events have no distribution to invalidate; \
+               set it to the distribution's id, e.g. EDFDVBD632BHDS5"
             .into(),
-    )
+    }
 }
 
 /// Routes and maps every change: one [`Request`] per distribution, before budgets.
@@ -208,7 +222,7 @@ pub fn gather<'c>(changes: &'c [Change], cfg: &Config, routing: Routing<'_>) -> 
     let mut skipped: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut scratch = String::new();
     let foreign: Vec<Target> = match routing {
-        Routing::Keys { distribution_id: Some(d) } => vec![cfg.explicit_target(d)],
+        Routing::Keys { distribution_id: Some(d) } => vec![cfg.routes.foreign(d)],
         _ => Vec::new(),
     };
     for (i, change) in changes.iter().enumerate() {
@@ -221,7 +235,7 @@ pub fn gather<'c>(changes: &'c [Change], cfg: &Config, routing: Routing<'_>) -> 
             continue;
         }
         for t in targets {
-            let viewer_key = match crate::config::strip_prefix(&change.key, &t.origin_path) {
+            let viewer_key = match strip_prefix(&change.key, &t.origin_path) {
                 // The origin path's own folder marker (`site/` under ORIGIN_PATH=/site) is no
                 // object a viewer can request: `/` is the default root object's.
                 Some("") => {
@@ -269,16 +283,7 @@ pub struct Planned {
 /// `cfinv plan` shows; the handler fits each request into the room CloudFront has left).
 pub fn plan(changes: &[Change], cfg: &Config, routing: Routing<'_>) -> Result<Planned, Error> {
     let gathered = gather(changes, cfg, routing)?;
-    let budget = Budget::configured(cfg);
-    let plans = gathered
-        .requests
-        .iter()
-        .map(|r| {
-            r.fit(budget).ok_or_else(|| {
-                Error::Config(format!("MAX_PATHS/MAX_WILDCARDS: no plan for {} fits the budget", r.distribution_id))
-            })
-        })
-        .collect::<Result<_, _>>()?;
+    let plans = gathered.requests.iter().map(|r| r.fit_configured(cfg)).collect::<Result<_, _>>()?;
     Ok(Planned { plans, skipped: gathered.skipped })
 }
 
