@@ -49,13 +49,19 @@ fn request_forms(p: &str) -> Vec<String> {
     forms
 }
 
+/// The paths by which a viewer reaches `key`'s object (INDEX_DOCUMENT `index.html`): S3 serves
+/// `d/index.html` at `/d/`, and CloudFront's default root object serves `index.html` at `/`. The
+/// slash-less `/d` redirects there only when it names a directory: when `d` ends in `/` (or is
+/// empty), `/d` is the directory form of another index document.
 fn viewer_paths(key: &str) -> Vec<String> {
     let mut v = vec![format!("/{key}")];
     if key == "index.html" {
         v.push("/".into());
     } else if let Some(d) = key.strip_suffix("/index.html") {
         v.push(format!("/{d}/"));
-        v.push(format!("/{d}"));
+        if !d.is_empty() && !d.ends_with('/') {
+            v.push(format!("/{d}"));
+        }
     }
     v
 }
@@ -162,6 +168,18 @@ proptest! {
                     prop_assert!(covered(paths, &form), "key {k:?}: form {form:?} uncovered by {paths:?}");
                 }
             }
+        }
+    }
+
+    /// Rule: no needless exact path — each one is a request form of a path that serves a changed
+    /// key (a wildcard may reach further, when the key's form is unsettled or a budget needs it).
+    #[test]
+    fn every_exact_path_is_a_form_of_a_changed_key(keys in prop::collection::vec(key(), 1..20)) {
+        let planned = planner::plan(&changes(&keys), &config(3000, 15), None, "t").unwrap();
+        let forms: Vec<String> =
+            keys.iter().flat_map(|k| viewer_paths(k)).flat_map(|vp| request_forms(&vp)).collect();
+        for p in planned.plans[0].paths.iter().filter(|p| !p.ends_with('*')) {
+            prop_assert!(forms.contains(p), "{p:?} serves none of {keys:?}");
         }
     }
 

@@ -8,6 +8,8 @@ use super::{Covers, MAX_PATH_LEN};
 /// key itself and, for an index document, its directory with and without the slash
 /// (`docs/index.html` is also `/docs/` and `/docs`; the root `index.html` is also `/`). AWS
 /// recommends invalidating both directory forms when a site is not standardised on one.
+/// Only paths that serve this object are given: any other is paid for and empties another
+/// object's cache for nothing.
 /// `scratch` is reused between calls so that a million keys build no million strings.
 pub fn for_each_viewer_path(key: &str, index_document: Option<&str>, scratch: &mut String, mut f: impl FnMut(&str)) {
     scratch.clear();
@@ -18,12 +20,15 @@ pub fn for_each_viewer_path(key: &str, index_document: Option<&str>, scratch: &m
     if key == idx {
         f("/");
     } else if let Some(dir) = key.strip_suffix(idx).and_then(|d| d.strip_suffix('/')) {
-        // `dir` may be empty: the key `/index.html` is served at `//` (and, S3 collapsing
-        // nothing, `/` is one more form worth covering).
+        // `dir` may be empty: the key `/index.html` is served at `//`, as S3 collapses nothing.
         scratch.truncate(1 + dir.len() + 1); // "/dir/"
         f(scratch);
-        scratch.pop();
-        f(scratch);
+        // Without the slash, a directory whose last segment is empty names another directory:
+        // `/` is the root `index.html`, and `/a/` (from `a//index.html`) is `a/index.html`.
+        if !dir.is_empty() && !dir.ends_with('/') {
+            scratch.pop();
+            f(scratch);
+        }
     }
 }
 
@@ -95,13 +100,31 @@ mod tests {
             ("docs/myindex.html", idx, &["/docs/myindex.html"]),
             ("docs/index.html.bak", idx, &["/docs/index.html.bak"]),
             ("docs/index.html", None, &["/docs/index.html"]),
-            // Found by the property test: a key with a leading or doubled slash.
-            ("/index.html", idx, &["//index.html", "//", "/"]),
-            ("a//index.html", idx, &["/a//index.html", "/a//", "/a/"]),
             ("docs/default.htm", Some("default.htm"), &["/docs/default.htm", "/docs/", "/docs"]),
         ];
         for (key, idx, want) in cases {
             assert_eq!(viewer_paths(key, *idx), *want, "{key}");
+        }
+    }
+
+    /// Rule: only paths a viewer can request this object by. The directory form without its
+    /// slash is given only when the directory's last segment is non-empty; otherwise it is
+    /// another index document's path (`/` for `/index.html`, `/a/` for `a//index.html`). The
+    /// form with the slash stays: S3 collapses no slashes, so `//` does serve `/index.html`.
+    #[test]
+    fn slashless_directory_form_only_for_a_named_directory() {
+        let idx = Some("index.html");
+        let cases: &[(&str, &[&str])] = &[
+            // Found by the property test: a key with a leading or doubled slash.
+            ("/index.html", &["//index.html", "//"]),
+            ("a//index.html", &["/a//index.html", "/a//"]),
+            ("//index.html", &["///index.html", "///"]),
+            ("a/b//index.html", &["/a/b//index.html", "/a/b//"]),
+            ("/a/index.html", &["//a/index.html", "//a/", "//a"]),
+            ("a//b/index.html", &["/a//b/index.html", "/a//b/", "/a//b"]),
+        ];
+        for (key, want) in cases {
+            assert_eq!(viewer_paths(key, idx), *want, "{key}");
         }
     }
 
