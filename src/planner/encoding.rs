@@ -69,13 +69,9 @@ pub fn request_forms(s: &str) -> Vec<String> {
     forms
 }
 
-/// Byte index of the first character whose request form is ambiguous (variant or unsettled).
-pub fn first_ambiguous(s: &str) -> Option<usize> {
-    s.find(|c: char| VARIANT.contains(&c) || UNSETTLED.contains(&c))
-}
-
-pub fn has_unsettled(s: &str) -> bool {
-    s.contains(UNSETTLED)
+/// Byte index of the first [`UNSETTLED`] character.
+pub fn first_unsettled(s: &str) -> Option<usize> {
+    s.find(UNSETTLED)
 }
 
 /// The longest prefix of an encoded path that is at most `max` bytes and does not split a `%XX`
@@ -132,14 +128,22 @@ mod tests {
         }
     }
 
+    /// Rule: only `~`, space, `*` and `?` are unsettled; the reserved characters whose forms
+    /// merely differ between encoders are not.
     #[test]
-    fn ambiguity() {
-        assert_eq!(first_ambiguous("/a/b.html"), None);
-        assert_eq!(first_ambiguous("/js/runtime~main.js"), Some(11));
-        assert_eq!(first_ambiguous("/a@b~c"), Some(2));
-        assert!(has_unsettled("/a b"));
-        assert!(has_unsettled("/a*"));
-        assert!(!has_unsettled("/a@b"));
+    fn first_unsettled_character() {
+        let cases = [
+            ("/a/b.html", None),
+            ("/js/runtime~main.js", Some(11)),
+            ("/a@b~c", Some(4)),
+            ("/(1) photo.jpg", Some(4)),
+            ("/a*", Some(2)),
+            ("/what?", Some(5)),
+            ("/a@b!$&'()+,:;=", None),
+        ];
+        for (s, want) in cases {
+            assert_eq!(first_unsettled(s), want, "{s}");
+        }
     }
 
     #[test]

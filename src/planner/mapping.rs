@@ -1,7 +1,7 @@
 //! A changed key → the covers (exact paths or wildcard prefixes) of every request form a viewer
 //! may have used for it.
 
-use super::encoding::{cloudfront, cut_encoded, first_ambiguous, has_unsettled, request_forms};
+use super::encoding::{cut_encoded, first_unsettled, request_forms};
 use super::{Covers, MAX_PATH_LEN};
 
 /// Calls `f` with each viewer path that serves `key` (already stripped of the origin path): the
@@ -34,18 +34,24 @@ pub fn for_each_viewer_path(key: &str, index_document: Option<&str>, scratch: &m
 
 /// Appends the covers of one unencoded viewer path.
 ///
-/// A path with an unsettled character gets one wildcard ending just before its first ambiguous
-/// character, which covers every form; otherwise each request form is an exact path. A form over
-/// CloudFront's 4,000-character limit becomes a wildcard on its longest valid prefix.
+/// Each request form is an exact path. A path with an unsettled character has forms no exact
+/// path can be trusted to cover, so it gets instead one wildcard per request form of the text
+/// before its first unsettled character: the cut is as late as it can be, because a key's odd
+/// character should cost the cache no more than the keys sharing its prefix. Collapsing widens
+/// those wildcards only when a budget needs it. A form over CloudFront's 4,000-character limit
+/// becomes a wildcard on its longest valid prefix.
 pub fn covers_for(viewer_path: &str, out: &mut Covers) {
     // Most keys need no encoding and have one request form: the path is its own cover.
     if viewer_path.len() <= MAX_PATH_LEN && viewer_path.bytes().all(|b| PLAIN[b as usize]) {
         out.push_exact(viewer_path);
         return;
     }
-    if has_unsettled(viewer_path) {
-        let cut = first_ambiguous(viewer_path).expect("an unsettled character is ambiguous");
-        out.push_wildcard(&fit(cloudfront(&viewer_path[..cut])));
+    if let Some(cut) = first_unsettled(viewer_path) {
+        // Every encoder works character by character, so each form of the whole path starts
+        // with the same encoder's form of the prefix.
+        for form in request_forms(&viewer_path[..cut]) {
+            out.push_wildcard(&fit(form));
+        }
         return;
     }
     for form in request_forms(viewer_path) {
@@ -134,9 +140,8 @@ mod tests {
         out.paths()
     }
 
-    /// Rules: CloudFront encoding; several exact forms for reserved characters; a wildcard just
-    /// before the first ambiguous character when any character is unsettled (`~`, space, `*`, `?`);
-    /// a wildcard on the longest valid prefix past 4,000 characters.
+    /// Rules: CloudFront encoding; several exact forms for reserved characters; a wildcard on
+    /// the longest valid prefix past 4,000 characters.
     #[test]
     fn covers_of_awkward_paths() {
         let cases: &[(&str, &[&str])] = &[
@@ -145,12 +150,6 @@ mod tests {
             ("/100%.html", &["/100%25.html"]),
             ("/#tag.html", &["/%23tag.html"]),
             ("/icon@2x.png", &["/icon@2x.png", "/icon%402x.png"]),
-            ("/js/runtime~main.js", &["/js/runtime*"]),
-            ("/red flower.jpg", &["/red*"]),
-            ("/a@b/c d.jpg", &["/a*"]),
-            ("/what?.html", &["/what*"]),
-            ("/star*.txt", &["/star*"]),
-            ("/~home", &["/*"]),
         ];
         for (p, want) in cases {
             assert_eq!(covers(p), *want, "{p}");
@@ -160,5 +159,63 @@ mod tests {
         assert_eq!(got.len(), 1);
         assert!(got[0].ends_with('*') && got[0].len() <= MAX_PATH_LEN, "{}", got[0].len());
         assert!(got[0].trim_end_matches('*').ends_with("%A9"), "cut on an escape boundary");
+    }
+
+    /// Rule: a path with an unsettled character (`~`, space, `*`, `?`) is cut just before the
+    /// first one — not at an earlier reserved character, whose forms are enumerable — with one
+    /// wildcard per request form of the text before the cut. `~` first in a key leaves only `/*`.
+    #[test]
+    fn wildcard_cut_just_before_the_first_unsettled_character() {
+        let cases: &[(&str, &[&str])] = &[
+            ("/js/runtime~main.js", &["/js/runtime*"]),
+            ("/red flower.jpg", &["/red*"]),
+            ("/what?.html", &["/what*"]),
+            ("/star*.txt", &["/star*"]),
+            ("/~home", &["/*"]),
+            ("/blog/@team/Launch Notes.html", &["/blog/@team/Launch*", "/blog/%40team/Launch*"]),
+            ("/(1) photo.jpg", &["/(1)*", "/%281%29*"]),
+            ("/a@b/c d.jpg", &["/a@b/c*", "/a%40b/c*"]),
+            ("/c++ guide.pdf", &["/c++*", "/c%2B%2B*"]),
+            ("/k=v&x(1)~", &["/k=v&x(1)*", "/k%3Dv%26x(1)*", "/k%3Dv%26x%281%29*"]),
+            ("/café@home~x", &["/caf%C3%A9@home*", "/caf%C3%A9%40home*"]),
+            ("/100% done.html", &["/100%25*"]),
+        ];
+        for (p, want) in cases {
+            assert_eq!(covers(p), *want, "{p}");
+        }
+    }
+
+    /// Rule: budget pressure, not the cut, widens those wildcards — collapsing merges them into
+    /// their common prefix (`/blog/*`) only when MAX_WILDCARDS or MAX_PATHS needs it.
+    #[test]
+    fn wildcard_cut_widens_only_under_budget_pressure() {
+        use crate::planner::collapse::{collapse, Budget};
+        let keys = ["/blog/@team/Launch Notes.html", "/blog/@team/roadmap.html", "/(1) photo.jpg"];
+        let cases: &[(usize, usize, &[&str])] = &[
+            (
+                3000,
+                15,
+                &[
+                    "/%281%29*",
+                    "/(1)*",
+                    "/blog/%40team/Launch*",
+                    "/blog/%40team/roadmap.html",
+                    "/blog/@team/Launch*",
+                    "/blog/@team/roadmap.html",
+                ],
+            ),
+            (3000, 3, &["/%281%29*", "/(1)*", "/blog/*"]),
+            (4, 15, &["/%281%29*", "/(1)*", "/blog/%40team/*", "/blog/@team/*"]),
+            (3, 15, &["/%281%29*", "/(1)*", "/blog/*"]),
+            (3000, 1, &["/*"]),
+        ];
+        for (max_paths, max_wildcards, want) in cases {
+            let mut c = Covers::new();
+            for k in keys {
+                covers_for(k, &mut c);
+            }
+            let got = collapse(c, Budget { max_paths: *max_paths, max_wildcards: *max_wildcards }).paths();
+            assert_eq!(got, *want, "MAX_PATHS={max_paths} MAX_WILDCARDS={max_wildcards}");
+        }
     }
 }
