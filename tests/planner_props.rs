@@ -2,10 +2,11 @@
 //! every request form of every changed key is covered; budgets hold; every path is valid;
 //! the plan is deterministic and re-planning it changes nothing.
 //!
-//! The request forms are computed here independently of the planner's encoding tables, from the
-//! encoders themselves (JavaScript's `encodeURIComponent` per segment and `encodeURI`, a strict
-//! RFC 3986 encoder, CloudFront's documented rule), plus the variants CloudFront's unsettled
-//! behaviour allows (`+` for a space, `%7E` for `~`).
+//! The request forms are computed here independently of the planner's encoder table, from each
+//! encoder's documented rule (JavaScript's `encodeURIComponent` per segment and `encodeURI`, a
+//! strict RFC 3986 encoder, Go's `url.PathEscape` per segment and `URL.EscapedPath`, CloudFront's
+//! documented rule), plus the variants CloudFront's unsettled behaviour allows (`+` for a space,
+//! `%7E` for `~`). Do not derive them from the planner: a wrong row there must fail here.
 
 use cf_invalidator::model::{Change, ChangeKind};
 use cf_invalidator::planner::{self, collapse, path_problem, Covers};
@@ -33,9 +34,14 @@ fn request_forms(p: &str) -> Vec<String> {
     let uri_component = |c: char| alnum(c) || "-_.!~*'()".contains(c) || c == '/';
     let uri = |c: char| uri_component(c) || ";,/?:@&=+$#".contains(c);
     let strict = |c: char| alnum(c) || "-._~/".contains(c);
+    // Go net/url shouldEscape: unreserved kept; of the reserved, encodePathSegment keeps
+    // `$ & + : = @` (PathEscape, applied per segment) and encodePath all but `?` (EscapedPath).
+    let go_path_segment = |c: char| alnum(c) || "-_.~/$&+:=@".contains(c);
+    let go_path = |c: char| go_path_segment(c) || ",;".contains(c);
     let cloudfront = |c: char| (' '..='~').contains(&c) && !" <>\"#%{}|\\^~[]`".contains(c);
     let mut forms = Vec::new();
-    for f in [encode(p, uri_component), encode(p, uri), encode(p, strict), encode(p, cloudfront)] {
+    let encoders: [&dyn Fn(char) -> bool; 6] = [&uri_component, &uri, &strict, &go_path_segment, &go_path, &cloudfront];
+    for f in encoders.map(|keep| encode(p, keep)) {
         // A raw '?' or '#' ends the path part of a request: that link asks for another object.
         if f.contains('?') || f.contains('#') {
             continue;
