@@ -2,10 +2,11 @@
 //! every request form of every changed key is covered; budgets hold; every path is valid;
 //! the plan is deterministic and re-planning it changes nothing.
 //!
-//! The request forms are computed here independently of the planner's encoding tables, from the
-//! encoders themselves (JavaScript's `encodeURIComponent` per segment and `encodeURI`, a strict
-//! RFC 3986 encoder, CloudFront's documented rule), plus the variants CloudFront's unsettled
-//! behaviour allows (`+` for a space, `%7E` for `~`).
+//! The request forms are computed here independently of the planner's encoder table, from each
+//! encoder's documented rule (JavaScript's `encodeURIComponent` per segment and `encodeURI`, a
+//! strict RFC 3986 encoder, Go's `url.PathEscape` per segment and `URL.EscapedPath`, CloudFront's
+//! documented rule), plus the variants CloudFront's unsettled behaviour allows (`+` for a space,
+//! `%7E` for `~`). Do not derive them from the planner: a wrong row there must fail here.
 
 use cf_invalidator::model::{Change, ChangeKind};
 use cf_invalidator::planner::{self, collapse, path_problem, Covers};
@@ -33,9 +34,14 @@ fn request_forms(p: &str) -> Vec<String> {
     let uri_component = |c: char| alnum(c) || "-_.!~*'()".contains(c) || c == '/';
     let uri = |c: char| uri_component(c) || ";,/?:@&=+$#".contains(c);
     let strict = |c: char| alnum(c) || "-._~/".contains(c);
+    // Go net/url shouldEscape: unreserved kept; of the reserved, encodePathSegment keeps
+    // `$ & + : = @` (PathEscape, applied per segment) and encodePath all but `?` (EscapedPath).
+    let go_path_segment = |c: char| alnum(c) || "-_.~/$&+:=@".contains(c);
+    let go_path = |c: char| go_path_segment(c) || ",;".contains(c);
     let cloudfront = |c: char| (' '..='~').contains(&c) && !" <>\"#%{}|\\^~[]`".contains(c);
     let mut forms = Vec::new();
-    for f in [encode(p, uri_component), encode(p, uri), encode(p, strict), encode(p, cloudfront)] {
+    let encoders: [&dyn Fn(char) -> bool; 6] = [&uri_component, &uri, &strict, &go_path_segment, &go_path, &cloudfront];
+    for f in encoders.map(|keep| encode(p, keep)) {
         // A raw '?' or '#' ends the path part of a request: that link asks for another object.
         if f.contains('?') || f.contains('#') {
             continue;
@@ -49,13 +55,19 @@ fn request_forms(p: &str) -> Vec<String> {
     forms
 }
 
+/// The paths by which a viewer reaches `key`'s object (INDEX_DOCUMENT `index.html`): S3 serves
+/// `d/index.html` at `/d/`, and CloudFront's default root object serves `index.html` at `/`. The
+/// slash-less `/d` redirects there only when it names a directory: when `d` ends in `/` (or is
+/// empty), `/d` is the directory form of another index document.
 fn viewer_paths(key: &str) -> Vec<String> {
     let mut v = vec![format!("/{key}")];
     if key == "index.html" {
         v.push("/".into());
     } else if let Some(d) = key.strip_suffix("/index.html") {
         v.push(format!("/{d}/"));
-        v.push(format!("/{d}"));
+        if !d.is_empty() && !d.ends_with('/') {
+            v.push(format!("/{d}"));
+        }
     }
     v
 }
@@ -162,6 +174,18 @@ proptest! {
                     prop_assert!(covered(paths, &form), "key {k:?}: form {form:?} uncovered by {paths:?}");
                 }
             }
+        }
+    }
+
+    /// Rule: no needless exact path — each one is a request form of a path that serves a changed
+    /// key (a wildcard may reach further, when the key's form is unsettled or a budget needs it).
+    #[test]
+    fn every_exact_path_is_a_form_of_a_changed_key(keys in prop::collection::vec(key(), 1..20)) {
+        let planned = planner::plan(&changes(&keys), &config(3000, 15), None, "t").unwrap();
+        let forms: Vec<String> =
+            keys.iter().flat_map(|k| viewer_paths(k)).flat_map(|vp| request_forms(&vp)).collect();
+        for p in planned.plans[0].paths.iter().filter(|p| !p.ends_with('*')) {
+            prop_assert!(forms.contains(p), "{p:?} serves none of {keys:?}");
         }
     }
 
