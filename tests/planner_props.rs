@@ -80,12 +80,8 @@ fn covered(paths: &[String], form: &str) -> bool {
 }
 
 fn config(max_paths: usize, max_wildcards: usize) -> Config {
-    let vars = [
-        ("DISTRIBUTION_ID", "E1".to_string()),
-        ("MAX_PATHS", max_paths.to_string()),
-        ("MAX_WILDCARDS", max_wildcards.to_string()),
-    ];
-    Config::from_lookup(|n| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone())).unwrap()
+    let (paths, wildcards) = (max_paths.to_string(), max_wildcards.to_string());
+    Config::from_pairs(&[("DISTRIBUTION_ID", "E1"), ("MAX_PATHS", &paths), ("MAX_WILDCARDS", &wildcards)]).unwrap()
 }
 
 fn changes(keys: &[String]) -> Vec<Change> {
@@ -181,7 +177,7 @@ proptest! {
     /// key (a wildcard may reach further, when the key's form is unsettled or a budget needs it).
     #[test]
     fn every_exact_path_is_a_form_of_a_changed_key(keys in prop::collection::vec(key(), 1..20)) {
-        let planned = planner::plan(&changes(&keys), &config(3000, 15), None, "t").unwrap();
+        let planned = planner::plan(&changes(&keys), &config(3000, 15), planner::Routing::Events).unwrap();
         let forms: Vec<String> =
             keys.iter().flat_map(|k| viewer_paths(k)).flat_map(|vp| request_forms(&vp)).collect();
         for p in planned.plans[0].paths.iter().filter(|p| !p.ends_with('*')) {

@@ -201,7 +201,9 @@ mod tests {
             for k in keys {
                 covers_for(k, &mut c);
             }
-            let got = collapse(c, Budget { max_paths: *max_paths, max_wildcards: *max_wildcards }).paths();
+            let got =
+                collapse(c, Budget { max_paths: *max_paths, max_exact: *max_paths, max_wildcards: *max_wildcards })
+                    .paths();
             assert_eq!(got, *want, "MAX_PATHS={max_paths} MAX_WILDCARDS={max_wildcards}");
         }
     }
