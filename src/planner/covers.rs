@@ -50,9 +50,11 @@ impl Covers {
     }
 
     fn push(&mut self, text: &str, exact: bool) {
-        // A Lambda payload is at most 6 MB, so one request's covers stay far below 4 GiB; past it
-        // (a CLI run over a huge listing) the offsets would wrap, so stop adding instead.
+        // A Lambda payload is at most 6 MB, so one request's covers stay far below 4 GiB. Past it
+        // (a CLI run over a huge listing) offsets would wrap: the root wildcard covers everything
+        // instead — every text starts with `/`, so the arena's first byte is its text.
         let Ok(start) = u32::try_from(self.arena.len() + text.len()).map(|end| end - text.len() as u32) else {
+            self.items.push(Item { start: 0, len: 1, exact: false });
             return;
         };
         self.arena.push_str(text);
