@@ -2,9 +2,9 @@
 # The main job, locally and offline: the real Lambda binary, served by `cargo lambda watch` (a
 # Lambda Runtime API emulator), handles every sample event in events/ against a local CloudFront
 # (moto, on 127.0.0.1), then the invalidations it created are read back from that CloudFront.
+# `make demo` installs the tools first (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
 DIST=EDFDVBD632BHDS5   # the distribution the sample events name; the stand-in creates it

@@ -239,7 +239,7 @@ mod tests {
         assert_eq!(c.filter.check("x/a.js.map"), Err("matched by EXCLUDE"));
     }
 
-    /// Rule (issue 12.4): every variable goes through one reader that trims it, so a value with
+    /// Rule: every variable goes through one reader that trims it, so a value with
     /// stray spaces (a template parameter, a copied line) means what it says.
     #[test]
     fn every_variable_is_trimmed() {

@@ -479,7 +479,7 @@ mod tests {
         assert_eq!(cf.invalidations()[0].paths, ["/a.html", "/c.html"]);
     }
 
-    /// Rule (issue 11.9): when nothing of an SQS batch could be submitted the invocation fails,
+    /// Rule: when nothing of an SQS batch could be submitted the invocation fails,
     /// so that a mapping without ReportBatchItemFailures cannot delete the batch.
     #[test]
     fn a_batch_with_nothing_submitted_is_an_error() {
@@ -511,7 +511,7 @@ mod tests {
         );
     }
 
-    /// Rule (issue 11.10): the summary counts what was received and what failed, whatever the
+    /// Rule: the summary counts what was received and what failed, whatever the
     /// failure.
     #[test]
     fn the_summary_counts_a_failed_batch() {
@@ -588,7 +588,7 @@ mod tests {
         assert_eq!(cf.invalidations().len(), 1);
     }
 
-    /// Rule (CloudFront's in-progress quota, issue 13): a first batch fills the exact-path quota;
+    /// Rule (CloudFront's in-progress quota): a first batch fills the exact-path quota;
     /// a second still gets its invalidation in the wildcard room; a third, with no room of either
     /// kind, waits (redelivered, never refused by CloudFront) and is merged with later changes
     /// into one invalidation once the first completes.

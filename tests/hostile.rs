@@ -38,7 +38,13 @@ fn defined_outcomes_at_the_limits() {
     let many_paths: Vec<String> = (0..3001).map(|i| format!("/{i}")).collect();
     let cases: Vec<(&str, Vec<u8>, Result<usize, &str>)> = vec![
         ("Records: [] acknowledged", br#"{"Records":[]}"#.to_vec(), Ok(0)),
-        ("empty SQS batch acknowledged", br#"{"Records":[]}"#.to_vec(), Ok(0)),
+        (
+            "an SQS message holding an empty notification: acknowledged",
+            json!({"Records": [{"messageId": "m1", "eventSource": "aws:sqs", "body": r#"{"Records":[]}"#}]})
+                .to_string()
+                .into_bytes(),
+            Ok(0),
+        ),
         ("duplicated keys: one set of paths", s3_event(&["a.html", "a.html", "a.html"], "ObjectCreated:Put"), Ok(1)),
         ("unknown eventName: ignored", s3_event(&["a.html"], "ObjectSomethingNew:Put"), Ok(0)),
         ("valid JSON of no known shape", br#"{"foo":{"bar":[1,2,3]}}"#.to_vec(), Err("InvalidInput")),

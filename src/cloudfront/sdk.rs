@@ -95,7 +95,7 @@ fn classify_create(e: SdkError<CreateInvalidationError>, req: &CreateRequest<'_>
         | CreateInvalidationError::InconsistentQuantities(_) => {
             Error::InvalidInput(format!("CloudFront refused the request: {} {message}", err.code().unwrap_or_default()))
         }
-        // Not in the model: arrives as an unhandled error; matched by code (aws-facts.md).
+        // Not in the model: arrives as an unhandled error; matched by code, as the SDK does not model it.
         other => match other.code() {
             Some("InvalidationBatchAlreadyExists") => {
                 Error::InvalidationBatchAlreadyExists { caller_reference: req.caller_reference.to_string(), message }

@@ -26,7 +26,7 @@ pub(crate) fn is_eventbridge(p: &Payload<'_>) -> bool {
     p.source.as_deref() == Some("aws.s3") && p.detail_type.is_some()
 }
 
-pub(crate) fn read(p: Payload<'_>, message: usize) -> Result<Notification, Error> {
+pub(crate) fn read(p: Payload<'_>) -> Result<Notification, Error> {
     let detail_type = p.detail_type.unwrap_or_default();
     let kind = match detail_type.as_str() {
         "Object Created" => ChangeKind::Created,
@@ -37,7 +37,7 @@ pub(crate) fn read(p: Payload<'_>, message: usize) -> Result<Notification, Error
     let object = detail.object.ok_or_else(|| Error::invalid("EventBridge S3 event has no detail.object"))?;
     let version = object.sequencer.or(object.version_id).or(object.etag);
     let bucket = detail.bucket.map(|b| super::s3::bucket_name(&b.name));
-    let change = |key: String| Change { message, bucket: bucket.clone(), key, kind, version: version.clone() };
+    let change = |key: String| Change { message: 0, bucket: bucket.clone(), key, kind, version: version.clone() };
     // *Unsettled*: AWS Lambda Powertools decodes this key like a notification's (form encoding),
     // but AWS's EventBridge page does not say it is encoded, and moto sends it raw. Where the two
     // readings differ (a `+` or `%` in the key) both keys are invalidated: a stale object costs
@@ -90,7 +90,7 @@ mod tests {
         }
     }
 
-    /// Rule (issue 11.7): whether EventBridge's key is form-encoded is unsettled, so where the
+    /// Rule: whether EventBridge's key is form-encoded is unsettled, so where the
     /// decoded and the raw reading differ both keys are changes; where they agree, one.
     #[test]
     fn eventbridge_keys_cover_both_readings() {

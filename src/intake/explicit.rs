@@ -296,7 +296,7 @@ mod tests {
         ok(json!({"distribution_id":d,"paths":[format!("/{}", "a".repeat(3999))],"timeout":60}));
     }
 
-    /// Rule (issue 11.14): a whole number of seconds may be written as a float (`900.0`), as Step
+    /// Rule: a whole number of seconds may be written as a float (`900.0`), as Step
     /// Functions and JSONata may write it; a fraction or a string is still refused.
     #[test]
     fn timeout_accepts_an_integral_float() {
@@ -314,7 +314,7 @@ mod tests {
         }
     }
 
-    /// Rule (issue 11.4): CloudFront never holds more than 15 wildcard paths in progress, so a
+    /// Rule: CloudFront never holds more than 15 wildcard paths in progress, so a
     /// request with more can never succeed: refused at once, naming the limit.
     #[test]
     fn more_than_15_wildcards_are_refused() {
@@ -326,7 +326,7 @@ mod tests {
         assert!(e.to_string().contains("at most 15 wildcard paths in progress"), "{e}");
     }
 
-    /// Rule (issue 11.3): each field of the workflow's `wait` is checked on its own, before
+    /// Rule: each field of the workflow's `wait` is checked on its own, before
     /// anything is created; absent fields are the workflow's defaults.
     #[test]
     fn wait_fields_are_checked_one_by_one() {
@@ -355,7 +355,7 @@ mod tests {
         }
     }
 
-    /// Rule (issue 11.2b): an explicit keys request may name its bucket, which routing then uses
+    /// Rule: an explicit keys request may name its bucket, which routing then uses
     /// exactly as it uses an event's bucket.
     #[test]
     fn keys_carry_the_requests_bucket() {

@@ -194,7 +194,7 @@ fn from_payload(p: Payload<'_>) -> Result<Intake, Error> {
         return explicit::read(p);
     }
     // Notifications that may also arrive as an SQS body go through the same reader.
-    match notification(p, 0)? {
+    match notification(p)? {
         Some(n) => {
             let mut intake = Intake::new(n.source);
             intake.changes = n.changes;
@@ -218,7 +218,7 @@ fn from_records(records: Vec<Record<'_>>) -> Result<Intake, Error> {
             Ok(intake)
         }
         "aws:s3" => {
-            let n = s3::read_records(records, 0)?;
+            let n = s3::read_records(records)?;
             let mut intake = Intake::new(Source::S3);
             intake.changes = n.changes;
             intake.ignored = n.ignored;
@@ -236,16 +236,13 @@ pub(crate) struct Notification {
 }
 
 /// Reads a payload that is one notification, as a top-level event or an SQS body; `Ok(None)` when
-/// it is none of them. `message` is the SQS message index stamped on each change.
-pub(crate) fn notification(p: Payload<'_>, message: usize) -> Result<Option<Notification>, Error> {
+/// it is none of them. Its changes carry message 0: the SQS reader stamps each body's index.
+pub(crate) fn notification(p: Payload<'_>) -> Result<Option<Notification>, Error> {
     if let Some(records) = p.records {
         let first = records.first().and_then(|r| r.event_source.as_deref()).unwrap_or("aws:s3");
         return match first {
-            "aws:s3" => s3::read_records(records, message).map(Some),
-            "aws:sns" => sns::read_records(records).map(|mut n| {
-                n.changes.iter_mut().for_each(|c| c.message = message);
-                Some(n)
-            }),
+            "aws:s3" => s3::read_records(records).map(Some),
+            "aws:sns" => sns::read_records(records).map(Some),
             other => Err(Error::invalid(format!("Records[0].eventSource {other:?} is not an S3 notification"))),
         };
     }
@@ -257,13 +254,13 @@ pub(crate) fn notification(p: Payload<'_>, message: usize) -> Result<Option<Noti
         // failed-event queue and is read as the event it was.
         let inner: Payload = serde_json::from_str(original.get())
             .map_err(|e| Error::invalid(format!("requestPayload is not JSON of a known shape ({e})")))?;
-        return notification(inner, message);
+        return notification(inner);
     }
     if eventbridge::is_eventbridge(&p) {
-        return eventbridge::read(p, message).map(Some);
+        return eventbridge::read(p).map(Some);
     }
     if sns::is_envelope(&p) {
-        return sns::read_envelope(p, message).map(Some);
+        return sns::read_envelope(p).map(Some);
     }
     Ok(None)
 }

@@ -94,7 +94,7 @@ pub(crate) fn version_token(o: &Object<'_>, event_time: Option<&str>) -> Option<
     }
 }
 
-pub(crate) fn read_records(records: Vec<Record<'_>>, message: usize) -> Result<Notification, Error> {
+pub(crate) fn read_records(records: Vec<Record<'_>>) -> Result<Notification, Error> {
     let mut changes = Vec::with_capacity(records.len());
     let mut ignored = 0;
     for (i, r) in records.into_iter().enumerate() {
@@ -111,7 +111,7 @@ pub(crate) fn read_records(records: Vec<Record<'_>>, message: usize) -> Result<N
         };
         let s3 = r.s3.ok_or_else(|| Error::invalid(format!("Records[{i}] ({name}) has no s3 object")))?;
         changes.push(Change {
-            message,
+            message: 0,
             key: decode_key(&s3.object.key)?,
             version: version_token(&s3.object, r.event_time.as_deref()),
             bucket: Some(bucket_name(&s3.bucket.name)),

@@ -14,13 +14,13 @@ pub(crate) struct Entity {
 }
 
 /// Parses an SNS message that must hold an S3 notification or the S3 test event.
-fn read_message(message: &str, at: &str, index: usize) -> Result<Notification, Error> {
+fn read_message(message: &str, at: &str) -> Result<Notification, Error> {
     let inner: Payload = serde_json::from_str(message)
         .map_err(|e| Error::invalid(format!("{at}: SNS message is not an S3 notification ({e})")))?;
     if inner.records.is_none() && !super::s3::is_test_event(&inner) {
         return Err(Error::invalid(format!("{at}: SNS message is not an S3 notification (no Records)")));
     }
-    let mut n = super::notification(inner, index)?
+    let mut n = super::notification(inner)?
         .ok_or_else(|| Error::invalid(format!("{at}: SNS message is not an S3 notification")))?;
     if n.source == Source::S3 {
         n.source = Source::Sns;
@@ -32,7 +32,7 @@ pub(crate) fn read_records(records: Vec<Record<'_>>) -> Result<Notification, Err
     let mut out = Notification { source: Source::Sns, changes: Vec::new(), ignored: 0 };
     for (i, r) in records.into_iter().enumerate() {
         let sns = r.sns.ok_or_else(|| Error::invalid(format!("Records[{i}] has no Sns object")))?;
-        let n = read_message(&sns.message, &format!("Records[{i}].Sns.Message"), 0)?;
+        let n = read_message(&sns.message, &format!("Records[{i}].Sns.Message"))?;
         out.changes.extend(n.changes);
         out.ignored += n.ignored;
     }
@@ -43,8 +43,8 @@ pub(crate) fn is_envelope(p: &Payload<'_>) -> bool {
     p.sns_type.as_deref() == Some("Notification") && p.message.is_some()
 }
 
-pub(crate) fn read_envelope(p: Payload<'_>, message: usize) -> Result<Notification, Error> {
-    read_message(p.message.as_deref().unwrap_or_default(), "Message", message)
+pub(crate) fn read_envelope(p: Payload<'_>) -> Result<Notification, Error> {
+    read_message(p.message.as_deref().unwrap_or_default(), "Message")
 }
 
 #[cfg(test)]

@@ -64,7 +64,7 @@ pub(crate) fn read(records: Vec<Record<'_>>) -> Result<Intake, Error> {
 fn read_body(body: &str) -> Result<Notification, Error> {
     let p: Payload =
         serde_json::from_str(body).map_err(|e| Error::invalid(format!("body is not JSON of a known shape ({e})")))?;
-    notification(p, 0)?.ok_or_else(|| {
+    notification(p)?.ok_or_else(|| {
         Error::invalid(
             "body is neither an S3 notification, an SNS envelope of one, an EventBridge S3 event nor the S3 test event",
         )
@@ -87,7 +87,7 @@ mod tests {
                "md5OfBody":"x","eventSource":"aws:sqs","eventSourceARN":"arn:aws:sqs:us-east-1:1:q","awsRegion":"us-east-1"})
     }
 
-    /// Every body shape the issue lists, in one batch; the malformed ones are reported by index.
+    /// Every body shape an SQS body can be, in one batch; the malformed ones are reported by index.
     #[test]
     fn every_body_shape_and_malformed_messages() {
         let sns =

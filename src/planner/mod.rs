@@ -315,7 +315,7 @@ mod tests {
         p.plans.iter().map(|x| (x.distribution_id.as_str(), x.paths.iter().map(String::as_str).collect())).collect()
     }
 
-    /// Each mapping rule of issue 3, as (configuration, keys) → paths per distribution.
+    /// Each mapping rule, as (configuration, keys) → paths per distribution.
     #[test]
     fn mapping_rules() {
         type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [&'a str], &'a [(&'a str, &'a [&'a str])]);
@@ -409,7 +409,7 @@ mod tests {
             .collect()
     }
 
-    /// Rule (issue 11.2): explicit keys are mapped exactly as event keys are — routes, origin
+    /// Rule: explicit keys are mapped exactly as event keys are — routes, origin
     /// paths and buckets — and a key that routing cannot place is `InvalidInput` naming why,
     /// never a silent skip.
     #[test]
@@ -482,7 +482,7 @@ mod tests {
         assert!(e.to_string().contains("outside distribution E1's origin path /blog"), "{e}");
     }
 
-    /// Rule (issue 11.8): the origin path's own folder marker is no object a viewer requests; `/`
+    /// Rule: the origin path's own folder marker is no object a viewer requests; `/`
     /// belongs to the default root object.
     #[test]
     fn the_origin_folder_marker_plans_nothing() {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Test support: moto's server on 127.0.0.1, made to behave like AWS where our tests need it.
 
-moto deviates from CloudFront (aws-facts.md): its invalidations are always COMPLETED and it
+moto deviates from CloudFront (see the README, "Testing locally"): its invalidations are always COMPLETED and it
 ignores CallerReference. Here, without touching the product:
   * a new invalidation is `InProgress` and becomes `Completed` after N GetInvalidation reads
     (N = --complete-after, or POST /_cfstub/config {"complete_after_reads": N}; 0 = at once,
