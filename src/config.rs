@@ -7,14 +7,14 @@
 use std::num::NonZeroUsize;
 
 use crate::error::Error;
-use crate::model::{valid_distribution_id, API_MAX_PATHS, API_MAX_WILDCARDS_IN_PROGRESS as API_MAX_WILDCARDS};
+use crate::model::{DistributionId, API_MAX_PATHS, API_MAX_WILDCARDS_IN_PROGRESS as API_MAX_WILDCARDS};
 use crate::planner::filter::KeyFilter;
 use crate::planner::routing::{parse_routes, Routes};
 
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Default distribution for events; an explicit request's `distribution_id` wins.
-    pub distribution_id: Option<String>,
+    pub distribution_id: Option<DistributionId>,
     /// Which distributions each changed key belongs to. Without `ROUTES`, one catch-all route to
     /// `DISTRIBUTION_ID` with `ORIGIN_PATH`.
     pub routes: Routes,
@@ -54,13 +54,7 @@ impl Config {
         let err = |variable: &'static str, rule: String| Error::Config { variable, rule };
 
         let distribution_id = match set("DISTRIBUTION_ID") {
-            Some(id) if valid_distribution_id(&id) => Some(id),
-            Some(id) => {
-                return Err(err(
-                    "DISTRIBUTION_ID",
-                    format!("{id:?} is not a distribution id (upper-case letters and digits, e.g. EDFDVBD632BHDS5)"),
-                ))
-            }
+            Some(id) => Some(DistributionId::parse(&id).map_err(|rule| err("DISTRIBUTION_ID", rule))?),
             None => None,
         };
         let origin_path = var("ORIGIN_PATH").unwrap_or_default();
@@ -105,7 +99,7 @@ impl Config {
                 routes: parse_routes(&json).map_err(|m| err("ROUTES", m))?,
                 ..Routes::single(None, &origin_path)
             },
-            None => Routes::single(distribution_id.as_deref(), &origin_path),
+            None => Routes::single(distribution_id.as_ref(), &origin_path),
         };
 
         let metrics_namespace = match var("METRICS_NAMESPACE") {

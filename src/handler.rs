@@ -14,7 +14,7 @@ use crate::cloudfront::{CloudFront, CreateRequest, Invalidation};
 use crate::config::Config;
 use crate::error::Error;
 use crate::intake::{self, Explicit, ExplicitRequest, Intake, Source};
-use crate::model::{API_MAX_PATHS, API_MAX_WILDCARDS_IN_PROGRESS};
+use crate::model::{DistributionId, API_MAX_PATHS, API_MAX_WILDCARDS_IN_PROGRESS};
 use crate::observe::{self, Summary};
 use crate::planner::explain::PathWhy;
 use crate::planner::{self, Budget, Plan, Planned, Routing};
@@ -100,7 +100,7 @@ fn routing(intake: &Intake) -> Routing<'_> {
     }
 }
 
-fn explicit_paths(intake: &Intake) -> Option<(&str, &[String])> {
+fn explicit_paths(intake: &Intake) -> Option<(&DistributionId, &[String])> {
     match &intake.explicit {
         Some(ExplicitRequest { what: Explicit::Paths { distribution_id, paths }, .. }) => {
             Some((distribution_id, paths))
@@ -369,7 +369,7 @@ fn describe(plan: &Plan, caller_reference: &str, inv: Invalidation, timeout: u32
     let echo = plan.paths.iter().map(|p| p.len() + 4).sum::<usize>() <= ECHO_PATHS_BYTES;
     let deadline = SystemTime::now() + Duration::from_secs(timeout.into());
     Created {
-        distribution_id: plan.distribution_id.clone(),
+        distribution_id: plan.distribution_id.to_string(),
         invalidation_id: inv.id,
         status: inv.status,
         caller_reference: caller_reference.to_string(),

@@ -39,9 +39,45 @@ pub struct Change {
     pub version: Option<String>,
 }
 
-/// Terraform's rule for distribution ids (`^[A-Z0-9]+$`); CloudFront sets no length.
-pub fn valid_distribution_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+/// A CloudFront distribution id, valid by Terraform's rule (`^[A-Z0-9]+$`; CloudFront sets no
+/// length, AWS's examples have 13–15 characters). Checked once where it enters — configuration,
+/// ROUTES, an explicit request — with one message.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct DistributionId(String);
+
+impl DistributionId {
+    /// `Err` is the rule, for the caller to prefix with where the id came from.
+    pub fn parse(id: &str) -> Result<Self, String> {
+        if !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
+            Ok(DistributionId(id.to_string()))
+        } else {
+            Err(format!("{id:?} is not a distribution id (upper-case letters and digits, e.g. EDFDVBD632BHDS5)"))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for DistributionId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for DistributionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for DistributionId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
 }
 
 /// CloudFront's limit on one path's length.
@@ -102,10 +138,11 @@ mod tests {
     #[test]
     fn distribution_ids_follow_terraforms_rule() {
         for ok in ["EDFDVBD632BHDS5", "E1"] {
-            assert!(valid_distribution_id(ok), "{ok}");
+            assert_eq!(DistributionId::parse(ok).map(|d| d.to_string()).as_deref(), Ok(ok));
         }
-        for bad in ["", "e1", "E-1", "E 1"] {
-            assert!(!valid_distribution_id(bad), "{bad}");
+        for bad in ["", "e1", "E-1", "E 1", &"E".repeat(65)] {
+            let e = DistributionId::parse(bad).unwrap_err();
+            assert!(e.contains("is not a distribution id (upper-case letters and digits"), "{bad}: {e}");
         }
     }
 }

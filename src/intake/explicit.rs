@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::{Change, ChangeKind, Intake, Payload, Source};
 use crate::error::Error;
-use crate::model::{path_problem, valid_distribution_id, API_MAX_PATHS, API_MAX_WILDCARDS_IN_PROGRESS, MAX_KEY_BYTES};
+use crate::model::{path_problem, DistributionId, API_MAX_PATHS, API_MAX_WILDCARDS_IN_PROGRESS, MAX_KEY_BYTES};
 
 pub const DEFAULT_TIMEOUT: u32 = 900;
 pub const MIN_TIMEOUT: u32 = 60;
@@ -39,16 +39,16 @@ pub struct ExplicitRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Explicit {
     /// Validated, deduplicated and sorted.
-    Paths { distribution_id: String, paths: Vec<String> },
+    Paths { distribution_id: DistributionId, paths: Vec<String> },
     /// Without a distribution, the configured routes decide; with one, only its routes' mapping.
-    Keys { distribution_id: Option<String> },
+    Keys { distribution_id: Option<DistributionId> },
 }
 
 impl ExplicitRequest {
-    pub fn distribution_id(&self) -> Option<&str> {
+    pub fn distribution_id(&self) -> Option<&DistributionId> {
         match &self.what {
             Explicit::Paths { distribution_id, .. } => Some(distribution_id),
-            Explicit::Keys { distribution_id } => distribution_id.as_deref(),
+            Explicit::Keys { distribution_id } => distribution_id.as_ref(),
         }
     }
 }
@@ -80,11 +80,11 @@ fn string_list(v: Value, field: &str) -> Result<Vec<String>, Error> {
 pub(crate) fn read(p: Payload<'_>) -> Result<Intake, Error> {
     let distribution_id = match p.distribution_id {
         None | Some(Value::Null) => None,
-        Some(Value::String(id)) if valid_distribution_id(&id) => Some(id),
+        Some(Value::String(id)) => {
+            Some(DistributionId::parse(&id).map_err(|rule| Error::invalid(format!("distribution_id {rule}")))?)
+        }
         Some(other) => {
-            return Err(Error::invalid(format!(
-                "distribution_id {other} is not a distribution id (upper-case letters and digits, e.g. EDFDVBD632BHDS5)"
-            )))
+            return Err(Error::invalid(format!("distribution_id must be a string (a distribution id), got {other}")))
         }
     };
     let caller_reference = match p.caller_reference {

@@ -21,8 +21,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::model::Change;
 pub use crate::model::{path_problem, MAX_PATH_LEN};
+use crate::model::{Change, DistributionId};
 use routing::{strip_prefix, Target};
 
 /// What one path costs past the free tier (CloudFront pricing, per path, wildcard or not).
@@ -31,7 +31,7 @@ pub const COST_PER_PATH_USD: f64 = 0.005;
 /// One CreateInvalidation request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
-    pub distribution_id: String,
+    pub distribution_id: DistributionId,
     pub paths: Vec<String>,
     /// SQS message indexes whose changes this request carries (to report if it fails).
     pub messages: BTreeSet<usize>,
@@ -56,10 +56,10 @@ impl Plan {
     }
 
     /// A plan of paths given as they are (an explicit `paths` request).
-    pub fn of_paths(distribution_id: &str, paths: &[String]) -> Plan {
+    pub fn of_paths(distribution_id: &DistributionId, paths: &[String]) -> Plan {
         let counts = Budget::count(paths);
         Plan {
-            distribution_id: distribution_id.to_string(),
+            distribution_id: distribution_id.clone(),
             paths: paths.to_vec(),
             messages: BTreeSet::from([0]),
             stats: PlanStats { keys_in: 0, covers: paths.len(), exact_paths: counts.0, wildcards: counts.1 },
@@ -77,7 +77,7 @@ pub enum Routing<'a> {
     /// The keys of an explicit request, mapped exactly as event keys are, optionally only for the
     /// distribution it names. Nothing is skipped silently: a key that routing cannot place is an
     /// `InvalidInput` naming it (filters still apply: EXCLUDE is the user's own choice).
-    Keys { distribution_id: Option<&'a str> },
+    Keys { distribution_id: Option<&'a DistributionId> },
 }
 
 /// The covers of one key (already stripped of its origin path) before any budget: each request
@@ -101,7 +101,7 @@ pub struct Gathered<'c> {
 /// The changes routed to one distribution, and the covers of every request form they need.
 #[derive(Debug, Clone)]
 pub struct Request<'c> {
-    pub distribution_id: String,
+    pub distribution_id: DistributionId,
     covers: Covers,
     /// Each change with its key as the distribution's origin serves it (origin path stripped).
     pub routed: Vec<(&'c Change, &'c str)>,
@@ -145,10 +145,10 @@ impl<'c> Request<'c> {
     /// Room for every change's covers up front: an index document's key makes three, and growing
     /// a million keys' arena by doubling would copy it again and again. Room that is never
     /// written costs address space only.
-    fn with_room(distribution_id: &str, changes: &[Change]) -> Self {
+    fn with_room(distribution_id: &DistributionId, changes: &[Change]) -> Self {
         let texts: usize = changes.iter().map(|c| 3 * (c.key.len() + 2)).sum();
         Request {
-            distribution_id: distribution_id.to_string(),
+            distribution_id: distribution_id.clone(),
             covers: Covers::with_capacity(texts, 3 * changes.len()),
             routed: Vec::with_capacity(changes.len()),
             messages: BTreeSet::new(),
@@ -191,7 +191,7 @@ fn targets<'a>(
                 };
             };
             // ROUTES names a distribution at most once per route (config.rs refuses repeats).
-            if let Some(t) = route.and_then(|r| r.targets.iter().find(|t| t.distribution_id == d)) {
+            if let Some(t) = route.and_then(|r| r.targets.iter().find(|t| t.distribution_id == *d)) {
                 return Ok(Some(std::slice::from_ref(t)));
             }
             if cfg.routes.names(d) {
@@ -218,7 +218,7 @@ fn no_distribution() -> Error {
 
 /// Routes and maps every change: one [`Request`] per distribution, before budgets.
 pub fn gather<'c>(changes: &'c [Change], cfg: &Config, routing: Routing<'_>) -> Result<Gathered<'c>, Error> {
-    let mut by_dist: BTreeMap<String, Request<'c>> = BTreeMap::new();
+    let mut by_dist: BTreeMap<DistributionId, Request<'c>> = BTreeMap::new();
     let mut skipped: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut scratch = String::new();
     let foreign: Vec<Target> = match routing {
@@ -257,10 +257,10 @@ pub fn gather<'c>(changes: &'c [Change], cfg: &Config, routing: Routing<'_>) -> 
                 }
             };
             // Look up before inserting: a key clone per change would be 10,000 allocations a batch.
-            if !by_dist.contains_key(t.distribution_id.as_str()) {
+            if !by_dist.contains_key(&t.distribution_id) {
                 by_dist.insert(t.distribution_id.clone(), Request::with_room(&t.distribution_id, changes));
             }
-            let Some(req) = by_dist.get_mut(t.distribution_id.as_str()) else { continue };
+            let Some(req) = by_dist.get_mut(&t.distribution_id) else { continue };
             mapping::for_each_viewer_path(viewer_key, cfg.index_document.as_deref(), &mut scratch, |vp| {
                 mapping::covers_for(vp, &mut req.covers)
             });
@@ -393,7 +393,12 @@ mod tests {
         assert_eq!(e.error_type(), "ConfigError");
         assert!(e.to_string().contains("DISTRIBUTION_ID"), "{e}");
         // An explicit request naming its distribution needs no configuration.
-        let p = plan(&[change("b", "a")], &cfg(&[]), Routing::Keys { distribution_id: Some("E9") }).unwrap();
+        let p = plan(
+            &[change("b", "a")],
+            &cfg(&[]),
+            Routing::Keys { distribution_id: Some(&DistributionId::parse("E9").unwrap()) },
+        )
+        .unwrap();
         assert_eq!(paths(&p), vec![("E9", vec!["/a"])]);
     }
 
@@ -457,7 +462,8 @@ mod tests {
         let c = cfg(&[routes]);
         for (rule, bucket, dist, ks, want) in cases {
             let changes = keys(*bucket, ks);
-            let got = plan(&changes, &c, Routing::Keys { distribution_id: *dist });
+            let dist = dist.map(|d| DistributionId::parse(d).unwrap());
+            let got = plan(&changes, &c, Routing::Keys { distribution_id: dist.as_ref() });
             match want {
                 Ok(w) => assert_eq!(
                     paths(&got.unwrap_or_else(|e| panic!("{rule}: {e}"))),
@@ -476,9 +482,10 @@ mod tests {
         assert_eq!(paths(&plan(&event, &c, Routing::Events).unwrap()), vec![("EBLOG", vec!["/post.html"])]);
         // Without ROUTES, a keys request naming the configured distribution uses ORIGIN_PATH.
         let c = cfg(&[("DISTRIBUTION_ID", "E1"), ("ORIGIN_PATH", "/blog")]);
-        let got = plan(&keys(None, &["blog/post.html"]), &c, Routing::Keys { distribution_id: Some("E1") }).unwrap();
+        let e1 = DistributionId::parse("E1").unwrap();
+        let got = plan(&keys(None, &["blog/post.html"]), &c, Routing::Keys { distribution_id: Some(&e1) }).unwrap();
         assert_eq!(paths(&got), vec![("E1", vec!["/post.html"])]);
-        let e = plan(&keys(None, &["elsewhere.html"]), &c, Routing::Keys { distribution_id: Some("E1") }).unwrap_err();
+        let e = plan(&keys(None, &["elsewhere.html"]), &c, Routing::Keys { distribution_id: Some(&e1) }).unwrap_err();
         assert!(e.to_string().contains("outside distribution E1's origin path /blog"), "{e}");
     }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::model::valid_distribution_id;
+use crate::model::DistributionId;
 
 /// A bucket and key prefix whose changes go to one or more distributions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +19,7 @@ pub struct Route {
 /// One distribution a route feeds, with the bucket prefix its origin serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
-    pub distribution_id: String,
+    pub distribution_id: DistributionId,
     /// Normalised as a key prefix: `""` or `"site/"` (from `/site`, `site`, `/site/`).
     pub origin_path: String,
 }
@@ -34,13 +34,13 @@ pub struct Routes {
 
 impl Routes {
     /// One catch-all route to `distribution_id` (no `ROUTES`), or none without one.
-    pub fn single(distribution_id: Option<&str>, origin_path: &str) -> Self {
+    pub fn single(distribution_id: Option<&DistributionId>, origin_path: &str) -> Self {
         let origin_path = normalise_origin_path(origin_path);
         let routes = distribution_id
             .map(|id| Route {
                 bucket: None,
                 prefix: String::new(),
-                targets: vec![Target { distribution_id: id.to_string(), origin_path: origin_path.clone() }],
+                targets: vec![Target { distribution_id: id.clone(), origin_path: origin_path.clone() }],
             })
             .into_iter()
             .collect();
@@ -53,7 +53,7 @@ impl Routes {
 
     /// Whether some route names `distribution_id`.
     pub fn names(&self, distribution_id: &str) -> bool {
-        self.routes.iter().flat_map(|r| &r.targets).any(|t| t.distribution_id == distribution_id)
+        self.routes.iter().flat_map(|r| &r.targets).any(|t| *t.distribution_id == *distribution_id)
     }
 
     /// Whether the route of `key` depends on its bucket: some route naming a bucket matches it.
@@ -62,8 +62,8 @@ impl Routes {
     }
 
     /// The target of a keys request naming a distribution that no route names.
-    pub fn foreign(&self, distribution_id: &str) -> Target {
-        Target { distribution_id: distribution_id.to_string(), origin_path: self.origin_path.clone() }
+    pub fn foreign(&self, distribution_id: &DistributionId) -> Target {
+        Target { distribution_id: distribution_id.clone(), origin_path: self.origin_path.clone() }
     }
 
     /// The route for a changed key: the longest matching prefix; a route naming the bucket beats
@@ -150,12 +150,8 @@ pub fn parse_routes(json: &str) -> Result<Vec<Route>, String> {
                         TargetJson::Id(id) => (id, String::new()),
                         TargetJson::Full { id, origin_path } => (id, origin_path),
                     };
-                    if !valid_distribution_id(&id) {
-                        return Err(format!(
-                            "route {i}: {id:?} is not a distribution id (upper-case letters and digits)"
-                        ));
-                    }
-                    Ok(Target { distribution_id: id, origin_path: normalise_origin_path(&op) })
+                    let distribution_id = DistributionId::parse(&id).map_err(|rule| format!("route {i}: {rule}"))?;
+                    Ok::<_, String>(Target { distribution_id, origin_path: normalise_origin_path(&op) })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             if let Some(t) = targets
