@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::model::{DistributionId, API_MAX_PATHS, API_MAX_WILDCARDS_IN_PROGRESS as API_MAX_WILDCARDS};
 use crate::planner::filter::KeyFilter;
 use crate::planner::routing::{parse_routes, Routes};
+use crate::planner::tags::TagRules;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -24,6 +25,8 @@ pub struct Config {
     pub max_paths: NonZeroUsize,
     pub max_wildcards: NonZeroUsize,
     pub filter: KeyFilter,
+    /// `TAGS`: cache tags that changes of matching keys add to their request.
+    pub tags: TagRules,
     /// CloudWatch namespace of the EMF metrics (`METRICS_NAMESPACE`, default `CfInvalidator`);
     /// `None` when set empty, or for the CLI, which keeps stdout for its own output.
     pub metrics_namespace: Option<String>,
@@ -94,6 +97,11 @@ impl Config {
         let exclude = globs("EXCLUDE")?;
         let filter = KeyFilter::new(&include, &exclude).map_err(|m| err("INCLUDE/EXCLUDE", m))?;
 
+        let tags = match set("TAGS") {
+            Some(json) => TagRules::parse(&json).map_err(|m| err("TAGS", m))?,
+            None => TagRules::default(),
+        };
+
         let routes = match set("ROUTES") {
             Some(json) => Routes {
                 routes: parse_routes(&json).map_err(|m| err("ROUTES", m))?,
@@ -134,6 +142,7 @@ impl Config {
             max_paths,
             max_wildcards,
             filter,
+            tags,
             metrics_namespace,
             function_name,
             cloudfront_endpoint,

@@ -83,7 +83,7 @@ pub fn prepare_with(cfg: &Config, payload: &[u8], request_id: &str, explain: boo
                 let r = reference::decide(given, &plan.distribution_id, request.changes(), &plan.paths, request_id);
                 references.push(r.value);
                 if explain {
-                    explained.push(planner::explain::explain(request, &plan, cfg.index_document.as_deref()));
+                    explained.push(planner::explain::explain(request, &plan, cfg));
                 }
                 plans.push(plan);
             }

@@ -117,6 +117,45 @@ pub fn path_problem(p: &str) -> Option<String> {
     None
 }
 
+/// CloudFront's limit on one cache tag.
+pub const MAX_TAG_LEN: usize = 256;
+
+/// Why an item of `Paths.Items` would be refused, or `None`: a cache tag (`#tag`) or a path.
+pub fn item_problem(item: &str) -> Option<String> {
+    if item.starts_with('#') {
+        tag_problem(item)
+    } else {
+        path_problem(item)
+    }
+}
+
+/// Why a cache-tag item would be refused, or `None` when it is valid. CloudFront's rules: the item
+/// starts with `#`; the tag is 1 to 256 characters of ASCII 33–126, without commas (the origin's
+/// header separates tags with them) and without a wildcard.
+pub fn tag_problem(item: &str) -> Option<String> {
+    let Some(tag) = item.strip_prefix('#') else {
+        return Some("a cache tag must start with '#'".into());
+    };
+    if tag.is_empty() || tag.len() > MAX_TAG_LEN {
+        return Some(format!("a cache tag must be 1 to {MAX_TAG_LEN} characters after '#', got {}", tag.len()));
+    }
+    if let Some(c) = tag.chars().find(|c| !matches!(*c as u32, 33..=126)) {
+        return Some(format!("a cache tag is ASCII 33–126 only (no spaces, controls or non-ASCII), got {c:?}"));
+    }
+    if tag.contains(',') {
+        return Some("a cache tag has no commas (the origin's header separates tags with them)".into());
+    }
+    if tag.contains('*') {
+        return Some("a cache tag has no wildcard".into());
+    }
+    None
+}
+
+/// A cache tag as sent: tags are case-insensitive, so one spelling (lower case) is sent once.
+pub fn normalise_tag(item: &str) -> String {
+    item.to_ascii_lowercase()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +183,31 @@ mod tests {
             let e = DistributionId::parse(bad).unwrap_err();
             assert!(e.contains("is not a distribution id (upper-case letters and digits"), "{bad}: {e}");
         }
+    }
+
+    /// Rule: cache tags, by CloudFront's documentation — `#`, 1–256 characters of ASCII 33–126,
+    /// no commas, no wildcard.
+    #[test]
+    fn cache_tag_rules() {
+        let long = format!("#{}", "t".repeat(256));
+        for ok in ["#product-pages", "#a", "#A_b.c:d/e", long.as_str()] {
+            assert_eq!(tag_problem(ok), None, "{ok}");
+            assert_eq!(item_problem(ok), None, "{ok}");
+        }
+        let too_long = format!("#{}", "t".repeat(257));
+        let cases = [
+            ("#", "1 to 256"),
+            (too_long.as_str(), "1 to 256"),
+            ("#a b", "ASCII 33–126"),
+            ("#café", "ASCII 33–126"),
+            ("#a,b", "no commas"),
+            ("#pages*", "no wildcard"),
+            ("tag", "must start with '#'"),
+        ];
+        for (item, want) in cases {
+            assert!(tag_problem(item).is_some_and(|p| p.contains(want)), "{item}: {:?}", tag_problem(item));
+        }
+        assert!(item_problem("no-slash").is_some_and(|p| p.contains("must start with '/'")));
+        assert_eq!(normalise_tag("#Product-Pages"), "#product-pages");
     }
 }

@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use super::{CloudFront, CreateRequest, Invalidation, InvalidationPage, InvalidationSummary, PathCounts};
 use crate::error::Error;
-use crate::model::{path_problem, API_MAX_PATHS, API_MAX_PATHS_IN_PROGRESS, API_MAX_WILDCARDS_IN_PROGRESS};
+use crate::model::{item_problem, API_MAX_PATHS, API_MAX_PATHS_IN_PROGRESS, API_MAX_WILDCARDS_IN_PROGRESS};
 
 /// What CloudFront has done, as the caller's tests and the storm benchmark need to see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,7 +181,7 @@ impl CloudFront for MemoryCloudFront {
                 req.paths.len()
             )));
         }
-        if let Some(p) = req.paths.iter().find(|p| path_problem(p).is_some()) {
+        if let Some(p) = req.paths.iter().find(|p| item_problem(p).is_some()) {
             return Err(Error::InvalidInput(format!(
                 "CloudFront refused the request: InvalidArgument Your request contains one or more invalid invalidation paths: {p}"
             )));

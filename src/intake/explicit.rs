@@ -1,7 +1,10 @@
 //! The explicit request, from Step Functions or a direct invoke. Mirrors Terraform's
 //! `aws_cloudfront_create_invalidation` action:
 //!
-//! `{"distribution_id": "E…", "paths": ["/…"], "caller_reference"?: "…", "timeout"?: 900}`
+//! `{"distribution_id": "E…", "paths": ["/…", "#tag"], "caller_reference"?: "…", "timeout"?: 900}`
+//!
+//! where an item starting with `#` is a CloudFront cache tag, invalidating every object the origin
+//! tagged with it.
 //!
 //! or, for workflows that know which S3 keys changed (mapped like event keys):
 //!
@@ -14,7 +17,9 @@ use serde_json::Value;
 
 use super::{Change, ChangeKind, Intake, Payload, Source};
 use crate::error::Error;
-use crate::model::{path_problem, DistributionId, API_MAX_PATHS, API_MAX_WILDCARDS_IN_PROGRESS, MAX_KEY_BYTES};
+use crate::model::{
+    item_problem, normalise_tag, DistributionId, API_MAX_PATHS, API_MAX_WILDCARDS_IN_PROGRESS, MAX_KEY_BYTES,
+};
 
 pub const DEFAULT_TIMEOUT: u32 = 900;
 pub const MIN_TIMEOUT: u32 = 60;
@@ -138,9 +143,13 @@ pub(crate) fn read(p: Payload<'_>) -> Result<Intake, Error> {
             if paths.is_empty() || paths.len() > API_MAX_PATHS {
                 return Err(Error::invalid(format!("paths must hold 1 to {API_MAX_PATHS} paths, got {}", paths.len())));
             }
-            for (i, path) in paths.iter().enumerate() {
-                if let Some(problem) = path_problem(path) {
+            for (i, path) in paths.iter_mut().enumerate() {
+                if let Some(problem) = item_problem(path) {
                     return Err(Error::invalid(format!("paths[{i}] {:?}: {problem}", truncate(path, 80))));
+                }
+                if path.starts_with('#') {
+                    // Cache tags are case-insensitive: one spelling, sent once.
+                    *path = normalise_tag(path);
                 }
             }
             paths.sort_unstable();
@@ -260,6 +269,10 @@ mod tests {
             (json!({"distribution_id":d,"paths":"/a"}), "paths must be a list"),
             (json!({"distribution_id":d,"paths":[1]}), "paths[0] must be a string"),
             (json!({"distribution_id":d,"paths":["a"]}), "must start with '/'"),
+            (json!({"distribution_id":d,"paths":["#a,b"]}), "no commas"),
+            (json!({"distribution_id":d,"paths":["#"]}), "1 to 256"),
+            (json!({"distribution_id":d,"paths":["#pages*"]}), "no wildcard"),
+            (json!({"distribution_id":d,"paths":["#a b"]}), "ASCII 33–126"),
             (json!({"distribution_id":d,"paths":["/a*b"]}), "'*' only as the last"),
             (json!({"distribution_id":d,"paths":[long]}), "4000"),
             (json!({"distribution_id":d,"paths":["/a b"]}), "encode"),
@@ -312,6 +325,14 @@ mod tests {
             let got = parse(json!({"distribution_id":d,"paths":["/a"],"timeout":t}).to_string().as_bytes());
             assert_eq!(got.ok().and_then(|i| i.explicit).map(|r| r.timeout), want, "{t}");
         }
+    }
+
+    /// Rule: cache tags (`#tag`) are accepted beside paths, one spelling each.
+    #[test]
+    fn cache_tags_beside_paths() {
+        let i = ok(json!({"distribution_id":"EDFDVBD632BHDS5","paths":["/a","#Product-Pages","#product-pages"]}));
+        let Explicit::Paths { paths, .. } = i.explicit.unwrap().what else { panic!("a paths request") };
+        assert_eq!(paths, ["#product-pages", "/a"]);
     }
 
     /// Rule: CloudFront never holds more than 15 wildcard paths in progress, so a

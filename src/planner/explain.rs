@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::{covers_of_key, Plan, Request};
+use crate::config::Config;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PathWhy {
@@ -16,6 +17,7 @@ pub struct PathWhy {
 pub const GIVEN: &str = "given in the request";
 pub const EXACT: &str = "exact path";
 pub const BUDGET: &str = "wildcard chosen by the budget (MAX_PATHS / MAX_WILDCARDS, or the room CloudFront's in-progress quota left): the tightest common prefix of the paths it replaces";
+pub const TAG: &str = "cache tag from TAGS: purges every object the origin tagged with it (billed like a path)";
 pub const UNSETTLED: &str = "wildcard ending before a character whose request form is unsettled (~, space, *, ?) or past 4,000 characters: it covers every form a viewer may have used";
 
 /// The paths of an explicit `paths` request.
@@ -24,18 +26,24 @@ pub fn given(plan: &Plan) -> Vec<PathWhy> {
 }
 
 /// The paths of `plan`, made from `request`, with the keys each covers.
-pub fn explain(request: &Request<'_>, plan: &Plan, index_document: Option<&str>) -> Vec<PathWhy> {
+pub fn explain(request: &Request<'_>, plan: &Plan, cfg: &Config) -> Vec<PathWhy> {
     let mut whys: Vec<PathWhy> = plan
         .paths
         .iter()
         .map(|path| PathWhy {
             path: path.clone(),
-            reason: if path.ends_with('*') { BUDGET } else { EXACT },
+            reason: if path.starts_with('#') {
+                TAG
+            } else if path.ends_with('*') {
+                BUDGET
+            } else {
+                EXACT
+            },
             keys: Vec::new(),
         })
         .collect();
     for (change, viewer_key) in &request.routed {
-        let own = covers_of_key(viewer_key, index_document);
+        let own = covers_of_key(viewer_key, cfg.index_document.as_deref());
         for i in 0..own.len() {
             let (text, wild) = (own.text(i), own.is_wildcard(i));
             let Some(w) = whys.iter_mut().find(|w| match w.path.strip_suffix('*') {
@@ -49,6 +57,15 @@ pub fn explain(request: &Request<'_>, plan: &Plan, index_document: Option<&str>)
             }
             if !w.keys.contains(&change.key) {
                 w.keys.push(change.key.clone());
+            }
+        }
+    }
+    for change in request.changes() {
+        for tag in cfg.tags.tags_for(&change.key) {
+            if let Some(w) = whys.iter_mut().find(|w| w.path == tag) {
+                if !w.keys.contains(&change.key) {
+                    w.keys.push(change.key.clone());
+                }
             }
         }
     }

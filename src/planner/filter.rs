@@ -3,6 +3,28 @@
 
 use globset::{GlobSet, GlobSetBuilder};
 
+/// Globs over the full S3 key, as in `.gitignore` (also used by `TAGS`): `*` stays within one `/`
+/// segment, `**` crosses them, and a glob without `/` matches a file name at any depth.
+pub fn key_globs<S: AsRef<str>>(globs: &[S]) -> Result<GlobSet, String> {
+    let mut b = GlobSetBuilder::new();
+    for g in globs {
+        let g = g.as_ref();
+        let anywhere;
+        let pattern = if g.contains('/') {
+            g
+        } else {
+            anywhere = format!("{{{g},**/{g}}}");
+            anywhere.as_str()
+        };
+        let glob = globset::GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| format!("invalid glob {g:?}: {e}"))?;
+        b.add(glob);
+    }
+    b.build().map_err(|e| e.to_string())
+}
+
 /// `EXCLUDE` / `INCLUDE` globs over the full S3 key, as in `.gitignore`: `*` stays within one `/`
 /// segment, `**` crosses them, and a glob without `/` matches a file name at any depth (`*.map`).
 #[derive(Debug, Clone, Default)]
@@ -17,22 +39,7 @@ impl KeyFilter {
             if globs.is_empty() {
                 return Ok(None);
             }
-            let mut b = GlobSetBuilder::new();
-            for g in globs {
-                let anywhere;
-                let pattern = if g.contains('/') {
-                    g.as_str()
-                } else {
-                    anywhere = format!("{{{g},**/{g}}}");
-                    anywhere.as_str()
-                };
-                let glob = globset::GlobBuilder::new(pattern)
-                    .literal_separator(true)
-                    .build()
-                    .map_err(|e| format!("invalid glob {g:?}: {e}"))?;
-                b.add(glob);
-            }
-            b.build().map(Some).map_err(|e| e.to_string())
+            key_globs(globs).map(Some)
         }
         Ok(KeyFilter { include: build(include)?, exclude: build(exclude)? })
     }

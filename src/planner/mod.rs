@@ -14,6 +14,7 @@ pub mod explain;
 pub mod filter;
 pub mod mapping;
 pub mod routing;
+pub mod tags;
 
 pub use covers::Covers;
 
@@ -48,6 +49,8 @@ pub struct PlanStats {
     /// Paths in the plan that are not wildcards.
     pub exact_paths: usize,
     pub wildcards: usize,
+    /// Cache-tag items (`#tag`), from `TAGS` or the request.
+    pub tags: usize,
 }
 
 impl Plan {
@@ -57,12 +60,19 @@ impl Plan {
 
     /// A plan of paths given as they are (an explicit `paths` request).
     pub fn of_paths(distribution_id: &DistributionId, paths: &[String]) -> Plan {
+        let tags = paths.iter().filter(|p| p.starts_with('#')).count();
         let counts = Budget::count(paths);
         Plan {
             distribution_id: distribution_id.clone(),
             paths: paths.to_vec(),
             messages: BTreeSet::from([0]),
-            stats: PlanStats { keys_in: 0, covers: paths.len(), exact_paths: counts.0, wildcards: counts.1 },
+            stats: PlanStats {
+                keys_in: 0,
+                covers: paths.len(),
+                exact_paths: counts.0 - tags,
+                wildcards: counts.1,
+                tags,
+            },
         }
     }
 }
@@ -105,20 +115,38 @@ pub struct Request<'c> {
     covers: Covers,
     /// Each change with its key as the distribution's origin serves it (origin path stripped).
     pub routed: Vec<(&'c Change, &'c str)>,
+    /// Changes whose own paths are excluded (`EXCLUDE`/`INCLUDE`) but which add cache tags.
+    tag_only: Vec<&'c Change>,
+    /// Cache tags the changes add (`TAGS`), lower case, each once.
+    tags: BTreeSet<String>,
     messages: BTreeSet<usize>,
 }
 
 impl Request<'_> {
+    /// Every change this request carries: what its CallerReference stands for.
     pub fn changes(&self) -> impl Iterator<Item = &Change> {
-        self.routed.iter().map(|(c, _)| *c)
+        self.routed.iter().map(|(c, _)| *c).chain(self.tag_only.iter().copied())
     }
 
     /// The plan within `budget`, or `None` when it cannot be met (no wildcard room for what
     /// needs one, or more exact paths than the room and no wildcard to merge them into).
     pub fn fit(&self, budget: Budget) -> Option<Plan> {
-        let covers = collapse::collapse(self.covers.clone(), budget);
-        let paths = covers.paths();
+        // Tags take their places first: they are never merged. *Unsettled*: whether a tag counts
+        // against the 3,000 exact paths in progress; counting it does is the safe side.
+        let tags = self.tags.len();
+        let for_paths = Budget {
+            max_paths: budget.max_paths.checked_sub(tags)?,
+            max_exact: budget.max_exact.checked_sub(tags)?,
+            ..budget
+        };
+        let mut paths = if self.covers.is_empty() {
+            Vec::new()
+        } else {
+            let covers = collapse::collapse(self.covers.clone(), for_paths);
+            covers.paths()
+        };
         let (exact_paths, wildcards) = Budget::count(&paths);
+        paths.extend(self.tags.iter().map(|t| t.to_string()));
         if !budget.holds(&paths) {
             return None;
         }
@@ -126,7 +154,7 @@ impl Request<'_> {
             distribution_id: self.distribution_id.clone(),
             paths,
             messages: self.messages.clone(),
-            stats: PlanStats { keys_in: self.routed.len(), covers: self.covers.len(), exact_paths, wildcards },
+            stats: PlanStats { keys_in: self.routed.len(), covers: self.covers.len(), exact_paths, wildcards, tags },
         })
     }
 }
@@ -151,6 +179,8 @@ impl<'c> Request<'c> {
             distribution_id: distribution_id.clone(),
             covers: Covers::with_capacity(texts, 3 * changes.len()),
             routed: Vec::with_capacity(changes.len()),
+            tag_only: Vec::new(),
+            tags: BTreeSet::new(),
             messages: BTreeSet::new(),
         }
     }
@@ -230,9 +260,14 @@ pub fn gather<'c>(changes: &'c [Change], cfg: &Config, routing: Routing<'_>) -> 
             *skipped.entry("no route").or_default() += 1;
             continue;
         };
-        if let Err(reason) = cfg.filter.check(&change.key) {
+        // TAGS apply even to a key whose own path EXCLUDE skips: the tag names other pages.
+        let tags = cfg.tags.tags_for(&change.key);
+        let filtered = cfg.filter.check(&change.key).err();
+        if let Some(reason) = filtered {
             *skipped.entry(reason).or_default() += 1;
-            continue;
+            if tags.is_empty() {
+                continue;
+            }
         }
         for t in targets {
             let viewer_key = match strip_prefix(&change.key, &t.origin_path) {
@@ -261,10 +296,19 @@ pub fn gather<'c>(changes: &'c [Change], cfg: &Config, routing: Routing<'_>) -> 
                 by_dist.insert(t.distribution_id.clone(), Request::with_room(&t.distribution_id, changes));
             }
             let Some(req) = by_dist.get_mut(&t.distribution_id) else { continue };
-            mapping::for_each_viewer_path(viewer_key, cfg.index_document.as_deref(), &mut scratch, |vp| {
-                mapping::covers_for(vp, &mut req.covers)
-            });
-            req.routed.push((change, viewer_key));
+            if filtered.is_none() {
+                mapping::for_each_viewer_path(viewer_key, cfg.index_document.as_deref(), &mut scratch, |vp| {
+                    mapping::covers_for(vp, &mut req.covers)
+                });
+                req.routed.push((change, viewer_key));
+            } else {
+                req.tag_only.push(change);
+            }
+            for tag in &tags {
+                if !req.tags.contains(*tag) {
+                    req.tags.insert(tag.to_string());
+                }
+            }
             req.messages.insert(change.message);
         }
     }
@@ -496,5 +540,24 @@ mod tests {
         let p = plan_keys(&[("DISTRIBUTION_ID", "E1"), ("ORIGIN_PATH", "/site")], &["site/", "site/a.html"]);
         assert_eq!(paths(&p), vec![("E1", vec!["/a.html"])]);
         assert_eq!(p.skipped, BTreeMap::from([("origin folder marker", 1)]));
+    }
+
+    /// Rules (`TAGS`): a matching change adds its tags to its distribution's request — even when
+    /// EXCLUDE skips its own path; tags count against MAX_PATHS and are never merged into a
+    /// wildcard.
+    #[test]
+    fn cache_tags_from_tags() {
+        let tags = ("TAGS", r##"{"data/products/*.json": "#product-pages", "*.css": ["#styles"]}"##);
+        let p =
+            plan_keys(&[("DISTRIBUTION_ID", "E1"), tags], &["data/products/1.json", "data/products/2.json", "a.html"]);
+        assert_eq!(
+            paths(&p),
+            vec![("E1", vec!["/a.html", "/data/products/1.json", "/data/products/2.json", "#product-pages"])]
+        );
+        assert_eq!(p.plans[0].stats.tags, 1);
+        let p = plan_keys(&[("DISTRIBUTION_ID", "E1"), tags, ("EXCLUDE", "data/**")], &["data/products/1.json"]);
+        assert_eq!(paths(&p), vec![("E1", vec!["#product-pages"])], "EXCLUDE skips the path, not the tag");
+        let p = plan_keys(&[("DISTRIBUTION_ID", "E1"), tags, ("MAX_PATHS", "2")], &["x/a.css", "x/b.css", "y/c.html"]);
+        assert_eq!(paths(&p), vec![("E1", vec!["/*", "#styles"])], "the tag keeps its place, paths merge");
     }
 }
