@@ -95,9 +95,36 @@ impl Workflow {
         }
     }
 
+    /// The execution's history events, oldest first.
+    fn history(&self, arn: &str) -> Vec<Value> {
+        let h =
+            aws_json(self.moto.port, "states", "AWSStepFunctions.GetExecutionHistory", &json!({"executionArn": arn}));
+        h["events"].as_array().unwrap().clone()
+    }
+
     fn count(&self, op: &str) -> usize {
         self.moto.calls().iter().filter(|c| *c == op).count()
     }
+}
+
+/// The payload the create step sent to the Lambda: the request after the workflow's defaults.
+fn lambda_payload(history: &[Value]) -> Value {
+    let scheduled = history
+        .iter()
+        .find(|e| e["type"] == "TaskScheduled" && e["taskScheduledEventDetails"]["resourceType"] == "lambda")
+        .expect("the create step was scheduled");
+    let params: Value =
+        serde_json::from_str(scheduled["taskScheduledEventDetails"]["parameters"].as_str().unwrap()).unwrap();
+    params["Payload"].clone()
+}
+
+/// The input of every wait loop (one per invalidation), in the order they started.
+fn loop_inputs(history: &[Value]) -> Vec<Value> {
+    history
+        .iter()
+        .filter(|e| e["type"] == "ChoiceStateEntered" && e["stateEnteredEventDetails"]["name"] == "AlreadyCompleted?")
+        .map(|e| serde_json::from_str(e["stateEnteredEventDetails"]["input"].as_str().unwrap()).unwrap())
+        .collect()
 }
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -221,6 +248,40 @@ fn skipped_request_succeeds_with_nothing_to_wait_for() {
     assert_eq!(out, json!({"status": "Skipped", "invalidations": [], "skipped": {"matched by EXCLUDE": 1}}));
     assert_eq!(wf.count("CreateInvalidation"), 0);
     assert_eq!(wf.count("GetInvalidation"), 0);
+}
+
+/// Rule: each field of `wait` defaults on its own: `{"interval_seconds": 1}` keeps the default
+/// `first_seconds` (30), and the Lambda and every wait loop see the complete object. (The
+/// invalidation is `Completed` when created, so the 30 s are not waited for.)
+#[test]
+fn wait_without_first_seconds_defaults_it_to_30() {
+    let wf = Workflow::start(0);
+    let input = json!({"distribution_id": SAMPLE_DISTRIBUTION, "paths": ["/a"], "wait": {"interval_seconds": 1}});
+    let arn = wf.start_execution("wait-1", &input);
+    let (status, out, _) = wf.finish(&arn);
+    assert_eq!(status, "SUCCEEDED", "{out}");
+    assert_eq!(out["status"], "Completed");
+    let history = wf.history(&arn);
+    let complete = json!({"first_seconds": 30, "interval_seconds": 1});
+    assert_eq!(lambda_payload(&history)["wait"], complete);
+    let loops = loop_inputs(&history);
+    assert_eq!(loops.len(), 1);
+    assert_eq!(loops[0]["wait"], complete);
+}
+
+/// Rule: each field of `wait` defaults on its own: `{"first_seconds": 1}` keeps the default
+/// `interval_seconds` (30), which the loop really waits between polls.
+#[test]
+fn wait_without_interval_seconds_defaults_it_to_30() {
+    let wf = Workflow::start(1);
+    let input = json!({"distribution_id": SAMPLE_DISTRIBUTION, "paths": ["/a"], "wait": {"first_seconds": 1}});
+    let t0 = Instant::now();
+    let arn = wf.start_execution("wait-2", &input);
+    let (status, out, _) = wf.finish(&arn);
+    assert_eq!(status, "SUCCEEDED", "{out}");
+    assert!(t0.elapsed() >= Duration::from_secs(31), "1 s, an InProgress poll, 30 s, the Completed poll");
+    assert_eq!(lambda_payload(&wf.history(&arn))["wait"], json!({"first_seconds": 1, "interval_seconds": 30}));
+    assert_eq!(wf.count("GetInvalidation"), 2);
 }
 
 /// Branch: the create step fails with `InvalidInput` → the execution fails at once with that error,
