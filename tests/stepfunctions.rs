@@ -299,7 +299,7 @@ fn invalid_input_fails_at_once() {
 }
 
 /// Branch: CloudFront answers `TooManyInvalidationsInProgress` → the Lambda reports that error, the
-/// workflow's Retry backs off and the second attempt succeeds.
+/// workflow's Retry backs off (30 s) and the second attempt succeeds.
 #[test]
 fn too_many_invalidations_is_retried_then_succeeds() {
     let wf = Workflow::start(0);
@@ -311,6 +311,32 @@ fn too_many_invalidations_is_retried_then_succeeds() {
     assert_eq!(out["status"], "Completed");
     assert_eq!(wf.count("Invoke"), 2, "one retry of the create step");
     assert_eq!(wf.count("CreateInvalidation"), 2);
+}
+
+/// Rule: the create step keeps retrying `TooManyInvalidationsInProgress` for at least 90 minutes,
+/// so that a deploy outlasts an in-progress invalidation of 60 (CloudFront: typically 5-15, reports
+/// of 40). Summed from the Retry as written; jitter would make the total a random fraction of it.
+#[test]
+fn too_many_invalidations_in_progress_is_retried_for_at_least_90_minutes() {
+    let definition: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join("statemachine/invalidate.asl.json")).unwrap())
+            .unwrap();
+    let retriers = definition["States"]["CreateInvalidation"]["Retry"].as_array().unwrap();
+    let r = retriers
+        .iter()
+        .find(|r| r["ErrorEquals"].as_array().unwrap().contains(&json!("TooManyInvalidationsInProgress")))
+        .expect("a Retry for TooManyInvalidationsInProgress");
+    assert!(
+        r["JitterStrategy"].as_str().unwrap_or("NONE") == "NONE",
+        "FULL jitter draws each delay from 0 to its value: no total would be promised"
+    );
+    // ASL defaults: IntervalSeconds 1, MaxAttempts 3, BackoffRate 2, no MaxDelaySeconds.
+    let interval = r["IntervalSeconds"].as_f64().unwrap_or(1.0);
+    let attempts = r["MaxAttempts"].as_i64().unwrap_or(3) as i32;
+    let rate = r["BackoffRate"].as_f64().unwrap_or(2.0);
+    let max_delay = r["MaxDelaySeconds"].as_f64().unwrap_or(f64::INFINITY);
+    let total: f64 = (0..attempts).map(|n| (interval * rate.powi(n)).min(max_delay)).sum();
+    assert!(total >= 90.0 * 60.0, "the retries give up after {total} s ({:.1} min)", total / 60.0);
 }
 
 fn run_tool(tool: std::path::PathBuf, args: &[&str]) {
