@@ -284,6 +284,20 @@ fn wait_without_interval_seconds_defaults_it_to_30() {
     assert_eq!(wf.count("GetInvalidation"), 2);
 }
 
+/// Rule: an out-of-range wait is refused by the Lambda (`InvalidInput`) before anything is
+/// created, rather than failing the loop after the invalidation exists.
+#[test]
+fn out_of_range_wait_fails_before_anything_is_created() {
+    let wf = Workflow::start(1);
+    let input = json!({"distribution_id": SAMPLE_DISTRIBUTION, "paths": ["/a"],
+                       "wait": {"first_seconds": 1, "interval_seconds": 0}});
+    let (status, error, cause) = wf.run("wait-3", input);
+    assert_eq!(status, "FAILED", "{error}");
+    assert_eq!(error, "InvalidInput", "{cause}");
+    assert_eq!(wf.count("Invoke"), 1, "not retried");
+    assert_eq!(wf.count("CreateInvalidation"), 0);
+}
+
 /// Branch: the create step fails with `InvalidInput` → the execution fails at once with that error,
 /// without a retry.
 #[test]
