@@ -27,11 +27,17 @@ struct Workflow {
 impl Workflow {
     /// `complete_after`: GetInvalidation reads before `Completed` (negative: never).
     fn start(complete_after: i32) -> Workflow {
+        Workflow::with(complete_after, &[SAMPLE_DISTRIBUTION], &[("DISTRIBUTION_ID", SAMPLE_DISTRIBUTION)])
+    }
+
+    /// The same, with these distributions in moto and this environment for the Lambda.
+    fn with(complete_after: i32, distributions: &[&str], env: &[(&str, &str)]) -> Workflow {
         let mut lambda = Lambda::emulator();
         let endpoint = format!("http://127.0.0.1:{}", lambda.port);
+        let ids = distributions.join(",");
         let moto = Moto::start(&[
             "--distribution-ids",
-            SAMPLE_DISTRIBUTION,
+            &ids,
             "--stepfunctions",
             "--lambda-endpoint",
             &endpoint,
@@ -40,7 +46,7 @@ impl Workflow {
             "--complete-after",
             &complete_after.to_string(),
         ]);
-        lambda.run(&moto.endpoint, &[("DISTRIBUTION_ID", SAMPLE_DISTRIBUTION)]);
+        lambda.run(&moto.endpoint, env);
         let definition = std::fs::read_to_string(repo().join("statemachine/invalidate.asl.json"))
             .unwrap()
             .replace("${InvalidatorFunctionArn}", FUNCTION_ARN);
@@ -53,15 +59,25 @@ impl Workflow {
         Workflow { state_machine: created["stateMachineArn"].as_str().unwrap().to_string(), moto, _lambda: lambda }
     }
 
-    /// Runs one execution to its end: (status, output or error, cause).
-    fn run(&self, name: &str, input: Value) -> (String, Value, String) {
+    /// Starts one execution: its ARN.
+    fn start_execution(&self, name: &str, input: &Value) -> String {
         let started = aws_json(
             self.moto.port,
             "states",
             "AWSStepFunctions.StartExecution",
             &json!({"stateMachineArn": self.state_machine, "name": name, "input": input.to_string()}),
         );
-        let arn = started["executionArn"].as_str().unwrap().to_string();
+        started["executionArn"].as_str().unwrap().to_string()
+    }
+
+    /// Runs one execution to its end: (status, output or error, cause).
+    fn run(&self, name: &str, input: Value) -> (String, Value, String) {
+        let arn = self.start_execution(name, &input);
+        self.finish(&arn)
+    }
+
+    /// Waits for an execution to end: (status, output or error, cause).
+    fn finish(&self, arn: &str) -> (String, Value, String) {
         let t0 = Instant::now();
         loop {
             let d =
@@ -74,9 +90,16 @@ impl Workflow {
                 };
                 return (status, out, d["cause"].as_str().unwrap_or("").to_string());
             }
-            assert!(t0.elapsed() < Duration::from_secs(240), "execution {name} still running");
+            assert!(t0.elapsed() < Duration::from_secs(240), "execution {arn} still running");
             std::thread::sleep(Duration::from_millis(250));
         }
+    }
+
+    /// The execution's history events, oldest first.
+    fn history(&self, arn: &str) -> Vec<Value> {
+        let h =
+            aws_json(self.moto.port, "states", "AWSStepFunctions.GetExecutionHistory", &json!({"executionArn": arn}));
+        h["events"].as_array().unwrap().clone()
     }
 
     fn count(&self, op: &str) -> usize {
@@ -84,7 +107,37 @@ impl Workflow {
     }
 }
 
-/// Branch: create, wait, poll `InProgress`, wait, poll `Completed` → succeed with the output.
+/// The payload the create step sent to the Lambda: the request after the workflow's defaults.
+fn lambda_payload(history: &[Value]) -> Value {
+    let scheduled = history
+        .iter()
+        .find(|e| e["type"] == "TaskScheduled" && e["taskScheduledEventDetails"]["resourceType"] == "lambda")
+        .expect("the create step was scheduled");
+    let params: Value =
+        serde_json::from_str(scheduled["taskScheduledEventDetails"]["parameters"].as_str().unwrap()).unwrap();
+    params["Payload"].clone()
+}
+
+/// The input of every wait loop (one per invalidation), in the order they started.
+fn loop_inputs(history: &[Value]) -> Vec<Value> {
+    history
+        .iter()
+        .filter(|e| e["type"] == "ChoiceStateEntered" && e["stateEnteredEventDetails"]["name"] == "AlreadyCompleted?")
+        .map(|e| serde_json::from_str(e["stateEnteredEventDetails"]["input"].as_str().unwrap()).unwrap())
+        .collect()
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+}
+
+/// Two distributions moto knows, and a Lambda whose one route sends every key to both.
+const FIRST: &str = "EFIRSTDIST0001";
+const SECOND: &str = "ESECONDDIST002";
+const BOTH: &str = r#"[{"prefix":"","distributions":["EFIRSTDIST0001","ESECONDDIST002"]}]"#;
+
+/// Branch: create, wait, poll `InProgress`, wait, poll `Completed` → succeed with the output
+/// `{"status": "Completed", "invalidations": [...]}`.
 #[test]
 fn completes_after_an_in_progress_poll() {
     let wf = Workflow::start(1);
@@ -93,10 +146,16 @@ fn completes_after_an_in_progress_poll() {
     let (status, out, _) = wf.run("deploy-1", input);
     assert_eq!(status, "SUCCEEDED", "{out}");
     assert_eq!(out["status"], "Completed");
-    assert_eq!(out["distribution_id"], SAMPLE_DISTRIBUTION);
-    assert_eq!(out["paths"], json!(["/docs/*", "/index.html"]));
-    assert_eq!(out["caller_reference"], "sfn-deploy-1", "derived from the execution name");
-    assert!(out["invalidation_id"].as_str().is_some_and(|s| !s.is_empty()), "{out}");
+    let invalidations = out["invalidations"].as_array().unwrap();
+    assert_eq!(invalidations.len(), 1, "{out}");
+    let inv = &invalidations[0];
+    let id = inv["invalidation_id"].as_str().filter(|s| !s.is_empty()).unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(
+        inv,
+        &json!({"distribution_id": SAMPLE_DISTRIBUTION, "invalidation_id": id, "status": "Completed",
+                "caller_reference": "sfn-deploy-1", "path_count": 2, "paths": ["/docs/*", "/index.html"]}),
+        "caller_reference derived from the execution name"
+    );
     assert_eq!(wf.count("CreateInvalidation"), 1);
     assert_eq!(wf.count("GetInvalidation"), 2, "one InProgress poll, then Completed");
 }
@@ -117,6 +176,128 @@ fn times_out_with_invalidation_timeout() {
     assert!(wf.count("GetInvalidation") >= 5, "kept polling until the deadline");
 }
 
+/// Rule: a request that reaches several distributions (ROUTES) waits for every invalidation, each
+/// in its own loop, and succeeds with all of them once all are `Completed`.
+#[test]
+fn waits_for_every_invalidation_of_several_distributions() {
+    let wf = Workflow::with(1, &[FIRST, SECOND], &[("ROUTES", BOTH)]);
+    let input = json!({"keys": ["docs/index.html"], "wait": {"first_seconds": 1, "interval_seconds": 1}});
+    let (status, out, _) = wf.run("routes-1", input);
+    assert_eq!(status, "SUCCEEDED", "{out}");
+    assert_eq!(out["status"], "Completed");
+    let invalidations = out["invalidations"].as_array().unwrap();
+    let mut distributions: Vec<_> = invalidations.iter().map(|i| i["distribution_id"].as_str().unwrap()).collect();
+    distributions.sort_unstable();
+    assert_eq!(distributions, [FIRST, SECOND], "{out}");
+    for i in invalidations {
+        assert_eq!(i["status"], "Completed", "{i}");
+        assert_eq!(i["caller_reference"], "sfn-routes-1", "{i}");
+        assert_eq!(i["paths"], json!(["/docs", "/docs/", "/docs/index.html"]), "{i}");
+        assert!(i["invalidation_id"].as_str().is_some_and(|s| !s.is_empty()), "{i}");
+    }
+    assert_eq!(wf.count("CreateInvalidation"), 2);
+    assert_eq!(wf.count("GetInvalidation"), 4, "each: one InProgress poll, then Completed");
+}
+
+/// Rule: when one of several invalidations is not `Completed` by its deadline, the execution fails
+/// with `InvalidationTimeout` naming that one, even though the other completed.
+#[test]
+fn any_invalidation_past_its_deadline_fails_the_execution_naming_it() {
+    // Completed after 20 reads: the workflow polls SECOND about 13 times before its deadline, and
+    // the test reads FIRST 20 times itself, so FIRST completes and SECOND does not.
+    let wf = Workflow::with(20, &[FIRST, SECOND], &[("ROUTES", BOTH)]);
+    let input =
+        json!({"keys": ["docs/index.html"], "timeout": 60, "wait": {"first_seconds": 1, "interval_seconds": 5}});
+    let t0 = Instant::now();
+    let arn = wf.start_execution("routes-2", &input);
+    let (first, second) = block_on(async {
+        loop {
+            let (f, s) = (wf.moto.invalidation_ids(FIRST).await, wf.moto.invalidation_ids(SECOND).await);
+            if let (Some(f), Some(s)) = (f.first(), s.first()) {
+                return (f.clone(), s.clone());
+            }
+            assert!(t0.elapsed() < Duration::from_secs(30), "the invalidations were not created");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    block_on(async {
+        for _ in 0..20 {
+            wf.moto.sdk().get_invalidation().distribution_id(FIRST).id(&first).send().await.unwrap();
+        }
+    });
+    let (status, error, cause) = wf.finish(&arn);
+    assert_eq!(status, "FAILED");
+    assert_eq!(error, "InvalidationTimeout");
+    assert!(
+        cause
+            .starts_with(&format!("Invalidation {second} on distribution {SECOND} was not Completed by its deadline "))
+            && cause.ends_with("(status InProgress)"),
+        "{cause}"
+    );
+    assert!(t0.elapsed() >= Duration::from_secs(60), "not before the deadline");
+}
+
+/// Rule: when every key is filtered out (outcome `Skipped`), the execution succeeds at once with no
+/// invalidation to wait for, and says why.
+#[test]
+fn skipped_request_succeeds_with_nothing_to_wait_for() {
+    let wf =
+        Workflow::with(1, &[SAMPLE_DISTRIBUTION], &[("DISTRIBUTION_ID", SAMPLE_DISTRIBUTION), ("EXCLUDE", "docs/*")]);
+    let (status, out, _) = wf.run("skip-1", json!({"keys": ["docs/index.html"]}));
+    assert_eq!(status, "SUCCEEDED", "{out}");
+    assert_eq!(out, json!({"status": "Skipped", "invalidations": [], "skipped": {"matched by EXCLUDE": 1}}));
+    assert_eq!(wf.count("CreateInvalidation"), 0);
+    assert_eq!(wf.count("GetInvalidation"), 0);
+}
+
+/// Rule: each field of `wait` defaults on its own: `{"interval_seconds": 1}` keeps the default
+/// `first_seconds` (30), and the Lambda and every wait loop see the complete object. (The
+/// invalidation is `Completed` when created, so the 30 s are not waited for.)
+#[test]
+fn wait_without_first_seconds_defaults_it_to_30() {
+    let wf = Workflow::start(0);
+    let input = json!({"distribution_id": SAMPLE_DISTRIBUTION, "paths": ["/a"], "wait": {"interval_seconds": 1}});
+    let arn = wf.start_execution("wait-1", &input);
+    let (status, out, _) = wf.finish(&arn);
+    assert_eq!(status, "SUCCEEDED", "{out}");
+    assert_eq!(out["status"], "Completed");
+    let history = wf.history(&arn);
+    let complete = json!({"first_seconds": 30, "interval_seconds": 1});
+    assert_eq!(lambda_payload(&history)["wait"], complete);
+    let loops = loop_inputs(&history);
+    assert_eq!(loops.len(), 1);
+    assert_eq!(loops[0]["wait"], complete);
+}
+
+/// Rule: each field of `wait` defaults on its own: `{"first_seconds": 1}` keeps the default
+/// `interval_seconds` (30), which the loop really waits between polls.
+#[test]
+fn wait_without_interval_seconds_defaults_it_to_30() {
+    let wf = Workflow::start(1);
+    let input = json!({"distribution_id": SAMPLE_DISTRIBUTION, "paths": ["/a"], "wait": {"first_seconds": 1}});
+    let t0 = Instant::now();
+    let arn = wf.start_execution("wait-2", &input);
+    let (status, out, _) = wf.finish(&arn);
+    assert_eq!(status, "SUCCEEDED", "{out}");
+    assert!(t0.elapsed() >= Duration::from_secs(31), "1 s, an InProgress poll, 30 s, the Completed poll");
+    assert_eq!(lambda_payload(&wf.history(&arn))["wait"], json!({"first_seconds": 1, "interval_seconds": 30}));
+    assert_eq!(wf.count("GetInvalidation"), 2);
+}
+
+/// Rule: an out-of-range wait is refused by the Lambda (`InvalidInput`) before anything is
+/// created, rather than failing the loop after the invalidation exists.
+#[test]
+fn out_of_range_wait_fails_before_anything_is_created() {
+    let wf = Workflow::start(1);
+    let input = json!({"distribution_id": SAMPLE_DISTRIBUTION, "paths": ["/a"],
+                       "wait": {"first_seconds": 1, "interval_seconds": 0}});
+    let (status, error, cause) = wf.run("wait-3", input);
+    assert_eq!(status, "FAILED", "{error}");
+    assert_eq!(error, "InvalidInput", "{cause}");
+    assert_eq!(wf.count("Invoke"), 1, "not retried");
+    assert_eq!(wf.count("CreateInvalidation"), 0);
+}
+
 /// Branch: the create step fails with `InvalidInput` → the execution fails at once with that error,
 /// without a retry.
 #[test]
@@ -132,7 +313,7 @@ fn invalid_input_fails_at_once() {
 }
 
 /// Branch: CloudFront answers `TooManyInvalidationsInProgress` → the Lambda reports that error, the
-/// workflow's Retry backs off and the second attempt succeeds; the same CallerReference is sent twice.
+/// workflow's Retry backs off (30 s) and the second attempt succeeds.
 #[test]
 fn too_many_invalidations_is_retried_then_succeeds() {
     let wf = Workflow::start(0);
@@ -144,6 +325,32 @@ fn too_many_invalidations_is_retried_then_succeeds() {
     assert_eq!(out["status"], "Completed");
     assert_eq!(wf.count("Invoke"), 2, "one retry of the create step");
     assert_eq!(wf.count("CreateInvalidation"), 2);
+}
+
+/// Rule: the create step keeps retrying `TooManyInvalidationsInProgress` for at least 90 minutes,
+/// so that a deploy outlasts an in-progress invalidation of 60 (CloudFront: typically 5-15, reports
+/// of 40). Summed from the Retry as written; jitter would make the total a random fraction of it.
+#[test]
+fn too_many_invalidations_in_progress_is_retried_for_at_least_90_minutes() {
+    let definition: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join("statemachine/invalidate.asl.json")).unwrap())
+            .unwrap();
+    let retriers = definition["States"]["CreateInvalidation"]["Retry"].as_array().unwrap();
+    let r = retriers
+        .iter()
+        .find(|r| r["ErrorEquals"].as_array().unwrap().contains(&json!("TooManyInvalidationsInProgress")))
+        .expect("a Retry for TooManyInvalidationsInProgress");
+    assert!(
+        r["JitterStrategy"].as_str().unwrap_or("NONE") == "NONE",
+        "FULL jitter draws each delay from 0 to its value: no total would be promised"
+    );
+    // ASL defaults: IntervalSeconds 1, MaxAttempts 3, BackoffRate 2, no MaxDelaySeconds.
+    let interval = r["IntervalSeconds"].as_f64().unwrap_or(1.0);
+    let attempts = r["MaxAttempts"].as_i64().unwrap_or(3) as i32;
+    let rate = r["BackoffRate"].as_f64().unwrap_or(2.0);
+    let max_delay = r["MaxDelaySeconds"].as_f64().unwrap_or(f64::INFINITY);
+    let total: f64 = (0..attempts).map(|n| (interval * rate.powi(n)).min(max_delay)).sum();
+    assert!(total >= 90.0 * 60.0, "the retries give up after {total} s ({:.1} min)", total / 60.0);
 }
 
 fn run_tool(tool: std::path::PathBuf, args: &[&str]) {
