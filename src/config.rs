@@ -4,6 +4,7 @@
 //! and what it allows ([`Error::Config`]), because the only place an operator sees it is the
 //! function's first log line (or `cfinv`'s stderr).
 
+use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 
 use crate::error::Error;
@@ -25,6 +26,8 @@ pub struct Config {
     pub max_paths: NonZeroUsize,
     pub max_wildcards: NonZeroUsize,
     pub filter: KeyFilter,
+    /// The role to assume for each distribution in another account (ROUTES' `role_arn`).
+    pub roles: BTreeMap<DistributionId, String>,
     /// `TAGS`: cache tags that changes of matching keys add to their request.
     pub tags: TagRules,
     /// CloudWatch namespace of the EMF metrics (`METRICS_NAMESPACE`, default `CfInvalidator`);
@@ -110,6 +113,8 @@ impl Config {
             None => Routes::single(distribution_id.as_ref(), &origin_path),
         };
 
+        let roles = routes.roles().map_err(|m| err("ROUTES", m))?;
+
         let metrics_namespace = match var("METRICS_NAMESPACE") {
             None => Some("CfInvalidator".to_string()),
             Some(v) if v.is_empty() => None,
@@ -142,6 +147,7 @@ impl Config {
             max_paths,
             max_wildcards,
             filter,
+            roles,
             tags,
             metrics_namespace,
             function_name,

@@ -12,7 +12,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env()
         .inspect_err(|e| tracing::error!(error_type = e.error_type(), error = %e, "invalid configuration"))?;
-    let cloudfront = SdkCloudFront::from_env(config.cloudfront_endpoint.as_deref()).await;
+    let cloudfront = SdkCloudFront::for_config(&config).await;
     let (config, cloudfront) = (&config, &cloudfront);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
         let invocation = Invocation::from_context(&event.context);

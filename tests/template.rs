@@ -9,7 +9,7 @@ mod support;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use support::{repo, venv_bin};
 
 /// The template as JSON, decoded by cfn-lint's own CloudFormation YAML reader (it knows `!Ref`,
@@ -128,14 +128,68 @@ fn template_passes_cfn_lint() {
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 }
 
+/// A policy list with its conditional entries (`Fn::If [cond, policy, AWS::NoValue]`) as
+/// `(Some(cond), policy)`.
+fn conditional_policies(policies: &Value) -> Vec<(Option<String>, Value)> {
+    policies
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| match p.get("Fn::If").and_then(Value::as_array) {
+            Some(branches) => {
+                assert_eq!(branches[2], json!({"Ref": "AWS::NoValue"}), "the other branch grants nothing: {p}");
+                (Some(branches[0].as_str().unwrap().to_string()), branches[1].clone())
+            }
+            None => (None, p.clone()),
+        })
+        .collect()
+}
+
+/// Rule: a distribution of this account that ROUTES names gets the same three actions, on
+/// exactly the ARNs built from `OtherDistributionIds`; a distribution of another account is
+/// reached by assuming exactly the roles in `CrossAccountRoleArns`; both only when given.
+#[test]
+fn routes_widen_the_role_only_to_what_they_name() {
+    let t = template();
+    let f = &t["Resources"]["InvalidatorFunction"]["Properties"];
+    let conditional: Vec<(String, Value)> =
+        conditional_policies(&f["Policies"]).into_iter().filter_map(|(c, p)| c.map(|c| (c, p))).collect();
+    let by = |cond: &str| -> Value {
+        let (_, p) = conditional.iter().find(|(c, _)| c == cond).unwrap_or_else(|| panic!("no {cond} policy"));
+        let stmts = p["Statement"].as_array().unwrap();
+        assert_eq!(stmts.len(), 1, "{p}");
+        stmts[0].clone()
+    };
+    let other = by("HasOtherDistributions");
+    assert_eq!(
+        actions(&other),
+        ["cloudfront:CreateInvalidation", "cloudfront:ListInvalidations", "cloudfront:GetInvalidation"]
+    );
+    let ids = other["Resource"].to_string();
+    assert!(ids.contains("OtherDistributionIds") && ids.contains(":distribution/"), "{ids}");
+    let roles = by("AssumesRoles");
+    assert_eq!(actions(&roles), ["sts:AssumeRole"]);
+    assert_eq!(roles["Resource"], json!({"Ref": "CrossAccountRoleArns"}));
+    for (cond, param) in [("HasOtherDistributions", "OtherDistributionIds"), ("AssumesRoles", "CrossAccountRoleArns")] {
+        assert!(t["Conditions"][cond].to_string().contains(param), "{cond} tests {param}");
+        assert_eq!(t["Parameters"][param]["Default"], "", "{param}: nothing unless given");
+    }
+    assert_eq!(
+        t["Resources"]["InvalidatorFunction"]["Properties"]["Environment"]["Variables"]["ROUTES"],
+        json!({"Ref": "Routes"})
+    );
+}
+
 #[test]
 fn the_function_may_only_create_list_and_get_invalidations_on_its_distribution() {
     let t = template();
     let f = &t["Resources"]["InvalidatorFunction"]["Properties"];
-    for p in f["Policies"].as_array().unwrap() {
+    let unconditional: Vec<Value> =
+        conditional_policies(&f["Policies"]).into_iter().filter_map(|(c, p)| c.is_none().then_some(p)).collect();
+    for p in &unconditional {
         assert!(p.get("Statement").is_some(), "a managed policy or policy template widens the role: {p}");
     }
-    let stmts = statements(&f["Policies"]);
+    let stmts = statements(&Value::Array(unconditional));
     let mut cf_actions: Vec<String> = Vec::new();
     for s in &stmts {
         assert_eq!(s["Effect"], "Allow", "{s}");
@@ -164,7 +218,9 @@ fn the_state_machine_may_only_invoke_the_function_and_poll_its_distribution() {
     let policies = sm["Policies"].as_array().unwrap();
     let invoke = policies.iter().find_map(|p| p.get("LambdaInvokePolicy")).expect("LambdaInvokePolicy");
     assert_eq!(invoke["FunctionName"]["Ref"], "InvalidatorFunction");
-    let stmts = statements(&sm["Policies"]);
+    let unconditional: Vec<Value> =
+        conditional_policies(&sm["Policies"]).into_iter().filter_map(|(c, p)| c.is_none().then_some(p)).collect();
+    let stmts = statements(&Value::Array(unconditional));
     assert_eq!(stmts.len(), 1, "{stmts:?}");
     assert_eq!(actions(&stmts[0]), ["cloudfront:GetInvalidation"]);
     assert_scoped_to_the_distribution(&stmts[0]);

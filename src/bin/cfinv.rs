@@ -228,7 +228,7 @@ async fn invoke(event: &PathBuf, request_id: Option<String>) -> Result<ExitCode,
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         format!("cfinv-{}-{nanos:x}", std::process::id())
     });
-    let cf = SdkCloudFront::from_env(cfg.cloudfront_endpoint.as_deref()).await;
+    let cf = SdkCloudFront::for_config(&cfg).await;
     let inv = Invocation { request_id, deadline: None };
     match handler::handle(&cfg, &cf, &payload, &inv).await {
         Ok(out) => {
@@ -240,7 +240,7 @@ async fn invoke(event: &PathBuf, request_id: Option<String>) -> Result<ExitCode,
 }
 
 async fn list(distribution_id: &str) -> Result<ExitCode, String> {
-    let cf = SdkCloudFront::from_env(config()?.cloudfront_endpoint.as_deref()).await;
+    let cf = SdkCloudFront::for_config(&config()?).await;
     // The first page: CloudFront's 100 newest.
     let ids: Vec<String> = match cf.list_invalidations(distribution_id, None).await {
         Ok(page) => page.items.into_iter().map(|s| s.id).collect(),
@@ -259,7 +259,7 @@ async fn list(distribution_id: &str) -> Result<ExitCode, String> {
 }
 
 async fn status(distribution_id: &str, id: &str) -> Result<ExitCode, String> {
-    let cf = SdkCloudFront::from_env(config()?.cloudfront_endpoint.as_deref()).await;
+    let cf = SdkCloudFront::for_config(&config()?).await;
     match cf.get_invalidation(distribution_id, id).await {
         Ok(i) => {
             let doc = json!({"distribution_id": distribution_id, "invalidation_id": i.id, "status": i.status,

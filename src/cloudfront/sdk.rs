@@ -7,6 +7,7 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use aws_sdk_cloudfront::config::SharedCredentialsProvider;
 use aws_sdk_cloudfront::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudfront::operation::create_invalidation::CreateInvalidationError;
 use aws_sdk_cloudfront::operation::get_invalidation::GetInvalidationError;
@@ -21,6 +22,10 @@ pub const ANSWER_MARGIN: Duration = Duration::from_millis(1500);
 
 pub struct SdkCloudFront {
     client: aws_sdk_cloudfront::Client,
+    /// Clients for distributions in other accounts, by distribution id: each signs with the
+    /// credentials of its route's `role_arn`, assumed through STS on first use, cached for the
+    /// container's life and refreshed by the SDK before they expire.
+    assumed: HashMap<String, aws_sdk_cloudfront::Client>,
     /// Path counts by distribution and invalidation id, for the container's life.
     counts: Mutex<HashMap<(String, String), PathCounts>>,
 }
@@ -30,7 +35,10 @@ impl SdkCloudFront {
     /// retries). The region is fixed: CloudFront is global and signs in us-east-1, and fixing it
     /// spares the region chain's instance-metadata lookup — nothing touches the network before the
     /// first event. `endpoint` (Config's `CLOUDFRONT_ENDPOINT_URL`) overrides the endpoint.
-    pub async fn from_env(endpoint: Option<&str>) -> Self {
+    ///
+    /// `roles` maps a distribution to the role to assume for it (ROUTES' `role_arn`); building
+    /// their credential providers touches no network either.
+    pub async fn from_env<'a>(endpoint: Option<&str>, roles: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::from_static("us-east-1"))
             .timeout_config(timeouts());
@@ -38,11 +46,32 @@ impl SdkCloudFront {
             loader = loader.endpoint_url(url);
         }
         let conf = loader.load().await;
-        Self::from_client(aws_sdk_cloudfront::Client::new(&conf))
+        let mut cf = Self::from_client(aws_sdk_cloudfront::Client::new(&conf));
+        for (distribution_id, role_arn) in roles {
+            let provider = aws_config::sts::AssumeRoleProvider::builder(role_arn)
+                .session_name("cf-invalidator")
+                .configure(&conf)
+                .build()
+                .await;
+            let assumed = conf.to_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build();
+            cf.assumed.insert(distribution_id.to_string(), aws_sdk_cloudfront::Client::new(&assumed));
+        }
+        cf
+    }
+
+    /// [`SdkCloudFront::from_env`] with the configuration's endpoint and roles.
+    pub async fn for_config(cfg: &crate::Config) -> Self {
+        Self::from_env(cfg.cloudfront_endpoint.as_deref(), cfg.roles.iter().map(|(d, r)| (d.as_str(), r.as_str())))
+            .await
     }
 
     pub fn from_client(client: aws_sdk_cloudfront::Client) -> Self {
-        SdkCloudFront { client, counts: Mutex::default() }
+        SdkCloudFront { client, assumed: HashMap::new(), counts: Mutex::default() }
+    }
+
+    /// The client that may act on `distribution_id`.
+    fn client(&self, distribution_id: &str) -> &aws_sdk_cloudfront::Client {
+        self.assumed.get(distribution_id).unwrap_or(&self.client)
     }
 }
 
@@ -128,7 +157,7 @@ impl CloudFront for SdkCloudFront {
             .map_err(|e| Error::InvalidInput(e.to_string()))?;
         let call = async {
             let out = self
-                .client
+                .client(req.distribution_id)
                 .create_invalidation()
                 .distribution_id(req.distribution_id)
                 .invalidation_batch(batch)
@@ -144,21 +173,28 @@ impl CloudFront for SdkCloudFront {
     }
 
     async fn get_invalidation(&self, distribution_id: &str, id: &str) -> Result<Invalidation, Error> {
-        let out = self.client.get_invalidation().distribution_id(distribution_id).id(id).send().await.map_err(|e| {
-            let detail = DisplayErrorContext(&e).to_string();
-            match e.into_service_error() {
-                GetInvalidationError::NoSuchDistribution(_) => {
-                    Error::NoSuchDistribution { distribution_id: distribution_id.into(), message: detail }
+        let out = self
+            .client(distribution_id)
+            .get_invalidation()
+            .distribution_id(distribution_id)
+            .id(id)
+            .send()
+            .await
+            .map_err(|e| {
+                let detail = DisplayErrorContext(&e).to_string();
+                match e.into_service_error() {
+                    GetInvalidationError::NoSuchDistribution(_) => {
+                        Error::NoSuchDistribution { distribution_id: distribution_id.into(), message: detail }
+                    }
+                    GetInvalidationError::AccessDenied(_) => {
+                        Error::AccessDenied { distribution_id: distribution_id.into(), message: detail }
+                    }
+                    GetInvalidationError::NoSuchInvalidation(_) => {
+                        Error::InvalidInput(format!("no invalidation {id} on {distribution_id}"))
+                    }
+                    _ => Error::CloudFront(detail),
                 }
-                GetInvalidationError::AccessDenied(_) => {
-                    Error::AccessDenied { distribution_id: distribution_id.into(), message: detail }
-                }
-                GetInvalidationError::NoSuchInvalidation(_) => {
-                    Error::InvalidInput(format!("no invalidation {id} on {distribution_id}"))
-                }
-                _ => Error::CloudFront(detail),
-            }
-        })?;
+            })?;
         let inv = out
             .invalidation
             .ok_or_else(|| Error::CloudFront("GetInvalidation answered without an invalidation".into()))?;
@@ -167,7 +203,7 @@ impl CloudFront for SdkCloudFront {
 
     async fn list_invalidations(&self, distribution_id: &str, marker: Option<&str>) -> Result<InvalidationPage, Error> {
         let out = self
-            .client
+            .client(distribution_id)
             .list_invalidations()
             .distribution_id(distribution_id)
             .set_marker(marker.map(str::to_string))

@@ -22,6 +22,8 @@ pub struct Target {
     pub distribution_id: DistributionId,
     /// Normalised as a key prefix: `""` or `"site/"` (from `/site`, `site`, `/site/`).
     pub origin_path: String,
+    /// A role to assume for this distribution (one in another account), if any.
+    pub role_arn: Option<String>,
 }
 
 /// Every route, and the origin path that applies to a distribution no route names.
@@ -40,7 +42,7 @@ impl Routes {
             .map(|id| Route {
                 bucket: None,
                 prefix: String::new(),
-                targets: vec![Target { distribution_id: id.clone(), origin_path: origin_path.clone() }],
+                targets: vec![Target { distribution_id: id.clone(), origin_path: origin_path.clone(), role_arn: None }],
             })
             .into_iter()
             .collect();
@@ -49,6 +51,32 @@ impl Routes {
 
     pub fn is_empty(&self) -> bool {
         self.routes.is_empty()
+    }
+
+    /// The role to assume for each distribution that names one. A distribution's role is the
+    /// distribution's, not a route's: every route naming it must agree.
+    pub fn roles(&self) -> Result<BTreeMap<DistributionId, String>, String> {
+        let mut roles = BTreeMap::new();
+        for t in self.routes.iter().flat_map(|r| &r.targets) {
+            let Some(role) = &t.role_arn else { continue };
+            if let Some(other) = roles.insert(t.distribution_id.clone(), role.clone()) {
+                if &other != role {
+                    return Err(format!(
+                        "distribution {} has two role_arn values: {other} and {role}",
+                        t.distribution_id
+                    ));
+                }
+            }
+        }
+        if let Some(t) = self
+            .routes
+            .iter()
+            .flat_map(|r| &r.targets)
+            .find(|t| t.role_arn.is_none() && roles.contains_key(&t.distribution_id))
+        {
+            return Err(format!("distribution {} has a role_arn in one route and none in another", t.distribution_id));
+        }
+        Ok(roles)
     }
 
     /// Whether some route names `distribution_id`.
@@ -63,7 +91,7 @@ impl Routes {
 
     /// The target of a keys request naming a distribution that no route names.
     pub fn foreign(&self, distribution_id: &DistributionId) -> Target {
-        Target { distribution_id: distribution_id.clone(), origin_path: self.origin_path.clone() }
+        Target { distribution_id: distribution_id.clone(), origin_path: self.origin_path.clone(), role_arn: None }
     }
 
     /// The route for a changed key: the longest matching prefix; a route naming the bucket beats
@@ -89,6 +117,19 @@ pub fn normalise_origin_path(p: &str) -> String {
     } else {
         format!("{t}/")
     }
+}
+
+/// Why a role ARN cannot be assumed, or `None`: `arn:<partition>:iam::<12-digit account>:role/<name>`.
+fn role_arn_problem(arn: &str) -> Option<&'static str> {
+    let mut parts = arn.splitn(6, ':');
+    let ok = parts.next() == Some("arn")
+        && parts.next().is_some_and(|p| p.starts_with("aws"))
+        && parts.next() == Some("iam")
+        && parts.next() == Some("")
+        && parts.next().is_some_and(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+        && parts.next().is_some_and(|r| r.strip_prefix("role/").is_some_and(|n| !n.is_empty()))
+        && arn.len() <= 2048;
+    (!ok).then_some("is not an IAM role ARN (arn:aws:iam::123456789012:role/name)")
 }
 
 /// `key.strip_prefix(prefix)` for a configured prefix (a route's, an origin path), without calling
@@ -119,6 +160,7 @@ enum TargetJson {
         id: String,
         #[serde(default)]
         origin_path: String,
+        role_arn: Option<String>,
     },
 }
 
@@ -146,12 +188,15 @@ pub fn parse_routes(json: &str) -> Result<Vec<Route>, String> {
                 .distributions
                 .into_iter()
                 .map(|t| {
-                    let (id, op) = match t {
-                        TargetJson::Id(id) => (id, String::new()),
-                        TargetJson::Full { id, origin_path } => (id, origin_path),
+                    let (id, op, role) = match t {
+                        TargetJson::Id(id) => (id, String::new(), None),
+                        TargetJson::Full { id, origin_path, role_arn } => (id, origin_path, role_arn),
                     };
                     let distribution_id = DistributionId::parse(&id).map_err(|rule| format!("route {i}: {rule}"))?;
-                    Ok::<_, String>(Target { distribution_id, origin_path: normalise_origin_path(&op) })
+                    if let Some(problem) = role.as_deref().and_then(role_arn_problem) {
+                        return Err(format!("route {i}: role_arn {role:?} {problem}"));
+                    }
+                    Ok::<_, String>(Target { distribution_id, origin_path: normalise_origin_path(&op), role_arn: role })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             if let Some(t) = targets
@@ -211,6 +256,34 @@ mod tests {
         for (json, want) in cases {
             let e = parse_routes(json).unwrap_err();
             assert!(e.contains(want), "{json}: {e}");
+        }
+    }
+
+    /// Rule: a distribution in another account names the role to assume; one role per
+    /// distribution, a valid IAM role ARN.
+    #[test]
+    fn roles_per_distribution() {
+        let r = |json: &str| parse_routes(json).map(|routes| Routes { routes, origin_path: String::new() });
+        let ok = r(
+            r#"[{"prefix":"a/","distributions":[{"id":"EX","role_arn":"arn:aws:iam::111122223333:role/cf"},"EHOME"]},
+                       {"prefix":"b/","distributions":[{"id":"EX","role_arn":"arn:aws:iam::111122223333:role/cf"}]}]"#,
+        )
+        .unwrap();
+        let roles = ok.roles().unwrap();
+        assert_eq!(roles.len(), 1);
+        assert_eq!(roles[&DistributionId::parse("EX").unwrap()], "arn:aws:iam::111122223333:role/cf");
+        let two = r(r#"[{"prefix":"a/","distributions":[{"id":"EX","role_arn":"arn:aws:iam::111122223333:role/a"}]},
+                        {"prefix":"b/","distributions":[{"id":"EX","role_arn":"arn:aws:iam::111122223333:role/b"}]}]"#)
+        .unwrap();
+        assert!(two.roles().unwrap_err().contains("two role_arn values"));
+        let half = r(r#"[{"prefix":"a/","distributions":[{"id":"EX","role_arn":"arn:aws:iam::111122223333:role/a"}]},
+                         {"prefix":"b/","distributions":["EX"]}]"#)
+        .unwrap();
+        assert!(half.roles().unwrap_err().contains("none in another"));
+        for bad in ["arn:aws:iam::1111:role/a", "arn:aws:s3:::bucket", "role/a", "arn:aws:iam::111122223333:user/a"] {
+            let e = parse_routes(&format!(r#"[{{"prefix":"","distributions":[{{"id":"EX","role_arn":"{bad}"}}]}}]"#))
+                .unwrap_err();
+            assert!(e.contains("is not an IAM role ARN"), "{bad}: {e}");
         }
     }
 }
