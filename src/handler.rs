@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
 use serde::Serialize;
 
-use crate::cloudfront::{CloudFront, CreateRequest, Invalidation};
+use crate::cloudfront::{CloudFront, CreateRequest, Invalidation, ANSWER_MARGIN};
 use crate::config::Config;
 use crate::error::Error;
 use crate::intake::{self, Explicit, ExplicitRequest, Intake, Source};
@@ -219,7 +219,7 @@ pub async fn handle<C: CloudFront>(cfg: &Config, cf: &C, payload: &[u8], inv: &I
         let plan = Plan::of_paths(distribution_id, paths);
         let budget =
             Budget { max_paths: API_MAX_PATHS, max_exact: API_MAX_PATHS, max_wildcards: API_MAX_WILDCARDS_IN_PROGRESS };
-        let room = room_or_full(cf, distribution_id).await;
+        let room = room_or_full(cf, distribution_id, inv.deadline).await;
         if budget.within_room(room.exact, room.wildcards).holds(&plan.paths) {
             let reference =
                 reference::decide(given_reference, distribution_id, std::iter::empty(), &plan.paths, &inv.request_id);
@@ -236,7 +236,7 @@ pub async fn handle<C: CloudFront>(cfg: &Config, cf: &C, payload: &[u8], inv: &I
             Ok(gathered) => {
                 tally.skipped = gathered.skipped;
                 for request in &gathered.requests {
-                    let room = room_or_full(cf, &request.distribution_id).await;
+                    let room = room_or_full(cf, &request.distribution_id, inv.deadline).await;
                     let budget = Budget::configured(cfg).within_room(room.exact, room.wildcards);
                     match request.fit(budget) {
                         Some(plan) => {
@@ -286,8 +286,21 @@ pub async fn handle<C: CloudFront>(cfg: &Config, cf: &C, payload: &[u8], inv: &I
 /// The room on a distribution; the whole quota when it cannot be read (a role without
 /// `cloudfront:ListInvalidations`, a transient error): CloudFront then refuses what does not fit,
 /// and the changes wait all the same.
-async fn room_or_full<C: CloudFront>(cf: &C, distribution_id: &str) -> quota::Room {
-    match quota::room(cf, distribution_id).await {
+///
+/// The lookup may use a third of the time left before the invocation's deadline, so that the
+/// create still has the rest.
+async fn room_or_full<C: CloudFront>(cf: &C, distribution_id: &str, deadline: Option<Instant>) -> quota::Room {
+    let lookup = quota::room(cf, distribution_id);
+    let result = match deadline {
+        None => lookup.await,
+        Some(d) => {
+            let share = d.saturating_duration_since(Instant::now()).saturating_sub(ANSWER_MARGIN) / 3;
+            tokio::time::timeout(share, lookup).await.unwrap_or_else(|_| {
+                Err(Error::CloudFront(format!("reading what is in progress took over {} ms", share.as_millis())))
+            })
+        }
+    };
+    match result {
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(distribution_id, error_type = e.error_type(), error = %e, "in-progress invalidations not readable; planning as if none");

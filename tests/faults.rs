@@ -105,6 +105,21 @@ async fn a_call_that_completed_after_the_handler_gave_up_is_not_duplicated() {
     assert_eq!(moto.invalidation_ids(SAMPLE_DISTRIBUTION).await.len(), 1, "no second invalidation");
 }
 
+/// Reading what is in progress may take only a share of the invocation's time: a slow
+/// ListInvalidations is given up (planning as if nothing were in progress) and the create still
+/// happens before the deadline.
+#[tokio::test]
+async fn a_slow_room_lookup_leaves_time_to_create() {
+    let moto = Moto::start(&["--distribution-ids", SAMPLE_DISTRIBUTION]);
+    moto.inject(json!([{"op": "ListInvalidations", "delay": 6}]));
+    let inv = Invocation { request_id: "r".into(), deadline: Some(Instant::now() + Duration::from_secs(5)) };
+    let started = Instant::now();
+    let out = handler::handle(&config(), &moto.cloudfront(), &event("s3-put.json"), &inv).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5), "answered in time: {:?}", started.elapsed());
+    assert_eq!(serde_json::to_value(&out).unwrap()["outcome"], "Created");
+    assert_eq!(moto.invalidation_ids(SAMPLE_DISTRIBUTION).await.len(), 1);
+}
+
 /// One transient fault of each retryable kind is absorbed by the SDK's own retry: the batch is
 /// acknowledged and exactly one invalidation exists.
 #[tokio::test]

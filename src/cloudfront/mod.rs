@@ -7,12 +7,15 @@ pub mod memory;
 pub mod sdk;
 
 use std::future::Future;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::error::Error;
 
 pub use memory::MemoryCloudFront;
 pub use sdk::SdkCloudFront;
+
+/// Time kept back from the Lambda deadline to log and answer after a call gives up.
+pub const ANSWER_MARGIN: Duration = Duration::from_millis(1500);
 
 /// One CreateInvalidation request.
 #[derive(Debug, Clone, Copy)]

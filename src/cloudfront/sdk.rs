@@ -14,11 +14,10 @@ use aws_sdk_cloudfront::operation::get_invalidation::GetInvalidationError;
 use aws_sdk_cloudfront::operation::list_invalidations::ListInvalidationsError;
 use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
 
-use super::{CloudFront, CreateRequest, Invalidation, InvalidationPage, InvalidationSummary, PathCounts};
+use super::{
+    CloudFront, CreateRequest, Invalidation, InvalidationPage, InvalidationSummary, PathCounts, ANSWER_MARGIN,
+};
 use crate::error::Error;
-
-/// Time kept back from the Lambda deadline to log and answer after the call gives up.
-pub const ANSWER_MARGIN: Duration = Duration::from_millis(1500);
 
 pub struct SdkCloudFront {
     client: aws_sdk_cloudfront::Client,
