@@ -223,7 +223,7 @@ pub async fn handle<C: CloudFront>(cfg: &Config, cf: &C, payload: &[u8], inv: &I
         if budget.within_room(room.exact, room.wildcards).holds(&plan.paths) {
             let reference =
                 reference::decide(given_reference, distribution_id, std::iter::empty(), &plan.paths, &inv.request_id);
-            submit(cf, &plan, &reference, timeout, inv, &mut tally).await;
+            submit(cf, &plan, None, &reference, timeout, inv, &mut tally).await;
         } else {
             hold(distribution_id, [0], room, &mut tally);
         }
@@ -247,7 +247,7 @@ pub async fn handle<C: CloudFront>(cfg: &Config, cf: &C, payload: &[u8], inv: &I
                                 &plan.paths,
                                 &inv.request_id,
                             );
-                            submit(cf, &plan, &reference, timeout, inv, &mut tally).await;
+                            submit(cf, &plan, Some(request), &reference, timeout, inv, &mut tally).await;
                         }
                         None => hold(&request.distribution_id, request.changes().map(|c| c.message), room, &mut tally),
                     }
@@ -323,9 +323,12 @@ fn hold(distribution_id: &str, messages: impl IntoIterator<Item = usize>, room: 
     tally.fail(messages, e);
 }
 
+/// Creates one plan's invalidation. `request` is the keys or changes it was planned from (none for
+/// explicit paths).
 async fn submit<C: CloudFront>(
     cf: &C,
     plan: &Plan,
+    request: Option<&planner::Request<'_>>,
     reference: &Reference,
     timeout: u32,
     inv: &Invocation,
@@ -342,7 +345,7 @@ async fn submit<C: CloudFront>(
         Ok(i) => {
             tally.paths += plan.paths.len();
             tally.wildcards += plan.stats.wildcards;
-            tally.created.push(describe(plan, &reference.value, i, timeout));
+            tally.created.push(describe(&plan.distribution_id, &reference.value, i, timeout));
         }
         // The reference stands for exactly these changes, so an invalidation holding it — made by
         // an earlier delivery whose answer was lost, planned into the room there was then —
@@ -350,6 +353,21 @@ async fn submit<C: CloudFront>(
         Err(Error::InvalidationBatchAlreadyExists { .. }) if reference.origin == reference::Origin::Changes => {
             tracing::info!(distribution_id = %plan.distribution_id, caller_reference = %reference.value, "already invalidated by an earlier delivery of the same changes");
             tally.already += 1;
+        }
+        // A caller's reference (the workflow's `sfn-<execution>`) retried after the room changed:
+        // the invalidation the first attempt made is the answer, if it covers these keys — the
+        // workflow must wait for it. Keys it does not cover are the caller's reuse of a reference.
+        Err(e @ Error::InvalidationBatchAlreadyExists { .. }) if reference.origin == reference::Origin::Caller => {
+            match (request, find_by_reference(cf, &plan.distribution_id, &reference.value).await) {
+                (Some(r), Some(existing)) if r.covered_by(&existing.paths) => {
+                    tracing::info!(distribution_id = %plan.distribution_id, invalidation_id = %existing.id, "the caller's reference was made earlier and covers this request");
+                    tally.created.push(describe(&plan.distribution_id, &reference.value, existing, timeout));
+                }
+                _ => {
+                    tracing::warn!(distribution_id = %plan.distribution_id, caller_reference = %reference.value, error = %e, "invalidation not created");
+                    tally.fail(plan.messages.iter().copied(), e);
+                }
+            }
         }
         Err(e) => {
             tracing::warn!(
@@ -378,17 +396,30 @@ fn batch_response(intake: &Intake, failed: &BTreeSet<usize>) -> SqsBatchResponse
     r
 }
 
-fn describe(plan: &Plan, caller_reference: &str, inv: Invalidation, timeout: u32) -> Created {
-    let echo = plan.paths.iter().map(|p| p.len() + 4).sum::<usize>() <= ECHO_PATHS_BYTES;
+/// The invalidation among the distribution's 100 newest that holds `reference`, if any.
+async fn find_by_reference<C: CloudFront>(cf: &C, distribution_id: &str, reference: &str) -> Option<Invalidation> {
+    let page = cf.list_invalidations(distribution_id, None).await.ok()?;
+    for s in page.items {
+        match cf.get_invalidation(distribution_id, &s.id).await {
+            Ok(i) if i.caller_reference == reference => return Some(i),
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+fn describe(distribution_id: &DistributionId, caller_reference: &str, inv: Invalidation, timeout: u32) -> Created {
+    let echo = inv.paths.iter().map(|p| p.len() + 4).sum::<usize>() <= ECHO_PATHS_BYTES;
     let deadline = SystemTime::now() + Duration::from_secs(timeout.into());
     Created {
-        distribution_id: plan.distribution_id.to_string(),
+        distribution_id: distribution_id.to_string(),
+        path_count: inv.paths.len(),
+        wildcards: inv.paths.iter().filter(|p| p.ends_with('*')).count(),
+        paths: echo.then_some(inv.paths),
         invalidation_id: inv.id,
         status: inv.status,
         caller_reference: caller_reference.to_string(),
-        path_count: plan.paths.len(),
-        paths: echo.then(|| plan.paths.clone()),
-        wildcards: plan.stats.wildcards,
         timeout,
         deadline: humantime::format_rfc3339_seconds(deadline).to_string(),
     }
@@ -726,5 +757,53 @@ mod tests {
         b["Records"][0]["body"] = json!(record.to_string());
         assert!(failures(&run(&dist(), &cf, b.to_string().as_bytes(), "r").unwrap()).is_empty());
         assert_eq!(cf.invalidations()[0].paths, ["/late.html"]);
+    }
+
+    /// Rule: a workflow's create step retried after the room changed (one distribution created,
+    /// another waiting) finds the invalidation its first attempt made under its own reference —
+    /// the workflow waits for it — instead of failing with InvalidationBatchAlreadyExists.
+    #[test]
+    fn a_retried_workflow_step_finds_what_it_made() {
+        let cf = MemoryCloudFront::new(&[D, "EOTHER"]);
+        cf.set_completion(|seq| if seq == 2 || seq == 3 { 600 } else { 3600 });
+        let fill = |d: &str, r: &str, paths: Vec<String>| {
+            let req = CreateRequest { distribution_id: d, caller_reference: r, paths: &paths };
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap()
+                .block_on(cf.create_invalidation(req, None))
+                .unwrap();
+        };
+        fill(D, "busy", (0..2995).map(|i| format!("/busy/{i}")).collect());
+        fill("EOTHER", "busy", (0..3000).map(|i| format!("/busy/{i}")).collect());
+        fill("EOTHER", "busy-w", (0..15).map(|i| format!("/w{i}/*")).collect());
+        let routes = cfg(&[
+            ("ROUTES", &format!(r#"[{{"prefix":"","distributions":["{D}","EOTHER"]}}]"#)),
+            ("METRICS_NAMESPACE", ""),
+        ]);
+        let keys: Vec<String> = (1..=5).map(|i| format!("a/{i}.html")).collect();
+        let step = json!({"keys": keys, "caller_reference": "sfn-deploy-7"}).to_string();
+
+        let e = run(&routes, &cf, step.as_bytes(), "r1").unwrap_err();
+        assert_eq!(e.error_type(), "TooManyInvalidationsInProgress", "EOTHER has no room yet");
+        let first = cf.invalidations().pop().unwrap();
+        assert_eq!((first.distribution_id.as_str(), first.paths.len()), (D, 5), "exact, into the room there was");
+
+        // The retry: D's room is now 0 exact paths, so the same keys would plan a wildcard.
+        let e = run(&routes, &cf, step.as_bytes(), "r2").unwrap_err();
+        assert_eq!(e.error_type(), "TooManyInvalidationsInProgress", "not InvalidationBatchAlreadyExists");
+        cf.advance(600);
+        let out = response(run(&routes, &cf, step.as_bytes(), "r3").unwrap());
+        let ids: Vec<&str> =
+            out["invalidations"].as_array().unwrap().iter().map(|i| i["invalidation_id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), 2, "{out}");
+        assert!(ids.contains(&first.id.as_str()), "the first attempt's invalidation is reported: {out}");
+        assert_eq!(cf.invalidations().iter().filter(|i| i.caller_reference == "sfn-deploy-7").count(), 2);
+
+        // The same reference with keys it does not cover is still the caller's mistake.
+        cf.advance(3600);
+        let other = json!({"keys": ["b.html"], "caller_reference": "sfn-deploy-7"}).to_string();
+        let e = run(&routes, &cf, other.as_bytes(), "r4").unwrap_err();
+        assert_eq!(e.error_type(), "InvalidationBatchAlreadyExists");
     }
 }

@@ -160,6 +160,19 @@ impl Request<'_> {
 }
 
 impl Request<'_> {
+    /// Whether `paths` (an invalidation's, made for these changes in other room) cover every
+    /// request form and every tag this request needs.
+    pub fn covered_by(&self, paths: &[String]) -> bool {
+        let covers_it = |text: &str, wildcard: bool| {
+            paths.iter().any(|p| match p.strip_suffix('*') {
+                Some(prefix) => text.starts_with(prefix),
+                None => !wildcard && p == text,
+            })
+        };
+        (0..self.covers.len()).all(|i| covers_it(self.covers.text(i), self.covers.is_wildcard(i)))
+            && self.tags.iter().all(|t| paths.contains(t))
+    }
+
     /// The plan within the configured budgets alone, which always has wildcard room.
     pub fn fit_configured(&self, cfg: &Config) -> Result<Plan, Error> {
         self.fit(Budget::configured(cfg)).ok_or_else(|| Error::Config {
