@@ -555,23 +555,50 @@ mod tests {
         );
     }
 
-    /// Rule: the summary counts what was received and what failed, whatever the
-    /// failure.
+    /// Rule: the summary line and the metrics count what was received and what failed,
+    /// whatever the failure — here a batch that fails as a whole for an unknown distribution.
     #[test]
     fn the_summary_counts_a_failed_batch() {
+        use lambda_runtime::tracing::subscriber::fmt::MakeWriter;
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Captured(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Captured {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        impl<'a> MakeWriter<'a> for Captured {
+            type Writer = Captured;
+            fn make_writer(&'a self) -> Captured {
+                self.clone()
+            }
+        }
+        let log = Captured::default();
+        let subscriber = lambda_runtime::tracing::subscriber::fmt().with_writer(log.clone()).with_ansi(false).finish();
         let c = cfg(&[("DISTRIBUTION_ID", "ENOSUCH"), ("METRICS_NAMESPACE", "")]);
         let payload = batch(&[(0, "a.html"), (1, "b.html"), (2, "c.html")]);
+        let e = tracing::subscriber::with_default(subscriber, || run(&c, &MemoryCloudFront::new(&[D]), &payload, "r"));
+        assert_eq!(e.unwrap_err().error_type(), "NoSuchDistribution");
+        let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        let line = text.lines().find(|l| l.contains("invocation summary")).unwrap_or_else(|| panic!("{text}"));
+        for field in ["messages=3", "keys_in=3", "failed_messages=3", "error_type=\"NoSuchDistribution\""] {
+            assert!(line.contains(field), "{field} in {line}");
+        }
+        // The metrics document carries the same counts.
         let intake = intake::parse(&payload).unwrap();
         let mut t = Tally::default();
         t.fail([0, 1, 2], Error::NoSuchDistribution { distribution_id: "ENOSUCH".into(), message: String::new() });
-        let s = summarize(Some(&intake), &t, Instant::now());
-        assert_eq!((s.messages, s.keys_in, s.failed_messages, s.error_type), (3, 3, 3, "NoSuchDistribution"));
-        let doc: Value = serde_json::from_str(&observe::emf(&s, "ns", "fn")).unwrap();
+        let doc: Value =
+            serde_json::from_str(&observe::emf(&summarize(Some(&intake), &t, Instant::now()), "ns", "fn")).unwrap();
         assert_eq!(
             (doc["MessagesReceived"].as_u64(), doc["KeysReceived"].as_u64(), doc["FailedMessages"].as_u64()),
             (Some(3), Some(3), Some(3))
         );
-        let _ = c;
     }
 
     /// Rule: responses name what was done — one invalidation's fields at the top level, every

@@ -440,3 +440,17 @@ fn the_bucket_notifies_every_content_change() {
     // LifecycleExpiration is not an ObjectRemoved event: without it, expired objects stay cached.
     assert_eq!(events, ["s3:LifecycleExpiration:*", "s3:ObjectCreated:*", "s3:ObjectRemoved:*"]);
 }
+
+/// Rule: the README's command for an existing bucket subscribes every event the template's own
+/// bucket does — a user following it must not lose expirations.
+#[test]
+fn the_readme_command_for_an_existing_bucket_subscribes_what_the_template_does() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let command = readme
+        .lines()
+        .find(|l| l.contains("\"QueueConfigurations\"") && l.contains("<ChangeQueueArn>"))
+        .expect("the README's put-bucket-notification-configuration command");
+    for event in ["s3:ObjectCreated:*", "s3:ObjectRemoved:*", "s3:LifecycleExpiration:*"] {
+        assert!(command.contains(event), "{event} missing from: {command}");
+    }
+}

@@ -573,4 +573,13 @@ mod tests {
         let p = plan_keys(&[("DISTRIBUTION_ID", "E1"), tags, ("MAX_PATHS", "2")], &["x/a.css", "x/b.css", "y/c.html"]);
         assert_eq!(paths(&p), vec![("E1", vec!["/*", "#styles"])], "the tag keeps its place, paths merge");
     }
+
+    /// Rule: a plan of given paths reports what it holds — wildcards are not exact paths, tags
+    /// neither.
+    #[test]
+    fn a_plan_of_given_paths_counts_each_kind() {
+        let paths: Vec<String> = (0..15).map(|i| format!("/w{i}/*")).chain(["/a".into(), "#t".into()]).collect();
+        let p = Plan::of_paths(&DistributionId::parse("E1").unwrap(), &paths);
+        assert_eq!((p.stats.exact_paths, p.stats.wildcards, p.stats.tags), (1, 15, 1));
+    }
 }
