@@ -340,43 +340,55 @@ async fn create(moto: &Moto, d: &str, reference: &str, paths: Vec<String>) -> St
     out.invalidation.unwrap().id
 }
 
-/// Both in-progress quotas full (3,000 exact paths and 15 wildcards in progress): the plan fits
-/// no room, so cfinv sends nothing CloudFront could only refuse, says why it waits, and creates
-/// the invalidation once the others complete.
+/// Both in-progress quotas of one distribution full (3,000 exact paths and 15 wildcards in
+/// progress): its plan fits no room, so cfinv sends nothing CloudFront could only refuse, says
+/// why it waits, and creates the invalidation once the others complete; the other distribution
+/// the keys route to does not wait for it.
 #[tokio::test]
 async fn a_full_quota_is_waited_for_without_sending() {
-    let moto = Moto::start(&["--complete-after", "-1"]);
-    let d = moto.distributions[0].clone();
-    let exact = create(&moto, &d, "full-exact", (0..3000).map(|i| format!("/b/{i}.html")).collect()).await;
-    let wild = create(&moto, &d, "full-wild", (0..15).map(|i| format!("/w{i}/*")).collect()).await;
-    let mut child = command(&moto, &[], &["--interval", "1", "--timeout", "120", "--json", "news/index.html"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let moto = Moto::start(&["--distributions", "2", "--complete-after", "-1"]);
+    let (full, free) = (moto.distributions[0].clone(), moto.distributions[1].clone());
+    let exact = create(&moto, &full, "full-exact", (0..3000).map(|i| format!("/b/{i}.html")).collect()).await;
+    let wild = create(&moto, &full, "full-wild", (0..15).map(|i| format!("/w{i}/*")).collect()).await;
+    let routes = json!([
+        {"prefix": "news/", "distributions": [full]},
+        {"prefix": "", "distributions": [free]},
+    ])
+    .to_string();
+    let env = [("ROUTES", routes.as_str()), ("DISTRIBUTION_ID", "")];
+    let args = ["--interval", "1", "--timeout", "120", "--json", "news/index.html", "about.html"];
+    let mut child =
+        command(&moto, &env, &args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let lines = stderr_lines(&mut child);
     let mut waits = 0;
     while waits < 2 {
         let line = lines.recv_timeout(Duration::from_secs(60)).expect("cfinv says it waits for room");
         if line.contains("waiting for room") {
-            assert!(line.contains("no room on"), "{line}");
-            assert!(line.contains("0 exact and 0 wildcard path(s) free, 2 invalidation(s) in progress"), "{line}");
+            assert!(
+                line.contains(&format!(
+                    "no room on {full}: 0 exact and 0 wildcard path(s) free, 2 invalidation(s) in progress"
+                )),
+                "{line}"
+            );
             waits += 1;
         }
     }
-    assert_eq!(calls(&moto, "CreateInvalidation"), 2, "nothing sent while there is no room");
+    assert_eq!(calls(&moto, "CreateInvalidation"), 3, "the blockers and the free distribution's; none refused");
+    assert_eq!(moto.invalidation_ids(&free).await.len(), 1, "created while the other waits");
     // The two complete (the stand-in completes an invalidation on its next read).
     moto.control("POST", "/_cfstub/config", &json!({"complete_after_reads": 0}));
-    paths_of(&moto, &d, &exact).await;
-    paths_of(&moto, &d, &wild).await;
+    paths_of(&moto, &full, &exact).await;
+    paths_of(&moto, &full, &wild).await;
     moto.control("POST", "/_cfstub/config", &json!({"complete_after_reads": -1}));
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let id = doc["invalidations"][0]["invalidation_id"].as_str().unwrap();
-    assert_eq!(paths_of(&moto, &d, id).await, strs(&["/news", "/news/", "/news/index.html"]));
-    assert_eq!(calls(&moto, "CreateInvalidation"), 3);
+    let invs = doc["invalidations"].as_array().unwrap();
+    assert_eq!(invs.len(), 2);
+    let on_full = invs.iter().find(|i| i["distribution_id"] == full.as_str()).unwrap();
+    let id = on_full["invalidation_id"].as_str().unwrap();
+    assert_eq!(paths_of(&moto, &full, id).await, strs(&["/news", "/news/", "/news/index.html"]));
+    assert_eq!(calls(&moto, "CreateInvalidation"), 4);
 }
 
 /// Usage errors exit 2; the help documents the exit codes and gives an example.

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cf_invalidator::cloudfront::{CloudFront, CreateRequest, Invalidation, SdkCloudFront};
 use cf_invalidator::model::valid_distribution_id;
-use cf_invalidator::planner::{self, Budget, Request, Routing, COST_PER_PATH_USD};
+use cf_invalidator::planner::{self, Budget, Plan, Request, Routing, COST_PER_PATH_USD};
 use cf_invalidator::quota::{self, Room};
 use cf_invalidator::reference;
 use cf_invalidator::{Config, Error};
@@ -440,11 +440,22 @@ pub fn human(d: Duration) -> String {
     }
 }
 
-/// How one request ended.
+/// A request not created yet.
+struct Pending<'r, 'c> {
+    request: &'r Request<'c>,
+    rule: RefRule,
+    /// Its plan with nothing in progress (what the waiting line says it needs).
+    whole: Plan,
+    /// Whether the note that the room cannot be read was given.
+    room_unreadable: bool,
+}
+
+/// What one attempt at a request did.
 enum Submitted {
     Tracked(Tracked),
     Failed(Error),
-    TimedOut(String),
+    /// Not created: no room yet, for this reason.
+    NoRoom(String),
 }
 
 struct Run<'c> {
@@ -459,26 +470,80 @@ struct Run<'c> {
 impl Run<'_> {
     async fn go<C: CloudFront>(&mut self, cf: &C, requests: &[Request<'_>], version: &Version<'_>, wait: bool) {
         self.report.wait = wait;
+        // An earlier run's invalidation first: a re-run must not wait for the room its own
+        // earlier invalidation holds.
+        let mut pending = Vec::with_capacity(requests.len());
         for request in requests {
-            match self.submit(cf, request, version).await {
-                Submitted::Tracked(t) => {
-                    if !self.report.json {
-                        let line = t.line();
-                        self.progress.suspend(|| println!("{line}"));
-                    }
-                    self.report.tracked.push(t);
-                }
-                Submitted::Failed(e) => self.report.errors.push(e),
-                Submitted::TimedOut(what) => {
-                    // The rest waits with it: nothing else to do within the timeout.
-                    self.report.timed_out = Some(what);
-                    return;
+            let d = request.distribution_id.as_str();
+            let Some(whole) = request.fit(Budget::configured(self.cfg)) else {
+                self.report.errors.push(Error::Config(format!(
+                    "MAX_PATHS/MAX_WILDCARDS: no plan for {d} fits the configured budget"
+                )));
+                continue;
+            };
+            let rule = RefRule::new(request, version);
+            match find(cf, d, &rule, Scope::InProgress).await {
+                Ok(Some(inv)) => self.track(Tracked::from(d, inv, true)),
+                Ok(None) => pending.push(Pending { request, rule, whole, room_unreadable: false }),
+                Err(e) => {
+                    self.progress.note(&format!(
+                        "cannot look for an earlier run's invalidation on {d} ({}: {e}); creating",
+                        e.error_type()
+                    ));
+                    pending.push(Pending { request, rule, whole, room_unreadable: false });
                 }
             }
+        }
+        // Then each distribution's request as soon as its room allows: one without room does
+        // not hold back the others.
+        while !pending.is_empty() {
+            let mut waiting = Vec::new();
+            for mut p in pending {
+                let d = p.request.distribution_id.as_str();
+                match self.submit(cf, &mut p).await {
+                    Submitted::Tracked(t) => {
+                        self.progress.room_found(d);
+                        self.track(t);
+                    }
+                    Submitted::Failed(e) => {
+                        self.progress.room_found(d);
+                        self.report.errors.push(e);
+                    }
+                    Submitted::NoRoom(why) => waiting.push((p, why)),
+                }
+            }
+            if waiting.is_empty() {
+                break;
+            }
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            for (p, why) in &waiting {
+                let d = &p.request.distribution_id;
+                self.progress.waiting_for_room(d, why, self.started.elapsed(), self.interval.min(left), left);
+            }
+            if !self.sleep().await {
+                let whys: Vec<&str> = waiting.iter().map(|(_, why)| why.as_str()).collect();
+                self.report.timed_out = Some(format!(
+                    "waiting for room ({}); nothing was created there. Run the same command again later, or raise --timeout.",
+                    whys.join("; ")
+                ));
+                for (p, _) in &waiting {
+                    self.progress.room_found(&p.request.distribution_id);
+                }
+                return;
+            }
+            pending = waiting.into_iter().map(|(p, _)| p).collect();
         }
         if wait && !self.report.tracked.is_empty() {
             self.wait_all(cf).await;
         }
+    }
+
+    fn track(&mut self, t: Tracked) {
+        if !self.report.json {
+            let line = t.line();
+            self.progress.suspend(|| println!("{line}"));
+        }
+        self.report.tracked.push(t);
     }
 
     /// Sleeps one interval, or what is left of it before the deadline; `false` when the deadline
@@ -492,87 +557,54 @@ impl Run<'_> {
         true
     }
 
-    /// Finds this request's invalidation from an earlier run, or creates it within the room.
-    async fn submit<C: CloudFront>(&mut self, cf: &C, request: &Request<'_>, version: &Version<'_>) -> Submitted {
-        let d = request.distribution_id.as_str();
-        let Some(whole) = request.fit(Budget::configured(self.cfg)) else {
-            return Submitted::Failed(Error::Config(format!(
-                "MAX_PATHS/MAX_WILDCARDS: no plan for {d} fits the configured budget"
-            )));
-        };
-        let rule = RefRule::new(request, version);
-        match find(cf, d, &rule, Scope::InProgress).await {
-            Ok(Some(inv)) => return Submitted::Tracked(Tracked::from(d, inv, true)),
-            Ok(None) => {}
-            Err(e) => self.progress.note(&format!(
-                "cannot look for an earlier run's invalidation on {d} ({}: {e}); creating",
-                e.error_type()
-            )),
-        }
-        let mut room_unreadable = false;
-        loop {
-            let room = match quota::room(cf, d).await {
-                Ok(r) => r,
-                Err(e) => {
-                    if !room_unreadable {
-                        self.progress.note(&format!(
-                            "cannot read what is in progress on {d} ({}: {e}); planning as if nothing were",
-                            e.error_type()
-                        ));
-                        room_unreadable = true;
-                    }
-                    Room::FULL
+    /// Creates one request's invalidation within the room its distribution has now, or says why
+    /// it cannot yet.
+    async fn submit<C: CloudFront>(&mut self, cf: &C, p: &mut Pending<'_, '_>) -> Submitted {
+        let d = p.request.distribution_id.as_str();
+        let room = match quota::room(cf, d).await {
+            Ok(r) => r,
+            Err(e) => {
+                if !p.room_unreadable {
+                    self.progress.note(&format!(
+                        "cannot read what is in progress on {d} ({}: {e}); planning as if nothing were",
+                        e.error_type()
+                    ));
+                    p.room_unreadable = true;
                 }
-            };
-            let budget = Budget::configured(self.cfg).within_room(room.exact, room.wildcards);
-            let why = match request.fit(budget) {
-                None => format!(
-                    "no room on {d}: {} exact and {} wildcard path(s) free, {} invalidation(s) in progress; \
-                     these keys plan to {} path(s) ({} wildcard(s)) when nothing is in progress",
-                    room.exact,
-                    room.wildcards,
-                    room.in_progress,
-                    whole.paths.len(),
-                    whole.stats.wildcards
-                ),
-                Some(plan) => {
-                    let req = CreateRequest { distribution_id: d, caller_reference: &rule.value, paths: &plan.paths };
-                    match cf.create_invalidation(req, None).await {
-                        Ok(inv) => {
-                            self.progress.room_found(d);
-                            // CloudFront answers a new invalidation `InProgress`: one already
-                            // `Completed` is the earlier run's, returned for the same reference.
-                            let earlier = inv.status.eq_ignore_ascii_case("Completed");
-                            return Submitted::Tracked(Tracked::from(d, inv, earlier));
-                        }
-                        Err(e @ (Error::TooManyInvalidationsInProgress { .. } | Error::Throttled(_))) => {
-                            format!("CloudFront answered {} ({e})", e.error_type())
-                        }
-                        // This request's reference with other paths (planned into other room): an
-                        // earlier run made it.
-                        Err(e @ Error::InvalidationBatchAlreadyExists { .. }) => {
-                            self.progress.room_found(d);
-                            return match find(cf, d, &rule, Scope::Recent).await {
-                                Ok(Some(inv)) => Submitted::Tracked(Tracked::from(d, inv, true)),
-                                Ok(None) => Submitted::Failed(e),
-                                Err(e) => Submitted::Failed(e),
-                            };
-                        }
-                        Err(e) => {
-                            self.progress.room_found(d);
-                            return Submitted::Failed(e);
-                        }
-                    }
-                }
-            };
-            let left = self.deadline.saturating_duration_since(Instant::now());
-            self.progress.waiting_for_room(d, &why, self.started.elapsed(), self.interval.min(left), left);
-            if !self.sleep().await {
-                self.progress.room_found(d);
-                return Submitted::TimedOut(format!(
-                    "still no room on {d} ({why}); nothing was created there. Run the same command again later, or raise --timeout."
-                ));
+                Room::FULL
             }
+        };
+        let budget = Budget::configured(self.cfg).within_room(room.exact, room.wildcards);
+        let Some(plan) = p.request.fit(budget) else {
+            return Submitted::NoRoom(format!(
+                "no room on {d}: {} exact and {} wildcard path(s) free, {} invalidation(s) in progress; \
+                 these keys plan to {} path(s) ({} wildcard(s)) when nothing is in progress",
+                room.exact,
+                room.wildcards,
+                room.in_progress,
+                p.whole.paths.len(),
+                p.whole.stats.wildcards
+            ));
+        };
+        let req = CreateRequest { distribution_id: d, caller_reference: &p.rule.value, paths: &plan.paths };
+        match cf.create_invalidation(req, None).await {
+            Ok(inv) => {
+                // CloudFront answers a new invalidation `InProgress`: one already `Completed` is
+                // an earlier run's, returned for the same reference and paths.
+                let earlier = inv.status.eq_ignore_ascii_case("Completed");
+                Submitted::Tracked(Tracked::from(d, inv, earlier))
+            }
+            Err(e @ (Error::TooManyInvalidationsInProgress { .. } | Error::Throttled(_))) => {
+                Submitted::NoRoom(format!("CloudFront answered {} on {d} ({e})", e.error_type()))
+            }
+            // This request's reference with other paths (planned into other room): an earlier run
+            // made it.
+            Err(e @ Error::InvalidationBatchAlreadyExists { .. }) => match find(cf, d, &p.rule, Scope::Recent).await {
+                Ok(Some(inv)) => Submitted::Tracked(Tracked::from(d, inv, true)),
+                Ok(None) => Submitted::Failed(e),
+                Err(e) => Submitted::Failed(e),
+            },
+            Err(e) => Submitted::Failed(e),
         }
     }
 
@@ -709,7 +741,7 @@ impl Progress {
                     let _ = multi.println(format!("cfinv: waiting for room: {why}"));
                 }
                 let bar = Self::bar(multi, bars, &key, elapsed);
-                bar.set_message(format!("next look in {}, timeout in {}", human(next), human(left)));
+                bar.set_message(format!("— next look in {}, timeout in {}", human(next), human(left)));
             }
             Progress::Plain => eprintln!(
                 "cfinv: [{}] waiting for room: {why}; next look in {}, timeout in {}",
