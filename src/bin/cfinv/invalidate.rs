@@ -135,6 +135,9 @@ fn usage(msg: impl std::fmt::Display) -> ExitCode {
 
 fn read_from(path: &PathBuf) -> Result<(String, String), String> {
     let bytes = if path.as_os_str() == "-" {
+        if std::io::stdin().is_terminal() {
+            eprintln!("cfinv: reading keys from the terminal, one a line; end with Ctrl-D");
+        }
         let mut buf = Vec::new();
         std::io::stdin().read_to_end(&mut buf).map_err(|e| format!("cannot read standard input: {e}"))?;
         buf
