@@ -1,5 +1,6 @@
 //! `cfinv`: the invalidator's library on the command line, configured by the same environment
-//! variables as the Lambda.
+//! variables as the Lambda. `cfinv invalidate` (in `cfinv/invalidate.rs`) is the deploy-script
+//! tool: keys in, invalidations created and waited for.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -13,15 +14,30 @@ use cf_invalidator::{Config, Error};
 use clap::{Parser, Subcommand};
 use serde_json::json;
 
+// Beside this file, not in src/bin/ itself: Cargo would take every file there for a binary.
+#[path = "cfinv/input.rs"]
+mod input;
+#[path = "cfinv/invalidate.rs"]
+mod invalidate;
+
 #[derive(Parser)]
 #[command(
     name = "cfinv",
     version,
-    about = "Plan and create CloudFront invalidations from S3 events, as the cf-invalidator Lambda does",
-    long_about = "Plan and create CloudFront invalidations from S3 events, as the cf-invalidator Lambda does.\n\n\
+    about = "Plan and create CloudFront invalidations from S3 keys and events, as the cf-invalidator Lambda does",
+    long_about = "Plan and create CloudFront invalidations from S3 keys and events, as the cf-invalidator Lambda does.\n\n\
+`cfinv invalidate` is the deploy-script tool: the keys your deploy changed (arguments, a file, or the output of \
+`aws s3 sync`) become the Lambda's planned paths, created once however often the script runs, and with --wait \
+waited for until CloudFront has completed them.\n\n\
 Configuration comes from the Lambda's environment variables: DISTRIBUTION_ID, ORIGIN_PATH, INDEX_DOCUMENT, \
 MAX_PATHS, MAX_WILDCARDS, INCLUDE, EXCLUDE, ROUTES, CLOUDFRONT_ENDPOINT_URL (see the README). CloudFront credentials and endpoint come \
-from the AWS SDK's standard settings (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL_CLOUDFRONT, ...)."
+from the AWS SDK's standard settings (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL_CLOUDFRONT, ...).",
+    after_help = "Example:\n  \
+aws s3 sync public/ s3://my-site/ --delete | tee sync.log\n  \
+cfinv invalidate --distribution-id EDFDVBD632BHDS5 --from sync.log --wait\n\n\
+Exit status: 0 success; 1 error (CloudFront refused or failed, the input cannot be planned); \
+2 usage (bad arguments, unreadable input, invalid environment variables); \
+3 timed out (invalidate --timeout). `cfinv help invalidate` has the details."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -30,6 +46,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Create the invalidations for changed S3 keys (arguments, a file, `aws s3 sync` output),
+    /// planned like the Lambda; with --wait, wait until CloudFront has completed them.
+    ///
+    /// The deploy-script replacement for `aws cloudfront create-invalidation` followed by
+    /// `aws cloudfront wait invalidation-completed` (which gives up after 10 minutes): the paths
+    /// are the Lambda's (index documents, encodings, budgets), the request fits the room
+    /// CloudFront's in-progress quota leaves or waits for it, and a re-run creates nothing new.
+    #[command(after_help = invalidate::AFTER_HELP)]
+    Invalidate(invalidate::Args),
     /// Print the invalidation request(s) an event would make, without any AWS call.
     ///
     /// Shows, per request: keys in, keys skipped and why, the paths, how many are wildcards, and
@@ -91,12 +116,13 @@ fn main() -> ExitCode {
         Command::Status { distribution_id, invalidation_id } => {
             runtime().and_then(|rt| rt.block_on(status(&distribution_id, &invalidation_id)))
         }
+        Command::Invalidate(args) => return invalidate::run(args),
     };
     match result {
         Ok(code) => code,
         Err(msg) => {
             eprintln!("cfinv: {msg}");
-            ExitCode::from(2)
+            ExitCode::from(invalidate::EXIT_USAGE)
         }
     }
 }
