@@ -27,7 +27,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cf_invalidator::cloudfront::{CloudFront, CreateRequest, Invalidation, SdkCloudFront};
-use cf_invalidator::model::valid_distribution_id;
+use cf_invalidator::model::DistributionId;
 use cf_invalidator::planner::{self, Budget, Plan, Request, Routing, COST_PER_PATH_USD};
 use cf_invalidator::quota::{self, Room};
 use cf_invalidator::reference;
@@ -90,8 +90,8 @@ pub struct Args {
     #[arg(value_name = "KEY")]
     pub keys: Vec<String>,
     /// The distribution to invalidate [default: the configured DISTRIBUTION_ID or ROUTES].
-    #[arg(long, value_name = "ID")]
-    pub distribution_id: Option<String>,
+    #[arg(long, value_name = "ID", value_parser = DistributionId::parse)]
+    pub distribution_id: Option<DistributionId>,
     /// Read keys from FILE, one a line (`-`: standard input); `aws s3 sync` output is recognised
     /// by its `upload:`/`copy:`/`move:`/`delete:` lines, and only those are read.
     #[arg(long, value_name = "FILE")]
@@ -158,13 +158,6 @@ pub fn run(args: Args) -> ExitCode {
             return usage(format!("{e}\nFix the variable in your environment (the README lists every variable)."))
         }
     };
-    if let Some(d) = &args.distribution_id {
-        if !valid_distribution_id(d) {
-            return usage(format!(
-                "--distribution-id {d:?} is not a distribution id (upper-case letters and digits, e.g. EDFDVBD632BHDS5)"
-            ));
-        }
-    }
     if let Some(b) = &args.bucket {
         if !(3..=63).contains(&b.len()) {
             return usage(format!("--bucket {b:?} is not an S3 bucket name (3 to 63 characters)"));
@@ -211,10 +204,10 @@ pub fn run(args: Args) -> ExitCode {
         );
         return report.finish(started);
     }
-    let routing = Routing::Keys { distribution_id: args.distribution_id.as_deref() };
+    let routing = Routing::Keys { distribution_id: args.distribution_id.as_ref() };
     let gathered = match planner::gather(&read.changes, &cfg, routing) {
         Ok(g) => g,
-        Err(e @ Error::Config(_)) => return usage(format!("{e}; or name the distribution with --distribution-id")),
+        Err(e @ Error::Config { .. }) => return usage(format!("{e}; or name the distribution with --distribution-id")),
         Err(e) => {
             report.errors.push(e);
             return report.finish(started);
@@ -251,7 +244,7 @@ pub fn run(args: Args) -> ExitCode {
         report,
     };
     rt.block_on(async {
-        let cf = SdkCloudFront::from_env(cfg.cloudfront_endpoint.as_deref()).await;
+        let cf = SdkCloudFront::for_config(&cfg).await;
         run.go(&cf, &gathered.requests, &version, args.wait).await;
     });
     run.progress.done();
@@ -479,9 +472,10 @@ impl Run<'_> {
         for request in requests {
             let d = request.distribution_id.as_str();
             let Some(whole) = request.fit(Budget::configured(self.cfg)) else {
-                self.report.errors.push(Error::Config(format!(
-                    "MAX_PATHS/MAX_WILDCARDS: no plan for {d} fits the configured budget"
-                )));
+                self.report.errors.push(Error::Config {
+                    variable: "MAX_PATHS",
+                    rule: format!("no plan for {d} fits MAX_PATHS and MAX_WILDCARDS"),
+                });
                 continue;
             };
             let rule = RefRule::new(request, version);
