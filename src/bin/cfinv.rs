@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use cf_invalidator::cloudfront::{CloudFront, SdkCloudFront};
 use cf_invalidator::handler::{self, Invocation, Prepared};
 use cf_invalidator::planner::explain::PathWhy;
-use cf_invalidator::planner::COST_PER_PATH_USD;
+use cf_invalidator::planner::{Plan, COST_PER_PATH_USD};
 use cf_invalidator::{Config, Error};
 use clap::{Parser, Subcommand};
 use serde_json::json;
@@ -156,25 +156,31 @@ fn plan(event: &PathBuf, as_json: bool, explain: bool) -> Result<ExitCode, Strin
     Ok(ExitCode::SUCCESS)
 }
 
+/// One planned request as `cfinv plan --json` prints it: the plan and its stats, and what the
+/// CLI adds (reference, cost, explanation).
+#[derive(serde::Serialize)]
+struct PlanOut<'a> {
+    #[serde(flatten)]
+    plan: &'a Plan,
+    caller_reference: &'a str,
+    path_count: usize,
+    estimated_cost_usd: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    explain: Option<&'a [PathWhy]>,
+}
+
 fn write_plan_json(out: &mut impl Write, p: &Prepared, explained: Option<&[Vec<PathWhy>]>) -> std::io::Result<()> {
-    let invalidations: Vec<_> = p
+    let invalidations: Vec<PlanOut> = p
         .planned
         .plans
         .iter()
         .enumerate()
-        .map(|(n, plan)| {
-            json!({
-                "explain": explained.map(|e| &e[n]),
-                "distribution_id": plan.distribution_id,
-                "caller_reference": p.references[n],
-                "paths": plan.paths,
-                "path_count": plan.paths.len(),
-                "wildcards": plan.stats.wildcards,
-                "keys_in": plan.stats.keys_in,
-                "exact_paths": plan.stats.exact_paths,
-                "covers_before_budget": plan.stats.covers,
-                "estimated_cost_usd": plan.cost_usd(),
-            })
+        .map(|(n, plan)| PlanOut {
+            plan,
+            caller_reference: &p.references[n],
+            path_count: plan.paths.len(),
+            estimated_cost_usd: plan.cost_usd(),
+            explain: explained.map(|e| e[n].as_slice()),
         })
         .collect();
     let total: usize = p.planned.plans.iter().map(|x| x.paths.len()).sum();
@@ -215,10 +221,11 @@ fn write_plan_table(out: &mut impl Write, p: &Prepared, explained: Option<&[Vec<
         writeln!(out)?;
         writeln!(
             out,
-            "distribution {}   {} path(s), {} wildcard(s), from {} key(s)   est. ${:.3}",
+            "distribution {}   {} path(s), {} wildcard(s), {} cache tag(s), from {} key(s)   est. ${:.3}",
             plan.distribution_id,
             plan.paths.len(),
             plan.stats.wildcards,
+            plan.stats.tags,
             plan.stats.keys_in,
             plan.cost_usd()
         )?;

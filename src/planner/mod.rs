@@ -30,12 +30,14 @@ use routing::{strip_prefix, Target};
 pub const COST_PER_PATH_USD: f64 = 0.005;
 
 /// One CreateInvalidation request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Plan {
     pub distribution_id: DistributionId,
     pub paths: Vec<String>,
     /// SQS message indexes whose changes this request carries (to report if it fails).
+    #[serde(skip)]
     pub messages: BTreeSet<usize>,
+    #[serde(flatten)]
     pub stats: PlanStats,
 }
 
