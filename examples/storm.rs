@@ -46,7 +46,6 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use cf_invalidator::cloudfront::memory::{Op, Stored};
@@ -54,7 +53,7 @@ use cf_invalidator::cloudfront::{
     CloudFront, CreateRequest, Invalidation, InvalidationPage, MemoryCloudFront, PathCounts,
 };
 use cf_invalidator::handler::{self, Invocation, Output};
-use cf_invalidator::model::{Change, ChangeKind, API_MAX_PATHS};
+use cf_invalidator::model::API_MAX_PATHS;
 use cf_invalidator::planner::{self, COST_PER_PATH_USD};
 use cf_invalidator::{Config, Error};
 use clap::Parser;
@@ -296,26 +295,30 @@ impl Storm {
     }
 
     /// Each deploy planned alone with the same configuration, paths summed: what the planner
-    /// would send if deploys never met in a batch or in the quota.
-    fn paths_planned_one_by_one(&self) -> usize {
+    /// sends for a deploy that meets no other in a batch or in the quota. Planned by the handler
+    /// itself (one S3 event of the deploy's records, an empty CloudFront, so the whole quota is
+    /// room): the same as `planner::plan` with this configuration.
+    fn paths_planned_one_by_one(&self, rt: &tokio::runtime::Runtime) -> usize {
         let cfg = config();
-        let bucket: Arc<str> = Arc::from(BUCKET);
+        let mut sequencer = 0_u64;
         self.deploys
             .iter()
             .enumerate()
             .map(|(d, (_, changes))| {
-                let changes: Vec<Change> = changes
+                let records: Vec<Value> = changes
                     .iter()
-                    .map(|(deleted, key)| Change {
-                        message: 0,
-                        bucket: Some(bucket.clone()),
-                        key: key.clone(),
-                        kind: if *deleted { ChangeKind::Removed } else { ChangeKind::Created },
-                        version: Some(format!("deploy-{d}")),
+                    .map(|(deleted, key)| {
+                        sequencer += 1;
+                        let body: Value = serde_json::from_str(&s3_notification(key, *deleted, sequencer, 0)).unwrap();
+                        body["Records"][0].clone()
                     })
                     .collect();
-                let planned = planner::plan(&changes, &cfg, None, "one-by-one").expect("plannable");
-                planned.plans.iter().map(|p| p.paths.len()).sum::<usize>()
+                let event = json!({ "Records": records }).to_string();
+                let cf = MemoryCloudFront::new(&[DIST]);
+                let inv = Invocation { request_id: format!("deploy-{d}"), deadline: None };
+                rt.block_on(handler::handle(&cfg, &cf, event.as_bytes(), &inv))
+                    .unwrap_or_else(|e| fail(&format!("deploy {d} alone: {e}")));
+                cf.invalidations().iter().map(|i| i.paths.len()).sum::<usize>()
             })
             .sum()
     }
@@ -725,7 +728,7 @@ fn main() {
             "visibility_rule_of_thumb_s": 6 * opts.function_timeout + opts.window,
             "wall_ms": 0,
         },
-        "paths_planned_one_by_one": storm.paths_planned_one_by_one(),
+        "paths_planned_one_by_one": storm.paths_planned_one_by_one(&rt),
     });
     for (name, row) in results {
         if opts.baseline {

@@ -295,7 +295,7 @@ mod tests {
         cf.create_invalidation(CreateRequest { distribution_id: "E1", caller_reference: reference, paths }, None).await
     }
 
-    /// Rule (aws-facts.md): 3,000 exact and 15 wildcard paths in progress, counted independently;
+    /// Rule (CloudFront quotas): 3,000 exact and 15 wildcard paths in progress, counted independently;
     /// completed invalidations no longer count.
     #[tokio::test]
     async fn the_two_quotas_are_independent_and_free_on_completion() {

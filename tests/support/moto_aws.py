@@ -1,9 +1,8 @@
 #!/usr/bin/env python3
 """Test support: moto's server on 127.0.0.1, made to behave like AWS where our tests need it.
 
-moto deviates from CloudFront (aws-facts.md): its invalidations are always COMPLETED, it
-ignores CallerReference, keeps no in-progress quota and lists invalidations oldest first. Here,
-without touching the product:
+moto deviates from CloudFront (aws-facts.md): its invalidations are always COMPLETED and it
+ignores CallerReference. Here, without touching the product:
   * a new invalidation is `InProgress` and becomes `Completed` after N GetInvalidation reads
     (N = --complete-after, or POST /_cfstub/config {"complete_after_reads": N}; 0 = at once,
     a negative N = never), or S seconds after it was created (S = --complete-after-seconds, or
@@ -11,10 +10,11 @@ without touching the product:
     for an invalidation when it is created, so a test can make one long-running and the next
     short), whichever comes first; POST /_cfstub/complete {"id": ID} (or {} for all) completes
     invalidations now. The status is the same in GetInvalidation and in ListInvalidations;
-  * ListInvalidations lists newest first, as CloudFront does;
-  * the in-progress quota per distribution, as CloudFront keeps it (--quota, or POST
-    /_cfstub/config {"quota": true}): 3,000 exact paths and, independently, 15 wildcard paths
-    in progress; a create that would exceed either gets HTTP 400 `TooManyInvalidationsInProgress`.
+  * ListInvalidations lists newest first, as CloudFront does (moto: oldest first);
+  * the in-progress quota per distribution, which moto does not keep, as CloudFront keeps it
+    (--quota, or POST /_cfstub/config {"quota": true}): 3,000 exact paths and, independently,
+    15 wildcard paths in progress; a create that would exceed either gets HTTP 400
+    `TooManyInvalidationsInProgress`.
     Off by default, because `make compare` runs the usual Python function on a 10,000-key batch,
     which CloudFront itself would refuse past its first 3,000 paths. GET /_cfstub/in_progress
     gives each distribution's counts;
@@ -45,7 +45,7 @@ from moto.server import ThreadedMotoServer
 from moto.utilities.paginator import paginate
 
 STATE = {"complete_after_reads": 1, "complete_after_seconds": None, "quota": False, "faults": [], "log": []}
-# CloudFront's quotas per distribution (aws-facts.md): exact paths and wildcard paths in progress.
+# CloudFront's quotas per distribution: exact paths and wildcard paths in progress, counted apart.
 MAX_PATHS_IN_PROGRESS = 3000
 MAX_WILDCARDS_IN_PROGRESS = 15
 # The CloudFront backends that have had invalidations (for the control API's views of them).
