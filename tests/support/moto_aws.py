@@ -152,6 +152,7 @@ def _set_status(inv, value):
 
 @paginate(pagination_model=cf_models.CloudFrontBackend.PAGINATION_MODEL)
 def list_invalidations(self, dist_id):
+    self.get_distribution(dist_id)  # NoSuchDistribution, as AWS answers (moto lists nothing)
     # moto lists oldest first; CloudFront newest first (the handler stops paging at the first
     # page without an InProgress entry, which is only right newest first).
     return list(reversed(self.invalidations.get(dist_id) or []))
