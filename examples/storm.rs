@@ -32,12 +32,15 @@
 //! modelled (1,000 S3 messages are about 1 MB); over-invalidation is counted on one listing of the
 //! site (`--site`, the newest), not the listing at each deploy.
 //!
-//! Measured per behaviour: changes received, acknowledged, dead-lettered; invalidations created,
-//! paths billed, wildcards; over-invalidated objects (listed keys outside the changes of the
-//! invocation that created an invalidation which its paths match, counted per invalidation as the
-//! corpus scorer does); CreateInvalidation calls refused with `TooManyInvalidationsInProgress`;
-//! staleness, from a change's upload to the completion of invalidations created at or after it
-//! that cover every request form of its key (`planner::covers_of_key`), never covered = forever.
+//! Measured per behaviour: changes received, acknowledged, dead-lettered; invocations, those that
+//! sent messages back, receives and the most receives of one change (the margin left before the
+//! dead-letter queue); invalidations created, paths billed, wildcards; over-invalidated objects
+//! (listed keys outside the changes of the invocation that created an invalidation which its
+//! paths match, counted per invalidation as the corpus scorer does); CreateInvalidation calls
+//! refused with `TooManyInvalidationsInProgress`; staleness, from a change's upload to the
+//! completion of invalidations created at or after it that cover every request form of its key
+//! (`planner::covers_of_key`), never covered = forever. Staleness is what a viewer sees: a
+//! dead-lettered change whose key a later invalidation happens to cover is not stale forever.
 //! `--baseline` adds the behaviour before quota-aware planning (the handler behind a CloudFront
 //! that reports nothing in progress; visibility 180 s, 5 receives, no concurrency cap) and the
 //! usual Python function (one `quote`d path per record, chunks of 3,000, a fresh CallerReference
@@ -475,6 +478,8 @@ struct Outcome {
     /// For each invalidation, the uploads of the invocation that created it.
     carried: Vec<Vec<usize>>,
     invocations: usize,
+    /// Invocations that sent at least one message back (it waits out its visibility timeout).
+    redelivering: usize,
     receives: usize,
     refusals: usize,
     calls: [usize; 3],
@@ -508,7 +513,7 @@ fn simulate(storm: &Storm, function: Function, q: Queueing, rt: &tokio::runtime:
     let mut queue: BTreeSet<(u64, usize)> = messages.iter().enumerate().map(|(i, m)| (m.visible_at, i)).collect();
     let mut pollers: Vec<Poller> =
         (0..q.max_concurrency.unwrap_or(UNCAPPED_POLLERS)).map(|_| Poller::default()).collect();
-    let (mut carried, mut invocations, mut receives, mut python_calls) = (Vec::new(), 0, 0, 0);
+    let (mut carried, mut invocations, mut redelivering, mut receives, mut python_calls) = (Vec::new(), 0, 0, 0, 0);
 
     for t in 0..=storm.horizon {
         cf.set_now(t);
@@ -573,6 +578,7 @@ fn simulate(storm: &Storm, function: Function, q: Queueing, rt: &tokio::runtime:
                     }
                 }
             };
+            redelivering += usize::from(!failed.is_empty());
             for _ in created_before..cf.invalidation_count() {
                 carried.push(batch.clone());
             }
@@ -592,6 +598,7 @@ fn simulate(storm: &Storm, function: Function, q: Queueing, rt: &tokio::runtime:
         messages,
         carried,
         invocations,
+        redelivering,
         receives,
         refusals: cf.quota_refusals(),
         calls: [cf.calls(Op::Create), cf.calls(Op::Get), cf.calls(Op::List)],
@@ -679,7 +686,9 @@ fn report(storm: &Storm, function: Function, q: Queueing, out: &Outcome) -> Valu
         "changes_dead_lettered": count(State::DeadLettered),
         "changes_still_queued": count(State::Queued) + count(State::Held),
         "invocations": out.invocations,
+        "invocations_redelivering": out.redelivering,
         "receives": out.receives,
+        "most_receives_of_a_change": out.messages.iter().map(|m| m.receives).max(),
         "invalidations_created": out.invalidations.len(),
         "paths_billed": paths,
         "cost_usd": (paths as f64 * COST_PER_PATH_USD * 100.0).round() / 100.0,
