@@ -107,6 +107,19 @@ impl MemoryCloudFront {
         self.lock().invalidations.clone()
     }
 
+    /// How many invalidations were created so far.
+    pub fn invalidation_count(&self) -> usize {
+        self.lock().invalidations.len()
+    }
+
+    /// The invalidations created after the first `start`, oldest first: what one invocation
+    /// created, without copying every earlier one's paths again (the storm benchmark asks after
+    /// each of hundreds of invocations).
+    pub fn invalidations_from(&self, start: usize) -> Vec<Stored> {
+        let s = self.lock();
+        s.invalidations.get(start..).map(<[Stored]>::to_vec).unwrap_or_default()
+    }
+
     /// How many times `op` was called.
     pub fn calls(&self, op: Op) -> usize {
         self.lock().calls.get(&op).copied().unwrap_or(0)
@@ -263,5 +276,112 @@ impl CloudFront for MemoryCloudFront {
 
     async fn path_counts(&self, distribution_id: &str, id: &str) -> Result<PathCounts, Error> {
         self.get_invalidation(distribution_id, id).await.map(|i| PathCounts::of(&i.paths))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths(ps: &[&str]) -> Vec<String> {
+        ps.iter().map(|p| p.to_string()).collect()
+    }
+
+    fn numbered(prefix: &str, n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("{prefix}{i}")).collect()
+    }
+
+    async fn create(cf: &MemoryCloudFront, reference: &str, paths: &[String]) -> Result<Invalidation, Error> {
+        cf.create_invalidation(CreateRequest { distribution_id: "E1", caller_reference: reference, paths }, None).await
+    }
+
+    /// Rule (CloudFront quotas): 3,000 exact and 15 wildcard paths in progress, counted independently;
+    /// completed invalidations no longer count.
+    #[tokio::test]
+    async fn the_two_quotas_are_independent_and_free_on_completion() {
+        let cf = MemoryCloudFront::new(&["E1"]);
+        cf.set_completion(|seq| if seq == 1 { 100 } else { 1000 });
+        create(&cf, "a", &numbered("/p", 3000)).await.unwrap();
+        let e = create(&cf, "b", &paths(&["/x"])).await.unwrap_err();
+        assert_eq!(e.error_type(), "TooManyInvalidationsInProgress");
+        create(&cf, "c", &numbered("/w", 15).into_iter().map(|p| p + "*").collect::<Vec<_>>()).await.unwrap();
+        assert_eq!(cf.in_progress("E1"), PathCounts { exact: 3000, wildcards: 15 });
+        let e = create(&cf, "d", &paths(&["/y*"])).await.unwrap_err();
+        assert_eq!(e.error_type(), "TooManyInvalidationsInProgress");
+        assert_eq!(cf.quota_refusals(), 2);
+        cf.advance(100);
+        assert_eq!(cf.in_progress("E1"), PathCounts { exact: 0, wildcards: 15 });
+        create(&cf, "b", &paths(&["/x"])).await.unwrap();
+        assert_eq!(cf.invalidation_count(), 3);
+    }
+
+    #[tokio::test]
+    async fn status_follows_the_clock_in_get_and_list() {
+        let cf = MemoryCloudFront::new(&["E1"]);
+        cf.set_completion(|_| 60);
+        let inv = create(&cf, "a", &paths(&["/a"])).await.unwrap();
+        assert_eq!(inv.status, "InProgress");
+        cf.advance(59);
+        assert_eq!(cf.get_invalidation("E1", &inv.id).await.unwrap().status, "InProgress");
+        cf.set_now(60);
+        assert_eq!(cf.get_invalidation("E1", &inv.id).await.unwrap().status, "Completed");
+        assert_eq!(cf.list_invalidations("E1", None).await.unwrap().items[0].status, "Completed");
+        cf.set_now(10);
+        assert_eq!(cf.now(), 60, "the clock never goes back");
+        assert_eq!(cf.path_counts("E1", &inv.id).await.unwrap(), PathCounts { exact: 1, wildcards: 0 });
+    }
+
+    /// Rule: the same CallerReference with the same paths (in any order) returns the existing
+    /// invalidation; with other paths, InvalidationBatchAlreadyExists.
+    #[tokio::test]
+    async fn caller_reference_is_idempotent() {
+        let cf = MemoryCloudFront::new(&["E1"]);
+        let a = create(&cf, "r", &paths(&["/a", "/b"])).await.unwrap();
+        let again = create(&cf, "r", &paths(&["/b", "/a"])).await.unwrap();
+        assert_eq!(a.id, again.id);
+        let e = create(&cf, "r", &paths(&["/c"])).await.unwrap_err();
+        assert_eq!(e.error_type(), "InvalidationBatchAlreadyExists");
+        assert_eq!(cf.invalidation_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn requests_are_validated_as_cloudfront_does() {
+        let cf = MemoryCloudFront::new(&["E1"]);
+        assert!(create(&cf, "a", &numbered("/p", 3001)).await.unwrap_err().to_string().contains("BatchTooLarge"));
+        assert!(create(&cf, "b", &paths(&["/a b"])).await.unwrap_err().to_string().contains("InvalidArgument"));
+        let e = cf
+            .create_invalidation(
+                CreateRequest { distribution_id: "E2", caller_reference: "c", paths: &paths(&["/a"]) },
+                None,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.error_type(), "NoSuchDistribution");
+        cf.script(Op::Create, Error::Throttled("Rate exceeded".into()));
+        assert_eq!(create(&cf, "d", &paths(&["/a"])).await.unwrap_err().error_type(), "Throttled");
+        create(&cf, "d", &paths(&["/a"])).await.unwrap();
+        assert_eq!(cf.calls(Op::Create), 5);
+    }
+
+    /// ListInvalidations: newest first, 100 a page, the marker naming the next page's first entry.
+    #[tokio::test]
+    async fn list_pages_newest_first() {
+        let cf = MemoryCloudFront::new(&["E1"]);
+        for i in 0..150 {
+            create(&cf, &format!("r{i}"), &paths(&[&format!("/p{i}")])).await.unwrap();
+        }
+        let all = cf.invalidations();
+        let first = cf.list_invalidations("E1", None).await.unwrap();
+        assert_eq!(first.items.len(), 100);
+        assert_eq!(first.items[0].id, all[149].id);
+        let second = cf.list_invalidations("E1", first.next_marker.as_deref()).await.unwrap();
+        assert_eq!(second.items.len(), 50);
+        assert_eq!(second.items[49].id, all[0].id);
+        assert_eq!(second.next_marker, None);
+        assert_eq!(
+            cf.invalidations_from(148).iter().map(|i| i.id.clone()).collect::<Vec<_>>(),
+            vec![all[148].id.clone(), all[149].id.clone()]
+        );
+        assert!(cf.invalidations_from(150).is_empty() && cf.invalidations_from(999).is_empty());
     }
 }

@@ -102,6 +102,26 @@ impl Moto {
         log["calls"].as_array().unwrap().iter().map(|c| c["op"].as_str().unwrap().to_string()).collect()
     }
 
+    /// Changes the launcher's settings (`complete_after_reads`, `complete_after_seconds`, `quota`);
+    /// returns them all. `complete_after_seconds` is fixed per invalidation when it is created.
+    pub fn config(&self, settings: Value) -> Value {
+        self.control("POST", "/_cfstub/config", &settings)
+    }
+
+    /// Completes one invalidation now (`Some(id)`), or every one in progress (`None`): the ids completed.
+    pub fn complete(&self, id: Option<&str>) -> Vec<String> {
+        let body = id.map(|i| serde_json::json!({ "id": i })).unwrap_or_else(|| serde_json::json!({}));
+        let out = self.control("POST", "/_cfstub/complete", &body);
+        out["completed"].as_array().unwrap().iter().map(|i| i.as_str().unwrap().to_string()).collect()
+    }
+
+    /// What counts against the in-progress quota of a distribution now: (exact paths, wildcard paths).
+    pub fn in_progress(&self, distribution_id: &str) -> (usize, usize) {
+        let out = self.control("GET", "/_cfstub/in_progress", &Value::Null);
+        let d = &out[distribution_id];
+        (d["exact"].as_u64().unwrap_or(0) as usize, d["wildcards"].as_u64().unwrap_or(0) as usize)
+    }
+
     /// Every invalidation of a distribution, newest first (ListInvalidations).
     pub async fn invalidation_ids(&self, distribution_id: &str) -> Vec<String> {
         let out = self.sdk().list_invalidations().distribution_id(distribution_id).send().await.unwrap();
@@ -237,6 +257,50 @@ pub fn wait_for(port: u16) {
 
 pub fn event(name: &str) -> Vec<u8> {
     std::fs::read(repo().join("events").join(name)).unwrap_or_else(|e| panic!("events/{name}: {e}"))
+}
+
+/// A key as S3 writes it in an event notification (`application/x-www-form-urlencoded`: `+` for
+/// a space, `%XX` for everything but letters, digits, `-_.*/`).
+pub fn s3_form_encode(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for b in key.bytes() {
+        match b {
+            b' ' => out.push('+'),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' | b'*' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// One S3 event notification (one record) for an upload (`deleted`: a delete) of `key` in bucket
+/// `www-example`, with this upload's `sequencer`.
+pub fn s3_notification(key: &str, sequencer: &str, deleted: bool) -> String {
+    let event = if deleted { "ObjectRemoved:Delete" } else { "ObjectCreated:Put" };
+    serde_json::json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2026-01-01T00:00:00.000Z", "eventName": event,
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": "cf-invalidator",
+               "bucket": {"name": "www-example", "arn": "arn:aws:s3:::www-example"},
+               "object": {"key": s3_form_encode(key), "sequencer": sequencer}}
+    }]})
+    .to_string()
+}
+
+/// An SQS event (what Lambda's poller delivers) of `(messageId, body)` messages.
+pub fn sqs_event(messages: &[(String, String)]) -> Vec<u8> {
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|(id, body)| {
+            serde_json::json!({
+                "messageId": id, "receiptHandle": format!("rh-{id}"), "body": body,
+                "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "md5OfBody": "",
+                "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:cf-invalidator-queue",
+                "awsRegion": "us-east-1"
+            })
+        })
+        .collect();
+    serde_json::json!({ "Records": records }).to_string().into_bytes()
 }
 
 /// The distribution id the sample events in `events/` name.

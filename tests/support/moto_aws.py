@@ -5,7 +5,19 @@ moto deviates from CloudFront (see the README, "Testing locally"): its invalidat
 ignores CallerReference. Here, without touching the product:
   * a new invalidation is `InProgress` and becomes `Completed` after N GetInvalidation reads
     (N = --complete-after, or POST /_cfstub/config {"complete_after_reads": N}; 0 = at once,
-    a negative N = never);
+    a negative N = never), or S seconds after it was created (S = --complete-after-seconds, or
+    POST /_cfstub/config {"complete_after_seconds": S}; a negative S or null = never; S is fixed
+    for an invalidation when it is created, so a test can make one long-running and the next
+    short), whichever comes first; POST /_cfstub/complete {"id": ID} (or {} for all) completes
+    invalidations now. The status is the same in GetInvalidation and in ListInvalidations;
+  * ListInvalidations lists newest first, as CloudFront does (moto: oldest first);
+  * the in-progress quota per distribution, which moto does not keep, as CloudFront keeps it
+    (--quota, or POST /_cfstub/config {"quota": true}): 3,000 exact paths and, independently,
+    15 wildcard paths in progress; a create that would exceed either gets HTTP 400
+    `TooManyInvalidationsInProgress`.
+    Off by default, because `make compare` runs the usual Python function on a 10,000-key batch,
+    which CloudFront itself would refuse past its first 3,000 paths. GET /_cfstub/in_progress
+    gives each distribution's counts;
   * CallerReference is honoured: the same reference with the same paths returns the existing
     invalidation; with other paths, `InvalidationBatchAlreadyExists`;
   * paths are checked as CloudFront does (leading '/', '*' only last, at most 3,000 per batch);
@@ -30,8 +42,14 @@ import urllib.request
 from moto.cloudfront import models as cf_models
 from moto.cloudfront.exceptions import CloudFrontException
 from moto.server import ThreadedMotoServer
+from moto.utilities.paginator import paginate
 
-STATE = {"complete_after_reads": 1, "faults": [], "log": []}
+STATE = {"complete_after_reads": 1, "complete_after_seconds": None, "quota": False, "faults": [], "log": []}
+# CloudFront's quotas per distribution: exact paths and wildcard paths in progress, counted apart.
+MAX_PATHS_IN_PROGRESS = 3000
+MAX_WILDCARDS_IN_PROGRESS = 15
+# The CloudFront backends that have had invalidations (for the control API's views of them).
+BACKENDS = []
 LOCK = threading.Lock()
 
 
@@ -51,6 +69,11 @@ class BatchTooLarge(CloudFrontException):
         super().__init__("BatchTooLarge", "Invalidation batch specified is too large.")
 
 
+class TooManyInvalidationsInProgress(CloudFrontException):
+    def __init__(self):
+        super().__init__("TooManyInvalidationsInProgress", "Your request contains too many invalidations in progress.")
+
+
 _orig_create = cf_models.CloudFrontBackend.create_invalidation
 _orig_get = cf_models.CloudFrontBackend.get_invalidation
 
@@ -63,18 +86,43 @@ def _check_paths(paths):
             raise InvalidArgument(f"Your request contains one or more invalid invalidation paths: {p[:100]}")
 
 
+def _counts(paths):
+    wildcards = sum(1 for p in paths if p.endswith("*"))
+    return len(paths) - wildcards, wildcards
+
+
+def in_progress(backend, dist_id):
+    """(exact paths, wildcard paths) in progress on a distribution now."""
+    exact = wildcards = 0
+    for inv in backend.invalidations.get(dist_id, []):
+        if inv.status == "InProgress":
+            e, w = _counts(inv.paths)
+            exact, wildcards = exact + e, wildcards + w
+    return exact, wildcards
+
+
 def create_invalidation(self, dist_id, paths, caller_ref):
     self.get_distribution(dist_id)  # NoSuchDistribution first, as AWS does
     paths = list(paths or [])
     _check_paths(paths)
-    for inv in self.invalidations.get(dist_id, []):
-        if inv.caller_ref == caller_ref:
-            if sorted(inv.paths) == sorted(paths):
-                return inv
-            raise InvalidationBatchAlreadyExists(caller_ref)
-    inv = _orig_create(self, dist_id, paths, caller_ref)
-    inv.reads = 0
-    inv.status = "Completed" if STATE["complete_after_reads"] == 0 else "InProgress"
+    with LOCK:  # the check and the create are one step, as at CloudFront
+        if self not in BACKENDS:
+            BACKENDS.append(self)
+        for inv in self.invalidations.get(dist_id, []):
+            if inv.caller_ref == caller_ref:
+                if sorted(inv.paths) == sorted(paths):
+                    return inv
+                raise InvalidationBatchAlreadyExists(caller_ref)
+        if STATE["quota"]:
+            exact, wildcards = in_progress(self, dist_id)
+            new_exact, new_wildcards = _counts(paths)
+            if exact + new_exact > MAX_PATHS_IN_PROGRESS or wildcards + new_wildcards > MAX_WILDCARDS_IN_PROGRESS:
+                raise TooManyInvalidationsInProgress()
+        inv = _orig_create(self, dist_id, paths, caller_ref)
+        inv.reads = 0
+        inv.created_at = time.monotonic()
+        inv.complete_after_seconds = STATE["complete_after_seconds"]
+        inv.status = "Completed" if STATE["complete_after_reads"] == 0 else "InProgress"
     return inv
 
 
@@ -86,6 +134,28 @@ def get_invalidation(self, dist_id, inv_id):
         if inv.status == "InProgress" and 0 <= n < inv.reads:
             inv.status = "Completed"
     return inv
+
+
+def _status(inv):
+    """An invalidation's status, wherever it is read (GetInvalidation, ListInvalidations, the quota):
+    `InProgress` turns `Completed` once its time has come."""
+    status = inv.__dict__.get("_cfstub_status", "COMPLETED")
+    after = inv.__dict__.get("complete_after_seconds")
+    if status == "InProgress" and after is not None and after >= 0 and time.monotonic() - inv.created_at >= after:
+        status = inv.__dict__["_cfstub_status"] = "Completed"
+    return status
+
+
+def _set_status(inv, value):
+    inv.__dict__["_cfstub_status"] = value
+
+
+@paginate(pagination_model=cf_models.CloudFrontBackend.PAGINATION_MODEL)
+def list_invalidations(self, dist_id):
+    self.get_distribution(dist_id)  # NoSuchDistribution, as AWS answers (moto lists nothing)
+    # moto lists oldest first; CloudFront newest first (the handler stops paging at the first
+    # page without an InProgress entry, which is only right newest first).
+    return list(reversed(self.invalidations.get(dist_id) or []))
 
 
 # Distributions get the ids a test or the demo asks for (moto draws random ones), so that the
@@ -105,6 +175,8 @@ def dist_init(self, *a, **kw):
 cf_models.Distribution.__init__ = dist_init
 cf_models.CloudFrontBackend.create_invalidation = create_invalidation
 cf_models.CloudFrontBackend.get_invalidation = get_invalidation
+cf_models.CloudFrontBackend.list_invalidations = list_invalidations
+cf_models.Invalidation.status = property(_status, _set_status)
 
 
 def operation(method, path):
@@ -170,8 +242,25 @@ class Control:
             return self.reply(start_response, out)
         with LOCK:
             if path == "/_cfstub/config" and method == "POST":
-                STATE.update({k: v for k, v in body.items() if k in ("complete_after_reads",)})
-                out = {"complete_after_reads": STATE["complete_after_reads"]}
+                STATE.update({k: v for k, v in body.items()
+                              if k in ("complete_after_reads", "complete_after_seconds", "quota")})
+                out = {k: STATE[k] for k in ("complete_after_reads", "complete_after_seconds", "quota")}
+            elif path == "/_cfstub/complete" and method == "POST":
+                done = []
+                for b in backends():
+                    for invs in b.invalidations.values():
+                        for inv in invs:
+                            if inv.status == "InProgress" and body.get("id", inv.id) == inv.id:
+                                inv.status = "Completed"
+                                done.append(inv.id)
+                out = {"completed": done}
+            elif path == "/_cfstub/in_progress":
+                out = {}
+                for b in backends():
+                    for dist_id in b.distributions:
+                        exact, wildcards = in_progress(b, dist_id)
+                        ids = [i.id for i in b.invalidations.get(dist_id, []) if i.status == "InProgress"]
+                        out[dist_id] = {"exact": exact, "wildcards": wildcards, "invalidations": ids}
             elif path == "/_cfstub/faults" and method == "POST":
                 STATE["faults"].extend(body.get("faults", []))
                 out = {"queued": len(STATE["faults"])}
@@ -193,6 +282,11 @@ class Control:
 
 
 ENDPOINT = [""]
+
+
+def backends():
+    """The CloudFront backends (one per account and partition) that have had invalidations."""
+    return list(BACKENDS)
 
 
 def create_distribution(endpoint, comment, wanted_id=None):
@@ -269,12 +363,18 @@ def main():
     ap.add_argument("--distribution-ids", default="", help="comma-separated ids for the first distributions")
     ap.add_argument("--complete-after", type=int, default=1,
                     help="GetInvalidation reads before Completed (0 at once, negative never)")
+    ap.add_argument("--complete-after-seconds", type=float, default=None,
+                    help="seconds after its creation an invalidation becomes Completed (default: only by reads)")
+    ap.add_argument("--quota", action=argparse.BooleanOptionalAction, default=False,
+                    help="keep CloudFront's in-progress quota (3,000 exact + 15 wildcard paths per distribution)")
     ap.add_argument("--lambda-endpoint", help="forward Lambda invokes here, e.g. http://127.0.0.1:9000")
     ap.add_argument("--lambda-function", help="function name at that endpoint (default: the invoked one; `_` for cargo lambda watch --only-lambda-apis)")
     ap.add_argument("--stepfunctions", action="store_true", help="let moto's Step Functions interpreter run executions")
     ap.add_argument("--serve-forever", action="store_true", help="ignore stdin; serve until killed (for scripts)")
     args = ap.parse_args()
     STATE["complete_after_reads"] = args.complete_after
+    STATE["complete_after_seconds"] = args.complete_after_seconds
+    STATE["quota"] = args.quota
     rfc3339_timestamps()
     if args.lambda_endpoint:
         forward_lambda_invokes(args.lambda_endpoint.rstrip("/"), args.lambda_function)

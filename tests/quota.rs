@@ -1,0 +1,301 @@
+//! CloudFront's in-progress quota, end to end: the real handler and the real `aws-sdk-cloudfront`
+//! against the moto stand-in keeping the quota as CloudFront does (`--quota`: 3,000 exact paths and,
+//! independently, 15 wildcard paths in progress per distribution; past either,
+//! `TooManyInvalidationsInProgress`).
+//!
+//! The behaviour specified for the quota-aware handler: before creating, it reads what is in
+//! progress and plans into the room left — exact room short, it merges into wildcards while
+//! wildcard room lasts; no room, the changes wait. Waiting means redelivery: the SQS messages come
+//! back as `batchItemFailures`, or the invocation errors with `TooManyInvalidationsInProgress` when
+//! nothing of the batch was submitted; both are accepted here as "redelivered".
+//!
+//! Invalidations complete by the stand-in's control API (`/_cfstub/complete`) or after seconds
+//! (`complete_after_seconds`, fixed per invalidation when created); reads never complete them
+//! (`--complete-after -1`), because the quota-aware handler reads them to count what is in progress.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use cf_invalidator::cloudfront::CloudFront;
+use cf_invalidator::handler::{self, Invocation, Output};
+use cf_invalidator::{planner, Config};
+use serde_json::{json, Value};
+use support::{event, s3_notification, sqs_event, Moto, SAMPLE_DISTRIBUTION as DIST};
+
+fn config() -> Config {
+    Config::from_lookup(|n| match n {
+        "DISTRIBUTION_ID" => Some(DIST.to_string()),
+        "METRICS_NAMESPACE" => Some(String::new()),
+        _ => None,
+    })
+    .unwrap()
+}
+
+/// The stand-in keeping the quota; invalidations complete only when a test says so.
+fn moto() -> Moto {
+    Moto::start(&["--distribution-ids", DIST, "--quota", "--complete-after", "-1"])
+}
+
+/// One SQS message per key, each one S3 upload with its own sequencer: `(messageId, body)`.
+fn uploads(tag: &str, keys: impl IntoIterator<Item = String>) -> Vec<(String, String, String)> {
+    static SEQUENCER: AtomicU64 = AtomicU64::new(0x0062E99A88DC0000);
+    keys.into_iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let seq = format!("{:018X}", SEQUENCER.fetch_add(1, Ordering::Relaxed));
+            (format!("{tag}-{i:04}"), s3_notification(&key, &seq, false), key)
+        })
+        .collect()
+}
+
+fn payload(msgs: &[(String, String, String)]) -> Vec<u8> {
+    sqs_event(&msgs.iter().map(|(id, body, _)| (id.clone(), body.clone())).collect::<Vec<_>>())
+}
+
+/// Delivers an SQS batch as Lambda's poller does; returns the messages that will be redelivered.
+async fn deliver<C: CloudFront>(cf: &C, msgs: &[(String, String, String)], request_id: &str) -> BTreeSet<String> {
+    let inv = Invocation { request_id: request_id.to_string(), deadline: None };
+    match handler::handle(&config(), cf, &payload(msgs), &inv).await {
+        Ok(Output::Sqs(r)) => r.batch_item_failures.into_iter().map(|f| f.item_identifier).collect(),
+        // Nothing of the batch was submitted: Lambda redelivers the whole batch.
+        Err(e) if e.error_type() == "TooManyInvalidationsInProgress" => msgs.iter().map(|m| m.0.clone()).collect(),
+        other => {
+            panic!("{request_id}: an SQS batch must be answered with batchItemFailures or a quota error: {other:?}")
+        }
+    }
+}
+
+fn ids(msgs: &[(String, String, String)]) -> BTreeSet<String> {
+    msgs.iter().map(|m| m.0.clone()).collect()
+}
+
+/// The paths of an invalidation, read back from the stand-in.
+async fn paths_of(moto: &Moto, id: &str) -> Vec<String> {
+    let got = moto.sdk().get_invalidation().distribution_id(DIST).id(id).send().await.unwrap();
+    got.invalidation.unwrap().invalidation_batch.unwrap().paths.unwrap().items.unwrap_or_default()
+}
+
+async fn new_invalidations(moto: &Moto, before: &[String]) -> Vec<String> {
+    moto.invalidation_ids(DIST).await.into_iter().filter(|i| !before.contains(i)).collect()
+}
+
+/// Whether `paths` cover a path or wildcard prefix: an equal exact path, or a wildcard whose
+/// prefix starts it (a wildcard cover `p*` only by a wildcard `q*` with `p` starting with `q`).
+fn covers(paths: &[String], text: &str, wildcard: bool) -> bool {
+    paths.iter().any(|p| match p.strip_suffix('*') {
+        Some(q) => text.starts_with(q),
+        None => !wildcard && p == text,
+    })
+}
+
+/// Every request form of a changed key (the planner's covers of it) is covered by `paths`.
+fn covers_key(paths: &[String], key: &str) -> bool {
+    let c = planner::covers_of_key(key, Some("index.html"));
+    (0..c.len()).all(|i| covers(paths, c.text(i), c.is_wildcard(i)))
+}
+
+async fn create(moto: &Moto, reference: &str, paths: Vec<String>) -> String {
+    let batch = aws_sdk_cloudfront::types::InvalidationBatch::builder()
+        .caller_reference(reference)
+        .paths(
+            aws_sdk_cloudfront::types::Paths::builder()
+                .quantity(paths.len() as i32)
+                .set_items(Some(paths))
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let out = moto.sdk().create_invalidation().distribution_id(DIST).invalidation_batch(batch).send().await.unwrap();
+    out.invalidation.unwrap().id
+}
+
+/// Batch 1 fills the exact-path quota; batch 2 still gets its invalidation, in the wildcard room,
+/// with nothing failed back; batch 3, once the wildcard room is used as well, waits; redelivered
+/// with batch 4's new messages after the first invalidation completes, both go into ONE
+/// invalidation.
+#[tokio::test]
+async fn a_full_exact_quota_sends_the_next_batch_to_wildcards_and_the_one_after_waits_then_merges() {
+    let moto = moto();
+    let cf = moto.cloudfront();
+
+    // 1. 1,000 index pages plan exactly 3,000 paths (/dirN/index.html, /dirN/, /dirN).
+    let b1 = uploads("b1", (0..1000).map(|i| format!("dir{i}/index.html")));
+    assert_eq!(deliver(&cf, &b1, "r1").await, BTreeSet::new(), "batch 1 acknowledged");
+    let all = moto.invalidation_ids(DIST).await;
+    assert_eq!(all.len(), 1);
+    let first = all[0].clone();
+    assert_eq!(paths_of(&moto, &first).await.len(), 3000);
+    assert_eq!(moto.in_progress(DIST), (3000, 0), "the exact-path quota is full");
+
+    // 2. No exact room: batch 2 goes into wildcards, and none of its messages comes back.
+    let b2 = uploads("b2", (0..40).map(|i| format!("section{}/page{i}.html", i % 20)));
+    let before = moto.invalidation_ids(DIST).await;
+    let failed = deliver(&cf, &b2, "r2").await;
+    assert_eq!(failed, BTreeSet::new(), "batch 2 is invalidated in the wildcard room, nothing redelivered");
+    let made = new_invalidations(&moto, &before).await;
+    assert!(!made.is_empty(), "batch 2 got its invalidation");
+    let mut b2_paths = Vec::new();
+    for id in &made {
+        b2_paths.extend(paths_of(&moto, id).await);
+    }
+    for (_, _, key) in &b2 {
+        assert!(covers_key(&b2_paths, key), "{key} covered by batch 2's invalidation: {b2_paths:?}");
+    }
+    let (exact, wildcards) = moto.in_progress(DIST);
+    assert_eq!(exact, 3000, "batch 2 sent no exact path");
+    assert!((1..=15).contains(&wildcards), "{wildcards} wildcards in progress");
+
+    // 3. The wildcard room used as well (another tool takes what batch 2 left): batch 3 waits.
+    if wildcards < 15 {
+        create(&moto, "another-tool", (wildcards..15).map(|k| format!("/other/{k}/*")).collect()).await;
+    }
+    assert_eq!(moto.in_progress(DIST), (3000, 15), "both quotas full");
+    let b3 = uploads("b3", (0..10).map(|i| format!("late/page{i}.html")));
+    let before = moto.invalidation_ids(DIST).await;
+    assert_eq!(deliver(&cf, &b3, "r3").await, ids(&b3), "every message of batch 3 is redelivered");
+    assert_eq!(new_invalidations(&moto, &before).await, Vec::<String>::new(), "nothing created for batch 3");
+
+    // 4. The first invalidation completes; batch 3 comes back together with batch 4's messages.
+    assert_eq!(moto.complete(Some(&first)), vec![first.clone()]);
+    assert_eq!(moto.in_progress(DIST).0, 0, "exact room again");
+    let b4 = uploads("b4", (0..10).map(|i| format!("later/page{i}.html")));
+    let redelivery: Vec<_> = b3.iter().chain(&b4).cloned().collect();
+    let before = moto.invalidation_ids(DIST).await;
+    assert_eq!(deliver(&cf, &redelivery, "r4").await, BTreeSet::new(), "batches 3 and 4 acknowledged");
+    let made = new_invalidations(&moto, &before).await;
+    assert_eq!(made.len(), 1, "ONE invalidation for batches 3 and 4: {made:?}");
+    let paths = paths_of(&moto, &made[0]).await;
+    for (_, _, key) in &redelivery {
+        assert!(covers_key(&paths, key), "{key} covered: {paths:?}");
+    }
+}
+
+/// The sample event of each source, the way `tests/faults.rs` names them.
+const SOURCES: &[(&str, &str)] = &[
+    ("sqs", "sqs-s3.json"),
+    ("s3", "s3-put.json"),
+    ("sns", "sns.json"),
+    ("eventbridge", "eventbridge-created.json"),
+    ("explicit", "explicit-paths.json"),
+];
+
+/// Delivers a sample event; `Ok(())` when acknowledged, `Err(())` when it will be delivered again.
+async fn deliver_sample<C: CloudFront>(cf: &C, source: &str, name: &str, request_id: &str) -> Result<(), ()> {
+    let inv = Invocation { request_id: request_id.to_string(), deadline: None };
+    let out = handler::handle(&config(), cf, &event(name), &inv).await;
+    match (source, out) {
+        ("sqs", Ok(Output::Sqs(r))) if r.batch_item_failures.is_empty() => Ok(()),
+        ("sqs", Ok(Output::Sqs(r))) => {
+            let all: Vec<Value> = serde_json::from_slice::<Value>(&event(name)).unwrap()["Records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["messageId"].clone())
+                .collect();
+            let failed: Vec<Value> = r.batch_item_failures.iter().map(|f| json!(f.item_identifier)).collect();
+            assert_eq!(failed, all, "{source}: every message back to the queue");
+            Err(())
+        }
+        (_, Ok(Output::Other(_))) => Ok(()),
+        (_, Err(e)) => {
+            assert_eq!(e.error_type(), "TooManyInvalidationsInProgress", "{source}: {e}");
+            Err(())
+        }
+        (_, Ok(o)) => panic!("{source}: {o:?}"),
+    }
+}
+
+/// Fault matrix cell "quota full": CloudFront's quota is full (3,000 exact and 15 wildcard paths
+/// in progress, held by other invalidations). SQS messages come back, direct invokes get errorType
+/// `TooManyInvalidationsInProgress`, nothing is created; once the quota frees, the same deliveries
+/// create what they promised — nothing is lost.
+#[tokio::test]
+async fn quota_full() {
+    let moto = moto();
+    let cf = moto.cloudfront();
+    create(&moto, "held-exact", (0..3000).map(|i| format!("/held/p{i}")).collect()).await;
+    create(&moto, "held-wildcards", (0..15).map(|i| format!("/held/w{i}/*")).collect()).await;
+    assert_eq!(moto.in_progress(DIST), (3000, 15));
+    let held = moto.invalidation_ids(DIST).await;
+
+    for (source, name) in SOURCES {
+        assert_eq!(deliver_sample(&cf, source, name, &format!("{source}-1")).await, Err(()), "{source}: waits");
+    }
+    assert_eq!(new_invalidations(&moto, &held).await, Vec::<String>::new(), "nothing created while the quota is full");
+
+    moto.complete(None);
+    for (source, name) in SOURCES {
+        let before = moto.invalidation_ids(DIST).await;
+        // Lambda's retry of an async invoke keeps its request id; SQS redelivers the same messages.
+        assert_eq!(deliver_sample(&cf, source, name, &format!("{source}-1")).await, Ok(()), "{source}: acknowledged");
+        let made = new_invalidations(&moto, &before).await;
+        assert_eq!(made.len(), 1, "{source}: one invalidation");
+        let paths = paths_of(&moto, &made[0]).await;
+        let sample: Value = serde_json::from_slice(&event(name)).unwrap();
+        if let Some(asked) = sample["paths"].as_array() {
+            assert_eq!(paths.len(), asked.len(), "{source}: the paths asked for, as they are");
+            assert!(asked.iter().all(|p| paths.iter().any(|q| p == q)), "{source}: {asked:?} sent: {paths:?}");
+        } else {
+            let changes = cf_invalidator::intake::parse(&event(name)).unwrap().changes;
+            assert!(!changes.is_empty(), "{source}");
+            for c in &changes {
+                assert!(covers_key(&paths, &c.key), "{source}: {} covered by {paths:?}", c.key);
+            }
+        }
+    }
+}
+
+/// Fault matrix cell "invalidation in progress for 60 minutes", on a clock where a minute is
+/// 100 ms: a large deploy's 3,000 exact paths and another tool's 15 wildcards stay in progress for
+/// 60 minutes. Later changes arrive through an SQS queue modelled with the template's settings
+/// (visibility timeout 4 minutes, maxReceiveCount 31): they are received again and again while
+/// the quota is held, are never dead-lettered, and are invalidated once it frees.
+#[tokio::test]
+async fn invalidation_in_progress_for_60_minutes() {
+    const MINUTE: f64 = 0.1;
+    const VISIBILITY_MINUTES: f64 = 4.0;
+    const MAX_RECEIVES: usize = 31;
+    let moto = moto();
+    let cf = moto.cloudfront();
+    moto.config(json!({ "complete_after_seconds": 60.0 * MINUTE }));
+    let long = Instant::now();
+    let b1 = uploads("deploy", (0..1000).map(|i| format!("dir{i}/index.html")));
+    assert_eq!(deliver(&cf, &b1, "deploy").await, BTreeSet::new());
+    create(&moto, "another-tool", (0..15).map(|i| format!("/other/{i}/*")).collect()).await;
+    let holders = moto.invalidation_ids(DIST).await;
+    assert_eq!(moto.in_progress(DIST), (3000, 15), "the quota is held");
+    // Later invalidations take a typical 10 minutes.
+    moto.config(json!({ "complete_after_seconds": 10.0 * MINUTE }));
+
+    let late = uploads("late", (0..20).map(|i| format!("news/item{i}/index.html")));
+    let mut pending = late.clone();
+    let mut receives = 0;
+    while !pending.is_empty() {
+        receives += 1;
+        assert!(receives <= MAX_RECEIVES, "dead-lettered: still pending after {MAX_RECEIVES} receives");
+        assert!(long.elapsed() < Duration::from_secs(60), "still pending after 60 s of test time");
+        let failed = deliver(&cf, &pending, &format!("late-{receives}")).await;
+        pending.retain(|m| failed.contains(&m.0));
+        if !pending.is_empty() {
+            // Back in the queue until the visibility timeout expires.
+            tokio::time::sleep(Duration::from_secs_f64(VISIBILITY_MINUTES * MINUTE)).await;
+        }
+    }
+    let waited = long.elapsed().as_secs_f64() / MINUTE;
+    assert!(receives > 1, "the changes waited for the quota (received {receives} times)");
+    // There was no room for anything before the long invalidations completed.
+    assert!(waited >= 60.0 * 0.9, "acknowledged after {waited:.0} minutes, before the quota freed");
+    let made = new_invalidations(&moto, &holders).await;
+    assert!(!made.is_empty(), "the late changes were invalidated");
+    let mut paths = Vec::new();
+    for id in &made {
+        paths.extend(paths_of(&moto, id).await);
+    }
+    for (_, _, key) in &late {
+        assert!(covers_key(&paths, key), "{key} covered: {paths:?}");
+    }
+}
