@@ -120,6 +120,9 @@ struct Opts {
     /// Also run the behaviour before quota-aware planning and the usual Python function
     #[arg(long)]
     baseline: bool,
+    /// Print each invocation and the invalidations it created to stderr (one line each)
+    #[arg(long)]
+    trace: bool,
 }
 
 /// Seconds an invalidation stays in progress.
@@ -502,7 +505,7 @@ fn sqs_event(storm: &Storm, batch: &[usize], messages: &[Message]) -> String {
 }
 
 /// Runs one behaviour through the storm; returns what happened.
-fn simulate(storm: &Storm, function: Function, q: Queueing, rt: &tokio::runtime::Runtime) -> Outcome {
+fn simulate(storm: &Storm, function: Function, q: Queueing, rt: &tokio::runtime::Runtime, trace: bool) -> Outcome {
     let cf = MemoryCloudFront::new(&[DIST]);
     let (span, seed) = (storm.span, storm.seed);
     cf.set_completion(move |seq| completion(span, seed, seq));
@@ -579,6 +582,25 @@ fn simulate(storm: &Storm, function: Function, q: Queueing, rt: &tokio::runtime:
                 }
             };
             redelivering += usize::from(!failed.is_empty());
+            if trace {
+                let created = cf.invalidations_from(created_before);
+                let made: Vec<String> = created
+                    .iter()
+                    .map(|i| {
+                        let w = i.paths.iter().filter(|p| p.ends_with('*')).count();
+                        format!("{} ({} exact + {w} wildcards, until {})", i.id, i.paths.len() - w, i.completes_at)
+                    })
+                    .collect();
+                let busy = cf.in_progress(DIST);
+                eprintln!(
+                    "{function:?} t={t} invocation {invocations}: {} messages, {} back; created [{}]; in progress now {} exact + {} wildcards",
+                    batch.len(),
+                    failed.len(),
+                    made.join(", "),
+                    busy.exact,
+                    busy.wildcards
+                );
+            }
             for _ in created_before..cf.invalidation_count() {
                 carried.push(batch.clone());
             }
@@ -718,8 +740,10 @@ fn main() {
         rows.push(("before", Function::Before, before));
         rows.push(("python", Function::Python, before));
     }
-    let results: Vec<(&str, Value)> =
-        rows.iter().map(|&(name, f, q)| (name, report(&storm, f, q, &simulate(&storm, f, q, &rt)))).collect();
+    let results: Vec<(&str, Value)> = rows
+        .iter()
+        .map(|&(name, f, q)| (name, report(&storm, f, q, &simulate(&storm, f, q, &rt, opts.trace))))
+        .collect();
     let mut out = json!({
         "storm": {
             "deploys": storm.deploys.len(),
