@@ -55,6 +55,8 @@ struct State {
     calls: HashMap<Op, usize>,
     quota_refusals: usize,
     next_id: u64,
+    /// What `path_counts` remembers, by distribution and id.
+    counts: HashMap<(String, String), PathCounts>,
 }
 
 /// See the module documentation.
@@ -274,8 +276,16 @@ impl CloudFront for MemoryCloudFront {
         Ok(InvalidationPage { items: page, next_marker })
     }
 
+    /// Remembered by id after the first GetInvalidation, as the SDK adapter does, so that the
+    /// calls counted are the calls a container makes.
     async fn path_counts(&self, distribution_id: &str, id: &str) -> Result<PathCounts, Error> {
-        self.get_invalidation(distribution_id, id).await.map(|i| PathCounts::of(&i.paths))
+        let key = (distribution_id.to_string(), id.to_string());
+        if let Some(c) = self.lock().counts.get(&key) {
+            return Ok(*c);
+        }
+        let counts = PathCounts::of(&self.get_invalidation(distribution_id, id).await?.paths);
+        self.lock().counts.insert(key, counts);
+        Ok(counts)
     }
 }
 
