@@ -157,7 +157,7 @@ fn the_function_may_only_create_list_and_get_invalidations_on_its_distribution()
 }
 
 #[test]
-fn the_state_machine_may_only_invoke_the_function_and_poll_its_distribution() {
+fn the_state_machine_may_only_invoke_the_function_poll_its_distribution_and_publish_to_its_bus() {
     let t = template();
     let sm = &t["Resources"]["InvalidationStateMachine"]["Properties"];
     assert_eq!(sm["Type"], "STANDARD", "Express workflows stop at 5 minutes");
@@ -165,9 +165,34 @@ fn the_state_machine_may_only_invoke_the_function_and_poll_its_distribution() {
     let invoke = policies.iter().find_map(|p| p.get("LambdaInvokePolicy")).expect("LambdaInvokePolicy");
     assert_eq!(invoke["FunctionName"]["Ref"], "InvalidatorFunction");
     let stmts = statements(&sm["Policies"]);
-    assert_eq!(stmts.len(), 1, "{stmts:?}");
-    assert_eq!(actions(&stmts[0]), ["cloudfront:GetInvalidation"]);
-    assert_scoped_to_the_distribution(&stmts[0]);
+    assert_eq!(stmts.len(), 2, "{stmts:?}");
+    let poll = stmts.iter().find(|s| actions(s) == ["cloudfront:GetInvalidation"]).expect("GetInvalidation");
+    assert_scoped_to_the_distribution(poll);
+    // The completion events: PutEvents, on the one bus the definition publishes to.
+    let publish = stmts.iter().find(|s| actions(s) == ["events:PutEvents"]).expect("events:PutEvents");
+    assert_eq!(publish["Effect"], "Allow");
+    assert_eq!(
+        publish["Resource"]["Fn::Sub"],
+        "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}"
+    );
+    assert_eq!(sm["DefinitionSubstitutions"]["EventBusName"]["Ref"], "EventBusName");
+    assert_eq!(t["Parameters"]["EventBusName"]["Default"], "default");
+}
+
+#[test]
+fn every_placeholder_of_the_definition_is_substituted() {
+    let t = template();
+    let subs = t["Resources"]["InvalidationStateMachine"]["Properties"]["DefinitionSubstitutions"]
+        .as_object()
+        .unwrap()
+        .clone();
+    let definition = std::fs::read_to_string(repo().join("statemachine/invalidate.asl.json")).unwrap();
+    let mut used: Vec<&str> = definition.split("${").skip(1).filter_map(|rest| rest.split('}').next()).collect();
+    used.sort_unstable();
+    used.dedup();
+    let mut given: Vec<&str> = subs.keys().map(String::as_str).collect();
+    given.sort_unstable();
+    assert_eq!(used, given, "placeholders in the definition and DefinitionSubstitutions");
 }
 
 #[test]
