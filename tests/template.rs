@@ -133,6 +133,10 @@ fn the_function_may_only_create_list_and_get_invalidations_on_its_distribution()
     let t = template();
     let f = &t["Resources"]["InvalidatorFunction"]["Properties"];
     for p in f["Policies"].as_array().unwrap() {
+        // The one conditional statement (tracking) is checked on its own below.
+        if p.get("Fn::If").is_some() {
+            continue;
+        }
         assert!(p.get("Statement").is_some(), "a managed policy or policy template widens the role: {p}");
     }
     let stmts = statements(&f["Policies"]);
@@ -177,6 +181,46 @@ fn the_state_machine_may_only_invoke_the_function_poll_its_distribution_and_publ
     );
     assert_eq!(sm["DefinitionSubstitutions"]["EventBusName"]["Ref"], "EventBusName");
     assert_eq!(t["Parameters"]["EventBusName"]["Default"], "default");
+}
+
+/// The state machine's ARN as the function and its policy must spell it: built from the explicit
+/// name, never a reference to the state machine (which refers to the function: a cycle).
+const TRACKING_ARN: &str =
+    "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${AWS::StackName}-invalidate";
+
+#[test]
+fn the_function_may_start_only_its_own_workflow_and_only_when_tracking() {
+    let t = template();
+    let p = &t["Parameters"]["TrackCompletions"];
+    assert_eq!(
+        (&p["Default"], &p["AllowedValues"]),
+        (&serde_json::json!("false"), &serde_json::json!(["true", "false"]))
+    );
+    assert_eq!(t["Conditions"]["Track"], serde_json::json!({"Fn::Equals": [{"Ref": "TrackCompletions"}, "true"]}));
+    let sm = &t["Resources"]["InvalidationStateMachine"]["Properties"];
+    assert_eq!(sm["Name"]["Fn::Sub"], "${AWS::StackName}-invalidate", "the name the ARN below is built from");
+
+    let f = &t["Resources"]["InvalidatorFunction"]["Properties"];
+    let conditional: Vec<&Value> = f["Policies"].as_array().unwrap().iter().filter_map(|p| p.get("Fn::If")).collect();
+    assert_eq!(conditional.len(), 1, "one conditional policy: {conditional:?}");
+    let [condition, when_tracking, otherwise] = conditional[0].as_array().unwrap().as_slice() else {
+        panic!("Fn::If [condition, then, else]")
+    };
+    assert_eq!(condition, "Track");
+    assert_eq!(otherwise, &serde_json::json!({"Ref": "AWS::NoValue"}), "no grant without tracking");
+    let stmts = when_tracking["Statement"].as_array().expect("a statement, not a managed policy");
+    assert_eq!(stmts.len(), 1, "{stmts:?}");
+    assert_eq!(stmts[0]["Effect"], "Allow");
+    assert_eq!(actions(&stmts[0]), ["states:StartExecution"]);
+    assert_eq!(stmts[0]["Resource"]["Fn::Sub"], TRACKING_ARN);
+
+    // The same ARN in the environment when tracking, empty (tracking off) otherwise.
+    let env = &f["Environment"]["Variables"]["TRACK_STATE_MACHINE_ARN"];
+    assert_eq!(env, &serde_json::json!({"Fn::If": ["Track", {"Fn::Sub": TRACKING_ARN}, ""]}));
+    assert!(
+        !f.to_string().contains("InvalidationStateMachine"),
+        "the function refers to the state machine, which refers to the function: a circular dependency"
+    );
 }
 
 #[test]
