@@ -39,6 +39,9 @@ pub struct Config {
     /// override variables the template declares, so the template declares this one empty). The
     /// SDK's own `AWS_ENDPOINT_URL_CLOUDFRONT` works as well.
     pub cloudfront_endpoint: Option<String>,
+    /// `TRACK_STATE_MACHINE_ARN`: the workflow that tracks each invalidation made from events to
+    /// its completion event (`track.rs`); `None` (unset or empty) tracks nothing.
+    pub track_state_machine_arn: Option<String>,
 }
 
 impl Config {
@@ -140,6 +143,13 @@ impl Config {
             None => None,
         };
 
+        let track_state_machine_arn = match set("TRACK_STATE_MACHINE_ARN") {
+            Some(arn) => {
+                Some(crate::track::parse_state_machine_arn(&arn).map_err(|m| err("TRACK_STATE_MACHINE_ARN", m))?)
+            }
+            None => None,
+        };
+
         Ok(Config {
             distribution_id,
             routes,
@@ -152,6 +162,7 @@ impl Config {
             metrics_namespace,
             function_name,
             cloudfront_endpoint,
+            track_state_machine_arn,
         })
     }
 }
@@ -222,6 +233,7 @@ mod tests {
             ("ROUTES", "[]", "empty list"),
             ("ROUTES", r#"[{"prefix":"a/","distributions":["bad id"]}]"#, "not a distribution id"),
             ("ROUTES", r#"[{"prefix":"a/","distributions":[]}]"#, "no distributions"),
+            ("TRACK_STATE_MACHINE_ARN", "invalidate", "not a state machine ARN"),
         ];
         for (var, val, want) in cases {
             let e = cfg(&[(var, val)]).unwrap_err();

@@ -20,6 +20,7 @@ use crate::planner::explain::PathWhy;
 use crate::planner::{self, Budget, Plan, Planned, Routing};
 use crate::quota;
 use crate::reference::{self, Reference};
+use crate::track::{self, Tracker};
 
 /// What the handler knows of the invocation besides the payload.
 #[derive(Debug, Clone)]
@@ -179,6 +180,8 @@ struct Tally {
     requests: usize,
     skipped: BTreeMap<&'static str, usize>,
     error: Option<Error>,
+    /// Trackers started for the created invalidations (`TRACK_STATE_MACHINE_ARN`).
+    tracking: track::Count,
 }
 
 impl Tally {
@@ -200,6 +203,18 @@ impl Tally {
 /// invalidation), or as a `TooManyInvalidationsInProgress` error that Lambda's async retries, the
 /// failed-event queue or the workflow's Retry bring back.
 pub async fn handle<C: CloudFront>(cfg: &Config, cf: &C, payload: &[u8], inv: &Invocation) -> Result<Output, Error> {
+    handle_tracked(cfg, cf, None::<&track::Off>, payload, inv).await
+}
+
+/// [`handle`], and with a tracker, each invalidation made from events is tracked to completion
+/// (`track.rs`) once it is created.
+pub async fn handle_tracked<C: CloudFront, T: Tracker>(
+    cfg: &Config,
+    cf: &C,
+    tracker: Option<&T>,
+    payload: &[u8],
+    inv: &Invocation,
+) -> Result<Output, Error> {
     let started = Instant::now();
     let intake = match intake::parse(payload) {
         Ok(i) => i,
@@ -254,6 +269,17 @@ pub async fn handle<C: CloudFront>(cfg: &Config, cf: &C, payload: &[u8], inv: &I
                 }
             }
         }
+    }
+    // Explicit requests are not tracked: they come from the workflow, which waits for them itself,
+    // or from a caller who chose not to wait. A tracker that fails never fails a message
+    // (`track::track_all` says why): only `tally.tracking` counts it.
+    if let (Some(tracker), None) = (tracker, &intake.explicit) {
+        let created = tally.created.iter().map(|c| track::Tracked {
+            distribution_id: &c.distribution_id,
+            invalidation_id: &c.invalidation_id,
+            entry: c,
+        });
+        tally.tracking = track::track_all(tracker, created, inv.deadline).await;
     }
     report(cfg, Some(&intake), &tally, started);
 
@@ -447,6 +473,8 @@ fn summarize<'t>(intake: Option<&Intake>, t: &'t Tally, started: Instant) -> Sum
         waiting: t.waiting,
         failed_messages: t.failed.len(),
         throttled: t.throttled,
+        tracked: t.tracking.started + t.tracking.already,
+        tracking_failed: t.tracking.failed,
         error_type: t.error.as_ref().map(Error::error_type).unwrap_or(""),
         duration_ms: started.elapsed().as_millis() as u64,
     }

@@ -23,6 +23,7 @@ pub mod observe;
 pub mod planner;
 pub mod quota;
 pub mod reference;
+pub mod track;
 
 pub use config::Config;
 pub use error::Error;

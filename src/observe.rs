@@ -28,6 +28,10 @@ pub struct Summary<'a> {
     pub failed_messages: usize,
     /// Requests refused for CloudFront's rate or in-progress limits.
     pub throttled: usize,
+    /// Invalidations tracked to completion (a tracker started, or one already there).
+    pub tracked: usize,
+    /// Invalidations whose tracker could not be started: no completion event will follow.
+    pub tracking_failed: usize,
     pub error_type: &'static str,
     pub duration_ms: u64,
 }
@@ -51,6 +55,8 @@ pub fn report(s: &Summary, metrics_namespace: Option<&str>, function_name: Optio
         waiting = s.waiting,
         failed_messages = s.failed_messages,
         throttled = s.throttled,
+        tracked = s.tracked,
+        tracking_failed = s.tracking_failed,
         error_type = s.error_type,
         duration_ms = s.duration_ms,
         "invocation summary"
@@ -73,6 +79,7 @@ pub fn emf(s: &Summary, namespace: &str, function_name: &str) -> String {
                 "Metrics": [
                     metric("MessagesReceived"), metric("KeysReceived"), metric("PathsSubmitted"), metric("Wildcards"),
                     metric("InvalidationsCreated"), metric("Throttled"), metric("Waiting"), metric("FailedMessages"),
+                    metric("TrackingFailed"),
                     {"Name": "Duration", "Unit": "Milliseconds"}
                 ]
             }]
@@ -87,6 +94,7 @@ pub fn emf(s: &Summary, namespace: &str, function_name: &str) -> String {
         "Throttled": s.throttled,
         "Waiting": s.waiting,
         "FailedMessages": s.failed_messages,
+        "TrackingFailed": s.tracking_failed,
         "Duration": s.duration_ms,
     })
     .to_string()

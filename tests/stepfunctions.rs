@@ -5,13 +5,17 @@
 //!
 //! moto is made to behave like AWS by test support (tests/support/moto_aws.py): invalidations are
 //! `InProgress` until read N times, Choice rules compare RFC 3339 timestamps. The definition itself
-//! is used as written; only `${InvalidatorFunctionArn}` is substituted, as SAM does.
+//! is used as written; only `${InvalidatorFunctionArn}` and `${EventBusName}` are substituted, as
+//! SAM does. What the workflow publishes to EventBridge is read back through a rule with an SQS
+//! target (tests/eventbridge), as a subscriber would.
 
+mod eventbridge;
 mod support;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use eventbridge::Subscriber;
 use serde_json::{json, Value};
 use support::{aws_json, repo, Lambda, Moto, SAMPLE_DISTRIBUTION};
 
@@ -32,6 +36,11 @@ impl Workflow {
 
     /// The same, with these distributions in moto and this environment for the Lambda.
     fn with(complete_after: i32, distributions: &[&str], env: &[(&str, &str)]) -> Workflow {
+        Workflow::on_bus(complete_after, distributions, env, "default")
+    }
+
+    /// The same, publishing its events to this bus.
+    fn on_bus(complete_after: i32, distributions: &[&str], env: &[(&str, &str)], bus: &str) -> Workflow {
         let mut lambda = Lambda::emulator();
         let endpoint = format!("http://127.0.0.1:{}", lambda.port);
         let ids = distributions.join(",");
@@ -49,7 +58,8 @@ impl Workflow {
         lambda.run(&moto.endpoint, env);
         let definition = std::fs::read_to_string(repo().join("statemachine/invalidate.asl.json"))
             .unwrap()
-            .replace("${InvalidatorFunctionArn}", FUNCTION_ARN);
+            .replace("${InvalidatorFunctionArn}", FUNCTION_ARN)
+            .replace("${EventBusName}", bus);
         let created = aws_json(
             moto.port,
             "states",
@@ -351,6 +361,156 @@ fn too_many_invalidations_in_progress_is_retried_for_at_least_90_minutes() {
     let max_delay = r["MaxDelaySeconds"].as_f64().unwrap_or(f64::INFINITY);
     let total: f64 = (0..attempts).map(|n| (interval * rate.powi(n)).min(max_delay)).sum();
     assert!(total >= 90.0 * 60.0, "the retries give up after {total} s ({:.1} min)", total / 60.0);
+}
+
+/// An invalidation that exists already (made as the function makes them), for a tracking input.
+fn existing_invalidation(wf: &Workflow, paths: &[&str], deadline_in: Duration) -> Value {
+    use cf_invalidator::cloudfront::{CloudFront, CreateRequest};
+    let paths: Vec<String> = paths.iter().map(|p| p.to_string()).collect();
+    let req = CreateRequest { distribution_id: SAMPLE_DISTRIBUTION, caller_reference: "cfinv-test", paths: &paths };
+    let inv = block_on(wf.moto.cloudfront().create_invalidation(req, None)).unwrap();
+    let deadline = humantime::format_rfc3339_seconds(std::time::SystemTime::now() + deadline_in).to_string();
+    json!({"distribution_id": SAMPLE_DISTRIBUTION, "invalidation_id": inv.id, "status": inv.status,
+           "caller_reference": "cfinv-test", "path_count": paths.len(), "paths": paths, "wildcards": 0,
+           "timeout": deadline_in.as_secs(), "deadline": deadline})
+}
+
+/// Rule: an invalidation that completes publishes exactly one `CloudFront Invalidation Completed`
+/// event to the configured bus, from the workflow itself, with its ids, its path count and the
+/// seconds from the wait loop's start to completion; Step Functions names the execution in the
+/// event's resources.
+#[test]
+fn a_completed_invalidation_publishes_one_completed_event() {
+    let wf = Workflow::on_bus(1, &[SAMPLE_DISTRIBUTION], &[("DISTRIBUTION_ID", SAMPLE_DISTRIBUTION)], "deploys");
+    let subscriber = Subscriber::on(wf.moto.port, "deploys");
+    let input = json!({"distribution_id": SAMPLE_DISTRIBUTION, "paths": ["/index.html", "/docs/*"],
+                       "wait": {"first_seconds": 2, "interval_seconds": 1}});
+    let t0 = Instant::now();
+    let arn = wf.start_execution("events-1", &input);
+    let (status, out, _) = wf.finish(&arn);
+    let elapsed = t0.elapsed().as_secs();
+    assert_eq!(status, "SUCCEEDED", "{out}");
+    let id = out["invalidations"][0]["invalidation_id"].as_str().unwrap();
+    let events = subscriber.wait_for(1, Duration::from_secs(5));
+    assert_eq!(events.len(), 1, "one event: {events:?}");
+    let e = &events[0];
+    assert_eq!(
+        (&e["source"], &e["detail-type"]),
+        (&json!("cf-invalidator"), &json!("CloudFront Invalidation Completed"))
+    );
+    let taken = e["detail"]["seconds_taken"].as_u64().unwrap_or_else(|| panic!("{e}"));
+    // 2 s first wait, an InProgress poll, 1 s, the Completed poll.
+    assert!((3..=elapsed + 1).contains(&taken), "seconds_taken {taken}, execution took {elapsed} s");
+    assert_eq!(
+        e["detail"],
+        json!({"distribution_id": SAMPLE_DISTRIBUTION, "invalidation_id": id, "caller_reference": "sfn-events-1",
+               "path_count": 2, "seconds_taken": taken, "status": "Completed"})
+    );
+    assert!(e["resources"].as_array().unwrap().contains(&json!(arn)), "{e}");
+}
+
+/// Rule: an invalidation not `Completed` by its deadline publishes exactly one `CloudFront
+/// Invalidation Timed Out` event (its last status), and the execution still fails with
+/// `InvalidationTimeout`. (A tracking input gives it a deadline a few seconds away.)
+#[test]
+fn a_timed_out_invalidation_publishes_one_timed_out_event_then_fails() {
+    let wf = Workflow::start(-1);
+    let subscriber = Subscriber::on(wf.moto.port, "default");
+    let created = existing_invalidation(&wf, &["/a"], Duration::from_secs(4));
+    let input = json!({"track": {"invalidations": [created]}, "wait": {"first_seconds": 1, "interval_seconds": 1}});
+    let t0 = Instant::now();
+    let (status, error, cause) = wf.run("timeout-events-1", input);
+    let elapsed = t0.elapsed().as_secs();
+    assert_eq!((status.as_str(), &error), ("FAILED", &json!("InvalidationTimeout")), "{cause}");
+    let events = subscriber.wait_for(1, Duration::from_secs(5));
+    assert_eq!(events.len(), 1, "one event: {events:?}");
+    let e = &events[0];
+    assert_eq!(e["detail-type"], "CloudFront Invalidation Timed Out");
+    let taken = e["detail"]["seconds_taken"].as_u64().unwrap_or_else(|| panic!("{e}"));
+    assert!((3..=elapsed + 1).contains(&taken), "seconds_taken {taken}, execution took {elapsed} s");
+    assert_eq!(
+        e["detail"],
+        json!({"distribution_id": SAMPLE_DISTRIBUTION, "invalidation_id": created["invalidation_id"],
+               "caller_reference": "cfinv-test", "path_count": 1, "seconds_taken": taken, "status": "InProgress"})
+    );
+}
+
+/// Rule: a tracking input (`{"track": {"invalidations": [...]}}`, what the function starts for
+/// invalidations made from S3 events) creates nothing and waits for those invalidations like the
+/// create step's, with the same output.
+#[test]
+fn a_tracking_input_waits_without_creating() {
+    let wf = Workflow::start(1);
+    let created = existing_invalidation(&wf, &["/b", "/c/*"], Duration::from_secs(900));
+    let input = json!({"track": {"invalidations": [created]}, "wait": {"first_seconds": 1, "interval_seconds": 1}});
+    let (status, out, _) = wf.run("track-1", input);
+    assert_eq!(status, "SUCCEEDED", "{out}");
+    assert_eq!(
+        out,
+        json!({"status": "Completed", "invalidations": [{"distribution_id": SAMPLE_DISTRIBUTION,
+               "invalidation_id": created["invalidation_id"], "status": "Completed", "caller_reference": "cfinv-test",
+               "path_count": 2, "paths": ["/b", "/c/*"]}]})
+    );
+    assert_eq!(wf.count("Invoke"), 0, "the function is not invoked");
+    assert_eq!(wf.count("CreateInvalidation"), 1, "only the test's own");
+    assert_eq!(wf.count("GetInvalidation"), 2);
+}
+
+/// Rule: seconds_taken is computed from the two timestamps' times of day (JSONPath has no date
+/// arithmetic): exact to the second for either RFC 3339 form (AWS's `Z` with milliseconds, moto's
+/// offset with microseconds), with or without a fraction, at midnight and across it. The
+/// definition's own states run in moto's interpreter on chosen timestamps.
+#[test]
+fn seconds_taken_is_exact_across_forms_and_midnight() {
+    let moto = Moto::start(&["--stepfunctions"]);
+    let definition: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join("statemachine/invalidate.asl.json")).unwrap())
+            .unwrap();
+    let all = &definition["States"]["WaitForEachInvalidation"]["ItemProcessor"]["States"];
+    let mut states = serde_json::Map::new();
+    for name in ["ClockFields", "SecondsOfDay", "SecondsTaken", "AcrossMidnight?", "AddADay"] {
+        let text = all[name].to_string().replace("\"Publish\"", "\"Done\"");
+        states.insert(name.to_string(), serde_json::from_str(&text).unwrap());
+    }
+    states.insert("Done".into(), json!({"Type": "Succeed"}));
+    assert_eq!(all["Clock"]["Next"], "ClockFields", "the clock's arithmetic starts there");
+    let machine = json!({"StartAt": "ClockFields", "States": states});
+    let created = aws_json(
+        moto.port,
+        "states",
+        "AWSStepFunctions.CreateStateMachine",
+        &json!({"name": "clock", "definition": machine.to_string(), "roleArn": "arn:aws:iam::123456789012:role/sfn"}),
+    );
+    let sm = created["stateMachineArn"].as_str().unwrap();
+    let cases = [
+        ("2026-11-30T02:24:05.123Z", "2026-11-30T02:25:20.999Z", 75),
+        ("2026-11-30T08:09:09Z", "2026-11-30T09:08:59.123456+00:00", 3590),
+        ("2026-11-30T00:00:00.000Z", "2026-11-30T00:00:00.000Z", 0),
+        ("2026-11-30T23:59:30.500Z", "2026-12-01T00:00:10Z", 40),
+        ("2026-12-31T23:00:00Z", "2027-01-01T00:59:59.999Z", 7199),
+    ];
+    for (i, (since, until, want)) in cases.iter().enumerate() {
+        let input = json!({"clock": {"since": since, "until": until}}).to_string();
+        let started = aws_json(
+            moto.port,
+            "states",
+            "AWSStepFunctions.StartExecution",
+            &json!({"stateMachineArn": sm, "name": format!("c{i}"), "input": input}),
+        );
+        let arn = started["executionArn"].as_str().unwrap();
+        let t0 = Instant::now();
+        let d = loop {
+            let d = aws_json(moto.port, "states", "AWSStepFunctions.DescribeExecution", &json!({"executionArn": arn}));
+            if d["status"] != "RUNNING" {
+                break d;
+            }
+            assert!(t0.elapsed() < Duration::from_secs(30), "{arn} still running");
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert_eq!(d["status"], "SUCCEEDED", "{since} .. {until}: {d}");
+        let out: Value = serde_json::from_str(d["output"].as_str().unwrap()).unwrap();
+        assert_eq!(out["clock"]["seconds"], *want, "{since} .. {until}");
+    }
 }
 
 fn run_tool(tool: std::path::PathBuf, args: &[&str]) {

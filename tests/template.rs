@@ -211,7 +211,7 @@ fn the_function_may_only_create_list_and_get_invalidations_on_its_distribution()
 }
 
 #[test]
-fn the_state_machine_may_only_invoke_the_function_and_poll_its_distribution() {
+fn the_state_machine_may_only_invoke_the_function_poll_its_distribution_and_publish_to_its_bus() {
     let t = template();
     let sm = &t["Resources"]["InvalidationStateMachine"]["Properties"];
     assert_eq!(sm["Type"], "STANDARD", "Express workflows stop at 5 minutes");
@@ -221,9 +221,75 @@ fn the_state_machine_may_only_invoke_the_function_and_poll_its_distribution() {
     let unconditional: Vec<Value> =
         conditional_policies(&sm["Policies"]).into_iter().filter_map(|(c, p)| c.is_none().then_some(p)).collect();
     let stmts = statements(&Value::Array(unconditional));
+    assert_eq!(stmts.len(), 2, "{stmts:?}");
+    let poll = stmts.iter().find(|s| actions(s) == ["cloudfront:GetInvalidation"]).expect("GetInvalidation");
+    assert_scoped_to_the_distribution(poll);
+    // The completion events: PutEvents, on the one bus the definition publishes to.
+    let publish = stmts.iter().find(|s| actions(s) == ["events:PutEvents"]).expect("events:PutEvents");
+    assert_eq!(publish["Effect"], "Allow");
+    assert_eq!(
+        publish["Resource"]["Fn::Sub"],
+        "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}"
+    );
+    assert_eq!(sm["DefinitionSubstitutions"]["EventBusName"]["Ref"], "EventBusName");
+    assert_eq!(t["Parameters"]["EventBusName"]["Default"], "default");
+}
+
+/// The state machine's ARN as the function and its policy must spell it: built from the explicit
+/// name, never a reference to the state machine (which refers to the function: a cycle).
+const TRACKING_ARN: &str =
+    "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${AWS::StackName}-invalidate";
+
+#[test]
+fn the_function_may_start_only_its_own_workflow_and_only_when_tracking() {
+    let t = template();
+    let p = &t["Parameters"]["TrackCompletions"];
+    assert_eq!(
+        (&p["Default"], &p["AllowedValues"]),
+        (&serde_json::json!("false"), &serde_json::json!(["true", "false"]))
+    );
+    assert_eq!(t["Conditions"]["Track"], serde_json::json!({"Fn::Equals": [{"Ref": "TrackCompletions"}, "true"]}));
+    let sm = &t["Resources"]["InvalidationStateMachine"]["Properties"];
+    assert_eq!(sm["Name"]["Fn::Sub"], "${AWS::StackName}-invalidate", "the name the ARN below is built from");
+
+    let f = &t["Resources"]["InvalidatorFunction"]["Properties"];
+    let conditional: Vec<&Value> =
+        f["Policies"].as_array().unwrap().iter().filter_map(|p| p.get("Fn::If")).filter(|c| c[0] == "Track").collect();
+    assert_eq!(conditional.len(), 1, "one tracking policy: {conditional:?}");
+    let [condition, when_tracking, otherwise] = conditional[0].as_array().unwrap().as_slice() else {
+        panic!("Fn::If [condition, then, else]")
+    };
+    assert_eq!(condition, "Track");
+    assert_eq!(otherwise, &serde_json::json!({"Ref": "AWS::NoValue"}), "no grant without tracking");
+    let stmts = when_tracking["Statement"].as_array().expect("a statement, not a managed policy");
     assert_eq!(stmts.len(), 1, "{stmts:?}");
-    assert_eq!(actions(&stmts[0]), ["cloudfront:GetInvalidation"]);
-    assert_scoped_to_the_distribution(&stmts[0]);
+    assert_eq!(stmts[0]["Effect"], "Allow");
+    assert_eq!(actions(&stmts[0]), ["states:StartExecution"]);
+    assert_eq!(stmts[0]["Resource"]["Fn::Sub"], TRACKING_ARN);
+
+    // The same ARN in the environment when tracking, empty (tracking off) otherwise.
+    let env = &f["Environment"]["Variables"]["TRACK_STATE_MACHINE_ARN"];
+    assert_eq!(env, &serde_json::json!({"Fn::If": ["Track", {"Fn::Sub": TRACKING_ARN}, ""]}));
+    assert!(
+        !f.to_string().contains("InvalidationStateMachine"),
+        "the function refers to the state machine, which refers to the function: a circular dependency"
+    );
+}
+
+#[test]
+fn every_placeholder_of_the_definition_is_substituted() {
+    let t = template();
+    let subs = t["Resources"]["InvalidationStateMachine"]["Properties"]["DefinitionSubstitutions"]
+        .as_object()
+        .unwrap()
+        .clone();
+    let definition = std::fs::read_to_string(repo().join("statemachine/invalidate.asl.json")).unwrap();
+    let mut used: Vec<&str> = definition.split("${").skip(1).filter_map(|rest| rest.split('}').next()).collect();
+    used.sort_unstable();
+    used.dedup();
+    let mut given: Vec<&str> = subs.keys().map(String::as_str).collect();
+    given.sort_unstable();
+    assert_eq!(used, given, "placeholders in the definition and DefinitionSubstitutions");
 }
 
 #[test]
