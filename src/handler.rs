@@ -110,8 +110,11 @@ fn explicit_paths(intake: &Intake) -> Option<(&DistributionId, &[String])> {
     }
 }
 
+/// How long the wait loop may wait: the explicit request's `timeout`; for events (their tracker,
+/// with TrackCompletions) the longest allowed, an hour, because no caller chose one and
+/// invalidations have been seen to take 40 minutes.
 fn timeout(intake: &Intake) -> u32 {
-    intake.explicit.as_ref().map_or(intake::explicit::DEFAULT_TIMEOUT, |r| r.timeout)
+    intake.explicit.as_ref().map_or(intake::explicit::MAX_TIMEOUT, |r| r.timeout)
 }
 
 /// One created invalidation, as reported to the caller (and to the Step Functions wait loop).
@@ -252,7 +255,8 @@ pub async fn handle_tracked<C: CloudFront, T: Tracker>(
                 tally.skipped = gathered.skipped;
                 for request in &gathered.requests {
                     let room = room_or_full(cf, &request.distribution_id, inv.deadline).await;
-                    let budget = Budget::configured(cfg).within_room(room.exact, room.wildcards);
+                    let share = room.share();
+                    let budget = Budget::configured(cfg).within_room(share.exact, share.wildcards);
                     match request.fit(budget) {
                         Some(plan) => {
                             let reference = reference::decide(

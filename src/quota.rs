@@ -20,6 +20,15 @@ impl Room {
     /// The whole quota: nothing in progress (or nothing known).
     pub const FULL: Room =
         Room { exact: API_MAX_PATHS_IN_PROGRESS, wildcards: API_MAX_WILDCARDS_IN_PROGRESS, in_progress: 0 };
+
+    /// The room one planned request may take: all the exact room, but at most half the wildcard
+    /// room (rounded up). Wildcard room is what lets a request fit when exact room is short, so
+    /// one batch must not take all of it: the next batch — often already polled, the backlog of
+    /// a burst split over concurrent invocations — then fits by merging instead of waiting a
+    /// whole visibility timeout, and the backlog drains in one cycle instead of halving per cycle.
+    pub fn share(self) -> Room {
+        Room { wildcards: self.wildcards.div_ceil(2), ..self }
+    }
 }
 
 /// Lists the distribution's invalidations, newest first, and adds up the path counts of those in
@@ -98,5 +107,17 @@ mod tests {
         let lists = cf.calls(Op::List);
         assert_eq!(room(&cf, "E1").await.unwrap().exact, 2999);
         assert_eq!(cf.calls(Op::List) - lists, 2);
+    }
+
+    /// Rule: one request takes at most half the wildcard room, rounded up, so that the next still
+    /// has some until the room is truly gone; all the exact room.
+    #[test]
+    fn a_request_takes_half_the_wildcard_room() {
+        let shares: Vec<usize> = [15, 8, 7, 4, 2, 1, 0]
+            .iter()
+            .map(|&w| Room { exact: 10, wildcards: w, in_progress: 1 }.share().wildcards)
+            .collect();
+        assert_eq!(shares, [8, 4, 4, 2, 1, 1, 0]);
+        assert_eq!(Room::FULL.share().exact, 3000);
     }
 }

@@ -571,7 +571,8 @@ impl Run<'_> {
                 Room::FULL
             }
         };
-        let budget = Budget::configured(self.cfg).within_room(room.exact, room.wildcards);
+        let share = room.share();
+        let budget = Budget::configured(self.cfg).within_room(share.exact, share.wildcards);
         let Some(plan) = p.request.fit(budget) else {
             return Submitted::NoRoom(format!(
                 "no room on {d}: {} exact and {} wildcard path(s) free, {} invalidation(s) in progress; \
