@@ -30,7 +30,7 @@ mod invalidate;
 `aws s3 sync`) become the Lambda's planned paths, created once however often the script runs, and with --wait \
 waited for until CloudFront has completed them.\n\n\
 Configuration comes from the Lambda's environment variables: DISTRIBUTION_ID, ORIGIN_PATH, INDEX_DOCUMENT, \
-MAX_PATHS, MAX_WILDCARDS, INCLUDE, EXCLUDE, ROUTES, CLOUDFRONT_ENDPOINT_URL (see the README). CloudFront credentials and endpoint come \
+MAX_PATHS, MAX_WILDCARDS, INCLUDE, EXCLUDE, TAGS, ROUTES (a route may name a role_arn to assume for a distribution in another account), CLOUDFRONT_ENDPOINT_URL (see the README). CloudFront credentials and endpoint come \
 from the AWS SDK's standard settings (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL_CLOUDFRONT, ...).",
     after_help = "Example:\n  \
 aws s3 sync public/ s3://my-site/ --delete | tee sync.log\n  \

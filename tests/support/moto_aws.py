@@ -207,7 +207,10 @@ class Control:
         if op is None:
             return self.app(environ, start_response)
         with LOCK:
-            STATE["log"].append({"op": op, "path": path, "t": time.time()})
+            # The access key that signed the call: tests see whose credentials were used (an assumed
+            # role's, for a distribution in another account).
+            key = re.search(r"Credential=([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+            STATE["log"].append({"op": op, "path": path, "t": time.time(), "key": key.group(1) if key else None})
             fault = next((f for f in STATE["faults"] if f.get("op", op) == op), None)
             if fault is not None:
                 STATE["faults"].remove(fault)
@@ -238,7 +241,8 @@ class Control:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
         if path == "/_cfstub/distribution" and method == "POST":
-            out = {"distribution_id": create_distribution(ENDPOINT[0], body.get("comment", "test"), body.get("id"))}
+            out = {"distribution_id": create_distribution(ENDPOINT[0], body.get("comment", "test"), body.get("id"),
+                                                          body.get("account"))}
             return self.reply(start_response, out)
         with LOCK:
             if path == "/_cfstub/config" and method == "POST":
@@ -289,12 +293,19 @@ def backends():
     return list(BACKENDS)
 
 
-def create_distribution(endpoint, comment, wanted_id=None):
+def create_distribution(endpoint, comment, wanted_id=None, account=None):
+    """A distribution in moto's default account, or in `account` (moto keeps one CloudFront per
+    account and knows an assumed role's account from its credentials, as AWS does)."""
     import boto3
     if wanted_id:
         WANTED_IDS.append(wanted_id)
-    cf = boto3.client("cloudfront", endpoint_url=endpoint, region_name="us-east-1",
-                      aws_access_key_id="test", aws_secret_access_key="test")
+    creds = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+    if account:
+        sts = boto3.client("sts", endpoint_url=endpoint, region_name="us-east-1", **creds)
+        c = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/cfstub", RoleSessionName="cfstub")["Credentials"]
+        creds = {"aws_access_key_id": c["AccessKeyId"], "aws_secret_access_key": c["SecretAccessKey"],
+                 "aws_session_token": c["SessionToken"]}
+    cf = boto3.client("cloudfront", endpoint_url=endpoint, region_name="us-east-1", **creds)
     ref = f"cfstub-{time.time_ns()}"
     d = cf.create_distribution(DistributionConfig={
         "CallerReference": ref, "Comment": comment, "Enabled": True,
