@@ -1,17 +1,23 @@
 //! cf-invalidator: S3 object changes → CloudFront invalidations.
 //!
-//! The core is pure and knows neither the SDK nor the Lambda runtime:
+//! The core is pure and knows neither the SDK nor the Lambda runtime; flow goes one way:
 //!
-//! - [`intake`] turns any payload (S3, SQS, SNS, EventBridge, explicit request) into changes;
-//! - [`planner`] turns changes into the paths of one request per distribution (mapping,
-//!   encoding, budgets), and [`reference`] derives each request's deterministic CallerReference;
+//! - [`model`] is the shared vocabulary (changes, distribution ids, CloudFront's rules and limits);
+//!   intake and the planner depend on it and never on each other;
+//! - [`intake`] turns any payload (S3, SQS, SNS, EventBridge, Lambda destination records, explicit
+//!   requests) into changes;
+//! - [`planner`] routes changes to distributions and turns them into the covers of one request
+//!   per distribution (mapping, encoding, cache tags), fitted to a budget;
+//! - [`quota`] reads the room CloudFront's in-progress quota leaves, the budget's other half;
+//! - [`reference`] decides each request's CallerReference;
 //! - [`config`] reads and validates the environment once.
 //!
-//! At the edge, [`cloudfront`] is the port to CloudFront and its `aws-sdk-cloudfront` adapter, and
-//! [`handler`] runs one invocation and shapes the response for its source, and [`observe`]
-//! reports it (one summary line, EMF metrics). `main.rs` (the Lambda)
-//! and `bin/cfinv.rs` (the local CLI) only wire these together. [`error`] holds the typed errors
-//! and their stable `errorType` names.
+//! At the edge, [`cloudfront`] is the port to CloudFront with its `aws-sdk-cloudfront` and
+//! in-memory adapters, [`track`] the port that starts the workflow's tracker (`aws-sdk-sfn`, in
+//! memory), [`handler`] runs one invocation and shapes the response for its source, and
+//! [`observe`] reports it (one summary line, EMF metrics). `main.rs` (the Lambda) and
+//! `bin/cfinv.rs` (the CLI) only wire these together. [`error`] holds the typed errors and their
+//! stable `errorType` names.
 
 pub mod cloudfront;
 pub mod config;
