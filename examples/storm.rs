@@ -210,22 +210,10 @@ fn fail(msg: &str) -> ! {
     std::process::exit(2)
 }
 
-/// A key as S3 writes it in an event notification: `application/x-www-form-urlencoded`.
-fn s3_form_encode(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for b in key.bytes() {
-        match b {
-            b' ' => out.push('+'),
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' | b'*' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
 fn s3_notification(key: &str, deleted: bool, sequencer: u64, at: u64) -> String {
     let time = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600 + at); // 2026-01-01
-    let mut object = json!({"key": s3_form_encode(key), "sequencer": format!("{sequencer:018X}")});
+    let mut object =
+        json!({"key": cf_invalidator::intake::s3::encode_key(key), "sequencer": format!("{sequencer:018X}")});
     if !deleted {
         object["size"] = json!(4521);
         object["eTag"] = json!(format!("{:032x}", sequencer));

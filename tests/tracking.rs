@@ -46,18 +46,12 @@ fn run(cfg: &Config, cf: &MemoryCloudFront, tracker: &MemoryTracker, payload: &[
 
 /// An SQS batch of S3 notifications, one key per message (ids `m<i>`).
 fn batch(keys: &[&str]) -> Vec<u8> {
-    let records: Vec<Value> = keys
+    let messages: Vec<(String, String)> = keys
         .iter()
         .enumerate()
-        .map(|(i, key)| {
-            let body = json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
-                "s3": {"bucket": {"name": "www"}, "object": {"key": key, "sequencer": format!("{i:04}")}}}]});
-            json!({"messageId": format!("m{i}"), "receiptHandle": "h", "body": body.to_string(), "attributes": {},
-                   "messageAttributes": {}, "md5OfBody": "x", "eventSource": "aws:sqs",
-                   "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"})
-        })
+        .map(|(i, k)| (format!("m{i}"), support::s3_notification(k, &format!("{i:04}"), false)))
         .collect();
-    json!({ "Records": records }).to_string().into_bytes()
+    support::sqs_event(&messages)
 }
 
 fn failures(out: &Output) -> Vec<String> {

@@ -71,18 +71,6 @@ pub fn site_keys(n: usize) -> Vec<String> {
     keys
 }
 
-fn form_encode(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for b in key.bytes() {
-        match b {
-            b' ' => out.push('+'),
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' | b'*' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
 /// An SQS batch of `messages` S3 notifications, each a realistic record of the keys from
 /// [`site_keys`]. At 10,000 messages it is close to Lambda's 6 MB payload limit.
 pub fn sqs_batch(messages: usize) -> String {
@@ -97,7 +85,7 @@ pub fn sqs_batch(messages: usize) -> String {
             "{{\"Records\":[{{\"eventSource\":\"aws:s3\",\"eventTime\":\"2024-05-14T09:21:03.512Z\",\
              \"eventName\":\"ObjectCreated:Put\",\"s3\":{{\"bucket\":{{\"name\":\"www-example\"}},\
              \"object\":{{\"key\":\"{}\",\"size\":4521,\"eTag\":\"d41d8cd98f00b204e9800998ecf8427e\",\"sequencer\":\"0062E99A88DC{:06X}\"}}}}}}]}}",
-            form_encode(key),
+            cf_invalidator::intake::s3::encode_key(key),
             i
         );
         let body = serde_json::to_string(&body).unwrap();

@@ -265,18 +265,9 @@ pub fn event(name: &str) -> Vec<u8> {
     std::fs::read(repo().join("events").join(name)).unwrap_or_else(|e| panic!("events/{name}: {e}"))
 }
 
-/// A key as S3 writes it in an event notification (`application/x-www-form-urlencoded`: `+` for
-/// a space, `%XX` for everything but letters, digits, `-_.*/`).
+/// A key as S3 writes it in an event notification.
 pub fn s3_form_encode(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for b in key.bytes() {
-        match b {
-            b' ' => out.push('+'),
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' | b'*' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    cf_invalidator::intake::s3::encode_key(key)
 }
 
 /// One S3 event notification (one record) for an upload (`deleted`: a delete) of `key` in bucket
