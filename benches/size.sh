@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# Binary size and start-up cost of build choices (TLS stack, release profile) for the Lambda binary.
+#
+#   benches/size.sh build VARIANT...      # builds each variant for arm64 and x86_64, prints sizes
+#   benches/size.sh starts [N] VARIANT... # start to first Runtime API poll of the x86_64 builds
+#   benches/size.sh bench VARIANT...      # `cargo bench --bench throughput -- plan` per variant
+#   benches/size.sh list                  # the variants
+#
+# Each variant builds in a copy of the committed tree (`git archive HEAD`) whose [profile.*] tables
+# are replaced by the variant's own, so a variant means the same thing whatever Cargo.toml commits
+# as its profile; TLS variants also edit the dependency lines (and `ring` the client's source).
+# Sizes are of the stripped binaries exactly as shipped:
+#   arm64:  `cargo lambda build --release --arm64 --bin cf-invalidator` (what SAM runs; it adds
+#           `-C target-cpu=neoverse-n1`), target/lambda/cf-invalidator/bootstrap
+#   x86_64: `cargo build --release --bin cf-invalidator`
+# Start-up uses benches/compare.py's own measure (process start to the first
+# GET .../invocation/next on a bare listener), one start of each variant per round, rounds
+# interleaved so that the shared machine's load falls on every variant alike; medians.
+#
+# SIZE_WORK (default /work/size-work) holds the copies and target dirs, one per TLS choice and
+# architecture (profiles share them: Cargo keys artefacts by profile), and out/VARIANT-ARCH.
+# SIZE_ARCHS (default "arm64 x86_64") limits the architectures built; two runs, one per
+# architecture, may build side by side. A copy is made anew when HEAD moves.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+WORK=${SIZE_WORK:-/work/size-work}
+ARCHS=${SIZE_ARCHS:-arm64 x86_64}
+mkdir -p "$WORK/out"
+
+# profile text for [profile.release] per variant (benches inherit it as `bench` does)
+profile() {
+    local opt=3 lto='"fat"' cgu=1 panic='"unwind"' extra=""
+    case "$1" in
+        base|awslc|ring|legacy) ;;
+        thin) lto='"thin"' ;;
+        cgu16) cgu=16 ;;
+        abort) panic='"abort"' ;;
+        s|ring-s) opt='"s"' ;;
+        z|ring-z) opt='"z"' ;;
+        z-abort) opt='"z"'; panic='"abort"' ;;
+        s-thin) opt='"s"'; lto='"thin"' ;;
+        z-thin) opt='"z"'; lto='"thin"' ;;
+        z-own3|ring-z-own3) opt='"z"'; extra=$'\n[profile.release.package.cf-invalidator]\nopt-level = 3\n' ;;
+        s-own3) opt='"s"'; extra=$'\n[profile.release.package.cf-invalidator]\nopt-level = 3\n' ;;
+        *) echo "size.sh: unknown variant $1 (see: size.sh list)" >&2; exit 2 ;;
+    esac
+    printf '[profile.release]\nopt-level = %s\nlto = %s\ncodegen-units = %s\nstrip = true\npanic = %s\n%s' \
+        "$opt" "$lto" "$cgu" "$panic" "$extra"
+}
+
+# the TLS stack a variant builds with: awslc (the SDK's default-https-client: hyper 1.x, rustls,
+# aws-lc-rs), ring (the same hyper 1.x client with rustls' ring provider, chosen in code), legacy
+# (the SDK's deprecated hyper 0.14 client: rustls 0.21 with ring)
+tls() {
+    case "$1" in
+        ring*) echo ring ;;
+        legacy) echo legacy ;;
+        *) echo awslc ;;
+    esac
+}
+
+# a fresh copy of HEAD for one TLS choice, dependency lines edited; its [profile.*] tables removed
+prepare() { # tls arch
+    local tls=$1 dir="$WORK/src-$1-$2"
+    rm -rf "$dir" && mkdir -p "$dir"
+    git -C "$REPO" archive HEAD | tar -x -C "$dir"
+    git -C "$REPO" rev-parse HEAD > "$dir/.rev"
+    ln -s "$REPO/.venv" "$dir/.venv"
+    # drop every [profile...] table (to the next non-profile header)
+    awk '/^\[/{skip = ($0 ~ /^\[profile/)} !skip' "$dir/Cargo.toml" > "$dir/Cargo.toml.new"
+    mv "$dir/Cargo.toml.new" "$dir/Cargo.toml"
+    case "$tls" in
+        awslc) ;;
+        legacy)
+            sed -i -E '/^aws-(config|sdk-[a-z]+) = /s/"default-https-client"/"legacy-client"/' "$dir/Cargo.toml"
+            # aws-config calls it legacy-client, the service crates legacy-https-client
+            sed -i -E '/^aws-sdk-[a-z]+ = /s/"legacy-client"/"legacy-https-client"/' "$dir/Cargo.toml"
+            ;;
+        ring)
+            sed -i -E '/^aws-(config|sdk-[a-z]+) = /s/"default-https-client", //' "$dir/Cargo.toml"
+            sed -i -E '/^aws-config = /a aws-smithy-http-client = { version = "1.5", default-features = false, features = ["rustls-ring"] }' "$dir/Cargo.toml"
+            # the SDK has no HTTP client of its own then: give the loader one (native roots, as the
+            # default client has)
+            python3 - "$dir/src/cloudfront/sdk.rs" <<'EOF'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+old = "            .timeout_config(timeouts());\n"
+new = ("            .timeout_config(timeouts())\n"
+       "            .http_client(\n"
+       "                aws_smithy_http_client::Builder::new()\n"
+       "                    .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(\n"
+       "                        aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,\n"
+       "                    ))\n"
+       "                    .build_https(),\n"
+       "            );\n")
+assert s.count(old) == 1, "sdk.rs: loader not found"
+open(p, "w").write(s.replace(old, new))
+EOF
+            ;;
+    esac
+}
+
+with_profile() { # variant arch -> the source dir, its Cargo.toml ending with the variant's profile
+    local v=$1 dir="$WORK/src-$(tls "$1")-$2"
+    [ "$(cat "$dir/.rev" 2>/dev/null)" = "$(git -C "$REPO" rev-parse HEAD)" ] || prepare "$(tls "$v")" "$2"
+    awk '/^\[/{skip = ($0 ~ /^\[profile/)} !skip' "$dir/Cargo.toml" > "$dir/Cargo.toml.new"
+    { cat "$dir/Cargo.toml.new"; echo; profile "$v"; } > "$dir/Cargo.toml"
+    rm "$dir/Cargo.toml.new"
+    echo "$dir"
+}
+
+size_of() { stat -c %s "$1"; }
+
+report() { # file
+    local b; b=$(size_of "$1")
+    awk -v b="$b" -v f="$1" 'BEGIN { printf "%-45s %10d B  %5.2f MB  %5.2f MiB\n", f, b, b / 1e6, b / 1048576 }'
+}
+
+build() {
+    local v dir tls
+    for v in "$@"; do
+        profile "$v" > /dev/null
+        tls=$(tls "$v")
+        for arch in $ARCHS; do
+            dir=$(with_profile "$v" "$arch")
+            local t0=$SECONDS log="$WORK/out/$v-$arch.log"
+            echo "size.sh: $v $arch ..." >&2
+            if [ "$arch" = arm64 ]; then
+                (cd "$dir" && PATH="$REPO/.venv/bin:$PATH" CARGO_TARGET_DIR="$WORK/target-$tls-arm64" \
+                    cargo lambda build --release --arm64 --bin cf-invalidator) > "$log" 2>&1 \
+                    || { tail -30 "$log" >&2; exit 1; }
+                cp "$WORK/target-$tls-arm64/lambda/cf-invalidator/bootstrap" "$WORK/out/$v-arm64"
+            else
+                (cd "$dir" && CARGO_TARGET_DIR="$WORK/target-$tls-x86_64" \
+                    cargo build --release --bin cf-invalidator) > "$log" 2>&1 \
+                    || { tail -30 "$log" >&2; exit 1; }
+                cp "$WORK/target-$tls-x86_64/release/cf-invalidator" "$WORK/out/$v-x86_64"
+            fi
+            echo "size.sh: $v $arch built in $((SECONDS - t0)) s" >&2
+            report "$WORK/out/$v-$arch"
+        done
+    done
+}
+
+starts() {
+    local n=21
+    if [[ "${1:-}" =~ ^[0-9]+$ ]]; then n=$1; shift; fi
+    local bins=()
+    for v in "$@"; do
+        [ -x "$WORK/out/$v-x86_64" ] || { echo "size.sh: build $v first" >&2; exit 1; }
+        bins+=("$v=$WORK/out/$v-x86_64")
+    done
+    "$REPO/.venv/bin/python" - "$n" "${bins[@]}" <<'EOF'
+import os, statistics, sys
+sys.path.insert(0, os.path.join(os.environ.get("REPO_DIR", "."), "benches"))
+import compare
+n, pairs = int(sys.argv[1]), [a.split("=", 1) for a in sys.argv[2:]]
+fns = [(name, compare.Function(name, [path], {}, "http://")) for name, path in pairs]
+for _, fn in fns:  # one unmeasured start each: page cache, and the loader's first look
+    compare.startup_ms(fn, 1)
+times = {name: [] for name, _ in fns}
+for _ in range(n):
+    for name, fn in fns:
+        times[name].append(compare.startup_ms(fn, 1))
+print(f"\nstart to first Runtime API poll, {n} starts each, interleaved; ms")
+print("| variant | median | min | p25 | p75 | max |")
+print("|---|---:|---:|---:|---:|---:|")
+for name, t in times.items():
+    q = statistics.quantiles(t, n=4)
+    print(f"| {name} | {statistics.median(t):.1f} | {min(t):.1f} | {q[0]:.1f} | {q[2]:.1f} | {max(t):.1f} |")
+EOF
+}
+
+bench() {
+    local v dir tls
+    for v in "$@"; do
+        tls=$(tls "$v")
+        dir=$(with_profile "$v" x86_64)
+        echo "size.sh: bench $v ..." >&2
+        (cd "$dir" && CARGO_TARGET_DIR="$WORK/target-$tls-x86_64" \
+            cargo bench --bench throughput -- plan) 2>&1 | tee "$WORK/out/$v-bench.log" | grep -E '^planner|time:'
+    done
+}
+
+cmd=${1:-}; shift || true
+case "$cmd" in
+    build) build "$@" ;;
+    starts) REPO_DIR="$REPO" starts "$@" ;;
+    bench) bench "$@" ;;
+    list) sed -n '/^profile()/,/^}/p' "$0" | grep -E '^\s+[a-z0-9|-]+\)' | sed 's/).*//' ;;
+    *) sed -n '2,8p' "$0"; exit 2 ;;
+esac
