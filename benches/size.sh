@@ -4,6 +4,7 @@
 #   benches/size.sh build VARIANT...      # builds each variant for arm64 and x86_64, prints sizes
 #   benches/size.sh starts [N] VARIANT... # start to first Runtime API poll of the x86_64 builds
 #   benches/size.sh bench VARIANT...      # `cargo bench --bench throughput -- plan` per variant
+#   benches/size.sh tls VARIANT...        # the x86_64 build's HTTPS client against a local TLS server
 #   benches/size.sh list                  # the variants
 #
 # Each variant builds in a copy of the committed tree (`git archive HEAD`) whose [profile.*] tables
@@ -43,6 +44,11 @@ profile() {
         z-thin) opt='"z"'; lto='"thin"' ;;
         z-own3|ring-z-own3) opt='"z"'; extra=$'\n[profile.release.package.cf-invalidator]\nopt-level = 3\n' ;;
         s-own3) opt='"s"'; extra=$'\n[profile.release.package.cf-invalidator]\nopt-level = 3\n' ;;
+        # z, but opt-level 3 for this crate (the planner) and for what start-up runs hottest: the
+        # SDK's HTTPS client parses the native root certificates (PEM, base64) when it is built, at init
+        z-hot|ring-z-hot) opt='"z"'; extra=$'\n[profile.release.package.cf-invalidator]\nopt-level = 3\n'
+            extra+=$'\n[profile.release.package.rustls-pki-types]\nopt-level = 3\n'
+            extra+=$'\n[profile.release.package.rustls-native-certs]\nopt-level = 3\n' ;;
         *) echo "size.sh: unknown variant $1 (see: size.sh list)" >&2; exit 2 ;;
     esac
     printf '[profile.release]\nopt-level = %s\nlto = %s\ncodegen-units = %s\nstrip = true\npanic = %s\n%s' \
@@ -229,11 +235,112 @@ bench() {
     done
 }
 
+# Does the binary's HTTPS client still work? A local TLS server (its own CA, given to the client
+# by SSL_CERT_FILE, which the native-roots loader honours) stands in for CloudFront; a local
+# Runtime API hands the function one S3 event. Passes when the server reads the function's
+# CreateInvalidation request through TLS, and the same binary refuses the server when the CA is
+# not trusted (so certificates are checked).
+tls_check() {
+    local bins=()
+    for v in "$@"; do
+        [ -x "$WORK/out/$v-x86_64" ] || { echo "size.sh: build $v first" >&2; exit 1; }
+        bins+=("$v=$WORK/out/$v-x86_64")
+    done
+    local d="$WORK/tls"
+    mkdir -p "$d"
+    if [ ! -f "$d/server.pem" ]; then
+        openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=size.sh test CA" \
+            -keyout "$d/ca.key" -out "$d/ca.pem" 2> /dev/null
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$d/server.key" -out "$d/server.csr" 2> /dev/null
+        printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > "$d/ext.cnf"
+        openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 30 \
+            -extfile "$d/ext.cnf" -out "$d/server.pem" 2> /dev/null
+    fi
+    "$REPO/.venv/bin/python" - "$d" "$REPO/events/s3-put.json" "${bins[@]}" <<'EOF'
+import json, os, ssl, subprocess, sys, threading, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+d, event, pairs = sys.argv[1], open(sys.argv[2], "rb").read(), [a.split("=", 1) for a in sys.argv[3:]]
+seen, answered = [], []
+
+class CloudFront(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        seen.append(f"{self.command} {self.path} ({self.request.version()})")
+        body = b'<?xml version="1.0"?><ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>size.sh stand-in</Message></Error></ErrorResponse>'
+        self.send_response(403)
+        self.send_header("Content-Type", "text/xml"); self.send_header("Content-Length", str(len(body)))
+        self.end_headers(); self.wfile.write(body)
+
+class Runtime(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    given = False
+    def log_message(self, *a): pass
+    def do_GET(self):
+        if Runtime.given:  # the next poll: hold it, the function is done
+            time.sleep(30); return
+        Runtime.given = True
+        self.send_response(200)
+        for k, v in {"Content-Type": "application/json", "Lambda-Runtime-Aws-Request-Id": "size-sh-1",
+                     "Lambda-Runtime-Deadline-Ms": str(int(time.time() * 1000) + 60000),
+                     "Lambda-Runtime-Invoked-Function-Arn": "arn:aws:lambda:us-east-1:123456789012:function:_",
+                     "Content-Length": str(len(event))}.items():
+            self.send_header(k, v)
+        self.end_headers(); self.wfile.write(event)
+    def do_POST(self):
+        answered.append(self.path.rsplit("/", 1)[-1])
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(202); self.send_header("Content-Length", "0"); self.end_headers()
+
+cf = ThreadingHTTPServer(("127.0.0.1", 0), CloudFront)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(f"{d}/server.pem", f"{d}/server.key")
+cf.socket = ctx.wrap_socket(cf.socket, server_side=True)
+cf.handle_error = lambda *a: None  # a refused handshake
+threading.Thread(target=cf.serve_forever, daemon=True).start()
+
+def run(path, cafile):
+    seen.clear(); answered.clear(); Runtime.given = False
+    rt = ThreadingHTTPServer(("127.0.0.1", 0), Runtime)
+    rt.handle_error = lambda *a: None  # the held poll, when the function is ended
+    threading.Thread(target=rt.serve_forever, daemon=True).start()
+    env = dict(os.environ, AWS_LAMBDA_RUNTIME_API=f"http://127.0.0.1:{rt.server_address[1]}",
+               AWS_LAMBDA_FUNCTION_NAME="_", AWS_LAMBDA_FUNCTION_VERSION="1", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="128",
+               AWS_REGION="us-east-1", AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
+               DISTRIBUTION_ID="EDFDVBD632BHDS5", METRICS_NAMESPACE="",
+               CLOUDFRONT_ENDPOINT_URL=f"https://localhost:{cf.server_address[1]}",
+               SSL_CERT_FILE=cafile, SSL_CERT_DIR=f"{d}/no-such-dir")
+    proc = subprocess.Popen([path], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    t0 = time.monotonic()
+    while not answered and time.monotonic() - t0 < 60 and proc.poll() is None:
+        time.sleep(0.05)
+    proc.kill(); out = proc.communicate()[0].decode(errors="replace"); rt.shutdown(); rt.server_close()
+    return list(seen), list(answered), out
+
+ok = True
+print("| variant | trusted CA: request read through TLS | untrusted CA: refused |")
+print("|---|---|---|")
+for name, path in pairs:
+    good, _, out1 = run(path, f"{d}/ca.pem")
+    bad, _, out2 = run(path, f"{d}/server.csr")  # a PEM file with no CA in it
+    trusted = bool(good) and "/distribution/EDFDVBD632BHDS5/invalidation" in good[0]
+    refused = not bad
+    ok &= trusted and refused
+    print(f"| {name} | {'yes: ' + good[0] if trusted else 'NO'} | {'yes' if refused else 'NO: ' + bad[0]} |")
+    if os.environ.get("SIZE_DEBUG"):
+        print(out1[-3000:], out2[-3000:], sep="\n---\n")
+sys.exit(0 if ok else 1)
+EOF
+}
+
 cmd=${1:-}; shift || true
 case "$cmd" in
     build) build "$@" ;;
     starts) REPO_DIR="$REPO" starts "$@" ;;
     bench) bench "$@" ;;
+    tls) tls_check "$@" ;;
     list) sed -n '/^profile()/,/^}/p' "$0" | grep -E '^\s+[a-z0-9|-]+\)' | sed 's/).*//' ;;
     *) sed -n '2,8p' "$0"; exit 2 ;;
 esac
