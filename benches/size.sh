@@ -12,12 +12,14 @@
 # are replaced by the variant's own, so a variant means the same thing whatever Cargo.toml commits
 # as its profile; TLS variants also edit the dependency lines (and `ring` the client's source).
 # Sizes are of the stripped binaries exactly as shipped:
-#   arm64:  `cargo lambda build --release --arm64 --bin cf-invalidator` (what SAM runs; it adds
-#           `-C target-cpu=neoverse-n1`), target/lambda/cf-invalidator/bootstrap
+#   arm64:  `cargo lambda build --release --arm64 --bin cf-invalidator` (what SAM runs; it fills
+#           in the release settings a profile leaves unset with its own, panic = "abort" among
+#           them, so every variant here writes panic out), target/lambda/cf-invalidator/bootstrap
 #   x86_64: `cargo build --release --bin cf-invalidator`
 # Start-up uses benches/compare.py's own measure (process start to the first
 # GET .../invocation/next on a bare listener), one start of each variant per round, rounds
-# interleaved so that the shared machine's load falls on every variant alike; medians.
+# interleaved so that the shared machine's load falls on every variant alike; medians. With
+# `perf` on the machine it also gives each start's CPU time, which that load hardly moves.
 #
 # SIZE_WORK (default /work/size-work) holds the copies and target dirs, one per TLS choice and
 # architecture (profiles share them: Cargo keys artefacts by profile), and out/VARIANT-ARCH.
