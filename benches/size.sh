@@ -4,19 +4,22 @@
 #   benches/size.sh build VARIANT...      # builds each variant for arm64 and x86_64, prints sizes
 #   benches/size.sh starts [N] VARIANT... # start to first Runtime API poll of the x86_64 builds
 #   benches/size.sh bench VARIANT...      # `cargo bench --bench throughput -- plan` per variant
+#   benches/size.sh rebench [R] VARIANT...  # those bench executables again, R interleaved rounds
 #   benches/size.sh tls VARIANT...        # the x86_64 build's HTTPS client against a local TLS server
-#   benches/size.sh list                  # the variants
+#   benches/size.sh list                  # the variants ("head": the profile Cargo.toml commits)
 #
 # Each variant builds in a copy of the committed tree (`git archive HEAD`) whose [profile.*] tables
 # are replaced by the variant's own, so a variant means the same thing whatever Cargo.toml commits
 # as its profile; TLS variants also edit the dependency lines (and `ring` the client's source).
 # Sizes are of the stripped binaries exactly as shipped:
-#   arm64:  `cargo lambda build --release --arm64 --bin cf-invalidator` (what SAM runs; it adds
-#           `-C target-cpu=neoverse-n1`), target/lambda/cf-invalidator/bootstrap
+#   arm64:  `cargo lambda build --release --arm64 --bin cf-invalidator` (what SAM runs; it fills
+#           in the release settings a profile leaves unset with its own, panic = "abort" among
+#           them, so every variant here writes panic out), target/lambda/cf-invalidator/bootstrap
 #   x86_64: `cargo build --release --bin cf-invalidator`
 # Start-up uses benches/compare.py's own measure (process start to the first
 # GET .../invocation/next on a bare listener), one start of each variant per round, rounds
-# interleaved so that the shared machine's load falls on every variant alike; medians.
+# interleaved so that the shared machine's load falls on every variant alike; medians. With
+# `perf` on the machine it also gives each start's CPU time, which that load hardly moves.
 #
 # SIZE_WORK (default /work/size-work) holds the copies and target dirs, one per TLS choice and
 # architecture (profiles share them: Cargo keys artefacts by profile), and out/VARIANT-ARCH.
@@ -31,9 +34,10 @@ mkdir -p "$WORK/out"
 
 # profile text for [profile.release] per variant (benches inherit it as `bench` does)
 profile() {
+    [ "$1" = head ] && return 0  # the profile Cargo.toml commits, as it is
     local opt=3 lto='"fat"' cgu=1 panic='"unwind"' extra=""
     case "$1" in
-        base|awslc|ring|legacy) ;;
+        base|awslc|ring|legacy) ;;  # opt-level 3, fat LTO, 1 CGU, stripped, unwind: before this change
         thin) lto='"thin"' ;;
         cgu16) cgu=16 ;;
         abort) panic='"abort"' ;;
@@ -46,6 +50,27 @@ profile() {
         s-own3) opt='"s"'; extra=$'\n[profile.release.package.cf-invalidator]\nopt-level = 3\n' ;;
         # z, but opt-level 3 for this crate (the planner) and for what start-up runs hottest: the
         # SDK's HTTPS client parses the native root certificates (PEM, base64) when it is built, at init
+        # z, but opt-level 3 for the root-certificate parsing alone (this crate stays z: under fat LTO
+        # the final crate's opt-level drives the whole merged program, so a 3 here undoes z everywhere)
+        z-certs3|ring-z-certs3) opt='"z"'
+            extra=$'\n[profile.release.package.rustls-pki-types]\nopt-level = 3\n'
+            extra+=$'\n[profile.release.package.rustls-native-certs]\nopt-level = 3\n' ;;
+        s-certs3) opt='"s"'
+            extra=$'\n[profile.release.package.rustls-pki-types]\nopt-level = 3\n'
+            extra+=$'\n[profile.release.package.rustls-native-certs]\nopt-level = 3\n' ;;
+        # this crate at s (it drives the LTO pipeline: the planner), every dependency at z, the
+        # root-certificate parsing at 3
+        sz|ring-sz) opt='"s"'
+            extra=$'\n[profile.release.package."*"]\nopt-level = "z"\n'
+            extra+=$'\n[profile.release.package.rustls-pki-types]\nopt-level = 3\n'
+            extra+=$'\n[profile.release.package.rustls-native-certs]\nopt-level = 3\n' ;;
+        # sz, and opt-level 3 for the dependencies intake and the planner run per key: serde_json,
+        # percent-encoding, xxhash-rust, memchr
+        sz-hot|ring-sz-hot) opt='"s"'
+            extra=$'\n[profile.release.package."*"]\nopt-level = "z"\n'
+            for p in rustls-pki-types rustls-native-certs serde_json percent-encoding xxhash-rust memchr; do
+                extra+=$'\n[profile.release.package.'"$p"$']\nopt-level = 3\n'
+            done ;;
         z-hot|ring-z-hot) opt='"z"'; extra=$'\n[profile.release.package.cf-invalidator]\nopt-level = 3\n'
             extra+=$'\n[profile.release.package.rustls-pki-types]\nopt-level = 3\n'
             extra+=$'\n[profile.release.package.rustls-native-certs]\nopt-level = 3\n' ;;
@@ -110,10 +135,18 @@ EOF
 
 with_profile() { # variant arch -> the source dir, its Cargo.toml ending with the variant's profile
     local v=$1 dir="$WORK/src-$(tls "$1")-$2"
-    [ "$(cat "$dir/.rev" 2>/dev/null)" = "$(git -C "$REPO" rev-parse HEAD)" ] || prepare "$(tls "$v")" "$2"
-    awk '/^\[/{skip = ($0 ~ /^\[profile/)} !skip' "$dir/Cargo.toml" > "$dir/Cargo.toml.new"
-    { cat "$dir/Cargo.toml.new"; echo; profile "$v"; } > "$dir/Cargo.toml"
-    rm "$dir/Cargo.toml.new"
+    # anew when HEAD moved, or when a full disk left the manifest cut short
+    if [ "$(cat "$dir/.rev" 2>/dev/null)" != "$(git -C "$REPO" rev-parse HEAD)" ] \
+        || ! grep -q '^\[package\]' "$dir/Cargo.toml" 2>/dev/null; then
+        prepare "$(tls "$v")" "$2"
+    fi
+    if [ "$v" = head ]; then
+        git -C "$REPO" show HEAD:Cargo.toml > "$dir/Cargo.toml"
+    else
+        awk '/^\[/{skip = ($0 ~ /^\[profile/)} !skip' "$dir/Cargo.toml" > "$dir/Cargo.toml.new"
+        { cat "$dir/Cargo.toml.new"; echo; profile "$v"; } > "$dir/Cargo.toml"
+        rm "$dir/Cargo.toml.new"
+    fi
     echo "$dir"
 }
 
@@ -247,7 +280,7 @@ tls_check() {
         bins+=("$v=$WORK/out/$v-x86_64")
     done
     local d="$WORK/tls"
-    mkdir -p "$d"
+    mkdir -p "$d/no-certs"
     if [ ! -f "$d/server.pem" ]; then
         openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=size.sh test CA" \
             -keyout "$d/ca.key" -out "$d/ca.pem" 2> /dev/null
@@ -311,7 +344,7 @@ def run(path, cafile):
                AWS_REGION="us-east-1", AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
                DISTRIBUTION_ID="EDFDVBD632BHDS5", METRICS_NAMESPACE="",
                CLOUDFRONT_ENDPOINT_URL=f"https://localhost:{cf.server_address[1]}",
-               SSL_CERT_FILE=cafile, SSL_CERT_DIR=f"{d}/no-such-dir")
+               SSL_CERT_FILE=cafile, SSL_CERT_DIR=f"{d}/no-certs")  # empty: the legacy client panics on a missing one
     proc = subprocess.Popen([path], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     t0 = time.monotonic()
     while not answered and time.monotonic() - t0 < 60 and proc.poll() is None:
@@ -335,11 +368,56 @@ sys.exit(0 if ok else 1)
 EOF
 }
 
+# The bench executables that `bench` built, run again in turns (R rounds of every variant), so the
+# machine's load falls alike on each; prints each benchmark's point estimates, lowest to highest.
+# SIZE_BENCH_FILTER (default "plan", as `bench` runs; empty: every benchmark) picks them.
+rebench() {
+    local rounds=3
+    if [[ "${1:-}" =~ ^[0-9]+$ ]]; then rounds=$1; shift; fi
+    local exes=() v exe
+    for v in "$@"; do
+        exe=$(sed -n 's/.*Running benches\/throughput.rs (\(.*\))$/\1/p' "$WORK/out/$v-bench.log" | tail -1)
+        [ -x "$exe" ] || { echo "size.sh: bench $v first" >&2; exit 1; }
+        exes+=("$v=$exe")
+    done
+    "$REPO/.venv/bin/python" - "$rounds" "$REPO" "${SIZE_BENCH_FILTER-plan}" "${exes[@]}" <<'EOF'
+import re, subprocess, sys, collections
+rounds, repo, flt, pairs = int(sys.argv[1]), sys.argv[2], sys.argv[3], [a.split("=", 1) for a in sys.argv[4:]]
+unit = {"ns": 1e-6, "µs": 1e-3, "us": 1e-3, "ms": 1.0, "s": 1e3}
+res = collections.defaultdict(list)
+for r in range(rounds):
+    for name, exe in pairs:
+        out = subprocess.run([exe, "--bench", "--noplot"] + ([flt] if flt else []), cwd=repo,
+                             capture_output=True, text=True).stdout
+        bench = None
+        for line in out.splitlines():
+            m = re.match(r"^(\S+/\S+)", line)
+            if m and not line.startswith(" "):
+                bench = m.group(1)
+            m = re.search(r"time:\s+\[\S+ \S+ (\S+) (\S+) \S+ \S+\]", line)
+            if m and bench:
+                res[(name, bench)].append(float(m.group(1)) * unit[m.group(2)])
+                bench = None
+        print(f"size.sh: round {r + 1}: {name} done", file=sys.stderr, flush=True)
+benches = sorted({b for _, b in res}, key=lambda b: (b.split("/")[0], int(b.rsplit("/", 1)[-1]) if b.rsplit("/", 1)[-1].isdigit() else 0))
+print(f"\ncriterion point estimates over {rounds} interleaved rounds, ms (lowest–highest)")
+print("| benchmark | " + " | ".join(n for n, _ in pairs) + " |")
+print("|---|" + "---:|" * len(pairs))
+for b in benches:
+    cells = []
+    for n, _ in pairs:
+        t = sorted(res[(n, b)])
+        cells.append(f"{t[0]:.3g}–{t[-1]:.3g}" if t else "")
+    print(f"| {b} | " + " | ".join(cells) + " |")
+EOF
+}
+
 cmd=${1:-}; shift || true
 case "$cmd" in
     build) build "$@" ;;
     starts) REPO_DIR="$REPO" starts "$@" ;;
     bench) bench "$@" ;;
+    rebench) rebench "$@" ;;
     tls) tls_check "$@" ;;
     list) sed -n '/^profile()/,/^}/p' "$0" | grep -E '^\s+[a-z0-9|-]+\)' | sed 's/).*//' ;;
     *) sed -n '2,8p' "$0"; exit 2 ;;
