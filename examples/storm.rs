@@ -390,7 +390,7 @@ impl CloudFront for QuotaUnaware<'_> {
     async fn create_invalidation(
         &self,
         req: CreateRequest<'_>,
-        deadline: Option<Instant>,
+        deadline: Option<cf_invalidator::deadline::Instant>,
     ) -> Result<Invalidation, Error> {
         self.0.create_invalidation(req, deadline).await
     }

@@ -5,13 +5,14 @@
 //! gets an error (Lambda retries async invokes, Step Functions applies its `Retry`).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
 use serde::Serialize;
 
-use crate::cloudfront::{CloudFront, CreateRequest, Invalidation, ANSWER_MARGIN};
+use crate::cloudfront::{CloudFront, CreateRequest, Invalidation};
 use crate::config::Config;
+use crate::deadline::{self, Instant};
 use crate::error::Error;
 use crate::intake::{self, Explicit, ExplicitRequest, Intake, Source};
 use crate::model::{DistributionId, API_MAX_PATHS, API_MAX_WILDCARDS_IN_PROGRESS};
@@ -320,16 +321,11 @@ pub async fn handle_tracked<C: CloudFront, T: Tracker>(
 /// The lookup may use a third of the time left before the invocation's deadline, so that the
 /// create still has the rest.
 async fn room_or_full<C: CloudFront>(cf: &C, distribution_id: &str, deadline: Option<Instant>) -> quota::Room {
-    let lookup = quota::room(cf, distribution_id);
-    let result = match deadline {
-        None => lookup.await,
-        Some(d) => {
-            let share = d.saturating_duration_since(Instant::now()).saturating_sub(ANSWER_MARGIN) / 3;
-            tokio::time::timeout(share, lookup).await.unwrap_or_else(|_| {
-                Err(Error::CloudFront(format!("reading what is in progress took over {} ms", share.as_millis())))
-            })
-        }
-    };
+    let share = deadline.map(|d| deadline::left(d) / 3);
+    let result = deadline::within(share, quota::room(cf, distribution_id), |share| {
+        Err(Error::CloudFront(format!("reading what is in progress took over {} ms", share.as_millis())))
+    })
+    .await;
     match result {
         Ok(r) => r,
         Err(e) => {

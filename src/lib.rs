@@ -21,6 +21,7 @@
 
 pub mod cloudfront;
 pub mod config;
+pub mod deadline;
 pub mod error;
 pub mod handler;
 pub mod intake;

@@ -34,7 +34,7 @@ const CONFIG_VARS: &[&str] = &[
 ];
 
 fn command(moto: &Moto, env: &[(&str, &str)], args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cfinv"));
+    let mut cmd = Command::new(support::cfinv());
     for v in CONFIG_VARS {
         cmd.env_remove(v);
     }
@@ -394,7 +394,7 @@ async fn a_full_quota_is_waited_for_without_sending() {
 /// Usage errors exit 2; the help documents the exit codes and gives an example.
 #[test]
 fn usage_errors_exit_2_and_help_documents_exit_codes() {
-    let bin = env!("CARGO_BIN_EXE_cfinv");
+    let bin = support::cfinv();
     let run = |args: &[&str]| {
         let mut cmd = Command::new(bin);
         for v in CONFIG_VARS {

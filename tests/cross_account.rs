@@ -12,7 +12,7 @@ use support::{event, repo, Moto, SAMPLE_DISTRIBUTION};
 fn invoke(moto: &Moto, routes: &str) -> std::process::Output {
     let file = repo().join("events/s3-put.json");
     assert!(!event("s3-put.json").is_empty());
-    Command::new(env!("CARGO_BIN_EXE_cfinv"))
+    Command::new(support::cfinv())
         .args(["invoke", file.to_str().unwrap(), "--request-id", "r1"])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())

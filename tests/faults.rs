@@ -10,7 +10,9 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use cf_invalidator::deadline::Instant;
 
 use cf_invalidator::handler::{self, Invocation};
 use cf_invalidator::Config;

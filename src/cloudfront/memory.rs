@@ -15,9 +15,9 @@
 //! The clock is seconds on a counter the owner advances ([`MemoryCloudFront::advance`]), so two
 //! hours of traffic take no time at all.
 
+use crate::deadline::Instant;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
-use std::time::Instant;
 
 use super::{CloudFront, CreateRequest, Invalidation, InvalidationPage, InvalidationSummary, PathCounts};
 use crate::error::Error;

@@ -6,16 +6,13 @@
 pub mod memory;
 pub mod sdk;
 
+use crate::deadline::Instant;
 use std::future::Future;
-use std::time::{Duration, Instant};
 
 use crate::error::Error;
 
 pub use memory::MemoryCloudFront;
 pub use sdk::SdkCloudFront;
-
-/// Time kept back from the Lambda deadline to log and answer after a call gives up.
-pub const ANSWER_MARGIN: Duration = Duration::from_millis(1500);
 
 /// One CreateInvalidation request.
 #[derive(Debug, Clone, Copy)]

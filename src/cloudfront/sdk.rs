@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_cloudfront::config::SharedCredentialsProvider;
 use aws_sdk_cloudfront::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -14,9 +14,8 @@ use aws_sdk_cloudfront::operation::get_invalidation::GetInvalidationError;
 use aws_sdk_cloudfront::operation::list_invalidations::ListInvalidationsError;
 use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
 
-use super::{
-    CloudFront, CreateRequest, Invalidation, InvalidationPage, InvalidationSummary, PathCounts, ANSWER_MARGIN,
-};
+use super::{CloudFront, CreateRequest, Invalidation, InvalidationPage, InvalidationSummary, PathCounts};
+use crate::deadline::{self, Instant};
 use crate::error::Error;
 
 pub struct SdkCloudFront {
@@ -89,17 +88,13 @@ async fn by_deadline<T>(
     what: &str,
     fut: impl Future<Output = Result<T, Error>>,
 ) -> Result<T, Error> {
-    let Some(deadline) = deadline else {
-        return fut.await;
-    };
-    let left = deadline.saturating_duration_since(Instant::now()).saturating_sub(ANSWER_MARGIN);
-    match tokio::time::timeout(left, fut).await {
-        Ok(r) => r,
-        Err(_) => Err(Error::CloudFront(format!(
+    deadline::by(deadline, fut, |left| {
+        Err(Error::CloudFront(format!(
             "{what} gave up after {} ms to answer before the invocation's deadline",
             left.as_millis()
-        ))),
-    }
+        )))
+    })
+    .await
 }
 
 fn classify_create(e: SdkError<CreateInvalidationError>, req: &CreateRequest<'_>) -> Error {

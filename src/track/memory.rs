@@ -8,9 +8,9 @@
 //!   reference; names stay taken for 90 days after closing);
 //! - errors can be scripted for the next calls; every call is counted.
 
+use crate::deadline::Instant;
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::time::Instant;
 
 use super::{Started, TrackError, Tracker, MAX_NAME};
 

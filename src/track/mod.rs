@@ -19,8 +19,8 @@
 pub mod memory;
 pub mod sdk;
 
+use crate::deadline::Instant;
 use std::future::Future;
-use std::time::Instant;
 
 use serde::Serialize;
 

@@ -1,13 +1,13 @@
 //! The `aws-sdk-sfn` adapter of the [`Tracker`] port: StartExecution on the one tracking state
 //! machine, `ExecutionAlreadyExists` read as "already tracked".
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_sfn::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_sfn::operation::start_execution::StartExecutionError;
 
 use super::{region_of, Started, TrackError, Tracker};
-use crate::cloudfront::ANSWER_MARGIN;
+use crate::deadline::{self, Instant};
 
 pub struct SdkTracker {
     client: aws_sdk_sfn::Client,
@@ -72,9 +72,7 @@ impl Tracker for SdkTracker {
                 Err(e) => classify(e),
             }
         };
-        let Some(deadline) = deadline else { return call.await };
-        let left = deadline.saturating_duration_since(Instant::now()).saturating_sub(ANSWER_MARGIN);
-        tokio::time::timeout(left, call).await.unwrap_or_else(|_| {
+        deadline::by(deadline, call, |left| {
             Err(TrackError {
                 code: "Timeout".into(),
                 message: format!(
@@ -83,5 +81,6 @@ impl Tracker for SdkTracker {
                 ),
             })
         })
+        .await
     }
 }

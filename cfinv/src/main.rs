@@ -14,10 +14,7 @@ use cf_invalidator::{Config, Error};
 use clap::{Parser, Subcommand};
 use serde_json::json;
 
-// Beside this file, not in src/bin/ itself: Cargo would take every file there for a binary.
-#[path = "cfinv/input.rs"]
 mod input;
-#[path = "cfinv/invalidate.rs"]
 mod invalidate;
 
 #[derive(Parser)]
