@@ -37,6 +37,11 @@ pub struct Change {
     /// What distinguishes this write of the key from another write of the same key (the S3
     /// `sequencer`, or the best substitute the event has). `None` for explicit keys.
     pub version: Option<String>,
+    /// When the change was made, as the record says (S3 `eventTime`, EventBridge `time`, SNS
+    /// `Timestamp`, SQS `SentTimestamp` where nothing inside is earlier; an explicit request's
+    /// receipt): an invalidation created after it (with a margin) covers it. `None`: unknown, so
+    /// no earlier invalidation may be taken to cover it.
+    pub time: Option<std::time::SystemTime>,
 }
 
 /// A CloudFront distribution id, valid by Terraform's rule (`^[A-Z0-9]+$`; CloudFront sets no

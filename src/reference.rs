@@ -113,6 +113,7 @@ mod tests {
             key: key.into(),
             kind: ChangeKind::Created,
             version: seq.map(Into::into),
+            time: None,
         }
     }
 

@@ -101,7 +101,7 @@ impl Changes {
             return Err(format!("{what}: an S3 key is 1 to {MAX_KEY_BYTES} bytes, got {} bytes", key.len()));
         }
         let bucket = bucket.map(|b| self.buckets.entry(b.to_string()).or_insert_with(|| Arc::from(b)).clone());
-        self.out.push(Change { message: 0, bucket, key: key.to_string(), kind, version: None });
+        self.out.push(Change { message: 0, bucket, key: key.to_string(), kind, version: None, time: None });
         Ok(())
     }
 

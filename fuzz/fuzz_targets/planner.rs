@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
     let cfg = Config::from_pairs(&[("DISTRIBUTION_ID", "E1"), ("MAX_PATHS", &paths), ("MAX_WILDCARDS", &wildcards)]).unwrap();
     let changes: Vec<Change> = keys
         .iter()
-        .map(|k| Change { message: 0, bucket: None, key: k.to_string(), kind: ChangeKind::Created, version: None })
+        .map(|k| Change { message: 0, bucket: None, key: k.to_string(), kind: ChangeKind::Created, version: None, time: None })
         .collect();
     let planned = planner::plan(&changes, &cfg, planner::Routing::Events).unwrap();
     let paths = &planned.plans[0].paths;

@@ -37,7 +37,8 @@ pub(crate) fn read(p: Payload<'_>) -> Result<Notification, Error> {
     let object = detail.object.ok_or_else(|| Error::invalid("EventBridge S3 event has no detail.object"))?;
     let version = object.sequencer.or(object.version_id).or(object.etag);
     let bucket = detail.bucket.map(|b| super::s3::bucket_name(&b.name));
-    let change = |key: String| Change { message: 0, bucket: bucket.clone(), key, kind, version: version.clone() };
+    let change =
+        |key: String| Change { message: 0, bucket: bucket.clone(), key, kind, version: version.clone(), time: None };
     // *Unsettled*: AWS Lambda Powertools decodes this key like a notification's (form encoding),
     // but AWS's EventBridge page does not say it is encoded, and moto sends it raw. Where the two
     // readings differ (a `+` or `%` in the key) both keys are invalidated: a stale object costs

@@ -181,6 +181,7 @@ pub(crate) fn read(p: Payload<'_>) -> Result<Intake, Error> {
                     key,
                     kind: ChangeKind::Created,
                     version: None,
+                    time: None,
                 });
             }
             intake.explicit =

@@ -129,6 +129,7 @@ pub(crate) fn read_records(records: Vec<Record<'_>>) -> Result<Notification, Err
             message: 0,
             key: decode_key(&s3.object.key)?,
             version: version_token(&s3.object, r.event_time.as_deref()),
+            time: None,
             bucket: Some(bucket_name(&s3.bucket.name)),
             kind,
         });

@@ -362,6 +362,7 @@ mod tests {
             key: key.into(),
             kind: ChangeKind::Created,
             version: Some("1".into()),
+            time: None,
         }
     }
 
@@ -469,6 +470,7 @@ mod tests {
                 key: k.to_string(),
                 kind: ChangeKind::Created,
                 version: None,
+                time: None,
             })
             .collect()
     }
