@@ -29,6 +29,7 @@ fn planner_bench(c: &mut Criterion) {
                 key,
                 kind: ChangeKind::Created,
                 version: Some(i.to_string()),
+                time: None,
             })
             .collect();
         g.throughput(Throughput::Elements(n as u64));

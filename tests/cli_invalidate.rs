@@ -107,6 +107,7 @@ fn planned(vars: &[(&str, &str)], keys: &[(Option<&str>, &str)]) -> Vec<Vec<Stri
             key: k.to_string(),
             kind: ChangeKind::Created,
             version: None,
+            time: None,
         })
         .collect();
     let plans = planner::plan(&changes, &cfg, Routing::Keys { distribution_id: None }).unwrap().plans;

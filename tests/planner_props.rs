@@ -93,6 +93,7 @@ fn changes(keys: &[String]) -> Vec<Change> {
             key: k.clone(),
             kind: ChangeKind::Created,
             version: Some(format!("{i:016X}")),
+            time: None,
         })
         .collect()
 }
