@@ -6,8 +6,8 @@ mod workload;
 
 use std::hint::black_box;
 
-use cf_invalidator::handler;
 use cf_invalidator::model::{Change, ChangeKind};
+use cf_invalidator::prepare;
 use cf_invalidator::{planner, Config};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
@@ -34,7 +34,7 @@ fn planner_bench(c: &mut Criterion) {
             .collect();
         g.throughput(Throughput::Elements(n as u64));
         g.bench_with_input(BenchmarkId::new("plan", n), &changes, |b, changes| {
-            b.iter(|| planner::plan(black_box(changes), &cfg, planner::Routing::Events).unwrap())
+            b.iter(|| planner::plan(black_box(changes), &cfg.planner, planner::Routing::Events).unwrap())
         });
     }
     g.finish();
@@ -49,7 +49,9 @@ fn sqs_batch_bench(c: &mut Criterion) {
     g.bench_function("serde_json_value_parse", |b| {
         b.iter(|| serde_json::from_str::<serde_json::Value>(black_box(&batch)).unwrap())
     });
-    g.bench_function("intake_and_plan", |b| b.iter(|| handler::prepare(&cfg, black_box(batch.as_bytes())).unwrap()));
+    g.bench_function("intake_and_plan", |b| {
+        b.iter(|| prepare::plan_payload(&cfg.planner, black_box(batch.as_bytes())).unwrap())
+    });
     g.finish();
 }
 

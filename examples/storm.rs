@@ -52,10 +52,9 @@ use std::str::FromStr;
 use std::time::{Duration, Instant, SystemTime};
 
 use cf_invalidator::cloudfront::memory::{Op, Stored};
-use cf_invalidator::cloudfront::{
-    CloudFront, CreateRequest, Invalidation, InvalidationPage, MemoryCloudFront, PathCounts,
-};
-use cf_invalidator::handler::{self, Invocation, Output};
+use cf_invalidator::cloudfront::{CloudFront, CreateRequest, Invalidation, InvalidationPage, MemoryCloudFront};
+use cf_invalidator::handler::Invocation;
+use cf_invalidator::lambda::{self, Output};
 use cf_invalidator::model::API_MAX_PATHS;
 use cf_invalidator::planner::{self, COST_PER_PATH_USD};
 use cf_invalidator::{Config, Error};
@@ -260,7 +259,7 @@ impl Storm {
             None => (0..deploys.len() as u64).map(|d| d * opts.every).collect(),
         };
         starts.sort_unstable();
-        let index_document = config().index_document;
+        let index_document = config().planner.index_document;
         let mut uploads = Vec::new();
         let mut sequencer = 0x0062_E99A_88DC_0000_u64;
         for (d, (_, changes)) in deploys.iter().enumerate() {
@@ -310,7 +309,7 @@ impl Storm {
                 let event = json!({ "Records": records }).to_string();
                 let cf = MemoryCloudFront::new(&[DIST]);
                 let inv = Invocation { request_id: format!("deploy-{d}"), deadline: None };
-                rt.block_on(handler::handle(&cfg, &cf, event.as_bytes(), &inv))
+                rt.block_on(lambda::handle(&cfg, &cf, event.as_bytes(), &inv))
                     .unwrap_or_else(|e| fail(&format!("deploy {d} alone: {e}")));
                 cf.invalidations().iter().map(|i| i.paths.len()).sum::<usize>()
             })
@@ -403,9 +402,6 @@ impl CloudFront for QuotaUnaware<'_> {
         _marker: Option<&str>,
     ) -> Result<InvalidationPage, Error> {
         Ok(InvalidationPage::default())
-    }
-    async fn path_counts(&self, distribution_id: &str, id: &str) -> Result<PathCounts, Error> {
-        self.0.path_counts(distribution_id, id).await
     }
 }
 
@@ -546,8 +542,8 @@ fn simulate(storm: &Storm, function: Function, q: Queueing, rt: &tokio::runtime:
                     let payload = sqs_event(storm, &batch, &messages);
                     let inv = Invocation { request_id: format!("invocation-{invocations}"), deadline: None };
                     let out = match function {
-                        Function::Ours => rt.block_on(handler::handle(&cfg, &cf, payload.as_bytes(), &inv)),
-                        _ => rt.block_on(handler::handle(&cfg, &QuotaUnaware(&cf), payload.as_bytes(), &inv)),
+                        Function::Ours => rt.block_on(lambda::handle(&cfg, &cf, payload.as_bytes(), &inv)),
+                        _ => rt.block_on(lambda::handle(&cfg, &QuotaUnaware(&cf), payload.as_bytes(), &inv)),
                     };
                     match out {
                         Ok(Output::Sqs(r)) => r

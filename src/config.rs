@@ -12,24 +12,17 @@ use crate::model::{DistributionId, API_MAX_PATHS, API_MAX_WILDCARDS_IN_PROGRESS 
 use crate::planner::filter::KeyFilter;
 use crate::planner::routing::{parse_routes, Routes};
 use crate::planner::tags::TagRules;
+use crate::planner::Settings;
 
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Default distribution for events; an explicit request's `distribution_id` wins.
     pub distribution_id: Option<DistributionId>,
-    /// Which distributions each changed key belongs to. Without `ROUTES`, one catch-all route to
-    /// `DISTRIBUTION_ID` with `ORIGIN_PATH`.
-    pub routes: Routes,
-    /// `index.html` by default; `None` when disabled with an empty `INDEX_DOCUMENT`.
-    pub index_document: Option<String>,
-    /// The user's own caps on one request (`MAX_PATHS`, `MAX_WILDCARDS`), never zero.
-    pub max_paths: NonZeroUsize,
-    pub max_wildcards: NonZeroUsize,
-    pub filter: KeyFilter,
+    /// The planner's own settings (`ROUTES` or `DISTRIBUTION_ID` with `ORIGIN_PATH`,
+    /// `INDEX_DOCUMENT`, `MAX_PATHS`, `MAX_WILDCARDS`, `INCLUDE`, `EXCLUDE`, `TAGS`).
+    pub planner: Settings,
     /// The role to assume for each distribution in another account (ROUTES' `role_arn`).
     pub roles: BTreeMap<DistributionId, String>,
-    /// `TAGS`: cache tags that changes of matching keys add to their request.
-    pub tags: TagRules,
     /// CloudWatch namespace of the EMF metrics (`METRICS_NAMESPACE`, default `CfInvalidator`);
     /// `None` when set empty, or for the CLI, which keeps stdout for its own output.
     pub metrics_namespace: Option<String>,
@@ -152,13 +145,8 @@ impl Config {
 
         Ok(Config {
             distribution_id,
-            routes,
-            index_document,
-            max_paths,
-            max_wildcards,
-            filter,
+            planner: Settings { routes, index_document, max_paths, max_wildcards, filter, tags },
             roles,
-            tags,
             metrics_namespace,
             function_name,
             cloudfront_endpoint,
@@ -211,9 +199,9 @@ mod tests {
     fn defaults() {
         let c = cfg(&[]).unwrap();
         assert_eq!(c.distribution_id, None);
-        assert!(c.routes.is_empty());
-        assert_eq!(c.index_document.as_deref(), Some("index.html"));
-        assert_eq!((c.max_paths, c.max_wildcards), (n(3000), n(15)));
+        assert!(c.planner.routes.is_empty());
+        assert_eq!(c.planner.index_document.as_deref(), Some("index.html"));
+        assert_eq!((c.planner.max_paths, c.planner.max_wildcards), (n(3000), n(15)));
     }
 
     /// Each invalid value is refused with an error naming the variable and the allowed values.
@@ -247,8 +235,8 @@ mod tests {
     #[test]
     fn origin_path_applies_to_the_single_route() {
         let c = cfg(&[("DISTRIBUTION_ID", "E1"), ("ORIGIN_PATH", "/prod")]).unwrap();
-        assert_eq!(c.routes.routes[0].targets[0].origin_path, "prod/");
-        assert_eq!(c.routes.origin_path, "prod/");
+        assert_eq!(c.planner.routes.routes[0].targets[0].origin_path, "prod/");
+        assert_eq!(c.planner.routes.origin_path, "prod/");
     }
 
     #[test]
@@ -256,8 +244,8 @@ mod tests {
         assert_eq!(split_list("a/**, *.{js,css} ,").unwrap(), vec!["a/**", "*.{js,css}"]);
         assert_eq!(split_list(r#"["x,y", "z"]"#).unwrap(), vec!["x,y", "z"]);
         let c = cfg(&[("EXCLUDE", "assets/**/*.js, *.map"), ("INCLUDE", "")]).unwrap();
-        assert_eq!(c.filter.check("assets/a/b.js"), Err("matched by EXCLUDE"));
-        assert_eq!(c.filter.check("x/a.js.map"), Err("matched by EXCLUDE"));
+        assert_eq!(c.planner.filter.check("assets/a/b.js"), Err("matched by EXCLUDE"));
+        assert_eq!(c.planner.filter.check("x/a.js.map"), Err("matched by EXCLUDE"));
     }
 
     /// Rule: every variable goes through one reader that trims it, so a value with
@@ -276,12 +264,12 @@ mod tests {
         .unwrap();
         assert_eq!(c.distribution_id.as_deref(), Some("E1"));
         assert_eq!(c.cloudfront_endpoint.as_deref(), Some("http://127.0.0.1:5000"));
-        assert_eq!(c.index_document.as_deref(), Some("default.htm"));
+        assert_eq!(c.planner.index_document.as_deref(), Some("default.htm"));
         assert_eq!(c.metrics_namespace.as_deref(), Some("Site/Invalidations"));
-        assert_eq!(c.max_paths, n(8));
-        assert_eq!(c.routes.origin_path, "site/");
+        assert_eq!(c.planner.max_paths, n(8));
+        assert_eq!(c.planner.routes.origin_path, "site/");
         assert_eq!(c.function_name.as_deref(), Some("fn"));
-        assert_eq!(cfg(&[("INDEX_DOCUMENT", "   ")]).unwrap().index_document, None, "blank disables");
+        assert_eq!(cfg(&[("INDEX_DOCUMENT", "   ")]).unwrap().planner.index_document, None, "blank disables");
         assert_eq!(cfg(&[("METRICS_NAMESPACE", " ")]).unwrap().metrics_namespace, None, "blank disables");
     }
 

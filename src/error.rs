@@ -15,8 +15,6 @@
 //! | `Throttled` | CloudFront's rate limit, after the SDK's own retries | retry with backoff |
 //! | `CloudFrontError` | anything else from CloudFront or the network (5xx, timeout, reset) | retry, then alert |
 
-use lambda_runtime::Diagnostic;
-
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum Error {
     #[error("{0}")]
@@ -65,12 +63,6 @@ impl Error {
     }
 }
 
-impl From<Error> for Diagnostic {
-    fn from(e: Error) -> Self {
-        Diagnostic { error_type: e.error_type().to_string(), error_message: e.to_string() }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,9 +88,7 @@ mod tests {
             (Error::CloudFront(d("x")), "CloudFrontError"),
         ];
         for (err, name) in cases {
-            let diag: Diagnostic = err.clone().into();
-            assert_eq!(diag.error_type, name, "{err:?}");
-            assert_eq!(diag.error_message, err.to_string());
+            assert_eq!(err.error_type(), name, "{err:?}");
         }
     }
 }

@@ -1,26 +1,28 @@
-//! Orchestration: intake → planner → CloudFront, and the response each source expects.
+//! Orchestration of one invocation: intake → prepare (`prepare.rs`) → the submit step
+//! (`submit.rs`) for each distribution → tracking and the report. What each source gets back is
+//! shaped at the Lambda edge (`lambda.rs`).
 //!
-//! Nothing is acknowledged that was not submitted: an SQS message is listed in
-//! `batchItemFailures` unless every request carrying its changes was created; every other source
-//! gets an error (Lambda retries async invokes, Step Functions applies its `Retry`).
+//! Nothing is acknowledged that was not submitted: an SQS message is listed as failed unless every
+//! submission carrying its changes was created (or made earlier); every other source gets an
+//! error (Lambda retries async invokes, Step Functions applies its `Retry`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime};
 
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
 use serde::Serialize;
 
-use crate::cloudfront::{CloudFront, CreateRequest, Invalidation};
+use crate::cloudfront::{CloudFront, Invalidation, Status};
 use crate::config::Config;
-use crate::deadline::{self, Instant};
+use crate::deadline::Instant;
 use crate::error::Error;
-use crate::intake::{self, Explicit, ExplicitRequest, Intake, Source};
-use crate::model::{DistributionId, API_MAX_PATHS, API_MAX_WILDCARDS_IN_PROGRESS};
+use crate::intake::{self, Intake};
+use crate::known::Known;
+use crate::model::{DistributionId, PathCounts};
 use crate::observe::{self, Summary};
-use crate::planner::explain::PathWhy;
-use crate::planner::{self, Budget, Plan, Planned, Routing};
-use crate::quota;
-use crate::reference::{self, Reference};
+use crate::prepare::{self, Submission};
+use crate::quota::Room;
+use crate::reference::Token;
+use crate::submit::{Outcome, Submitter};
 use crate::track::{self, Tracker};
 
 /// What the handler knows of the invocation besides the payload.
@@ -32,98 +34,13 @@ pub struct Invocation {
     pub deadline: Option<Instant>,
 }
 
-impl Invocation {
-    pub fn from_context(ctx: &lambda_runtime::Context) -> Self {
-        // `deadline` is milliseconds since the epoch. Lambda never starts an invocation past its
-        // deadline, so a deadline already past is not one (cargo lambda's emulator sends its
-        // timeout, 600000, there): then only the SDK's own timeouts bound the call.
-        let now_ms =
-            SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-        let deadline = (ctx.deadline > now_ms).then(|| Instant::now() + Duration::from_millis(ctx.deadline - now_ms));
-        Invocation { request_id: ctx.request_id.clone(), deadline }
-    }
-}
-
-/// The requests an invocation will make, before any AWS call (`cfinv plan` stops here): each
-/// within the configured budgets, as if nothing were in progress.
-#[derive(Debug, Clone)]
-pub struct Prepared {
-    pub intake: Intake,
-    pub planned: Planned,
-    /// Each plan's CallerReference.
-    pub references: Vec<String>,
-    /// With [`prepare_with`]'s `explain`: why each path of each plan is there.
-    pub explained: Option<Vec<Vec<PathWhy>>>,
-    /// Seconds the wait loop may wait (explicit requests; the default otherwise).
-    pub timeout: u32,
-}
-
-/// Reads the payload and plans its requests.
-pub fn prepare(cfg: &Config, payload: &[u8]) -> Result<Prepared, Error> {
-    prepare_with(cfg, payload, "plan", false)
-}
-
-/// [`prepare`] with the request id that references of unversioned requests derive from, and,
-/// on request, the explanation of every path.
-pub fn prepare_with(cfg: &Config, payload: &[u8], request_id: &str, explain: bool) -> Result<Prepared, Error> {
-    let intake = intake::parse(payload)?;
-    let given = intake.explicit.as_ref().and_then(|r| r.caller_reference.as_deref());
-    let mut references = Vec::new();
-    let mut explained = Vec::new();
-    let planned = match explicit_paths(&intake) {
-        Some((d, paths)) => {
-            let plan = Plan::of_paths(d, paths);
-            references.push(reference::decide(given, d, std::iter::empty(), paths, request_id).value);
-            explained.push(planner::explain::given(&plan));
-            Planned { plans: vec![plan], skipped: BTreeMap::new() }
-        }
-        None => {
-            let gathered = planner::gather(&intake.changes, cfg, routing(&intake))?;
-            let mut plans = Vec::with_capacity(gathered.requests.len());
-            for request in &gathered.requests {
-                let plan = request.fit_configured(cfg)?;
-                let r = reference::decide(given, &plan.distribution_id, request.changes(), &plan.paths, request_id);
-                references.push(r.value);
-                if explain {
-                    explained.push(planner::explain::explain(request, &plan, cfg));
-                }
-                plans.push(plan);
-            }
-            Planned { plans, skipped: gathered.skipped }
-        }
-    };
-    Ok(Prepared { timeout: timeout(&intake), intake, planned, references, explained: explain.then_some(explained) })
-}
-
-fn routing(intake: &Intake) -> Routing<'_> {
-    match &intake.explicit {
-        Some(req) => Routing::Keys { distribution_id: req.distribution_id() },
-        None => Routing::Events,
-    }
-}
-
-fn explicit_paths(intake: &Intake) -> Option<(&DistributionId, &[String])> {
-    match &intake.explicit {
-        Some(ExplicitRequest { what: Explicit::Paths { distribution_id, paths }, .. }) => {
-            Some((distribution_id, paths))
-        }
-        _ => None,
-    }
-}
-
-/// How long the wait loop may wait: the explicit request's `timeout`; for events (their tracker,
-/// with TrackCompletions) the longest allowed, an hour, because no caller chose one and
-/// invalidations have been seen to take 40 minutes.
-fn timeout(intake: &Intake) -> u32 {
-    intake.explicit.as_ref().map_or(intake::explicit::MAX_TIMEOUT, |r| r.timeout)
-}
-
-/// One created invalidation, as reported to the caller (and to the Step Functions wait loop).
+/// One invalidation created (or made by an earlier attempt of the same request), as the caller
+/// and the Step Functions wait loop read it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Created {
     pub distribution_id: String,
     pub invalidation_id: String,
-    pub status: String,
+    pub status: Status,
     pub caller_reference: String,
     pub path_count: usize,
     /// `null` when the paths exceed 32 KiB, to stay far below Step Functions' 256 KiB state limit.
@@ -134,50 +51,52 @@ pub struct Created {
     pub deadline: String,
 }
 
-/// The response to every source but SQS.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Response {
-    /// The single invalidation's fields at the top level (absent when there are zero or several).
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub single: Option<Created>,
-    pub outcome: Outcome,
-    pub source: &'static str,
-    pub keys_in: usize,
-    pub invalidations: Vec<Created>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub skipped: BTreeMap<&'static str, usize>,
-}
-
-/// What an invocation did, for the caller (the workflow's Choice reads it).
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-pub enum Outcome {
-    /// Every request was created (or CloudFront already had it).
-    Created,
-    /// The event changed nothing to invalidate (filtered keys, test events).
-    Skipped,
-}
-
 /// Paths are echoed in the response only up to this many bytes in all.
 const ECHO_PATHS_BYTES: usize = 32 * 1024;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(untagged)]
-pub enum Output {
-    Sqs(SqsBatchResponse),
-    Other(Box<Response>),
+impl Created {
+    fn describe(distribution_id: &DistributionId, caller_reference: &str, inv: Invalidation, timeout: u32) -> Created {
+        let echo = inv.paths.iter().map(|p| p.len() + 4).sum::<usize>() <= ECHO_PATHS_BYTES;
+        let deadline = SystemTime::now() + Duration::from_secs(timeout.into());
+        Created {
+            distribution_id: distribution_id.to_string(),
+            path_count: inv.paths.len(),
+            wildcards: PathCounts::of(&inv.paths).wildcards,
+            paths: echo.then_some(inv.paths),
+            invalidation_id: inv.id,
+            status: inv.status,
+            caller_reference: caller_reference.to_string(),
+            timeout,
+            deadline: humantime::format_rfc3339_seconds(deadline).to_string(),
+        }
+    }
+}
+
+/// What one invocation did, for the edge to answer with.
+#[derive(Debug)]
+pub struct Handled {
+    pub intake: Intake,
+    /// Every invalidation created, or made earlier for the same request.
+    pub created: Vec<Created>,
+    /// Submissions found made earlier (same reference): nothing new created.
+    pub already: usize,
+    /// SQS message indexes not submitted: redelivered.
+    pub failed: BTreeSet<usize>,
+    /// The first error, when anything failed.
+    pub error: Option<Error>,
+    /// Keys skipped, by reason.
+    pub skipped: BTreeMap<&'static str, usize>,
 }
 
 /// What one invocation did, counted for the summary line and the metrics whatever happened.
 #[derive(Debug, Default)]
 struct Tally {
     created: Vec<Created>,
-    /// Requests CloudFront already had (same changes, same reference): nothing to redo.
     already: usize,
-    /// SQS message indexes not submitted: redelivered.
     failed: BTreeSet<usize>,
-    /// Requests refused for CloudFront's rate or in-progress limits, or held back for want of room.
+    /// Submissions refused for CloudFront's rate or in-progress limits, or held for want of room.
     throttled: usize,
-    /// Requests held back because the quota had no room for them.
+    /// Submissions held because the quota had no room for them.
     waiting: usize,
     paths: usize,
     wildcards: usize,
@@ -196,29 +115,78 @@ impl Tally {
         self.failed.extend(messages);
         self.error.get_or_insert(e);
     }
+
+    /// Records what the submit step did with one submission.
+    fn record(&mut self, s: &Submission<'_>, outcome: Result<Outcome, Error>, timeout: u32) {
+        let d = &s.distribution_id;
+        match outcome {
+            Ok(Outcome::Created(inv)) => {
+                let c = PathCounts::of(&inv.paths);
+                self.requests += 1;
+                self.paths += inv.paths.len();
+                self.wildcards += c.wildcards;
+                self.created.push(Created::describe(d, &s.reference.value, inv, timeout));
+            }
+            Ok(Outcome::Earlier(inv)) => {
+                self.already += 1;
+                if let Some(inv) = inv {
+                    self.created.push(Created::describe(d, &s.reference.value, inv, timeout));
+                }
+            }
+            Ok(Outcome::Held { room, refused }) => {
+                if refused {
+                    self.requests += 1;
+                } else {
+                    self.waiting += 1;
+                }
+                self.fail(s.messages().iter().copied(), held(d, room, refused));
+            }
+            Err(e) => {
+                self.requests += 1;
+                tracing::warn!(
+                    distribution_id = %d,
+                    caller_reference = %s.reference.value,
+                    error_type = e.error_type(),
+                    retryable = e.is_retryable(),
+                    error = %e,
+                    "invalidation not created"
+                );
+                self.fail(s.messages().iter().copied(), e);
+            }
+        }
+    }
 }
 
-/// Runs one invocation end to end.
+/// The error of a submission held for room: its changes wait.
+fn held(distribution_id: &DistributionId, room: Room, refused: bool) -> Error {
+    let message = if refused {
+        "CloudFront refused it: the room was taken since it was read; the changes wait".to_string()
+    } else {
+        format!(
+            "no room: {} exact and {} wildcard paths left in progress ({} invalidations running); the changes wait",
+            room.exact, room.wildcards, room.in_progress
+        )
+    };
+    Error::TooManyInvalidationsInProgress { distribution_id: distribution_id.to_string(), message }
+}
+
+/// Runs one invocation: every distribution's submission goes through the submit step, which fits
+/// it into the room CloudFront's in-progress quota has left (when exact room is short, exact
+/// paths merge into wildcards while wildcard room lasts). A submission that fits nothing is not
+/// sent: its changes wait, as SQS messages that come back after the visibility timeout (and are
+/// merged with later changes into one invalidation), or as a `TooManyInvalidationsInProgress`
+/// error that Lambda's async retries, the failed-event queue or the workflow's Retry bring back.
 ///
-/// Each distribution's request is planned into the room CloudFront's in-progress quota has left
-/// ([`quota::room`]): when exact room is short, exact paths merge into wildcards while wildcard
-/// room lasts. When nothing fits, the request is not sent: its changes wait, as SQS messages that
-/// come back after the visibility timeout (and are merged with later changes into one
-/// invalidation), or as a `TooManyInvalidationsInProgress` error that Lambda's async retries, the
-/// failed-event queue or the workflow's Retry bring back.
-pub async fn handle<C: CloudFront>(cfg: &Config, cf: &C, payload: &[u8], inv: &Invocation) -> Result<Output, Error> {
-    handle_tracked(cfg, cf, None::<&track::Off>, payload, inv).await
-}
-
-/// [`handle`], and with a tracker, each invalidation made from events is tracked to completion
-/// (`track.rs`) once it is created.
-pub async fn handle_tracked<C: CloudFront, T: Tracker>(
+/// `known` is what the container remembers (a fresh [`Known`] for a cold one); with a tracker,
+/// each invalidation made from events is tracked to completion (`track.rs`).
+pub async fn run<C: CloudFront, T: Tracker>(
     cfg: &Config,
     cf: &C,
+    known: &Known,
     tracker: Option<&T>,
     payload: &[u8],
     inv: &Invocation,
-) -> Result<Output, Error> {
+) -> Result<Handled, Error> {
     let started = Instant::now();
     let intake = match intake::parse(payload) {
         Ok(i) => i,
@@ -230,48 +198,22 @@ pub async fn handle_tracked<C: CloudFront, T: Tracker>(
     };
     let mut tally = Tally { failed: intake.malformed.iter().map(|m| m.0).collect(), ..Default::default() };
     tracing::debug!(keys = ?intake.changes.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), "changed keys");
-    let timeout = timeout(&intake);
-    let given_reference = intake.explicit.as_ref().and_then(|r| r.caller_reference.as_deref());
-
-    if let Some((distribution_id, paths)) = explicit_paths(&intake) {
-        // Paths given as they are: sent as they are when they fit, else they wait.
-        let plan = Plan::of_paths(distribution_id, paths);
-        let budget =
-            Budget { max_paths: API_MAX_PATHS, max_exact: API_MAX_PATHS, max_wildcards: API_MAX_WILDCARDS_IN_PROGRESS };
-        let room = room_or_full(cf, distribution_id, inv.deadline).await;
-        if budget.within_room(room.exact, room.wildcards).holds(&plan.paths) {
-            let reference =
-                reference::decide(given_reference, distribution_id, std::iter::empty(), &plan.paths, &inv.request_id);
-            submit(cf, &plan, None, &reference, timeout, inv, &mut tally).await;
-        } else {
-            hold(distribution_id, [0], room, &mut tally);
+    let timeout = prepare::wait_timeout(&intake);
+    match prepare::prepare_payload(&cfg.planner, &intake, Token::Fixed(&inv.request_id), false) {
+        Err(e) => {
+            tracing::warn!(error_type = e.error_type(), error = %e, "not planned");
+            let messages: BTreeSet<usize> = match &intake.explicit {
+                Some(_) => BTreeSet::from([0]),
+                None => intake.changes.iter().map(|c| c.message).collect(),
+            };
+            tally.fail(messages, e);
         }
-    } else {
-        match planner::gather(&intake.changes, cfg, routing(&intake)) {
-            Err(e) => {
-                tracing::warn!(error_type = e.error_type(), error = %e, "not planned");
-                tally.fail(intake.changes.iter().map(|c| c.message), e);
-            }
-            Ok(gathered) => {
-                tally.skipped = gathered.skipped;
-                for request in &gathered.requests {
-                    let room = room_or_full(cf, &request.distribution_id, inv.deadline).await;
-                    let share = room.share();
-                    let budget = Budget::configured(cfg).within_room(share.exact, share.wildcards);
-                    match request.fit(budget) {
-                        Some(plan) => {
-                            let reference = reference::decide(
-                                given_reference,
-                                &plan.distribution_id,
-                                request.changes(),
-                                &plan.paths,
-                                &inv.request_id,
-                            );
-                            submit(cf, &plan, Some(request), &reference, timeout, inv, &mut tally).await;
-                        }
-                        None => hold(&request.distribution_id, request.changes().map(|c| c.message), room, &mut tally),
-                    }
-                }
+        Ok(prepared) => {
+            tally.skipped = prepared.skipped;
+            let submitter = Submitter { cf, known, settings: &cfg.planner, deadline: inv.deadline };
+            for s in &prepared.submissions {
+                let outcome = submitter.submit(s).await;
+                tally.record(s, outcome, timeout);
             }
         }
     }
@@ -287,168 +229,14 @@ pub async fn handle_tracked<C: CloudFront, T: Tracker>(
         tally.tracking = track::track_all(tracker, created, inv.deadline).await;
     }
     report(cfg, Some(&intake), &tally, started);
-
-    if intake.source == Source::Sqs {
-        let nothing_submitted = tally.created.is_empty() && tally.already == 0 && !tally.failed.is_empty();
-        if !nothing_submitted {
-            return Ok(Output::Sqs(batch_response(&intake, &tally.failed)));
-        }
-        // Behind an SQS mapping an error sends the whole batch back, with or without
-        // ReportBatchItemFailures: the safe answer when nothing of it was submitted.
-        return Err(tally.error.unwrap_or_else(|| {
-            let why = intake.malformed.first().map_or("", |m| m.1.as_str());
-            Error::invalid(format!("no message of the SQS batch could be read (the first: {why})"))
-        }));
-    }
-    if let Some(e) = tally.error {
-        return Err(e);
-    }
-    let created = tally.created;
-    Ok(Output::Other(Box::new(Response {
-        single: (created.len() == 1).then(|| created[0].clone()),
-        outcome: if created.is_empty() && tally.already == 0 { Outcome::Skipped } else { Outcome::Created },
-        source: intake.source.name(),
-        keys_in: intake.changes.len(),
-        invalidations: created,
+    Ok(Handled {
+        intake,
+        created: tally.created,
+        already: tally.already,
+        failed: tally.failed,
+        error: tally.error,
         skipped: tally.skipped,
-    })))
-}
-
-/// The room on a distribution; the whole quota when it cannot be read (a role without
-/// `cloudfront:ListInvalidations`, a transient error): CloudFront then refuses what does not fit,
-/// and the changes wait all the same.
-///
-/// The lookup may use a third of the time left before the invocation's deadline, so that the
-/// create still has the rest.
-async fn room_or_full<C: CloudFront>(cf: &C, distribution_id: &str, deadline: Option<Instant>) -> quota::Room {
-    let share = deadline.map(|d| deadline::left(d) / 3);
-    let result = deadline::within(share, quota::room(cf, distribution_id), |share| {
-        Err(Error::CloudFront(format!("reading what is in progress took over {} ms", share.as_millis())))
     })
-    .await;
-    match result {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::warn!(distribution_id, error_type = e.error_type(), error = %e, "in-progress invalidations not readable; planning as if none");
-            quota::Room::FULL
-        }
-    }
-}
-
-/// A request that does not fit the room: its changes wait.
-fn hold(distribution_id: &str, messages: impl IntoIterator<Item = usize>, room: quota::Room, tally: &mut Tally) {
-    tally.waiting += 1;
-    let e = Error::TooManyInvalidationsInProgress {
-        distribution_id: distribution_id.to_string(),
-        message: format!(
-            "no room: {} exact and {} wildcard paths left in progress ({} invalidations running); the changes wait",
-            room.exact, room.wildcards, room.in_progress
-        ),
-    };
-    tracing::info!(distribution_id, room_exact = room.exact, room_wildcards = room.wildcards, "request waits for room");
-    tally.fail(messages, e);
-}
-
-/// Creates one plan's invalidation. `request` is the keys or changes it was planned from (none for
-/// explicit paths).
-async fn submit<C: CloudFront>(
-    cf: &C,
-    plan: &Plan,
-    request: Option<&planner::Request<'_>>,
-    reference: &Reference,
-    timeout: u32,
-    inv: &Invocation,
-    tally: &mut Tally,
-) {
-    tracing::debug!(distribution_id = %plan.distribution_id, paths = ?plan.paths, "request");
-    tally.requests += 1;
-    let req = CreateRequest {
-        distribution_id: &plan.distribution_id,
-        caller_reference: &reference.value,
-        paths: &plan.paths,
-    };
-    match cf.create_invalidation(req, inv.deadline).await {
-        Ok(i) => {
-            tally.paths += plan.paths.len();
-            tally.wildcards += plan.stats.wildcards;
-            tally.created.push(describe(&plan.distribution_id, &reference.value, i, timeout));
-        }
-        // The reference stands for exactly these changes, so an invalidation holding it — made by
-        // an earlier delivery whose answer was lost, planned into the room there was then —
-        // already covers them.
-        Err(Error::InvalidationBatchAlreadyExists { .. }) if reference.origin == reference::Origin::Changes => {
-            tracing::info!(distribution_id = %plan.distribution_id, caller_reference = %reference.value, "already invalidated by an earlier delivery of the same changes");
-            tally.already += 1;
-        }
-        // A caller's reference (the workflow's `sfn-<execution>`) retried after the room changed:
-        // the invalidation the first attempt made is the answer, if it covers these keys — the
-        // workflow must wait for it. Keys it does not cover are the caller's reuse of a reference.
-        Err(e @ Error::InvalidationBatchAlreadyExists { .. }) if reference.origin == reference::Origin::Caller => {
-            match (request, find_by_reference(cf, &plan.distribution_id, &reference.value).await) {
-                (Some(r), Some(existing)) if r.covered_by(&existing.paths) => {
-                    tracing::info!(distribution_id = %plan.distribution_id, invalidation_id = %existing.id, "the caller's reference was made earlier and covers this request");
-                    tally.created.push(describe(&plan.distribution_id, &reference.value, existing, timeout));
-                }
-                _ => {
-                    tracing::warn!(distribution_id = %plan.distribution_id, caller_reference = %reference.value, error = %e, "invalidation not created");
-                    tally.fail(plan.messages.iter().copied(), e);
-                }
-            }
-        }
-        Err(e) => {
-            tracing::warn!(
-                distribution_id = %plan.distribution_id,
-                caller_reference = %reference.value,
-                error_type = e.error_type(),
-                retryable = e.is_retryable(),
-                error = %e,
-                "invalidation not created"
-            );
-            tally.fail(plan.messages.iter().copied(), e);
-        }
-    }
-}
-
-fn batch_response(intake: &Intake, failed: &BTreeSet<usize>) -> SqsBatchResponse {
-    let mut r = SqsBatchResponse::default();
-    r.batch_item_failures = failed
-        .iter()
-        .map(|&i| {
-            let mut f = BatchItemFailure::default();
-            f.item_identifier = intake.messages[i].clone();
-            f
-        })
-        .collect();
-    r
-}
-
-/// The invalidation among the distribution's 100 newest that holds `reference`, if any.
-async fn find_by_reference<C: CloudFront>(cf: &C, distribution_id: &str, reference: &str) -> Option<Invalidation> {
-    let page = cf.list_invalidations(distribution_id, None).await.ok()?;
-    for s in page.items {
-        match cf.get_invalidation(distribution_id, &s.id).await {
-            Ok(i) if i.caller_reference == reference => return Some(i),
-            Ok(_) => {}
-            Err(_) => return None,
-        }
-    }
-    None
-}
-
-fn describe(distribution_id: &DistributionId, caller_reference: &str, inv: Invalidation, timeout: u32) -> Created {
-    let echo = inv.paths.iter().map(|p| p.len() + 4).sum::<usize>() <= ECHO_PATHS_BYTES;
-    let deadline = SystemTime::now() + Duration::from_secs(timeout.into());
-    Created {
-        distribution_id: distribution_id.to_string(),
-        path_count: inv.paths.len(),
-        wildcards: inv.paths.iter().filter(|p| p.ends_with('*')).count(),
-        paths: echo.then_some(inv.paths),
-        invalidation_id: inv.id,
-        status: inv.status,
-        caller_reference: caller_reference.to_string(),
-        timeout,
-        deadline: humantime::format_rfc3339_seconds(deadline).to_string(),
-    }
 }
 
 /// The invocation's counts, reported once (observe.rs) whatever happened: never keys or payloads.
@@ -480,14 +268,12 @@ fn summarize<'t>(intake: Option<&Intake>, t: &'t Tally, started: Instant) -> Sum
     }
 }
 
-/// The handler's behaviour against the in-memory CloudFront (AWS's statuses, CallerReference
-/// rules, path validation and in-progress quota, on a clock the test moves): what each source
-/// gets back, what is created, what waits. The SDK's wire and the fault matrix are tested against
-/// moto in `tests/`.
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cloudfront::memory::{MemoryCloudFront, Op};
+    use crate::cloudfront::CreateRequest;
+    use crate::lambda::{handle, Output};
     use serde_json::{json, Value};
 
     const D: &str = "EDFDVBD632BHDS5";

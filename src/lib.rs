@@ -25,11 +25,15 @@ pub mod deadline;
 pub mod error;
 pub mod handler;
 pub mod intake;
+pub mod known;
+pub mod lambda;
 pub mod model;
 pub mod observe;
 pub mod planner;
+pub mod prepare;
 pub mod quota;
 pub mod reference;
+pub mod submit;
 pub mod track;
 
 pub use config::Config;

@@ -1,8 +1,14 @@
 //! The Lambda: load the configuration once, build the CloudFront client (and, with
-//! `TRACK_STATE_MACHINE_ARN`, the Step Functions one), serve invocations.
+//! `TRACK_STATE_MACHINE_ARN`, the Step Functions one) and what the container remembers, serve
+//! invocations.
+
+// The invocation's future nests intake, the submit step and the SDK's own futures deeper than the
+// compiler's default layout depth (128).
+#![recursion_limit = "256"]
 
 use cf_invalidator::cloudfront::SdkCloudFront;
-use cf_invalidator::handler::{self, Invocation};
+use cf_invalidator::known::Known;
+use cf_invalidator::lambda;
 use cf_invalidator::track::SdkTracker;
 use cf_invalidator::Config;
 use lambda_runtime::{service_fn, LambdaEvent};
@@ -14,15 +20,17 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env()
         .inspect_err(|e| tracing::error!(error_type = e.error_type(), error = %e, "invalid configuration"))?;
-    let cloudfront = SdkCloudFront::for_config(&config).await;
+    let roles = config.roles.iter().map(|(d, r)| (d.as_str(), r.as_str()));
+    let cloudfront = SdkCloudFront::from_env(config.cloudfront_endpoint.as_deref(), roles).await;
     let tracker = match config.track_state_machine_arn.as_deref() {
         Some(arn) => Some(SdkTracker::from_env(arn).await),
         None => None,
     };
-    let (config, cloudfront, tracker) = (&config, &cloudfront, tracker.as_ref());
+    let known = Known::new();
+    let (config, cloudfront, tracker, known) = (&config, &cloudfront, tracker.as_ref(), &known);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
-        let invocation = Invocation::from_context(&event.context);
-        handler::handle_tracked(config, cloudfront, tracker, event.payload.get().as_bytes(), &invocation).await
+        let invocation = lambda::invocation(&event.context);
+        lambda::handle_with(config, cloudfront, known, tracker, event.payload.get().as_bytes(), &invocation).await
     }))
     .await
 }

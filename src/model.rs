@@ -15,6 +15,36 @@ pub const API_MAX_WILDCARDS_IN_PROGRESS: usize = 15;
 /// S3's limit on a key, in bytes of UTF-8.
 pub const MAX_KEY_BYTES: usize = 1024;
 
+/// Whether an invalidation item is a wildcard path (`*` as its last character), which counts
+/// against the 15 wildcard paths in progress instead of the 3,000 exact ones.
+pub fn is_wildcard(item: &str) -> bool {
+    item.ends_with('*')
+}
+
+/// How many of a request's or an invalidation's items count against each of CloudFront's two
+/// independent in-progress quotas (3,000 exact paths, 15 wildcard paths per distribution). Cache
+/// tags count as exact paths: *unsettled* whether CloudFront counts them at all, and counting them
+/// is the safe side. The one place wildcards are counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PathCounts {
+    pub exact: usize,
+    pub wildcards: usize,
+}
+
+impl PathCounts {
+    pub fn of<S: AsRef<str>>(items: &[S]) -> Self {
+        let wildcards = items.iter().filter(|p| is_wildcard(p.as_ref())).count();
+        PathCounts { exact: items.len() - wildcards, wildcards }
+    }
+}
+
+impl std::ops::AddAssign for PathCounts {
+    fn add_assign(&mut self, other: PathCounts) {
+        self.exact += other.exact;
+        self.wildcards += other.wildcards;
+    }
+}
+
 /// Whether a key's content appeared/changed or went away. Both need invalidating; the kind is
 /// kept for logs and for the caller reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -3,8 +3,10 @@
 //! request may use; a request that does not fit would only be refused with
 //! `TooManyInvalidationsInProgress`.
 
-use crate::cloudfront::{CloudFront, PathCounts};
+use crate::cloudfront::CloudFront;
 use crate::error::Error;
+use crate::known::Known;
+use crate::model::PathCounts;
 use crate::model::{API_MAX_PATHS_IN_PROGRESS, API_MAX_WILDCARDS_IN_PROGRESS};
 
 /// What may still go in progress on a distribution.
@@ -32,10 +34,10 @@ impl Room {
 }
 
 /// Lists the distribution's invalidations, newest first, and adds up the path counts of those in
-/// progress (each read once per container: an invalidation never changes). Paging stops at the
-/// first page that holds none in progress, because a long history is slow to page through and
-/// invalidations complete roughly in the order they were made.
-pub async fn room<C: CloudFront>(cf: &C, distribution_id: &str) -> Result<Room, Error> {
+/// progress (each read once per container, [`Known`]: an invalidation never changes). Paging
+/// stops at the first page that holds none in progress, because a long history is slow to page
+/// through and invalidations complete roughly in the order they were made.
+pub async fn room<C: CloudFront>(cf: &C, known: &Known, distribution_id: &str) -> Result<Room, Error> {
     let mut busy = PathCounts::default();
     let mut in_progress = 0;
     let mut marker: Option<String> = None;
@@ -43,11 +45,9 @@ pub async fn room<C: CloudFront>(cf: &C, distribution_id: &str) -> Result<Room, 
         let page = cf.list_invalidations(distribution_id, marker.as_deref()).await?;
         // Anything not `Completed` holds quota (the safe reading of an unknown status).
         let running: Vec<&str> =
-            page.items.iter().filter(|s| !s.status.eq_ignore_ascii_case("Completed")).map(|s| s.id.as_str()).collect();
+            page.items.iter().filter(|s| !s.status.is_completed()).map(|s| s.id.as_str()).collect();
         for id in &running {
-            let c = cf.path_counts(distribution_id, id).await?;
-            busy.exact += c.exact;
-            busy.wildcards += c.wildcards;
+            busy += known.seen(cf, distribution_id, id).await?.counts;
         }
         in_progress += running.len();
         match page.next_marker {
@@ -81,16 +81,26 @@ mod tests {
     #[tokio::test]
     async fn room_is_the_quota_less_what_is_in_progress() {
         let cf = MemoryCloudFront::new(&["E1"]);
+        let known = Known::new();
         cf.set_completion(|seq| if seq == 1 { 100 } else { 1000 });
-        assert_eq!(room(&cf, "E1").await.unwrap(), Room::FULL);
+        assert_eq!(room(&cf, &known, "E1").await.unwrap(), Room::FULL);
         create(&cf, "a", &["/a", "/b", "/c/*"]).await;
         create(&cf, "b", &["/d", "/e/*", "/f/*"]).await;
-        assert_eq!(room(&cf, "E1").await.unwrap(), Room { exact: 2997, wildcards: 12, in_progress: 2 });
+        assert_eq!(room(&cf, &known, "E1").await.unwrap(), Room { exact: 2997, wildcards: 12, in_progress: 2 });
         cf.advance(100);
-        assert_eq!(room(&cf, "E1").await.unwrap(), Room { exact: 2999, wildcards: 13, in_progress: 1 });
+        assert_eq!(room(&cf, &known, "E1").await.unwrap(), Room { exact: 2999, wildcards: 13, in_progress: 1 });
         cf.advance(1000);
-        assert_eq!(room(&cf, "E1").await.unwrap(), Room::FULL);
-        assert!(room(&cf, "ENOPE").await.is_err(), "an unknown distribution is an error");
+        assert_eq!(room(&cf, &known, "E1").await.unwrap(), Room::FULL);
+        assert!(room(&cf, &known, "ENOPE").await.is_err(), "an unknown distribution is an error");
+        // What a container read it remembers: a warm container reads no invalidation twice, a
+        // cold one (a fresh Known) reads again.
+        create(&cf, "c", &["/g"]).await;
+        let gets = cf.calls(Op::Get);
+        room(&cf, &known, "E1").await.unwrap();
+        room(&cf, &known, "E1").await.unwrap();
+        assert_eq!(cf.calls(Op::Get) - gets, 1);
+        room(&cf, &Known::new(), "E1").await.unwrap();
+        assert_eq!(cf.calls(Op::Get) - gets, 2);
     }
 
     /// Rule: paging stops at the first page without an invalidation in progress (250 completed
@@ -105,7 +115,7 @@ mod tests {
         cf.advance(10);
         create(&cf, "new", &["/y"]).await;
         let lists = cf.calls(Op::List);
-        assert_eq!(room(&cf, "E1").await.unwrap().exact, 2999);
+        assert_eq!(room(&cf, &Known::new(), "E1").await.unwrap().exact, 2999);
         assert_eq!(cf.calls(Op::List) - lists, 2);
     }
 

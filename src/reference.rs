@@ -13,6 +13,15 @@
 //!   `InvalidationBatchAlreadyExists` means exactly "these changes were invalidated already";
 //! - for explicit paths without a reference: the paths and the request token (the Lambda request
 //!   id, which Lambda keeps across its own retries of an async invoke).
+//!
+//! The token stands in for the version of changes that carry none ([`Token`]): the Lambda request
+//! id, or `cfinv invalidate`'s `--caller-reference` (the deploy's id), so the same keys and id are
+//! the same invalidation whenever the command runs again. Without either, cfinv's keys are the same
+//! request only while its invalidation is in progress: the reference is the digest of the keys,
+//! then `-<start time in ns>`, and any reference with that digest is the same request's
+//! ([`Reference::matches`]). A digest of the keys alone would be wrong: a deploy tomorrow that
+//! changes the same files would get back today's completed invalidation, and nothing would be
+//! invalidated.
 
 use sha2::{Digest, Sha256};
 use xxhash_rust::xxh3::xxh3_128;
@@ -24,6 +33,50 @@ use crate::model::{Change, ChangeKind};
 pub struct Reference {
     pub value: String,
     pub origin: Origin,
+    /// References made by other runs of the same request start with this ([`Token::Unversioned`]).
+    pub family: Option<String>,
+}
+
+impl Reference {
+    /// Whether `r`, found on an invalidation, is this request's.
+    pub fn matches(&self, r: &str) -> bool {
+        match &self.family {
+            Some(prefix) => r.starts_with(prefix.as_str()),
+            None => r == self.value,
+        }
+    }
+}
+
+/// What stands in for the version of changes that carry none (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Token<'a> {
+    /// The Lambda request id, or a deploy's id.
+    Fixed(&'a str),
+    /// No id: this run's start (nanoseconds since the epoch).
+    Unversioned { at: u128 },
+}
+
+/// The token of unversioned keys' digest.
+const UNVERSIONED: &str = "cfinv invalidate: unversioned keys";
+
+/// [`decide`] with any [`Token`].
+pub fn decide_with<'c>(
+    given: Option<&str>,
+    distribution_id: &str,
+    changes: impl Iterator<Item = &'c Change>,
+    paths: &[String],
+    token: Token<'_>,
+) -> Reference {
+    match token {
+        Token::Fixed(t) => decide(given, distribution_id, changes, paths, t),
+        Token::Unversioned { at } => {
+            let base = decide(given, distribution_id, changes, paths, UNVERSIONED);
+            if base.origin == Origin::Caller {
+                return base;
+            }
+            Reference { value: format!("{}-{at}", base.value), family: Some(format!("{}-", base.value)), ..base }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +95,7 @@ pub fn decide<'c>(
     request_token: &str,
 ) -> Reference {
     if let Some(r) = given {
-        return Reference { value: r.to_string(), origin: Origin::Caller };
+        return Reference { value: r.to_string(), origin: Origin::Caller, family: None };
     }
     let mut buf = Vec::with_capacity(256);
     // Each change is first reduced to a 128-bit XXH3 digest (a stable, specified hash), so that a
@@ -81,7 +134,7 @@ pub fn decide<'c>(
         h.update(p);
         h.update(b"\n");
     }
-    Reference { value: finish(h), origin }
+    Reference { value: finish(h), origin, family: None }
 }
 
 fn kind_byte(kind: ChangeKind) -> u8 {
@@ -160,5 +213,21 @@ mod tests {
         assert_eq!(decide(None, "E1", std::iter::empty(), &p, "t").origin, Origin::Paths);
         let given = decide(Some("deploy-1"), "E1", [&a1].into_iter(), &p, "t");
         assert_eq!((given.value.as_str(), given.origin), ("deploy-1", Origin::Caller));
+    }
+
+    /// Rule: without a version or id, keys are the same request only while in progress — each
+    /// run has its own reference, and every run of the same keys matches it; other keys do not.
+    #[test]
+    fn unversioned_runs_of_the_same_keys_match_each_other() {
+        let k = change("a", None, 0);
+        let other = change("b", None, 0);
+        let run = |c: &Change, at| decide_with(None, "E1", [c].into_iter(), &[], Token::Unversioned { at });
+        let (first, second) = (run(&k, 1), run(&k, 2));
+        assert_ne!(first.value, second.value, "a new run is a new invalidation once the first completed");
+        assert!(second.matches(&first.value) && first.matches(&second.value));
+        assert!(!first.matches(&run(&other, 1).value));
+        let fixed = decide_with(None, "E1", [&k].into_iter(), &[], Token::Fixed("sha-1"));
+        assert!(fixed.matches(&fixed.value) && !fixed.matches(&first.value));
+        assert!(fixed.value.len() <= 128 && first.value.len() <= 128);
     }
 }

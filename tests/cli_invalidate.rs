@@ -110,7 +110,7 @@ fn planned(vars: &[(&str, &str)], keys: &[(Option<&str>, &str)]) -> Vec<Vec<Stri
             time: None,
         })
         .collect();
-    let plans = planner::plan(&changes, &cfg, Routing::Keys { distribution_id: None }).unwrap().plans;
+    let plans = planner::plan(&changes, &cfg.planner, Routing::Keys { distribution_id: None }).unwrap().plans;
     plans.into_iter().map(|p| p.paths).collect()
 }
 

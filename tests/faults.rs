@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use cf_invalidator::deadline::Instant;
 
-use cf_invalidator::handler::{self, Invocation};
+use cf_invalidator::handler::Invocation;
+use cf_invalidator::lambda;
 use cf_invalidator::Config;
 use serde_json::{json, Value};
 use support::{event, Moto, SAMPLE_DISTRIBUTION};
@@ -29,7 +30,7 @@ async fn cell(source: &str, name: &str, fault: Value, times: usize, want_error: 
     moto.inject(Value::Array(vec![fault.clone(); times]));
     let inv = Invocation { request_id: format!("req-{source}"), deadline: deadline.map(|d| Instant::now() + d) };
     let started = Instant::now();
-    let out = handler::handle(&config(), &moto.cloudfront(), &event(name), &inv).await;
+    let out = lambda::handle(&config(), &moto.cloudfront(), &event(name), &inv).await;
     if let Some(d) = deadline {
         assert!(started.elapsed() < d, "{source}: answered within the invocation's time ({:?})", started.elapsed());
     }
@@ -97,12 +98,12 @@ async fn a_call_that_completed_after_the_handler_gave_up_is_not_duplicated() {
     let cf = moto.cloudfront();
     moto.inject(json!([{"op": "CreateInvalidation", "delay": 3}]));
     let inv = Invocation { request_id: "r1".into(), deadline: Some(Instant::now() + Duration::from_secs(2)) };
-    let e = handler::handle(&config(), &cf, &event("sqs-s3.json"), &inv).await.unwrap_err();
+    let e = lambda::handle(&config(), &cf, &event("sqs-s3.json"), &inv).await.unwrap_err();
     assert_eq!(e.error_type(), "CloudFrontError", "the whole batch comes back");
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(moto.invalidation_ids(SAMPLE_DISTRIBUTION).await.len(), 1, "created at CloudFront after all");
     let redelivery = Invocation { request_id: "r2".into(), deadline: None };
-    let out = handler::handle(&config(), &cf, &event("sqs-s3.json"), &redelivery).await.unwrap();
+    let out = lambda::handle(&config(), &cf, &event("sqs-s3.json"), &redelivery).await.unwrap();
     assert_eq!(serde_json::to_value(&out).unwrap(), json!({"batchItemFailures": []}));
     assert_eq!(moto.invalidation_ids(SAMPLE_DISTRIBUTION).await.len(), 1, "no second invalidation");
 }
@@ -116,7 +117,7 @@ async fn a_slow_room_lookup_leaves_time_to_create() {
     moto.inject(json!([{"op": "ListInvalidations", "delay": 6}]));
     let inv = Invocation { request_id: "r".into(), deadline: Some(Instant::now() + Duration::from_secs(5)) };
     let started = Instant::now();
-    let out = handler::handle(&config(), &moto.cloudfront(), &event("s3-put.json"), &inv).await.unwrap();
+    let out = lambda::handle(&config(), &moto.cloudfront(), &event("s3-put.json"), &inv).await.unwrap();
     assert!(started.elapsed() < Duration::from_secs(5), "answered in time: {:?}", started.elapsed());
     assert_eq!(serde_json::to_value(&out).unwrap()["outcome"], "Created");
     assert_eq!(moto.invalidation_ids(SAMPLE_DISTRIBUTION).await.len(), 1);
@@ -141,7 +142,7 @@ async fn a_transient_fault_is_retried_in_process() {
         batch["Records"][0]["body"] =
             json!(batch["Records"][0]["body"].as_str().unwrap().replace("0062E99A88DC407701", &format!("00{i:016X}")));
         let inv = Invocation { request_id: format!("r{i}"), deadline: None };
-        let out = handler::handle(&config(), &cf, batch.to_string().as_bytes(), &inv).await.unwrap();
+        let out = lambda::handle(&config(), &cf, batch.to_string().as_bytes(), &inv).await.unwrap();
         assert_eq!(serde_json::to_value(&out).unwrap(), json!({"batchItemFailures": []}), "{fault}");
         assert_eq!(moto.invalidation_ids(SAMPLE_DISTRIBUTION).await.len(), i + 1, "{fault}");
     }

@@ -4,7 +4,9 @@
 
 mod support;
 
-use cf_invalidator::handler::{self, Invocation, Output};
+use cf_invalidator::handler::Invocation;
+use cf_invalidator::lambda::{self, Output};
+use cf_invalidator::prepare;
 use cf_invalidator::Config;
 use serde_json::{json, Value};
 use support::{event, Moto, SAMPLE_DISTRIBUTION};
@@ -102,7 +104,7 @@ async fn every_sample_event_creates_the_planned_invalidation() {
     for (name, want) in cases {
         let before = moto.invalidation_ids(SAMPLE_DISTRIBUTION).await;
         let out =
-            handler::handle(&cfg, &cf, &event(name), &invocation(name)).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+            lambda::handle(&cfg, &cf, &event(name), &invocation(name)).await.unwrap_or_else(|e| panic!("{name}: {e}"));
         let out = to_json(&out);
         if name.starts_with("sqs-") {
             assert_eq!(out, json!({"batchItemFailures": []}), "{name}: every message acknowledged");
@@ -128,8 +130,8 @@ async fn every_sample_event_creates_the_planned_invalidation() {
             assert_eq!(out["path_count"], want.len(), "{name}");
         }
         // `cfinv plan` (prepare) promised exactly these paths.
-        let prepared = handler::prepare(&cfg, &event(name)).unwrap();
-        assert_eq!(prepared.planned.plans[0].paths, *want, "{name}: plan and request agree");
+        let prepared = prepare::plan_payload(&cfg.planner, &event(name)).unwrap();
+        assert_eq!(prepared.plans[0].paths, *want, "{name}: plan and request agree");
     }
 }
 
@@ -138,14 +140,14 @@ async fn no_such_distribution_surfaces_as_its_error_type() {
     let moto = Moto::start(&["--distributions", "0"]);
     let cf = moto.cloudfront();
     let cfg = config(&[("DISTRIBUTION_ID", "ENOSUCHDIST1")]);
-    let err = handler::handle(&cfg, &cf, &event("s3-put.json"), &invocation("r1")).await.unwrap_err();
+    let err = lambda::handle(&cfg, &cf, &event("s3-put.json"), &invocation("r1")).await.unwrap_err();
     assert_eq!(err.error_type(), "NoSuchDistribution", "{err}");
     let diag: lambda_runtime::Diagnostic = err.into();
     assert_eq!(diag.error_type, "NoSuchDistribution");
 
     // From SQS nothing of the batch was submitted: the invocation fails, so the whole batch comes
     // back whether or not the mapping reports batch item failures.
-    let err = handler::handle(&cfg, &cf, &event("sqs-s3.json"), &invocation("r2")).await.unwrap_err();
+    let err = lambda::handle(&cfg, &cf, &event("sqs-s3.json"), &invocation("r2")).await.unwrap_err();
     assert_eq!(err.error_type(), "NoSuchDistribution", "{err}");
 }
 
@@ -156,7 +158,7 @@ async fn an_sqs_batch_with_one_malformed_message_reports_only_that_message() {
     batch["Records"][2]["body"] =
         json!("{\"Records\": [{\"eventSource\": \"aws:s3\", \"eventName\": \"ObjectCreated:Put\"}]}");
     let bad_id = batch["Records"][2]["messageId"].clone();
-    let out = handler::handle(&sample_config(), &moto.cloudfront(), batch.to_string().as_bytes(), &invocation("r"))
+    let out = lambda::handle(&sample_config(), &moto.cloudfront(), batch.to_string().as_bytes(), &invocation("r"))
         .await
         .unwrap();
     assert_eq!(to_json(&out), json!({"batchItemFailures": [{"itemIdentifier": bad_id}]}));
@@ -174,8 +176,8 @@ async fn the_same_event_twice_makes_one_invalidation() {
     let cfg = sample_config();
     for name in ["s3-put.json", "sqs-s3.json", "eventbridge-created.json"] {
         let before = moto.invalidation_ids(SAMPLE_DISTRIBUTION).await.len();
-        handler::handle(&cfg, &cf, &event(name), &invocation("first")).await.unwrap();
-        handler::handle(&cfg, &cf, &event(name), &invocation("redelivery")).await.unwrap();
+        lambda::handle(&cfg, &cf, &event(name), &invocation("first")).await.unwrap();
+        lambda::handle(&cfg, &cf, &event(name), &invocation("redelivery")).await.unwrap();
         assert_eq!(moto.invalidation_ids(SAMPLE_DISTRIBUTION).await.len(), before + 1, "{name}");
     }
 }
@@ -187,8 +189,8 @@ async fn a_reused_caller_reference_with_other_paths_is_its_own_error() {
     let cfg = sample_config();
     let first = json!({"distribution_id": SAMPLE_DISTRIBUTION, "paths": ["/a"], "caller_reference": "deploy-1"});
     let other = json!({"distribution_id": SAMPLE_DISTRIBUTION, "paths": ["/b"], "caller_reference": "deploy-1"});
-    handler::handle(&cfg, &cf, first.to_string().as_bytes(), &invocation("1")).await.unwrap();
-    let err = handler::handle(&cfg, &cf, other.to_string().as_bytes(), &invocation("2")).await.unwrap_err();
+    lambda::handle(&cfg, &cf, first.to_string().as_bytes(), &invocation("1")).await.unwrap();
+    let err = lambda::handle(&cfg, &cf, other.to_string().as_bytes(), &invocation("2")).await.unwrap_err();
     assert_eq!(err.error_type(), "InvalidationBatchAlreadyExists", "{err}");
 }
 
@@ -204,7 +206,7 @@ async fn a_batch_redelivered_in_part_makes_one_invalidation_per_change_set() {
     part["Records"] = json!(full["Records"].as_array().unwrap()[1..3]);
     let count = || async { moto.invalidation_ids(SAMPLE_DISTRIBUTION).await.len() };
     for (payload, want) in [(&full, 1), (&part, 2), (&part, 2), (&full, 2)] {
-        let out = handler::handle(&cfg, &cf, payload.to_string().as_bytes(), &invocation("any")).await.unwrap();
+        let out = lambda::handle(&cfg, &cf, payload.to_string().as_bytes(), &invocation("any")).await.unwrap();
         assert_eq!(to_json(&out), json!({"batchItemFailures": []}));
         assert_eq!(count().await, want);
     }
@@ -219,10 +221,10 @@ async fn a_lambda_async_retry_makes_one_invalidation() {
     let cf = moto.cloudfront();
     let cfg = sample_config();
     let req = json!({"distribution_id": SAMPLE_DISTRIBUTION, "paths": ["/index.html"]}).to_string();
-    let a = to_json(&handler::handle(&cfg, &cf, req.as_bytes(), &invocation("req-1")).await.unwrap());
-    let b = to_json(&handler::handle(&cfg, &cf, req.as_bytes(), &invocation("req-1")).await.unwrap());
+    let a = to_json(&lambda::handle(&cfg, &cf, req.as_bytes(), &invocation("req-1")).await.unwrap());
+    let b = to_json(&lambda::handle(&cfg, &cf, req.as_bytes(), &invocation("req-1")).await.unwrap());
     assert_eq!(a["invalidation_id"], b["invalidation_id"]);
-    let c = to_json(&handler::handle(&cfg, &cf, req.as_bytes(), &invocation("req-2")).await.unwrap());
+    let c = to_json(&lambda::handle(&cfg, &cf, req.as_bytes(), &invocation("req-2")).await.unwrap());
     assert_ne!(a["invalidation_id"], c["invalidation_id"]);
     assert_eq!(moto.invalidation_ids(SAMPLE_DISTRIBUTION).await.len(), 2);
 }

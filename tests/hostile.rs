@@ -1,8 +1,8 @@
 //! Hostile and limit input: each gets a defined outcome, never a panic.
 //! (`cfinv plan` runs the same `prepare`; the fuzz targets in fuzz/ drive the same entry points.)
 
-use cf_invalidator::handler::{self, Prepared};
 use cf_invalidator::planner::path_problem;
+use cf_invalidator::prepare::{self, PayloadPlan};
 use cf_invalidator::{Config, Error};
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -11,8 +11,8 @@ fn config() -> Config {
     Config::from_pairs(&[("DISTRIBUTION_ID", "EDFDVBD632BHDS5")]).unwrap()
 }
 
-fn prepare(payload: &[u8]) -> Result<Prepared, Error> {
-    handler::prepare(&config(), payload)
+fn prepare(payload: &[u8]) -> Result<PayloadPlan, Error> {
+    prepare::plan_payload(&config().planner, payload)
 }
 
 fn s3_event(raw_keys: &[&str], event_name: &str) -> Vec<u8> {
@@ -27,8 +27,8 @@ fn s3_event(raw_keys: &[&str], event_name: &str) -> Vec<u8> {
     json!({ "Records": records }).to_string().into_bytes()
 }
 
-fn paths(p: &Prepared) -> Vec<String> {
-    p.planned.plans.iter().flat_map(|x| x.paths.clone()).collect()
+fn paths(p: &PayloadPlan) -> Vec<String> {
+    p.plans.iter().flat_map(|x| x.paths.clone()).collect()
 }
 
 /// Each payload at or past a limit → its defined outcome.
@@ -89,8 +89,8 @@ fn the_largest_sqs_batch_plans_within_budget() {
     assert!(payload.len() > 4_000_000, "{} bytes", payload.len());
     let p = prepare(payload.as_bytes()).unwrap();
     assert_eq!(p.intake.changes.len(), 10_000);
-    assert_eq!(p.planned.plans.len(), 1, "one invalidation for the whole batch");
-    let plan = &p.planned.plans[0];
+    assert_eq!(p.plans.len(), 1, "one invalidation for the whole batch");
+    let plan = &p.plans[0];
     assert!(
         plan.paths.len() <= 3000 && plan.stats.wildcards <= 15,
         "{} paths, {} wildcards",

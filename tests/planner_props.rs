@@ -9,7 +9,7 @@
 //! `%7E` for `~`). Do not derive them from the planner: a wrong row there must fail here.
 
 use cf_invalidator::model::{Change, ChangeKind};
-use cf_invalidator::planner::{self, collapse, path_problem, Covers};
+use cf_invalidator::planner::{self, collapse, path_problem, Covers, Settings};
 use cf_invalidator::Config;
 use proptest::prelude::*;
 
@@ -79,9 +79,11 @@ fn covered(paths: &[String], form: &str) -> bool {
     })
 }
 
-fn config(max_paths: usize, max_wildcards: usize) -> Config {
+fn config(max_paths: usize, max_wildcards: usize) -> Settings {
     let (paths, wildcards) = (max_paths.to_string(), max_wildcards.to_string());
-    Config::from_pairs(&[("DISTRIBUTION_ID", "E1"), ("MAX_PATHS", &paths), ("MAX_WILDCARDS", &wildcards)]).unwrap()
+    Config::from_pairs(&[("DISTRIBUTION_ID", "E1"), ("MAX_PATHS", &paths), ("MAX_WILDCARDS", &wildcards)])
+        .unwrap()
+        .planner
 }
 
 fn changes(keys: &[String]) -> Vec<Change> {

@@ -20,7 +20,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use cf_invalidator::cloudfront::CloudFront;
-use cf_invalidator::handler::{self, Invocation, Output};
+use cf_invalidator::handler::Invocation;
+use cf_invalidator::lambda::{self, Output};
 use cf_invalidator::{planner, Config};
 use serde_json::{json, Value};
 use support::{event, s3_notification, sqs_event, Moto, SAMPLE_DISTRIBUTION as DIST};
@@ -58,7 +59,7 @@ fn payload(msgs: &[(String, String, String)]) -> Vec<u8> {
 /// Delivers an SQS batch as Lambda's poller does; returns the messages that will be redelivered.
 async fn deliver<C: CloudFront>(cf: &C, msgs: &[(String, String, String)], request_id: &str) -> BTreeSet<String> {
     let inv = Invocation { request_id: request_id.to_string(), deadline: None };
-    match handler::handle(&config(), cf, &payload(msgs), &inv).await {
+    match lambda::handle(&config(), cf, &payload(msgs), &inv).await {
         Ok(Output::Sqs(r)) => r.batch_item_failures.into_iter().map(|f| f.item_identifier).collect(),
         // Nothing of the batch was submitted: Lambda redelivers the whole batch.
         Err(e) if e.error_type() == "TooManyInvalidationsInProgress" => msgs.iter().map(|m| m.0.clone()).collect(),
@@ -186,7 +187,7 @@ const SOURCES: &[(&str, &str)] = &[
 /// Delivers a sample event; `Ok(())` when acknowledged, `Err(())` when it will be delivered again.
 async fn deliver_sample<C: CloudFront>(cf: &C, source: &str, name: &str, request_id: &str) -> Result<(), ()> {
     let inv = Invocation { request_id: request_id.to_string(), deadline: None };
-    let out = handler::handle(&config(), cf, &event(name), &inv).await;
+    let out = lambda::handle(&config(), cf, &event(name), &inv).await;
     match (source, out) {
         ("sqs", Ok(Output::Sqs(r))) if r.batch_item_failures.is_empty() => Ok(()),
         ("sqs", Ok(Output::Sqs(r))) => {

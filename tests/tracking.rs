@@ -13,7 +13,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use cf_invalidator::cloudfront::MemoryCloudFront;
-use cf_invalidator::handler::{self, Invocation, Output};
+use cf_invalidator::handler::Invocation;
+use cf_invalidator::known::Known;
+use cf_invalidator::lambda::{self, Output};
 use cf_invalidator::track::{self, MemoryTracker};
 use cf_invalidator::Config;
 use eventbridge::Subscriber;
@@ -40,7 +42,7 @@ fn run(cfg: &Config, cf: &MemoryCloudFront, tracker: &MemoryTracker, payload: &[
     tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap()
-        .block_on(handler::handle_tracked(cfg, cf, Some(tracker), payload, &invocation(id)))
+        .block_on(lambda::handle_with(cfg, cf, &Known::new(), Some(tracker), payload, &invocation(id)))
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -102,8 +104,8 @@ fn every_invalidation_of_a_batch_gets_its_own_tracker() {
 }
 
 /// Rule: a redelivery never starts a second tracker — not while the first runs, not after it has
-/// closed, and not when the redelivery was planned into other room (CloudFront's
-/// `InvalidationBatchAlreadyExists`: no new invalidation, nothing new to track).
+/// closed, and not when the redelivery would plan other room (the submit step finds the earlier
+/// invalidation first: no new invalidation, and its tracker's name is taken).
 #[test]
 fn a_redelivery_starts_no_second_tracker() {
     let (cf, tracker) = (MemoryCloudFront::new(&[D]), MemoryTracker::new());
@@ -117,7 +119,7 @@ fn a_redelivery_starts_no_second_tracker() {
     assert!(failures(&run(&tight, &cf, &tracker, &payload, "other-room")).is_empty());
     assert_eq!(cf.invalidations().len(), 1);
     assert_eq!(tracker.executions().len(), 1, "{:?}", tracker.executions());
-    assert_eq!(tracker.calls(), 3, "the fourth delivery had no invalidation id to track");
+    assert_eq!(tracker.calls(), 4, "the fourth delivery found the same invalidation: its tracker exists");
 }
 
 /// Rule: a tracker that cannot be started never fails the message — the invalidation exists, and

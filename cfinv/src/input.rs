@@ -17,6 +17,8 @@
 //! they are (no URL encoding), so a line is cut at its first ` to s3://`.
 
 use std::collections::BTreeMap;
+use std::io::{IsTerminal, Read as _};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use cf_invalidator::model::{Change, ChangeKind, MAX_KEY_BYTES};
@@ -154,6 +156,24 @@ pub fn read(args: &[String], from: Option<(&str, &str)>, format: Format, bucket:
     }
     read.changes = changes.out;
     Ok(read)
+}
+
+/// The text of `--from FILE` (`-`: standard input), with a name for messages.
+pub fn read_file(path: &PathBuf) -> Result<(String, String), String> {
+    let bytes = if path.as_os_str() == "-" {
+        if std::io::stdin().is_terminal() {
+            eprintln!("cfinv: reading keys from the terminal, one a line; end with Ctrl-D");
+        }
+        let mut buf = Vec::new();
+        std::io::stdin().read_to_end(&mut buf).map_err(|e| format!("cannot read standard input: {e}"))?;
+        buf
+    } else {
+        std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?
+    };
+    let name = if path.as_os_str() == "-" { "standard input".to_string() } else { path.display().to_string() };
+    // S3 keys are UTF-8; the AWS CLI prints them as they are.
+    let text = String::from_utf8(bytes).map_err(|e| format!("{name} is not UTF-8 text: {e}"))?;
+    Ok((name, text))
 }
 
 #[cfg(test)]

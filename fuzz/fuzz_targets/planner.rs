@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
         .iter()
         .map(|k| Change { message: 0, bucket: None, key: k.to_string(), kind: ChangeKind::Created, version: None, time: None })
         .collect();
-    let planned = planner::plan(&changes, &cfg, planner::Routing::Events).unwrap();
+    let planned = planner::plan(&changes, &cfg.planner, planner::Routing::Events).unwrap();
     let paths = &planned.plans[0].paths;
     assert!(paths.len() <= max_paths);
     assert!(paths.iter().filter(|p| p.ends_with('*')).count() <= max_wildcards);

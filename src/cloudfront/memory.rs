@@ -13,13 +13,14 @@
 //! - ListInvalidations pages newest first, 100 a page; every call is counted.
 //!
 //! The clock is seconds on a counter the owner advances ([`MemoryCloudFront::advance`]), so two
-//! hours of traffic take no time at all.
+//! hours of traffic take no time at all; `CreateTime` is that many seconds after the Unix epoch.
 
 use crate::deadline::Instant;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
 
-use super::{CloudFront, CreateRequest, Invalidation, InvalidationPage, InvalidationSummary, PathCounts};
+use super::{CloudFront, CreateRequest, Invalidation, InvalidationPage, InvalidationSummary, PathCounts, Status};
 use crate::error::Error;
 use crate::model::{item_problem, API_MAX_PATHS, API_MAX_PATHS_IN_PROGRESS, API_MAX_WILDCARDS_IN_PROGRESS};
 
@@ -55,8 +56,6 @@ struct State {
     calls: HashMap<Op, usize>,
     quota_refusals: usize,
     next_id: u64,
-    /// What `path_counts` remembers, by distribution and id.
-    counts: HashMap<(String, String), PathCounts>,
 }
 
 /// See the module documentation.
@@ -139,12 +138,17 @@ impl MemoryCloudFront {
     }
 }
 
-fn status(s: &State, inv: &Stored) -> &'static str {
+fn status(s: &State, inv: &Stored) -> Status {
     if s.now >= inv.completes_at {
-        "Completed"
+        Status::Completed
     } else {
-        "InProgress"
+        Status::InProgress
     }
+}
+
+/// The clock's seconds as CloudFront's `CreateTime`.
+pub fn time_of(seconds: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)
 }
 
 fn in_progress(s: &State, distribution_id: &str) -> PathCounts {
@@ -175,9 +179,10 @@ impl State {
     fn view(&self, inv: &Stored) -> Invalidation {
         Invalidation {
             id: inv.id.clone(),
-            status: status(self, inv).to_string(),
+            status: status(self, inv),
             paths: inv.paths.clone(),
             caller_reference: inv.caller_reference.clone(),
+            create_time: time_of(inv.created_at),
         }
     }
 }
@@ -270,22 +275,14 @@ impl CloudFront for MemoryCloudFront {
         let page: Vec<InvalidationSummary> = newest_first[start..]
             .iter()
             .take(PAGE)
-            .map(|i| InvalidationSummary { id: i.id.clone(), status: status(&s, i).to_string() })
+            .map(|i| InvalidationSummary {
+                id: i.id.clone(),
+                status: status(&s, i),
+                create_time: time_of(i.created_at),
+            })
             .collect();
         let next_marker = newest_first.get(start + PAGE).map(|i| i.id.clone());
         Ok(InvalidationPage { items: page, next_marker })
-    }
-
-    /// Remembered by id after the first GetInvalidation, as the SDK adapter does, so that the
-    /// calls counted are the calls a container makes.
-    async fn path_counts(&self, distribution_id: &str, id: &str) -> Result<PathCounts, Error> {
-        let key = (distribution_id.to_string(), id.to_string());
-        if let Some(c) = self.lock().counts.get(&key) {
-            return Ok(*c);
-        }
-        let counts = PathCounts::of(&self.get_invalidation(distribution_id, id).await?.paths);
-        self.lock().counts.insert(key, counts);
-        Ok(counts)
     }
 }
 
@@ -338,7 +335,8 @@ mod tests {
         assert_eq!(cf.list_invalidations("E1", None).await.unwrap().items[0].status, "Completed");
         cf.set_now(10);
         assert_eq!(cf.now(), 60, "the clock never goes back");
-        assert_eq!(cf.path_counts("E1", &inv.id).await.unwrap(), PathCounts { exact: 1, wildcards: 0 });
+        let got = cf.get_invalidation("E1", &inv.id).await.unwrap();
+        assert_eq!((PathCounts::of(&got.paths), got.create_time), (PathCounts { exact: 1, wildcards: 0 }, time_of(0)));
     }
 
     /// Rule: the same CallerReference with the same paths (in any order) returns the existing

@@ -6,10 +6,13 @@
 pub mod memory;
 pub mod sdk;
 
+use std::time::SystemTime;
+
 use crate::deadline::Instant;
 use std::future::Future;
 
 use crate::error::Error;
+pub use crate::model::PathCounts;
 
 pub use memory::MemoryCloudFront;
 pub use sdk::SdkCloudFront;
@@ -22,21 +25,76 @@ pub struct CreateRequest<'a> {
     pub paths: &'a [String],
 }
 
+/// An invalidation's status. CloudFront documents `InProgress` and `Completed`; anything else (a
+/// stand-in's `COMPLETED` is read as `Completed`) is held as in progress, the safe reading: it
+/// still holds quota and is still waited for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    InProgress,
+    Completed,
+    Other(String),
+}
+
+impl Status {
+    pub fn parse(s: &str) -> Status {
+        if s.eq_ignore_ascii_case("Completed") {
+            Status::Completed
+        } else if s.eq_ignore_ascii_case("InProgress") {
+            Status::InProgress
+        } else {
+            Status::Other(s.to_string())
+        }
+    }
+
+    pub fn is_completed(&self) -> bool {
+        *self == Status::Completed
+    }
+
+    /// AWS's spelling.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Status::InProgress => "InProgress",
+            Status::Completed => "Completed",
+            Status::Other(s) => s,
+        }
+    }
+}
+
+impl PartialEq<&str> for Status {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl serde::Serialize for Status {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// What CloudFront says of an invalidation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invalidation {
     pub id: String,
-    /// `InProgress` or `Completed` (AWS's spelling; a stand-in may differ).
-    pub status: String,
+    pub status: Status,
     pub paths: Vec<String>,
     pub caller_reference: String,
+    /// CloudFront's `CreateTime`.
+    pub create_time: SystemTime,
 }
 
 /// One entry of ListInvalidations: CloudFront lists summaries only, newest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidationSummary {
     pub id: String,
-    pub status: String,
+    pub status: Status,
+    pub create_time: SystemTime,
 }
 
 /// One page of ListInvalidations (at most 100 summaries).
@@ -47,22 +105,8 @@ pub struct InvalidationPage {
     pub next_marker: Option<String>,
 }
 
-/// How many of an invalidation's paths count against each of CloudFront's two independent
-/// in-progress quotas (3,000 exact paths, 15 wildcard paths per distribution).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PathCounts {
-    pub exact: usize,
-    pub wildcards: usize,
-}
-
-impl PathCounts {
-    pub fn of<S: AsRef<str>>(paths: &[S]) -> Self {
-        let wildcards = paths.iter().filter(|p| p.as_ref().ends_with('*')).count();
-        PathCounts { exact: paths.len() - wildcards, wildcards }
-    }
-}
-
-/// The port the handler depends on.
+/// The port the handler depends on. Adapters remember nothing between calls: what a container
+/// remembers is [`crate::known::Known`], owned by the entry point.
 pub trait CloudFront: Send + Sync {
     /// Creates (or, for a repeated CallerReference with the same paths, returns) an invalidation,
     /// giving up by `deadline` so that the invocation still has time to answer.
@@ -84,8 +128,4 @@ pub trait CloudFront: Send + Sync {
         distribution_id: &str,
         marker: Option<&str>,
     ) -> impl Future<Output = Result<InvalidationPage, Error>> + Send;
-
-    /// The path counts of one invalidation (GetInvalidation). An invalidation never changes after
-    /// it is created, so an adapter may answer from what it remembers.
-    fn path_counts(&self, distribution_id: &str, id: &str) -> impl Future<Output = Result<PathCounts, Error>> + Send;
 }

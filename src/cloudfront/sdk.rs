@@ -1,11 +1,9 @@
 //! The `aws-sdk-cloudfront` adapter of the [`CloudFront`] port: turns the SDK's errors into the
-//! crate's typed [`Error`], and remembers each invalidation's path counts by id (an invalidation
-//! never changes after it is created) for the life of the container.
+//! crate's typed [`Error`]. It remembers nothing between calls (`known.rs` does).
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudfront::config::SharedCredentialsProvider;
 use aws_sdk_cloudfront::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -14,7 +12,7 @@ use aws_sdk_cloudfront::operation::get_invalidation::GetInvalidationError;
 use aws_sdk_cloudfront::operation::list_invalidations::ListInvalidationsError;
 use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
 
-use super::{CloudFront, CreateRequest, Invalidation, InvalidationPage, InvalidationSummary, PathCounts};
+use super::{CloudFront, CreateRequest, Invalidation, InvalidationPage, InvalidationSummary, Status};
 use crate::deadline::{self, Instant};
 use crate::error::Error;
 
@@ -24,15 +22,13 @@ pub struct SdkCloudFront {
     /// credentials of its route's `role_arn`, assumed through STS on first use, cached for the
     /// container's life and refreshed by the SDK before they expire.
     assumed: HashMap<String, aws_sdk_cloudfront::Client>,
-    /// Path counts by distribution and invalidation id, for the container's life.
-    counts: Mutex<HashMap<(String, String), PathCounts>>,
 }
 
 impl SdkCloudFront {
     /// Configuration from the SDK's standard chain (credentials, `AWS_ENDPOINT_URL_CLOUDFRONT`,
     /// retries). The region is fixed: CloudFront is global and signs in us-east-1, and fixing it
     /// spares the region chain's instance-metadata lookup — nothing touches the network before the
-    /// first event. `endpoint` (Config's `CLOUDFRONT_ENDPOINT_URL`) overrides the endpoint.
+    /// first event. `endpoint` (`CLOUDFRONT_ENDPOINT_URL`) overrides the endpoint.
     ///
     /// `roles` maps a distribution to the role to assume for it (ROUTES' `role_arn`); building
     /// their credential providers touches no network either.
@@ -57,14 +53,8 @@ impl SdkCloudFront {
         cf
     }
 
-    /// [`SdkCloudFront::from_env`] with the configuration's endpoint and roles.
-    pub async fn for_config(cfg: &crate::Config) -> Self {
-        Self::from_env(cfg.cloudfront_endpoint.as_deref(), cfg.roles.iter().map(|(d, r)| (d.as_str(), r.as_str())))
-            .await
-    }
-
     pub fn from_client(client: aws_sdk_cloudfront::Client) -> Self {
-        SdkCloudFront { client, assumed: HashMap::new(), counts: Mutex::default() }
+        SdkCloudFront { client, assumed: HashMap::new() }
     }
 
     /// The client that may act on `distribution_id`.
@@ -209,20 +199,14 @@ impl CloudFront for SdkCloudFront {
             .items
             .unwrap_or_default()
             .into_iter()
-            .map(|s| InvalidationSummary { id: s.id, status: s.status })
+            .map(|s| InvalidationSummary {
+                id: s.id,
+                status: Status::parse(&s.status),
+                create_time: SystemTime::try_from(s.create_time).unwrap_or(SystemTime::UNIX_EPOCH),
+            })
             .collect();
         let next_marker = if list.is_truncated { list.next_marker.filter(|m| !m.is_empty()) } else { None };
         Ok(InvalidationPage { items, next_marker })
-    }
-
-    async fn path_counts(&self, distribution_id: &str, id: &str) -> Result<PathCounts, Error> {
-        let key = (distribution_id.to_string(), id.to_string());
-        if let Some(c) = self.counts.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
-            return Ok(*c);
-        }
-        let counts = PathCounts::of(&self.get_invalidation(distribution_id, id).await?.paths);
-        self.counts.lock().unwrap_or_else(|p| p.into_inner()).insert(key, counts);
-        Ok(counts)
     }
 }
 
@@ -242,7 +226,10 @@ fn from_sdk(inv: aws_sdk_cloudfront::types::Invalidation) -> Invalidation {
     let batch = inv.invalidation_batch;
     Invalidation {
         id: inv.id,
-        status: inv.status,
+        status: Status::parse(&inv.status),
+        // A time the SDK cannot represent reads as the epoch: older than any change, so never
+        // taken to cover one.
+        create_time: SystemTime::try_from(inv.create_time).unwrap_or(SystemTime::UNIX_EPOCH),
         caller_reference: batch.as_ref().map(|b| b.caller_reference.clone()).unwrap_or_default(),
         paths: batch.and_then(|b| b.paths).and_then(|p| p.items).unwrap_or_default(),
     }

@@ -29,7 +29,7 @@ pub struct Budget {
 
 impl Budget {
     /// The configured caps, as if nothing were in progress.
-    pub fn configured(cfg: &crate::config::Config) -> Self {
+    pub fn configured(cfg: &super::Settings) -> Self {
         let paths = cfg.max_paths.get();
         Budget { max_paths: paths, max_exact: paths, max_wildcards: cfg.max_wildcards.get() }
     }
@@ -44,16 +44,13 @@ impl Budget {
         }
     }
 
-    /// Exact paths and wildcards among `paths`.
-    pub fn count<S: AsRef<str>>(paths: &[S]) -> (usize, usize) {
-        let wild = paths.iter().filter(|p| p.as_ref().ends_with('*')).count();
-        (paths.len() - wild, wild)
-    }
-
     /// Whether `paths` (non-empty) fit.
     pub fn holds<S: AsRef<str>>(&self, paths: &[S]) -> bool {
-        let (exact, wild) = Self::count(paths);
-        !paths.is_empty() && paths.len() <= self.max_paths && exact <= self.max_exact && wild <= self.max_wildcards
+        let c = crate::model::PathCounts::of(paths);
+        !paths.is_empty()
+            && paths.len() <= self.max_paths
+            && c.exact <= self.max_exact
+            && c.wildcards <= self.max_wildcards
     }
 }
 

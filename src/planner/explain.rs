@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
+use super::Settings;
 use super::{covers_of_key, Plan, Request};
-use crate::config::Config;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PathWhy {
@@ -26,7 +26,7 @@ pub fn given(plan: &Plan) -> Vec<PathWhy> {
 }
 
 /// The paths of `plan`, made from `request`, with the keys each covers.
-pub fn explain(request: &Request<'_>, plan: &Plan, cfg: &Config) -> Vec<PathWhy> {
+pub fn explain(request: &Request<'_>, plan: &Plan, cfg: &Settings) -> Vec<PathWhy> {
     let mut whys: Vec<PathWhy> = plan
         .paths
         .iter()
@@ -34,7 +34,7 @@ pub fn explain(request: &Request<'_>, plan: &Plan, cfg: &Config) -> Vec<PathWhy>
             path: path.clone(),
             reason: if path.starts_with('#') {
                 TAG
-            } else if path.ends_with('*') {
+            } else if crate::model::is_wildcard(path) {
                 BUDGET
             } else {
                 EXACT

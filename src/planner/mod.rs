@@ -5,7 +5,8 @@
 //! - [`collapse`]: budgets (`MAX_PATHS`, `MAX_WILDCARDS`), tightest wildcards first.
 //!
 //! Routing (which distribution and origin path a key belongs to) and the include/exclude filter
-//! are applied here too, from [`Config`].
+//! are applied here too, from the planner's own [`Settings`] (built from the environment by
+//! `config.rs`; the planner never reads the environment or the whole configuration).
 
 pub mod collapse;
 pub mod covers;
@@ -20,11 +21,28 @@ pub use covers::Covers;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::config::Config;
 use crate::error::Error;
 pub use crate::model::{path_problem, MAX_PATH_LEN};
 use crate::model::{Change, DistributionId};
-use routing::{strip_prefix, Target};
+use filter::KeyFilter;
+use routing::{strip_prefix, Routes, Target};
+use tags::TagRules;
+
+/// What the planner is told: where keys go, how they map to paths, and the user's caps.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Which distributions each changed key belongs to. Without `ROUTES`, one catch-all route to
+    /// `DISTRIBUTION_ID` with `ORIGIN_PATH`.
+    pub routes: Routes,
+    /// `index.html` by default; `None` when disabled.
+    pub index_document: Option<String>,
+    /// The user's own caps on one request (`MAX_PATHS`, `MAX_WILDCARDS`), never zero.
+    pub max_paths: std::num::NonZeroUsize,
+    pub max_wildcards: std::num::NonZeroUsize,
+    pub filter: KeyFilter,
+    /// `TAGS`: cache tags that changes of matching keys add to their request.
+    pub tags: TagRules,
+}
 
 /// What one path costs past the free tier (CloudFront pricing, per path, wildcard or not).
 pub const COST_PER_PATH_USD: f64 = 0.005;
@@ -63,7 +81,7 @@ impl Plan {
     /// A plan of paths given as they are (an explicit `paths` request).
     pub fn of_paths(distribution_id: &DistributionId, paths: &[String]) -> Plan {
         let tags = paths.iter().filter(|p| p.starts_with('#')).count();
-        let counts = Budget::count(paths);
+        let counts = crate::model::PathCounts::of(paths);
         Plan {
             distribution_id: distribution_id.clone(),
             paths: paths.to_vec(),
@@ -71,8 +89,8 @@ impl Plan {
             stats: PlanStats {
                 keys_in: 0,
                 covers: paths.len(),
-                exact_paths: counts.0 - tags,
-                wildcards: counts.1,
+                exact_paths: counts.exact - tags,
+                wildcards: counts.wildcards,
                 tags,
             },
         }
@@ -147,7 +165,7 @@ impl Request<'_> {
             let covers = collapse::collapse(self.covers.clone(), for_paths);
             covers.paths()
         };
-        let (exact_paths, wildcards) = Budget::count(&paths);
+        let crate::model::PathCounts { exact: exact_paths, wildcards } = crate::model::PathCounts::of(&paths);
         paths.extend(self.tags.iter().map(|t| t.to_string()));
         if !budget.holds(&paths) {
             return None;
@@ -176,11 +194,8 @@ impl Request<'_> {
     }
 
     /// The plan within the configured budgets alone, which always has wildcard room.
-    pub fn fit_configured(&self, cfg: &Config) -> Result<Plan, Error> {
-        self.fit(Budget::configured(cfg)).ok_or_else(|| Error::Config {
-            variable: "MAX_PATHS",
-            rule: format!("no plan for {} fits MAX_PATHS and MAX_WILDCARDS", self.distribution_id),
-        })
+    pub fn fit_configured(&self, settings: &Settings) -> Result<Plan, Error> {
+        self.fit(Budget::configured(settings)).ok_or_else(|| no_plan_fits(&self.distribution_id))
     }
 }
 
@@ -205,7 +220,7 @@ impl<'c> Request<'c> {
 /// nowhere. `Ok(None)`: skipped for no route (events only). `foreign` is the target of a keys
 /// request naming a distribution the configuration does not know.
 fn targets<'a>(
-    cfg: &'a Config,
+    cfg: &'a Settings,
     foreign: &'a [Target],
     change: &Change,
     i: usize,
@@ -252,6 +267,14 @@ fn targets<'a>(
     }
 }
 
+/// The configured caps leave no plan (more cache tags than `MAX_PATHS`): the one message.
+pub fn no_plan_fits(distribution_id: &DistributionId) -> Error {
+    Error::Config {
+        variable: "MAX_PATHS",
+        rule: format!("no plan for {distribution_id} fits MAX_PATHS and MAX_WILDCARDS"),
+    }
+}
+
 fn no_distribution() -> Error {
     Error::Config {
         variable: "DISTRIBUTION_ID",
@@ -262,7 +285,7 @@ fn no_distribution() -> Error {
 }
 
 /// Routes and maps every change: one [`Request`] per distribution, before budgets.
-pub fn gather<'c>(changes: &'c [Change], cfg: &Config, routing: Routing<'_>) -> Result<Gathered<'c>, Error> {
+pub fn gather<'c>(changes: &'c [Change], cfg: &Settings, routing: Routing<'_>) -> Result<Gathered<'c>, Error> {
     let mut by_dist: BTreeMap<DistributionId, Request<'c>> = BTreeMap::new();
     let mut skipped: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut scratch = String::new();
@@ -340,7 +363,7 @@ pub struct Planned {
 
 /// Plans a set of changes within the configured budgets, as if nothing were in progress (what
 /// `cfinv plan` shows; the handler fits each request into the room CloudFront has left).
-pub fn plan(changes: &[Change], cfg: &Config, routing: Routing<'_>) -> Result<Planned, Error> {
+pub fn plan(changes: &[Change], cfg: &Settings, routing: Routing<'_>) -> Result<Planned, Error> {
     let gathered = gather(changes, cfg, routing)?;
     let plans = gathered.requests.iter().map(|r| r.fit_configured(cfg)).collect::<Result<_, _>>()?;
     Ok(Planned { plans, skipped: gathered.skipped })
@@ -351,8 +374,30 @@ mod tests {
     use super::*;
     use crate::model::ChangeKind;
 
-    fn cfg(vars: &[(&str, &str)]) -> Config {
-        Config::from_pairs(vars).unwrap()
+    /// Settings as the planner receives them, from the few variables these cases name, each
+    /// through the planner's own parser (`config.rs` validates the rest: trimming, ranges, errors).
+    fn cfg(vars: &[(&str, &str)]) -> Settings {
+        let var = |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string());
+        let list = |name: &str| -> Vec<String> {
+            var(name).map(|v| v.split(',').map(str::to_string).collect()).unwrap_or_default()
+        };
+        let dist = var("DISTRIBUTION_ID").map(|d| DistributionId::parse(&d).unwrap());
+        let origin_path = var("ORIGIN_PATH").unwrap_or_default();
+        let mut routes = Routes::single(dist.as_ref(), &origin_path);
+        if let Some(json) = var("ROUTES") {
+            routes.routes = routing::parse_routes(&json).unwrap();
+        }
+        let n = |name: &str, default: usize| {
+            std::num::NonZeroUsize::new(var(name).map_or(default, |v| v.parse().unwrap())).unwrap()
+        };
+        Settings {
+            routes,
+            index_document: var("INDEX_DOCUMENT").or(Some("index.html".into())).filter(|d| !d.is_empty()),
+            max_paths: n("MAX_PATHS", 3000),
+            max_wildcards: n("MAX_WILDCARDS", 15),
+            filter: KeyFilter::new(&list("INCLUDE"), &list("EXCLUDE")).unwrap(),
+            tags: var("TAGS").map(|t| TagRules::parse(&t).unwrap()).unwrap_or_default(),
+        }
     }
 
     fn change(bucket: &str, key: &str) -> Change {

@@ -1,0 +1,76 @@
+//! What a container remembers between invocations: each invalidation it has read, by id. An
+//! invalidation never changes after it is created (only its status), so its path counts, its
+//! CallerReference and its `CreateTime` are read once (GetInvalidation) for the container's life.
+//!
+//! The entry point owns one [`Known`] and hands it to every invocation; a cold container is a
+//! fresh one, in tests and in the storm benchmark alike. The adapters remember nothing.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use crate::cloudfront::{CloudFront, Invalidation};
+use crate::error::Error;
+use crate::model::PathCounts;
+
+/// What is remembered of one invalidation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub counts: PathCounts,
+    pub caller_reference: String,
+    pub create_time: SystemTime,
+}
+
+impl Seen {
+    fn of(inv: &Invalidation) -> Self {
+        Seen {
+            counts: PathCounts::of(&inv.paths),
+            caller_reference: inv.caller_reference.clone(),
+            create_time: inv.create_time,
+        }
+    }
+}
+
+/// See the module documentation.
+#[derive(Debug, Default)]
+pub struct Known {
+    seen: Mutex<HashMap<(String, String), Seen>>,
+}
+
+impl Known {
+    /// A cold container's: nothing remembered.
+    pub fn new() -> Self {
+        Known::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Seen>> {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What is known of invalidation `id` on `distribution_id`, read (GetInvalidation) the first
+    /// time only.
+    pub async fn seen<C: CloudFront>(&self, cf: &C, distribution_id: &str, id: &str) -> Result<Seen, Error> {
+        let key = (distribution_id.to_string(), id.to_string());
+        if let Some(s) = self.lock().get(&key) {
+            return Ok(s.clone());
+        }
+        let inv = cf.get_invalidation(distribution_id, id).await?;
+        Ok(self.remember(distribution_id, &inv))
+    }
+
+    /// Remembers an invalidation read or created by other means.
+    pub fn remember(&self, distribution_id: &str, inv: &Invalidation) -> Seen {
+        let seen = Seen::of(inv);
+        self.lock().insert((distribution_id.to_string(), inv.id.clone()), seen.clone());
+        seen
+    }
+
+    /// How many invalidations are remembered.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

@@ -1,0 +1,147 @@
+//! The Lambda edge, the only module besides `main.rs` that knows the runtime
+//! (`lambda_runtime`) and the event crate (`aws_lambda_events`): the invocation context, the
+//! `errorType` of a failed invocation ([`Diagnostic`]), and the answer each source expects —
+//! SQS's partial batch response, or the response every other source (the workflow, a direct
+//! invoke, `cfinv invoke`) reads.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, SystemTime};
+
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
+use lambda_runtime::Diagnostic;
+use serde::Serialize;
+
+use crate::cloudfront::CloudFront;
+use crate::config::Config;
+use crate::deadline::Instant;
+use crate::error::Error;
+use crate::handler::{self, Created, Handled, Invocation};
+use crate::intake::Source;
+use crate::known::Known;
+use crate::track::{self, Tracker};
+
+/// The invocation as the handler needs it, from the runtime's context.
+pub fn invocation(ctx: &lambda_runtime::Context) -> Invocation {
+    // `deadline` is milliseconds since the epoch. Lambda never starts an invocation past its
+    // deadline, so a deadline already past is not one (cargo lambda's emulator sends its
+    // timeout, 600000, there): then only the SDK's own timeouts bound the call.
+    let now_ms = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    let deadline = (ctx.deadline > now_ms).then(|| Instant::now() + Duration::from_millis(ctx.deadline - now_ms));
+    Invocation { request_id: ctx.request_id.clone(), deadline }
+}
+
+/// A failed invocation's `errorType` is the error's stable name, which Step Functions'
+/// `Retry`/`Catch` match (the runtime's default would be a Rust type name).
+impl From<Error> for Diagnostic {
+    fn from(e: Error) -> Self {
+        Diagnostic { error_type: e.error_type().to_string(), error_message: e.to_string() }
+    }
+}
+
+/// What the function answers.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum Output {
+    Sqs(SqsBatchResponse),
+    Other(Box<Response>),
+}
+
+/// The response to every source but SQS.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Response {
+    /// The single invalidation's fields at the top level (absent when there are zero or several).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub single: Option<Created>,
+    pub outcome: Outcome,
+    pub source: &'static str,
+    pub keys_in: usize,
+    pub invalidations: Vec<Created>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub skipped: BTreeMap<&'static str, usize>,
+}
+
+/// What an invocation did, for the caller (the workflow's Choice reads it).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every request was created (or CloudFront already had it).
+    Created,
+    /// The event changed nothing to invalidate (filtered keys, test events).
+    Skipped,
+}
+
+/// One invocation as a cold container runs it (nothing remembered), without tracking.
+pub async fn handle<C: CloudFront>(cfg: &Config, cf: &C, payload: &[u8], inv: &Invocation) -> Result<Output, Error> {
+    handle_with(cfg, cf, &Known::new(), None::<&track::Off>, payload, inv).await
+}
+
+/// One invocation with what the container remembers and, optionally, a tracker.
+pub async fn handle_with<C: CloudFront, T: Tracker>(
+    cfg: &Config,
+    cf: &C,
+    known: &Known,
+    tracker: Option<&T>,
+    payload: &[u8],
+    inv: &Invocation,
+) -> Result<Output, Error> {
+    respond(handler::run(cfg, cf, known, tracker, payload, inv).await?)
+}
+
+/// The answer its source expects.
+pub fn respond(h: Handled) -> Result<Output, Error> {
+    if h.intake.source == Source::Sqs {
+        let nothing_submitted = h.created.is_empty() && h.already == 0 && !h.failed.is_empty();
+        if !nothing_submitted {
+            return Ok(Output::Sqs(batch_response(&h.intake.messages, &h.failed)));
+        }
+        // Behind an SQS mapping an error sends the whole batch back, with or without
+        // ReportBatchItemFailures: the safe answer when nothing of it was submitted.
+        return Err(h.error.unwrap_or_else(|| {
+            let why = h.intake.malformed.first().map_or("", |m| m.1.as_str());
+            Error::invalid(format!("no message of the SQS batch could be read (the first: {why})"))
+        }));
+    }
+    if let Some(e) = h.error {
+        return Err(e);
+    }
+    let created = h.created;
+    Ok(Output::Other(Box::new(Response {
+        single: (created.len() == 1).then(|| created[0].clone()),
+        outcome: if created.is_empty() && h.already == 0 { Outcome::Skipped } else { Outcome::Created },
+        source: h.intake.source.name(),
+        keys_in: h.intake.changes.len(),
+        invalidations: created,
+        skipped: h.skipped,
+    })))
+}
+
+fn batch_response(messages: &[String], failed: &BTreeSet<usize>) -> SqsBatchResponse {
+    let mut r = SqsBatchResponse::default();
+    r.batch_item_failures = failed
+        .iter()
+        .map(|&i| {
+            let mut f = BatchItemFailure::default();
+            f.item_identifier = messages[i].clone();
+            f
+        })
+        .collect();
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rule: a failed invocation's errorType is the error's stable name, its message the error's.
+    #[test]
+    fn diagnostics_carry_the_stable_names() {
+        let cases = [
+            Error::InvalidInput("x".into()),
+            Error::TooManyInvalidationsInProgress { distribution_id: "E1".into(), message: String::new() },
+            Error::CloudFront("503".into()),
+        ];
+        for err in cases {
+            let d = Diagnostic::from(err.clone());
+            assert_eq!((d.error_type.as_str(), d.error_message), (err.error_type(), err.to_string()));
+        }
+    }
+}
