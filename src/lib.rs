@@ -17,7 +17,7 @@
 //! memory), [`handler`] runs one invocation and shapes the response for its source, and
 //! [`observe`] reports it (one summary line, EMF metrics). `main.rs` (the Lambda) and
 //! `bin/cfinv.rs` (the CLI) only wire these together. [`error`] holds the typed errors and their
-//! stable `errorType` names.
+//! stable `errorType` names; `sdk_error` writes an SDK error as the one line they carry.
 
 pub mod cloudfront;
 pub mod config;
@@ -30,6 +30,7 @@ pub mod observe;
 pub mod planner;
 pub mod quota;
 pub mod reference;
+mod sdk_error;
 pub mod track;
 
 pub use config::Config;
