@@ -206,6 +206,45 @@ warning: Skipping file /src/public/broken-link. File does not exist.\n";
     assert_eq!(doc["estimated_cost_usd"], json!(0.035));
 }
 
+/// What a real `aws s3 sync site/ s3://my-site/ > sync.log` wrote (captured with awscli v1 by
+/// scripts/capture-s3-sync.sh; CI runners have v2, whose transfer lines are assumed the same):
+/// progress lines ending in `\r`, transfer lines padded with spaces. `--from sync.log` plans the
+/// keys without the padding, so the home page `/` and the folder `/dir/` are invalidated (issue
+/// 19: the padding made `index.html␠␠␠` `/index.html*`, and no `/`).
+#[tokio::test]
+async fn real_aws_s3_sync_output_from_a_file_invalidates_the_home_page() {
+    let moto = Moto::start(&["--complete-after", "-1"]);
+    let d = moto.distributions[0].clone();
+    let log = support::repo().join("cfinv/tests/fixtures/aws-s3/sync-upload.txt");
+    let out = cfinv(&moto, &[], &["--from", log.to_str().unwrap(), "--json"], "");
+    assert_eq!(out.code, 0);
+    assert!(
+        out.stderr.contains("read 7 change(s) from aws s3 sync output; ignored 13 other line(s)"),
+        "{}",
+        out.stderr
+    );
+    let doc = out.json();
+    let invs = doc["invalidations"].as_array().unwrap();
+    assert_eq!(invs.len(), 1);
+    let paths = paths_of(&moto, &d, invs[0]["invalidation_id"].as_str().unwrap()).await;
+    for want in ["/", "/index.html", "/dir", "/dir/", "/dir/index.html"] {
+        assert!(paths.iter().any(|p| p == want), "{want} not in {paths:?}");
+    }
+    let keys = [
+        "app.js",
+        "docs/a b.html",
+        "old.html",
+        "docs/x to y.html",
+        "docs/ends in space ",
+        "dir/index.html",
+        "index.html",
+    ];
+    let keys: Vec<_> = keys.iter().map(|k| (Some("my-site"), *k)).collect();
+    let mut want = planned(&[("DISTRIBUTION_ID", &d)], &keys).concat();
+    want.sort();
+    assert_eq!(paths, want, "the keys of the log, planned as the Lambda plans them");
+}
+
 /// An `aws s3 sync` that changed nothing: nothing to invalidate, exit 0, no CloudFront call.
 #[tokio::test]
 async fn a_sync_that_changed_nothing_needs_no_invalidation() {

@@ -147,3 +147,77 @@ async fn a_transient_fault_is_retried_in_process() {
         assert_eq!(moto.invalidation_ids(SAMPLE_DISTRIBUTION).await.len(), i + 1, "{fault}");
     }
 }
+
+/// Rule (issue 19, item 5): an error from the real SDK reads as one line, the operation, the error
+/// code, the service's message and the request id, and not as the raw HTTP answer (headers,
+/// `SdkBody`), which the SDK's `DisplayErrorContext` appends and which goes to DEBUG only.
+#[tokio::test]
+async fn sdk_errors_are_one_line_naming_the_operation_and_the_code() {
+    use cf_invalidator::cloudfront::{CloudFront, CreateRequest, SdkCloudFront};
+    use cf_invalidator::track::{SdkTracker, Tracker};
+
+    let moto = Moto::start(&["--distribution-ids", SAMPLE_DISTRIBUTION]);
+    let cf = moto.cloudfront();
+    let unknown = "E0UNKNOWN0DIST";
+    let denied = "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: cloudfront:ListInvalidations";
+    moto.inject(json!([{"op": "ListInvalidations", "status": 403, "code": "AccessDenied", "message": denied}]));
+    let paths = ["/index.html".to_string()];
+    let create = CreateRequest { distribution_id: unknown, caller_reference: "ref-1", paths: &paths };
+    // Nothing listens there: no answer at all, after the SDK's own three attempts.
+    let nowhere =
+        SdkCloudFront::from_client(support::cloudfront_client(&format!("http://127.0.0.1:{}", support::free_port())));
+    let sfn = aws_sdk_sfn::Client::from_conf(
+        aws_sdk_sfn::Config::builder()
+            .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
+            .endpoint_url(&moto.endpoint)
+            .region(aws_sdk_sfn::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sfn::config::Credentials::new("test", "test", None, None, "tests"))
+            .build(),
+    );
+    let tracker = SdkTracker::from_client(sfn, "arn:aws:states:us-east-1:123456789012:stateMachine:missing");
+
+    // (what was called, the error's text, what the line must name)
+    let cases: Vec<(&str, String, Vec<&str>)> = vec![
+        (
+            "ListInvalidations denied",
+            cf.list_invalidations(SAMPLE_DISTRIBUTION, None).await.unwrap_err().to_string(),
+            vec!["ListInvalidations: AccessDenied: ", denied, "(request id cfstub)"],
+        ),
+        (
+            "ListInvalidations of an unknown distribution",
+            cf.list_invalidations(unknown, None).await.unwrap_err().to_string(),
+            vec!["ListInvalidations: NoSuchDistribution", unknown, "request id "],
+        ),
+        (
+            "GetInvalidation of an unknown distribution",
+            cf.get_invalidation(unknown, "I2J0I21PCUYOIK").await.unwrap_err().to_string(),
+            vec!["GetInvalidation: NoSuchDistribution", unknown, "request id "],
+        ),
+        (
+            "CreateInvalidation on an unknown distribution",
+            cf.create_invalidation(create, None).await.unwrap_err().to_string(),
+            vec!["CreateInvalidation: NoSuchDistribution", unknown, "request id "],
+        ),
+        (
+            "ListInvalidations with nothing listening",
+            nowhere.list_invalidations(SAMPLE_DISTRIBUTION, None).await.unwrap_err().to_string(),
+            vec!["ListInvalidations: the request could not be sent: "],
+        ),
+        (
+            "StartExecution of a missing state machine",
+            tracker.start_execution("exec-1", "{}", None).await.unwrap_err().message,
+            vec!["StartExecution: StateMachineDoesNotExist", "request id "],
+        ),
+    ];
+    for (call, text, names) in cases {
+        eprintln!("{call}: {text}");
+        assert!(!text.contains(['\n', '\r']), "{call}: one line: {text}");
+        for name in names {
+            assert!(text.contains(name), "{call}: names {name:?}: {text}");
+        }
+        for raw in ["SdkBody", "headers", "HeaderMap", "content-type", "Response {"] {
+            assert!(!text.contains(raw), "{call}: no raw HTTP ({raw}): {text}");
+        }
+        assert!(text.len() < 400, "{call}: {} characters: {text}", text.len());
+    }
+}

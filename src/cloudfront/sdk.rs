@@ -6,7 +6,7 @@ use std::future::Future;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudfront::config::SharedCredentialsProvider;
-use aws_sdk_cloudfront::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudfront::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudfront::operation::create_invalidation::CreateInvalidationError;
 use aws_sdk_cloudfront::operation::get_invalidation::GetInvalidationError;
 use aws_sdk_cloudfront::operation::list_invalidations::ListInvalidationsError;
@@ -15,6 +15,7 @@ use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
 use super::{CloudFront, CreateRequest, Invalidation, InvalidationPage, InvalidationSummary, Status};
 use crate::deadline::{self, Instant};
 use crate::error::Error;
+use crate::sdk_error::one_line;
 
 pub struct SdkCloudFront {
     client: aws_sdk_cloudfront::Client,
@@ -89,13 +90,14 @@ async fn by_deadline<T>(
 
 fn classify_create(e: SdkError<CreateInvalidationError>, req: &CreateRequest<'_>) -> Error {
     let dist = req.distribution_id.to_string();
-    let detail = DisplayErrorContext(&e).to_string();
+    let detail = one_line("CreateInvalidation", &e);
     let SdkError::ServiceError(se) = e else {
         // Timeouts, connection errors, unreadable responses: transient as far as we can tell.
         return Error::CloudFront(detail);
     };
     let err = se.into_err();
-    let message = err.message().unwrap_or_default().to_string();
+    // The typed errors name what they are about; CloudFront's text and the request id follow.
+    let message = detail.clone();
     match err {
         CreateInvalidationError::NoSuchDistribution(_) => Error::NoSuchDistribution { distribution_id: dist, message },
         CreateInvalidationError::AccessDenied(_) => Error::AccessDenied { distribution_id: dist, message },
@@ -105,9 +107,11 @@ fn classify_create(e: SdkError<CreateInvalidationError>, req: &CreateRequest<'_>
         CreateInvalidationError::InvalidArgument(_)
         | CreateInvalidationError::BatchTooLarge(_)
         | CreateInvalidationError::MissingBody(_)
-        | CreateInvalidationError::InconsistentQuantities(_) => {
-            Error::InvalidInput(format!("CloudFront refused the request: {} {message}", err.code().unwrap_or_default()))
-        }
+        | CreateInvalidationError::InconsistentQuantities(_) => Error::InvalidInput(format!(
+            "CloudFront refused the request: {} {}",
+            err.code().unwrap_or_default(),
+            err.message().unwrap_or_default()
+        )),
         // Not in the model: arrives as an unhandled error; matched by code, as the SDK does not model it.
         other => match other.code() {
             Some("InvalidationBatchAlreadyExists") => {
@@ -165,7 +169,7 @@ impl CloudFront for SdkCloudFront {
             .send()
             .await
             .map_err(|e| {
-                let detail = DisplayErrorContext(&e).to_string();
+                let detail = one_line("GetInvalidation", &e);
                 match e.into_service_error() {
                     GetInvalidationError::NoSuchDistribution(_) => {
                         Error::NoSuchDistribution { distribution_id: distribution_id.into(), message: detail }
@@ -211,7 +215,7 @@ impl CloudFront for SdkCloudFront {
 }
 
 fn classify_list(e: SdkError<ListInvalidationsError>, distribution_id: &str) -> Error {
-    let detail = DisplayErrorContext(&e).to_string();
+    let detail = one_line("ListInvalidations", &e);
     match e.into_service_error().code() {
         Some("NoSuchDistribution") => {
             Error::NoSuchDistribution { distribution_id: distribution_id.into(), message: detail }

@@ -3,11 +3,12 @@
 
 use std::time::Duration;
 
-use aws_sdk_sfn::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sfn::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sfn::operation::start_execution::StartExecutionError;
 
 use super::{region_of, Started, TrackError, Tracker};
 use crate::deadline::{self, Instant};
+use crate::sdk_error::one_line;
 
 pub struct SdkTracker {
     client: aws_sdk_sfn::Client,
@@ -43,16 +44,13 @@ fn timeouts() -> aws_config::timeout::TimeoutConfig {
 }
 
 fn classify(e: SdkError<StartExecutionError>) -> Result<Started, TrackError> {
-    let detail = DisplayErrorContext(&e).to_string();
+    let message = one_line("StartExecution", &e);
     let SdkError::ServiceError(se) = e else {
-        return Err(TrackError { code: "StepFunctionsError".into(), message: detail });
+        return Err(TrackError { code: "StepFunctionsError".into(), message });
     };
     match se.into_err() {
         StartExecutionError::ExecutionAlreadyExists(_) => Ok(Started::AlreadyExists),
-        other => Err(TrackError {
-            code: other.code().unwrap_or("StepFunctionsError").to_string(),
-            message: other.message().map_or(detail, str::to_string),
-        }),
+        other => Err(TrackError { code: other.code().unwrap_or("StepFunctionsError").to_string(), message }),
     }
 }
 
