@@ -132,6 +132,9 @@ pub struct Created {
     pub timeout: u32,
     /// `now + timeout` (RFC 3339, UTC): the wait loop fails with `InvalidationTimeout` after it.
     pub deadline: String,
+    /// The route's role (ROUTES' `role_arn`), which the wait loop polls another account with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
 }
 
 /// The response to every source but SQS.
@@ -233,7 +236,20 @@ pub async fn handle_tracked<C: CloudFront, T: Tracker>(
     let timeout = timeout(&intake);
     let given_reference = intake.explicit.as_ref().and_then(|r| r.caller_reference.as_deref());
 
-    if let Some((distribution_id, paths)) = explicit_paths(&intake) {
+    if let Some(ExplicitRequest { what: Explicit::Track { invalidations }, .. }) = &intake.explicit {
+        // A tracking input: nothing is created; each invalidation as CloudFront has it.
+        for t in invalidations {
+            match cf.get_invalidation(&t.distribution_id, &t.invalidation_id).await {
+                Ok(i) => {
+                    let mut c =
+                        describe(&t.distribution_id, &i.caller_reference.clone(), i, t.timeout.unwrap_or(timeout));
+                    c.deadline = t.deadline.clone().unwrap_or(c.deadline);
+                    tally.created.push(c);
+                }
+                Err(e) => tally.fail([0], e),
+            }
+        }
+    } else if let Some((distribution_id, paths)) = explicit_paths(&intake) {
         // Paths given as they are: sent as they are when they fit, else they wait.
         let plan = Plan::of_paths(distribution_id, paths);
         let budget =
@@ -274,6 +290,9 @@ pub async fn handle_tracked<C: CloudFront, T: Tracker>(
                 }
             }
         }
+    }
+    for c in &mut tally.created {
+        c.role_arn = cfg.roles.iter().find(|(d, _)| d.as_str() == c.distribution_id).map(|(_, r)| r.clone());
     }
     // Explicit requests are not tracked: they come from the workflow, which waits for them itself,
     // or from a caller who chose not to wait. A tracker that fails never fails a message
@@ -448,6 +467,7 @@ fn describe(distribution_id: &DistributionId, caller_reference: &str, inv: Inval
         caller_reference: caller_reference.to_string(),
         timeout,
         deadline: humantime::format_rfc3339_seconds(deadline).to_string(),
+        role_arn: None,
     }
 }
 

@@ -235,6 +235,35 @@ fn the_state_machine_may_only_invoke_the_function_poll_its_distribution_and_publ
     assert_eq!(t["Parameters"]["EventBusName"]["Default"], "default");
 }
 
+/// Rule (issue 19, item 6): the wait loop polls a distribution in another account with its
+/// route's role, so the workflow's role may assume exactly the roles `CrossAccountRoleArns` names,
+/// only when some are named; the definition takes the role from each invalidation (`role_arn`).
+#[test]
+fn the_workflow_may_assume_exactly_the_routes_roles() {
+    let t = template();
+    let sm = &t["Resources"]["InvalidationStateMachine"]["Properties"];
+    let assumes: Vec<Value> = conditional_policies(&sm["Policies"])
+        .into_iter()
+        .filter(|(_, p)| statements(&json!([p])).iter().any(|s| actions(s).iter().any(|a| a.starts_with("sts:"))))
+        .map(|(c, p)| {
+            assert_eq!(c.as_deref(), Some("AssumesRoles"), "only when roles are named: {p}");
+            p
+        })
+        .collect();
+    assert_eq!(assumes.len(), 1, "{assumes:?}");
+    let stmts = statements(&json!(assumes));
+    assert_eq!(stmts.len(), 1, "{stmts:?}");
+    assert_eq!((stmts[0]["Effect"].as_str(), actions(&stmts[0])), (Some("Allow"), vec!["sts:AssumeRole".to_string()]));
+    assert_eq!(stmts[0]["Resource"], json!({"Ref": "CrossAccountRoleArns"}));
+    // The roles must trust the workflow's role: its ARN is an output.
+    assert_eq!(
+        t["Outputs"]["StateMachineRoleArn"]["Value"]["Fn::GetAtt"],
+        json!(["InvalidationStateMachineRole", "Arn"])
+    );
+    let definition = std::fs::read_to_string(repo().join("statemachine/invalidate.asl.json")).unwrap();
+    assert!(definition.contains(r#""RoleArn.$": "$.invalidation.role_arn""#), "the poll takes the item's role");
+}
+
 /// The state machine's ARN as the function and its policy must spell it: built from the explicit
 /// name, never a reference to the state machine (which refers to the function: a cycle).
 const TRACKING_ARN: &str =
