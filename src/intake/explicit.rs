@@ -272,8 +272,6 @@ fn track_items(track: Value) -> Result<Vec<TrackItem>, Error> {
                 )))
             }
         };
-        let timeout =
-            field("timeout").map(|v| timeout_seconds(v, &format!("track.invalidations[{i}].timeout"))).transpose()?;
         // The wait loop compares it with a Step Functions timestamp: RFC 3339 in UTC.
         let deadline = match field("deadline") {
             None => None,
@@ -284,6 +282,17 @@ fn track_items(track: Value) -> Result<Vec<TrackItem>, Error> {
                     truncate(&other.to_string(), 80)
                 )))
             }
+        };
+        // With a deadline the timeout only reports what set it; without one it sets the deadline.
+        let name = format!("track.invalidations[{i}].timeout");
+        let timeout = match field("timeout") {
+            None => None,
+            Some(v) if deadline.is_some() => Some(
+                whole_seconds(v)
+                    .and_then(|t| u32::try_from(t).ok())
+                    .ok_or_else(|| Error::invalid(format!("{name} must be a whole number of seconds, got {v}")))?,
+            ),
+            Some(v) => Some(timeout_seconds(v, &name)?),
         };
         out.push(TrackItem { distribution_id, invalidation_id, timeout, deadline });
     }
@@ -548,6 +557,7 @@ mod tests {
             (one(json!({"distribution_id":"e1"})), "distribution_id"),
             (one(json!({"deadline":"tomorrow"})), "deadline must be an RFC 3339 time"),
             (one(json!({"timeout":59})), "track.invalidations[0].timeout must be a whole number"),
+            (one(json!({"timeout":"4","deadline":"2026-01-01T00:00:00Z"})), "timeout must be a whole number"),
             (json!({"track":{"invalidations":[]}}), "1 to 100"),
             (json!({"track":{"invalidations":many}}), "1 to 100"),
             (json!({"track":[]}), "track must be"),
