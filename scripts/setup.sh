@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the project's local tools, all git-ignored, so that a fresh clone needs nothing by hand:
-#   .venv/        moto (the CloudFront / Step Functions stand-in), cargo-lambda, cfn-lint, and
+#   .venv/        moto (the CloudFront / Step Functions stand-in), cargo-lambda, cfn-lint, checkov, and
 #                 awslambdaric for the Python baseline of `make compare` (PyPI)
 #   node_modules/ asl-validator (npm), pinned in package.json
 # Re-running is cheap: each part is redone only when its pins change.

@@ -15,7 +15,7 @@ use crate::cloudfront::{CloudFront, Invalidation, Status};
 use crate::config::Config;
 use crate::deadline::Instant;
 use crate::error::Error;
-use crate::intake::{self, Intake};
+use crate::intake::{self, Explicit, ExplicitRequest, Intake};
 use crate::known::Known;
 use crate::model::{DistributionId, PathCounts};
 use crate::observe::{self, Summary};
@@ -49,6 +49,9 @@ pub struct Created {
     pub timeout: u32,
     /// `now + timeout` (RFC 3339, UTC): the wait loop fails with `InvalidationTimeout` after it.
     pub deadline: String,
+    /// The route's role (ROUTES' `role_arn`), which the wait loop polls another account with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
 }
 
 /// Paths are echoed in the response only up to this many bytes in all.
@@ -68,6 +71,7 @@ impl Created {
             caller_reference: caller_reference.to_string(),
             timeout,
             deadline: humantime::format_rfc3339_seconds(deadline).to_string(),
+            role_arn: None,
         }
     }
 }
@@ -199,8 +203,27 @@ pub async fn run<C: CloudFront, T: Tracker>(
     let mut tally = Tally { failed: intake.malformed.iter().map(|m| m.0).collect(), ..Default::default() };
     tracing::debug!(keys = ?intake.changes.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), "changed keys");
     let timeout = prepare::wait_timeout(&intake);
-    match prepare::prepare_payload(&cfg.planner, &intake, Token::Fixed(&inv.request_id), false) {
-        Err(e) => {
+    let prepared = match &intake.explicit {
+        // A tracking input: nothing is created; each invalidation as CloudFront has it.
+        Some(ExplicitRequest { what: Explicit::Track { invalidations }, .. }) => {
+            for t in invalidations {
+                match cf.get_invalidation(&t.distribution_id, &t.invalidation_id).await {
+                    Ok(i) => {
+                        let reference = i.caller_reference.clone();
+                        let mut c = Created::describe(&t.distribution_id, &reference, i, t.timeout.unwrap_or(timeout));
+                        c.deadline = t.deadline.clone().unwrap_or(c.deadline);
+                        tally.created.push(c);
+                    }
+                    Err(e) => tally.fail([0], e),
+                }
+            }
+            None
+        }
+        _ => Some(prepare::prepare_payload(&cfg.planner, &intake, Token::Fixed(&inv.request_id), false)),
+    };
+    match prepared {
+        None => {}
+        Some(Err(e)) => {
             tracing::warn!(error_type = e.error_type(), error = %e, "not planned");
             let messages: BTreeSet<usize> = match &intake.explicit {
                 Some(_) => BTreeSet::from([0]),
@@ -208,7 +231,7 @@ pub async fn run<C: CloudFront, T: Tracker>(
             };
             tally.fail(messages, e);
         }
-        Ok(prepared) => {
+        Some(Ok(prepared)) => {
             tally.skipped = prepared.skipped;
             let submitter = Submitter { cf, known, settings: &cfg.planner, deadline: inv.deadline };
             for s in &prepared.submissions {
@@ -216,6 +239,9 @@ pub async fn run<C: CloudFront, T: Tracker>(
                 tally.record(s, outcome, timeout);
             }
         }
+    }
+    for c in &mut tally.created {
+        c.role_arn = cfg.roles.iter().find(|(d, _)| d.as_str() == c.distribution_id).map(|(_, r)| r.clone());
     }
     // Explicit requests are not tracked: they come from the workflow, which waits for them itself,
     // or from a caller who chose not to wait. A tracker that fails never fails a message

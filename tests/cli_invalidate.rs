@@ -146,6 +146,25 @@ async fn keys_as_arguments_become_the_planned_paths() {
     assert_eq!(moto.invalidation_ids(&d).await, [id]);
 }
 
+/// Rule (issue 19, item 4; CloudFront: an item `#tag` invalidates every object with that cache
+/// tag): `TAGS` adds its tags to the request of a matching key, and they reach CloudFront
+/// through the real SDK beside the paths, one spelling each (tags are case-insensitive).
+#[tokio::test]
+async fn tags_reach_cloudfront_beside_the_paths() {
+    let moto = Moto::start(&["--complete-after", "-1"]);
+    let d = moto.distributions[0].clone();
+    let tags = r##"{"*.css":"#Styles","docs/**":["#docs","#styles"]}"##;
+    let out = cfinv(&moto, &[("TAGS", tags)], &["--json", "x.css", "docs/a.html"], "");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let inv = &out.json()["invalidations"][0];
+    let held = paths_of(&moto, &d, inv["invalidation_id"].as_str().unwrap()).await;
+    assert_eq!(held, strs(&["#docs", "#styles", "/docs/a.html", "/x.css"]));
+    assert_eq!(inv["path_count"], 4, "each tag is billed like a path");
+    let mut want = planned(&[("DISTRIBUTION_ID", &d), ("TAGS", tags)], &[(None, "x.css"), (None, "docs/a.html")]);
+    want.iter_mut().for_each(|p| p.sort());
+    assert_eq!(vec![held], want, "the Lambda's planner's items");
+}
+
 #[tokio::test]
 async fn keys_from_a_file_become_the_planned_paths() {
     let moto = Moto::start(&["--complete-after", "-1"]);

@@ -85,6 +85,8 @@ async fn every_sample_event_creates_the_planned_invalidation() {
         ("eventbridge-created.json", Some(&["/blog/launch", "/blog/launch/", "/blog/launch/index.html"])),
         ("eventbridge-deleted.json", Some(&["/blog/draft", "/blog/draft/", "/blog/draft/index.html"])),
         ("explicit-paths.json", Some(&["/docs/*", "/index.html"])),
+        // A cache tag beside a path (CloudFront: an item `#tag` invalidates every object so tagged).
+        ("explicit-tags.json", Some(&["#product-pages", "/products/index.html"])),
         (
             "explicit-keys.json",
             Some(&[
@@ -132,6 +134,71 @@ async fn every_sample_event_creates_the_planned_invalidation() {
         // `cfinv plan` (prepare) promised exactly these paths.
         let prepared = prepare::plan_payload(&cfg.planner, &event(name)).unwrap();
         assert_eq!(prepared.plans[0].paths, *want, "{name}: plan and request agree");
+    }
+}
+
+/// Rule (issue 19, item 4): cache tags reach CloudFront through the real SDK — from `TAGS` for
+/// a matching changed key, beside its paths, one spelling each; a tag CloudFront would refuse
+/// (a comma) is refused before anything is sent.
+#[tokio::test]
+async fn tags_reach_cloudfront_through_the_sdk() {
+    let moto = Moto::start(&["--distribution-ids", SAMPLE_DISTRIBUTION]);
+    let cf = moto.cloudfront();
+    let cfg = config(&[("DISTRIBUTION_ID", SAMPLE_DISTRIBUTION), ("TAGS", r##"{"docs/**":["#Docs","#home"]}"##)]);
+    let out = to_json(&lambda::handle(&cfg, &cf, &event("s3-put.json"), &invocation("tags-1")).await.unwrap());
+    let id = out["invalidation_id"].as_str().unwrap_or_else(|| panic!("{out}"));
+    let got = moto.sdk().get_invalidation().distribution_id(SAMPLE_DISTRIBUTION).id(id).send().await.unwrap();
+    let mut items = got.invalidation.unwrap().invalidation_batch.unwrap().paths.unwrap().items.unwrap_or_default();
+    items.sort();
+    assert_eq!(
+        items,
+        ["#docs", "#home", "/docs/getting-started", "/docs/getting-started/", "/docs/getting-started/index.html"]
+    );
+    assert_eq!(out["path_count"], 5, "each tag is billed like a path");
+    let bad = json!({"distribution_id": SAMPLE_DISTRIBUTION, "paths": ["/a", "#a,b"]}).to_string();
+    let err = lambda::handle(&cfg, &cf, bad.as_bytes(), &invocation("tags-2")).await.unwrap_err();
+    assert_eq!(err.error_type(), "InvalidInput", "{err}");
+    assert_eq!(moto.invalidation_ids(SAMPLE_DISTRIBUTION).await.len(), 1, "nothing sent for the refused tag");
+}
+
+/// Rule: the stand-in refuses what CloudFront refuses (a tag with a comma, a wildcard, a space,
+/// over 256 characters; a path without '/'), so that the tests above could fail.
+#[tokio::test]
+async fn the_stand_in_refuses_what_cloudfront_refuses() {
+    use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
+    let moto = Moto::start(&["--distribution-ids", SAMPLE_DISTRIBUTION]);
+    let long = format!("#{}", "t".repeat(257));
+    let at_limit = format!("#{}", "t".repeat(256));
+    for (i, (item, ok)) in [
+        ("#styles", true),
+        ("#x-y_z.!~", true),
+        (at_limit.as_str(), true),
+        ("#a,b", false),
+        ("#a*", false),
+        ("#a b", false),
+        ("#", false),
+        (long.as_str(), false),
+        ("styles", false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let paths = Paths::builder().quantity(1).items(item).build().unwrap();
+        let batch = InvalidationBatch::builder().caller_reference(format!("r{i}")).paths(paths).build().unwrap();
+        let sent = moto
+            .sdk()
+            .create_invalidation()
+            .distribution_id(SAMPLE_DISTRIBUTION)
+            .invalidation_batch(batch)
+            .send()
+            .await;
+        match sent {
+            Ok(_) => assert!(ok, "{item:?} was accepted"),
+            Err(e) => {
+                assert!(!ok, "{item:?}: {e:?}");
+                assert_eq!(e.into_service_error().meta().code(), Some("InvalidArgument"), "{item:?}");
+            }
+        }
     }
 }
 

@@ -39,6 +39,21 @@ impl Workflow {
         Workflow::on_bus(complete_after, distributions, env, "default")
     }
 
+    /// The state machine on a moto and a Lambda already started.
+    fn on(moto: Moto, lambda: Lambda, bus: &str) -> Workflow {
+        let definition = std::fs::read_to_string(repo().join("statemachine/invalidate.asl.json"))
+            .unwrap()
+            .replace("${InvalidatorFunctionArn}", FUNCTION_ARN)
+            .replace("${EventBusName}", bus);
+        let created = aws_json(
+            moto.port,
+            "states",
+            "AWSStepFunctions.CreateStateMachine",
+            &json!({"name": "cf-invalidator", "definition": definition, "roleArn": "arn:aws:iam::123456789012:role/sfn", "type": "STANDARD"}),
+        );
+        Workflow { state_machine: created["stateMachineArn"].as_str().unwrap().to_string(), moto, _lambda: lambda }
+    }
+
     /// The same, publishing its events to this bus.
     fn on_bus(complete_after: i32, distributions: &[&str], env: &[(&str, &str)], bus: &str) -> Workflow {
         let mut lambda = Lambda::emulator();
@@ -56,17 +71,7 @@ impl Workflow {
             &complete_after.to_string(),
         ]);
         lambda.run(&moto.endpoint, env);
-        let definition = std::fs::read_to_string(repo().join("statemachine/invalidate.asl.json"))
-            .unwrap()
-            .replace("${InvalidatorFunctionArn}", FUNCTION_ARN)
-            .replace("${EventBusName}", bus);
-        let created = aws_json(
-            moto.port,
-            "states",
-            "AWSStepFunctions.CreateStateMachine",
-            &json!({"name": "cf-invalidator", "definition": definition, "roleArn": "arn:aws:iam::123456789012:role/sfn", "type": "STANDARD"}),
-        );
-        Workflow { state_machine: created["stateMachineArn"].as_str().unwrap().to_string(), moto, _lambda: lambda }
+        Workflow::on(moto, lambda, bus)
     }
 
     /// Starts one execution: its ARN.
@@ -437,7 +442,7 @@ fn a_timed_out_invalidation_publishes_one_timed_out_event_then_fails() {
 
 /// Rule: a tracking input (`{"track": {"invalidations": [...]}}`, what the function starts for
 /// invalidations made from S3 events) creates nothing and waits for those invalidations like the
-/// create step's, with the same output.
+/// create step's, with the same output, without invoking the function.
 #[test]
 fn a_tracking_input_waits_without_creating() {
     let wf = Workflow::start(1);
@@ -451,7 +456,7 @@ fn a_tracking_input_waits_without_creating() {
                "invalidation_id": created["invalidation_id"], "status": "Completed", "caller_reference": "cfinv-test",
                "path_count": 2, "paths": ["/b", "/c/*"]}]})
     );
-    assert_eq!(wf.count("Invoke"), 0, "the function is not invoked");
+    assert_eq!(wf.count("Invoke"), 0, "items with their deadline need not the function");
     assert_eq!(wf.count("CreateInvalidation"), 1, "only the test's own");
     assert_eq!(wf.count("GetInvalidation"), 2);
 }
@@ -511,6 +516,236 @@ fn seconds_taken_is_exact_across_forms_and_midnight() {
         let out: Value = serde_json::from_str(d["output"].as_str().unwrap()).unwrap();
         assert_eq!(out["clock"]["seconds"], *want, "{since} .. {until}");
     }
+}
+
+/// Rule (issue 19, item 2): `null` means absent, in the workflow as in the function. A null
+/// `caller_reference` is the execution's `sfn-<name>` (so a retried create step returns the same
+/// invalidation), and a null `wait` or wait field is its default; the function and the wait loop
+/// see the same complete wait. (Completed when created: the 30 s are not waited for.)
+#[test]
+fn null_means_absent_in_every_field() {
+    let wf = Workflow::start(0);
+    let cases = [
+        (json!({"caller_reference": null}), json!({"first_seconds": 30, "interval_seconds": 30})),
+        (json!({"wait": null}), json!({"first_seconds": 30, "interval_seconds": 30})),
+        (
+            json!({"wait": {"first_seconds": null, "interval_seconds": 1}}),
+            json!({"first_seconds": 30, "interval_seconds": 1}),
+        ),
+        (
+            json!({"wait": {"first_seconds": 2, "interval_seconds": null}}),
+            json!({"first_seconds": 2, "interval_seconds": 30}),
+        ),
+        (
+            json!({"wait": {}, "timeout": null, "caller_reference": null}),
+            json!({"first_seconds": 30, "interval_seconds": 30}),
+        ),
+    ];
+    for (i, (fields, wait)) in cases.into_iter().enumerate() {
+        let mut input = json!({"distribution_id": SAMPLE_DISTRIBUTION, "paths": [format!("/null-{i}")]});
+        input.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
+        let name = format!("null-{i}");
+        let arn = wf.start_execution(&name, &input);
+        let (status, out, cause) = wf.finish(&arn);
+        assert_eq!(status, "SUCCEEDED", "{input}: {out} {cause}");
+        let reference = format!("sfn-{name}");
+        assert_eq!(out["invalidations"][0]["caller_reference"], reference, "{input}");
+        let history = wf.history(&arn);
+        let payload = lambda_payload(&history);
+        assert_eq!((&payload["caller_reference"], &payload["wait"]), (&json!(reference), &wait), "{input}");
+        assert_eq!(loop_inputs(&history)[0]["wait"], wait, "{input}");
+    }
+    assert_eq!(wf.count("CreateInvalidation"), 5);
+}
+
+/// Rule: a wait that is not an object is refused with `InvalidInput` before anything is created
+/// (not `States.Runtime` in the middle of the defaults).
+#[test]
+fn a_wait_that_is_not_an_object_is_refused_before_anything_is_created() {
+    let wf = Workflow::start(0);
+    for (i, wait) in [json!(30), json!("30"), json!([]), json!(true)].into_iter().enumerate() {
+        let input = json!({"distribution_id": SAMPLE_DISTRIBUTION, "paths": ["/a"], "wait": wait});
+        let (status, error, cause) = wf.run(&format!("bad-wait-{i}"), input);
+        assert_eq!((status.as_str(), &error), ("FAILED", &json!("InvalidInput")), "{wait}: {cause}");
+        assert!(cause.contains("wait must be an object"), "{cause}");
+    }
+    assert_eq!(wf.count("Invoke"), 0);
+    assert_eq!(wf.count("CreateInvalidation"), 0);
+}
+
+/// Rule (issue 19, item 3): a tracker started by hand needs only each invalidation's two ids:
+/// the function reads the rest from CloudFront (status, caller_reference, paths) and sets the
+/// deadline from `timeout`; the loop waits and publishes its event like any other.
+#[test]
+fn a_tracker_started_by_hand_needs_only_the_ids() {
+    let wf = Workflow::start(1);
+    let subscriber = Subscriber::on(wf.moto.port, "default");
+    let made = existing_invalidation(&wf, &["/b", "/c/*"], Duration::from_secs(900));
+    let id = made["invalidation_id"].clone();
+    let input = json!({"track": {"invalidations": [{"distribution_id": SAMPLE_DISTRIBUTION, "invalidation_id": id}]},
+                       "timeout": 120, "wait": {"first_seconds": 1, "interval_seconds": 1}});
+    let started = std::time::SystemTime::now();
+    let arn = wf.start_execution("by-hand-1", &input);
+    let (status, out, cause) = wf.finish(&arn);
+    assert_eq!(status, "SUCCEEDED", "{out} {cause}");
+    assert_eq!(
+        out,
+        json!({"status": "Completed", "invalidations": [{"distribution_id": SAMPLE_DISTRIBUTION, "invalidation_id": id,
+               "status": "Completed", "caller_reference": "cfinv-test", "path_count": 2, "paths": ["/b", "/c/*"]}]})
+    );
+    let loops = loop_inputs(&wf.history(&arn));
+    let deadline = humantime::parse_rfc3339(loops[0]["invalidation"]["deadline"].as_str().unwrap()).unwrap();
+    let after = deadline.duration_since(started).unwrap().as_secs();
+    assert!((110..=130).contains(&after), "deadline {after} s after the start, timeout 120");
+    let events = subscriber.wait_for(1, Duration::from_secs(5));
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["detail"]["caller_reference"], "cfinv-test");
+    assert_eq!(events[0]["detail"]["path_count"], 2);
+    assert_eq!(wf.count("CreateInvalidation"), 1, "only the test's own");
+
+    // An invalidation that does not exist is the caller's mistake: refused at once, before any wait.
+    let input =
+        json!({"track": {"invalidations": [{"distribution_id": SAMPLE_DISTRIBUTION, "invalidation_id": "INOSUCH"}]}});
+    let (status, error, cause) = wf.run("by-hand-2", input);
+    assert_eq!((status.as_str(), &error), ("FAILED", &json!("InvalidInput")), "{cause}");
+    assert!(cause.contains("no invalidation INOSUCH"), "{cause}");
+    // And one without its ids is the caller's mistake, named.
+    let (status, error, cause) =
+        wf.run("by-hand-3", json!({"track": {"invalidations": [{"distribution_id": SAMPLE_DISTRIBUTION}]}}));
+    assert_eq!((status.as_str(), &error), ("FAILED", &json!("InvalidInput")), "{cause}");
+    assert!(cause.contains("invalidation_id is required"), "{cause}");
+}
+
+/// Rule (issue 19, item 6): an invalidation on a route with a `role_arn` (a distribution in
+/// another account) is polled with that role, so that its loop reaches the distribution and
+/// publishes its event; the others with the workflow's own role. (The stand-in runs a task's
+/// `Credentials.RoleArn` as that role, in that role's account, as AWS does.)
+#[test]
+fn a_role_routes_invalidation_is_polled_with_that_role() {
+    const HOME: &str = "EHOMEACCOUNT1";
+    let role = "arn:aws:iam::111122223333:role/cf-invalidator";
+    let routes =
+        format!(r#"[{{"prefix":"","distributions":[{{"id":"{SAMPLE_DISTRIBUTION}","role_arn":"{role}"}},"{HOME}"]}}]"#);
+    let mut lambda = Lambda::emulator();
+    let endpoint = format!("http://127.0.0.1:{}", lambda.port);
+    let moto = Moto::start(&[
+        "--distribution-ids",
+        HOME,
+        "--stepfunctions",
+        "--lambda-endpoint",
+        &endpoint,
+        "--lambda-function",
+        "_",
+        "--complete-after",
+        "1",
+    ]);
+    // The other account's distribution lives in that account: only its role reaches it.
+    moto.control("POST", "/_cfstub/distribution", &json!({"id": SAMPLE_DISTRIBUTION, "account": "111122223333"}));
+    // The function reaches STS at the stand-in too (CLOUDFRONT_ENDPOINT_URL is its endpoint for both).
+    lambda.run(&moto.endpoint, &[("ROUTES", routes.as_str()), ("CLOUDFRONT_ENDPOINT_URL", moto.endpoint.as_str())]);
+    let wf = Workflow::on(moto, lambda, "default");
+    let subscriber = Subscriber::on(wf.moto.port, "default");
+    let input = json!({"keys": ["a.html"], "wait": {"first_seconds": 1, "interval_seconds": 1}});
+    let arn = wf.start_execution("role-1", &input);
+    let (status, out, cause) = wf.finish(&arn);
+    assert_eq!(status, "SUCCEEDED", "{out} {cause}");
+    let mut done: Vec<(&str, &str)> = out["invalidations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["distribution_id"].as_str().unwrap(), i["status"].as_str().unwrap()))
+        .collect();
+    done.sort_unstable();
+    assert_eq!(done, [(SAMPLE_DISTRIBUTION, "Completed"), (HOME, "Completed")]);
+    let loops = loop_inputs(&wf.history(&arn));
+    let role_of = |d: &str| {
+        loops.iter().find(|l| l["invalidation"]["distribution_id"] == d).unwrap()["invalidation"]["role_arn"].clone()
+    };
+    assert_eq!(
+        (role_of(SAMPLE_DISTRIBUTION), role_of(HOME)),
+        (json!(role), Value::Null),
+        "the Lambda names the route's role"
+    );
+    // Whose keys signed each poll: the interpreter's own for HOME, the assumed role's for the other.
+    let log = wf.moto.control("GET", "/_cfstub/log", &Value::Null);
+    let polls = |d: &str| -> Vec<String> {
+        log["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["op"] == "GetInvalidation" && c["path"].as_str().unwrap().contains(d) && c["key"] != "test")
+            .map(|c| c["key"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let (other, home) = (polls(SAMPLE_DISTRIBUTION), polls(HOME));
+    assert_eq!((other.len(), home.len()), (2, 2), "{log}");
+    assert!(home.iter().all(|k| k == "ak"), "{home:?}");
+    assert!(other.iter().all(|k| k != "ak" && !k.is_empty()), "{other:?}");
+    assert_eq!(subscriber.wait_for(2, Duration::from_secs(5)).len(), 2, "both loops publish");
+}
+
+/// Rule (issue 19, item 6): the poll retries transient failures — throttling, 5xx, an error
+/// CloudFront does not model — with backoff, so one odd error does not end
+/// a long wait; it ends at once on errors that cannot heal (NoSuchInvalidation, AccessDenied).
+#[test]
+fn polling_retries_what_may_heal_and_ends_on_what_cannot() {
+    let wf = Workflow::start(1);
+    // Runs one execution whose loop's polls meet these faults first: they are queued once the
+    // invalidation exists, so that the function's own reads (the room) do not take them.
+    let run = |name: &str, faults: Value| {
+        let input = json!({"distribution_id": SAMPLE_DISTRIBUTION, "paths": [format!("/{name}")],
+                           "wait": {"first_seconds": 2, "interval_seconds": 1}});
+        let creates = wf.count("CreateInvalidation");
+        let arn = wf.start_execution(name, &input);
+        let t0 = Instant::now();
+        while wf.count("CreateInvalidation") == creates {
+            assert!(t0.elapsed() < Duration::from_secs(30), "{name}: nothing created");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        wf.moto.inject(faults);
+        let polls = wf.count("GetInvalidation");
+        let (status, out, cause) = wf.finish(&arn);
+        (status, out, cause, wf.count("GetInvalidation") - polls)
+    };
+    let (status, out, cause, polls) = run(
+        "transient",
+        json!([
+            {"op": "GetInvalidation", "status": 400, "code": "Throttling", "message": "Rate exceeded"},
+            {"op": "GetInvalidation", "status": 503, "code": "ServiceUnavailable", "message": "try again"},
+            {"op": "GetInvalidation", "status": 500, "code": "SomethingNobodyNamed", "message": "odd"},
+        ]),
+    );
+    assert_eq!(status, "SUCCEEDED", "{out} {cause}");
+    assert_eq!(polls, 5, "three failures retried, then InProgress, then Completed");
+
+    for (code, http, error) in [
+        ("NoSuchInvalidation", 404, "CloudFront.NoSuchInvalidationException"),
+        ("AccessDenied", 403, "CloudFront.AccessDeniedException"),
+    ] {
+        let faults = json!([{"op": "GetInvalidation", "status": http, "code": code, "message": "no"}]);
+        let (status, got, cause, polls) = run(code, faults);
+        // moto's interpreter spells the service `cloudfront.`; the definition lists both spellings.
+        let got = got.as_str().unwrap().replacen("cloudfront.", "CloudFront.", 1);
+        assert_eq!((status.as_str(), got.as_str()), ("FAILED", error), "{cause}");
+        assert_eq!(polls, 1, "{code}: not retried");
+    }
+}
+
+/// Rule: both polls (own role, route's role) retry alike.
+#[test]
+fn both_polls_retry_alike() {
+    let definition: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join("statemachine/invalidate.asl.json")).unwrap())
+            .unwrap();
+    let states = &definition["States"]["WaitForEachInvalidation"]["ItemProcessor"]["States"];
+    let (own, routed) = (&states["GetInvalidation"], &states["GetInvalidationWithRouteRole"]);
+    assert_eq!(own["Retry"], routed["Retry"]);
+    assert_eq!(own["Parameters"], routed["Parameters"]);
+    assert_eq!(routed["Credentials"], json!({"RoleArn.$": "$.invalidation.role_arn"}));
+    assert!(own.get("Credentials").is_none());
+    let last = own["Retry"].as_array().unwrap().last().unwrap();
+    assert_eq!(last["ErrorEquals"], json!(["States.ALL"]), "a bounded catch-all, last");
+    assert!(last["MaxAttempts"].as_u64().unwrap() > 0);
 }
 
 fn run_tool(tool: std::path::PathBuf, args: &[&str]) {

@@ -10,6 +10,14 @@
 //!
 //! `{"distribution_id"?: "E…", "bucket"?: "…", "keys": ["…"], "caller_reference"?: "…", "timeout"?: 900}`
 //!
+//! or, for the workflow's wait loop, invalidations that exist already (the function's trackers,
+//! or one started by hand for an invalidation made elsewhere): only the two ids are needed, the
+//! rest is read from CloudFront and the deadline is now + `timeout`:
+//!
+//! `{"track": {"invalidations": [{"distribution_id": "E…", "invalidation_id": "I…", "timeout"?, "deadline"?}]}, "timeout"?: 900}`
+//!
+//! `null` means absent in every field, as in the workflow.
+//!
 //! The Step Functions workflow passes its `wait` object through (`{"first_seconds"?, "interval_seconds"?}`);
 //! it is checked here so that an out-of-range value fails before anything is created.
 
@@ -25,6 +33,10 @@ pub const DEFAULT_TIMEOUT: u32 = 900;
 pub const MIN_TIMEOUT: u32 = 60;
 pub const MAX_TIMEOUT: u32 = 3600;
 pub const MAX_CALLER_REFERENCE: usize = 128;
+/// Invalidations in one tracking input: each is one GetInvalidation within the function's 30 s,
+/// and one wait loop in a workflow history of at most 25,000 events (about 20 hour-long loops at
+/// 30 s intervals fit; more need a longer interval).
+pub const MAX_TRACKED: usize = 100;
 
 /// The workflow's `wait` fields: the first wait may be 0 s, a poll interval at least 1 s, both at
 /// most an hour (no invalidation outlasts the longest `timeout`).
@@ -47,6 +59,20 @@ pub enum Explicit {
     Paths { distribution_id: DistributionId, paths: Vec<String> },
     /// Without a distribution, the configured routes decide; with one, only its routes' mapping.
     Keys { distribution_id: Option<DistributionId> },
+    /// Invalidations that exist already: nothing is created, each is read back for the wait loop.
+    Track { invalidations: Vec<TrackItem> },
+}
+
+/// One invalidation of a tracking input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackItem {
+    pub distribution_id: DistributionId,
+    pub invalidation_id: String,
+    /// The item's own `timeout` (the function's trackers give 3,600); else the request's.
+    pub timeout: Option<u32>,
+    /// A deadline given with the item (RFC 3339, as the function's trackers give it); else the
+    /// wait loop's deadline is now + timeout.
+    pub deadline: Option<String>,
 }
 
 impl ExplicitRequest {
@@ -54,6 +80,7 @@ impl ExplicitRequest {
         match &self.what {
             Explicit::Paths { distribution_id, .. } => Some(distribution_id),
             Explicit::Keys { distribution_id } => distribution_id.as_ref(),
+            Explicit::Track { .. } => None,
         }
     }
 }
@@ -65,7 +92,17 @@ fn whole_seconds(v: &Value) -> Option<u64> {
 }
 
 pub(crate) fn is_explicit(p: &Payload<'_>) -> bool {
-    p.distribution_id.is_some() || p.paths.is_some() || p.keys.is_some()
+    p.distribution_id.is_some() || p.paths.is_some() || p.keys.is_some() || p.track.is_some()
+}
+
+/// A timeout in seconds, within the workflow's limits.
+fn timeout_seconds(v: &Value, field: &str) -> Result<u32, Error> {
+    match whole_seconds(v) {
+        Some(t) if (MIN_TIMEOUT as u64..=MAX_TIMEOUT as u64).contains(&t) => Ok(t as u32),
+        _ => Err(Error::invalid(format!(
+            "{field} must be a whole number of seconds from {MIN_TIMEOUT} to {MAX_TIMEOUT} (default {DEFAULT_TIMEOUT}), got {v}"
+        ))),
+    }
 }
 
 fn string_list(v: Value, field: &str) -> Result<Vec<String>, Error> {
@@ -104,14 +141,7 @@ pub(crate) fn read(p: Payload<'_>) -> Result<Intake, Error> {
     };
     let timeout = match p.timeout {
         None | Some(Value::Null) => DEFAULT_TIMEOUT,
-        Some(v) => match whole_seconds(&v) {
-            Some(t) if (MIN_TIMEOUT as u64..=MAX_TIMEOUT as u64).contains(&t) => t as u32,
-            _ => {
-                return Err(Error::invalid(format!(
-                    "timeout must be a whole number of seconds from {MIN_TIMEOUT} to {MAX_TIMEOUT} (default {DEFAULT_TIMEOUT}), got {v}"
-                )))
-            }
-        },
+        Some(v) => timeout_seconds(&v, "timeout")?,
     };
 
     check_wait(p.wait)?;
@@ -127,6 +157,18 @@ pub(crate) fn read(p: Payload<'_>) -> Result<Intake, Error> {
     };
 
     let mut intake = Intake::new(Source::Explicit);
+    if let Some(track) = p.track {
+        if distribution_id.is_some() || bucket.is_some() || p.paths.is_some() || p.keys.is_some() {
+            return Err(Error::invalid(
+                "track takes no distribution_id, bucket, paths or keys: each invalidation names its distribution",
+            ));
+        }
+        // The workflow gives every input its `sfn-<execution>` reference; nothing is created here.
+        let invalidations = track_items(track)?;
+        intake.explicit =
+            Some(ExplicitRequest { what: Explicit::Track { invalidations }, caller_reference: None, timeout });
+        return Ok(intake);
+    }
     match (p.paths, p.keys) {
         (Some(_), Some(_)) => return Err(Error::invalid("give either paths or keys, not both")),
         (None, None) => {
@@ -189,6 +231,73 @@ pub(crate) fn read(p: Payload<'_>) -> Result<Intake, Error> {
         }
     }
     Ok(intake)
+}
+
+/// `{"invalidations": [{distribution_id, invalidation_id, timeout?, deadline?}, ...]}`; other fields of
+/// an item (the create step's status, paths, ...) are read from CloudFront instead.
+fn track_items(track: Value) -> Result<Vec<TrackItem>, Error> {
+    const SHAPE: &str = "track must be {\"invalidations\": [{\"distribution_id\", \"invalidation_id\"}, ...]}";
+    let Value::Object(mut track) = track else { return Err(Error::invalid(SHAPE)) };
+    let Some(Value::Array(items)) = track.remove("invalidations") else { return Err(Error::invalid(SHAPE)) };
+    if items.is_empty() || items.len() > MAX_TRACKED {
+        return Err(Error::invalid(format!(
+            "track.invalidations must hold 1 to {MAX_TRACKED} invalidations, got {}",
+            items.len()
+        )));
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let Value::Object(item) = item else {
+            return Err(Error::invalid(format!("track.invalidations[{i}] must be an object: {SHAPE}")));
+        };
+        let field = |name: &str| item.get(name).filter(|v| !v.is_null());
+        let distribution_id = match field("distribution_id") {
+            Some(Value::String(id)) => DistributionId::parse(id)
+                .map_err(|rule| Error::invalid(format!("track.invalidations[{i}].distribution_id {rule}")))?,
+            _ => {
+                return Err(Error::invalid(format!(
+                    "track.invalidations[{i}].distribution_id is required (a distribution id)"
+                )))
+            }
+        };
+        // CloudFront's ids are upper-case letters and digits; the id goes into a request path.
+        let invalidation_id = match field("invalidation_id") {
+            Some(Value::String(id))
+                if (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+            {
+                id.clone()
+            }
+            _ => {
+                return Err(Error::invalid(format!(
+                    "track.invalidations[{i}].invalidation_id is required (an invalidation id: letters and digits)"
+                )))
+            }
+        };
+        // The wait loop compares it with a Step Functions timestamp: RFC 3339 in UTC.
+        let deadline = match field("deadline") {
+            None => None,
+            Some(Value::String(d)) if humantime::parse_rfc3339(d).is_ok() => Some(d.clone()),
+            Some(other) => {
+                return Err(Error::invalid(format!(
+                    "track.invalidations[{i}].deadline must be an RFC 3339 time in UTC (2026-01-01T00:00:00Z), got {}",
+                    truncate(&other.to_string(), 80)
+                )))
+            }
+        };
+        // With a deadline the timeout only reports what set it; without one it sets the deadline.
+        let name = format!("track.invalidations[{i}].timeout");
+        let timeout = match field("timeout") {
+            None => None,
+            Some(v) if deadline.is_some() => Some(
+                whole_seconds(v)
+                    .and_then(|t| u32::try_from(t).ok())
+                    .ok_or_else(|| Error::invalid(format!("{name} must be a whole number of seconds, got {v}")))?,
+            ),
+            Some(v) => Some(timeout_seconds(v, &name)?),
+        };
+        out.push(TrackItem { distribution_id, invalidation_id, timeout, deadline });
+    }
+    Ok(out)
 }
 
 /// Each field of the workflow's `wait` defaults on its own in the workflow; here only the values
@@ -374,6 +483,94 @@ mod tests {
             let e = parse(req(w.clone()).as_bytes()).unwrap_err();
             assert_eq!(e.error_type(), "InvalidInput", "{w}");
             assert!(e.to_string().contains(want), "{w}: {e}");
+        }
+    }
+
+    /// Rule (issue 19, item 2): `null` means absent, the same as in the workflow: every field set
+    /// to null reads as the request without it.
+    #[test]
+    fn null_means_absent_in_every_field() {
+        let d = "EDFDVBD632BHDS5";
+        let read = |v: serde_json::Value| parse(v.to_string().as_bytes()).map(|i| (i.explicit, i.changes));
+        let cases = [
+            (
+                json!({"distribution_id":d,"paths":["/a"],"caller_reference":null,"timeout":null,"wait":null,"keys":null,"bucket":null}),
+                json!({"distribution_id":d,"paths":["/a"]}),
+            ),
+            (
+                json!({"distribution_id":d,"paths":["/a"],"wait":{"first_seconds":null,"interval_seconds":null}}),
+                json!({"distribution_id":d,"paths":["/a"],"wait":{}}),
+            ),
+            (json!({"distribution_id":null,"keys":["a.html"],"paths":null}), json!({"keys":["a.html"]})),
+            (
+                json!({"track":{"invalidations":[{"distribution_id":d,"invalidation_id":"I1","timeout":null,"deadline":null,"status":null}]},"paths":null,"distribution_id":null}),
+                json!({"track":{"invalidations":[{"distribution_id":d,"invalidation_id":"I1"}]}}),
+            ),
+        ];
+        for (with_nulls, without) in cases {
+            let (a, b) = (read(with_nulls.clone()), read(without));
+            assert!(a.is_ok(), "{with_nulls}: {a:?}");
+            assert_eq!(a, b, "{with_nulls}");
+        }
+    }
+
+    /// Rule (issue 19, item 3): a tracking input needs only each invalidation's two ids; its
+    /// timeout (or each item's) and a deadline an item gives are kept, the rest is read from
+    /// CloudFront. Refused: a missing or malformed id or deadline, an empty list, and paths or
+    /// keys beside it — before anything is read.
+    #[test]
+    fn track_needs_only_the_ids() {
+        let d = "EDFDVBD632BHDS5";
+        let i = ok(json!({"track":{"invalidations":[
+            {"distribution_id":d,"invalidation_id":"I2J0I21PCUYOIK"},
+            {"distribution_id":d,"invalidation_id":"I3","timeout":3600,"deadline":"2026-01-01T00:00:00Z","status":"InProgress","paths":["/a"]}
+        ]},"timeout":120,"caller_reference":"sfn-x"}));
+        let r = i.explicit.unwrap();
+        assert_eq!(r.timeout, 120);
+        let Explicit::Track { invalidations } = r.what else { panic!("a track request") };
+        let item = |id: &str, timeout, deadline: Option<&str>| super::TrackItem {
+            distribution_id: crate::model::DistributionId::parse(d).unwrap(),
+            invalidation_id: id.into(),
+            timeout,
+            deadline: deadline.map(String::from),
+        };
+        assert_eq!(
+            invalidations,
+            [item("I2J0I21PCUYOIK", None, None), item("I3", Some(3600), Some("2026-01-01T00:00:00Z"))]
+        );
+        assert!(i.changes.is_empty());
+        let one = |f: serde_json::Value| {
+            let mut item = json!({"distribution_id":d,"invalidation_id":"I1"});
+            item.as_object_mut().unwrap().extend(f.as_object().unwrap().clone());
+            json!({"track":{"invalidations":[item]}})
+        };
+        let many: Vec<_> = (0..101).map(|i| json!({"distribution_id":d,"invalidation_id":format!("I{i}")})).collect();
+        for (v, want) in [
+            (
+                json!({"track":{"invalidations":[{"invalidation_id":"I1"}]}}),
+                "invalidations[0].distribution_id is required",
+            ),
+            (
+                json!({"track":{"invalidations":[{"distribution_id":d}]}}),
+                "invalidations[0].invalidation_id is required",
+            ),
+            (one(json!({"invalidation_id":"I1/../x"})), "invalidation_id is required"),
+            (one(json!({"distribution_id":"e1"})), "distribution_id"),
+            (one(json!({"deadline":"tomorrow"})), "deadline must be an RFC 3339 time"),
+            (one(json!({"timeout":59})), "track.invalidations[0].timeout must be a whole number"),
+            (one(json!({"timeout":"4","deadline":"2026-01-01T00:00:00Z"})), "timeout must be a whole number"),
+            (json!({"track":{"invalidations":[]}}), "1 to 100"),
+            (json!({"track":{"invalidations":many}}), "1 to 100"),
+            (json!({"track":[]}), "track must be"),
+            (json!({"track":{"invalidations":["I1"]}}), "must be an object"),
+            (
+                json!({"track":{"invalidations":[{"distribution_id":d,"invalidation_id":"I1"}]},"paths":["/a"],"distribution_id":d}),
+                "track takes no",
+            ),
+        ] {
+            let e = parse(v.to_string().as_bytes()).unwrap_err();
+            assert_eq!(e.error_type(), "InvalidInput", "{v}");
+            assert!(e.to_string().contains(want), "{}: {e}", v.to_string().chars().take(120).collect::<String>());
         }
     }
 

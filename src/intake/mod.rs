@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 use crate::error::Error;
 pub use crate::model::{Change, ChangeKind};
-pub use explicit::{Explicit, ExplicitRequest};
+pub use explicit::{Explicit, ExplicitRequest, TrackItem};
 
 /// Where the payload came from; decides the response shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +75,8 @@ pub(crate) const ACCEPTED_SHAPES: &str =
     "accepted shapes: an S3 event notification (Records[].eventSource \"aws:s3\"), \
 an SQS batch (Records[].eventSource \"aws:sqs\") of S3/SNS/EventBridge messages, an SNS event (Records[].Sns), \
 an EventBridge S3 event (source \"aws.s3\"), the S3 test event, or an explicit request \
-{\"distribution_id\", \"paths\": [\"/…\"]} / {\"distribution_id\"?, \"keys\": [\"…\"]}";
+{\"distribution_id\", \"paths\": [\"/…\"]} / {\"distribution_id\"?, \"keys\": [\"…\"]} / \
+{\"track\": {\"invalidations\": [{\"distribution_id\", \"invalidation_id\"}]}}";
 
 /// The union of every top-level field intake looks at. One struct rather than an untagged enum:
 /// serde's untagged enums buffer the whole document once per variant tried. Strings borrow from
@@ -110,6 +111,8 @@ pub(crate) struct Payload<'a> {
     pub timeout: Option<serde_json::Value>,
     pub bucket: Option<serde_json::Value>,
     pub wait: Option<serde_json::Value>,
+    /// The workflow's tracking input: `{"track": {"invalidations": [...]}}`.
+    pub track: Option<serde_json::Value>,
 }
 
 /// A string field that borrows from the payload unless it has escapes. serde borrows a bare

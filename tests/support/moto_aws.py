@@ -20,10 +20,14 @@ ignores CallerReference. Here, without touching the product:
     gives each distribution's counts;
   * CallerReference is honoured: the same reference with the same paths returns the existing
     invalidation; with other paths, `InvalidationBatchAlreadyExists`;
-  * paths are checked as CloudFront does (leading '/', '*' only last, at most 3,000 per batch);
+  * paths are checked as CloudFront does (leading '/', '*' only last, at most 3,000 per batch), and
+    cache tags (`#tag`) by CloudFront's tag rules;
   * faults can be queued for the next matching requests (POST /_cfstub/faults), and every
     CloudFront call is logged (GET /_cfstub/log), so tests can see retries end to end;
   * Step Functions Choice rules compare RFC 3339 timestamps as AWS does;
+  * a Step Functions task with `"Credentials": {"RoleArn": ...}` runs as that role, as in AWS (moto's
+    interpreter signs every call with its own keys): the role is assumed through moto's STS, so the
+    call reaches the role's account;
   * moto's Lambda `invoke` (no Docker) can be forwarded to a Lambda Runtime API emulator such as
     `cargo lambda watch` (--lambda-endpoint), so Step Functions runs the real binary.
 
@@ -78,11 +82,20 @@ _orig_create = cf_models.CloudFrontBackend.create_invalidation
 _orig_get = cf_models.CloudFrontBackend.get_invalidation
 
 
+# CloudFront cache tags (aws-facts.md, "Cache tags"): an item `#tag` names a tag, never a path: 1 to
+# 256 characters of ASCII 33-126 after the '#', no commas (the origin's header separates tags with
+# them), no wildcard. Each is billed like a path, so it counts in the 3,000 of a batch.
+TAG = re.compile(r"#[\x21-\x29\x2b\x2d-\x7e]{1,256}")
+
+
 def _check_paths(paths):
     if len(paths) > 3000:
         raise BatchTooLarge()
     for p in paths:
-        if not p.startswith("/") or len(p) > 4000 or "*" in p[:-1] or re.search(r"[\x00-\x20\x7f-\uffff<>\"{}|\\^\[\]`]", p):
+        if p.startswith("#"):
+            if not TAG.fullmatch(p):
+                raise InvalidArgument(f"Your request contains one or more invalid cache tags: {p[:100]}")
+        elif not p.startswith("/") or len(p) > 4000 or "*" in p[:-1] or re.search(r"[\x00-\x20\x7f-\uffff<>\"{}|\\^\[\]`]", p):
             raise InvalidArgument(f"Your request contains one or more invalid invalidation paths: {p[:100]}")
 
 
@@ -334,6 +347,38 @@ def rfc3339_timestamps():
     is_operator.IsTimestamp.string_to_timestamp = staticmethod(parse)
 
 
+def task_credentials():
+    """A task's `Credentials.RoleArn` makes AWS run its SDK call as that role; moto's interpreter
+    evaluates the field and then signs with its own keys, in its default account. Assume the role
+    through moto's STS instead (moto keeps one CloudFront per account, and knows an assumed role's
+    account from its keys), only for tasks that name one."""
+    import boto3
+    from botocore.config import Config
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_aws_sdk as sdk
+
+    orig_eval, orig_client = state_task.StateTask._eval_state_credentials, sdk.boto_client_for
+
+    def eval_state_credentials(self, env):
+        creds = orig_eval(self, env)
+        creds.named = self.credentials is not None  # without the field: the execution's own role
+        return creds
+
+    def boto_client_for(region, service, state_credentials=None):
+        if not getattr(state_credentials, "named", False):
+            return orig_client(region, service, state_credentials)
+        sts = boto3.client("sts", endpoint_url=ENDPOINT[0], region_name=region, aws_access_key_id="ak",
+                           aws_secret_access_key="sk")
+        c = sts.assume_role(RoleArn=state_credentials.role_arn, RoleSessionName="sfn-task")["Credentials"]
+        return boto3.client(service, endpoint_url=ENDPOINT[0], region_name=region,
+                            aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
+                            aws_session_token=c["SessionToken"],
+                            config=Config(parameter_validation=False, retries={"max_attempts": 0, "total_max_attempts": 1}))
+
+    state_task.StateTask._eval_state_credentials = eval_state_credentials
+    sdk.boto_client_for = boto_client_for
+
+
 def forward_lambda_invokes(endpoint, forced_name=None):
     """moto's Lambda without Docker answers invokes from a canned queue; send them to the
     runtime emulator instead, so a Step Functions `lambda:invoke` task runs the real binary."""
@@ -387,6 +432,7 @@ def main():
     STATE["complete_after_seconds"] = args.complete_after_seconds
     STATE["quota"] = args.quota
     rfc3339_timestamps()
+    task_credentials()
     if args.lambda_endpoint:
         forward_lambda_invokes(args.lambda_endpoint.rstrip("/"), args.lambda_function)
 
