@@ -38,7 +38,7 @@ pub(crate) fn read(p: Payload<'_>) -> Result<Notification, Error> {
     let version = object.sequencer.or(object.version_id).or(object.etag);
     let bucket = detail.bucket.map(|b| super::s3::bucket_name(&b.name));
     // The envelope's `time` is the only time an EventBridge S3 event has (whole seconds).
-    let time = p.time.as_deref().and_then(super::rfc3339);
+    let time = p.time;
     let change = |key: String| Change { message: 0, bucket: bucket.clone(), key, kind, version: version.clone(), time };
     // *Unsettled*: AWS Lambda Powertools decodes this key like a notification's (form encoding),
     // but AWS's EventBridge page does not say it is encoded, and moto sends it raw. Where the two

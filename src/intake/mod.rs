@@ -111,11 +111,11 @@ pub(crate) struct Payload<'a> {
     pub paths: Option<serde_json::Value>,
     pub keys: Option<serde_json::Value>,
     // EventBridge's envelope time and the SNS envelope's `Timestamp` (an SQS body without raw
-    // delivery): borrowed, since every message of a batch has one.
-    #[serde(borrow)]
-    pub time: Option<Str<'a>>,
-    #[serde(rename = "Timestamp", borrow)]
-    pub timestamp: Option<Str<'a>>,
+    // delivery), parsed where they are read.
+    #[serde(default, deserialize_with = "rfc3339_field")]
+    pub time: Option<SystemTime>,
+    #[serde(rename = "Timestamp", default, deserialize_with = "rfc3339_field")]
+    pub timestamp: Option<SystemTime>,
     pub caller_reference: Option<serde_json::Value>,
     pub timeout: Option<serde_json::Value>,
     pub bucket: Option<serde_json::Value>,
@@ -174,8 +174,8 @@ pub(crate) struct Record<'a> {
     pub event_time: Option<Str<'a>>,
     #[serde(borrow)]
     pub s3: Option<s3::Entity<'a>>,
-    #[serde(rename = "Sns", borrow)]
-    pub sns: Option<sns::Entity<'a>>,
+    #[serde(rename = "Sns")]
+    pub sns: Option<sns::Entity>,
     #[serde(rename = "messageId", borrow)]
     pub message_id: Option<Str<'a>>,
     #[serde(default, deserialize_with = "sqs::body")]
@@ -226,6 +226,54 @@ pub(crate) fn rfc3339(s: &str) -> Option<SystemTime> {
     };
     let last_digit = Duration::from_nanos(10u64.pow(9u32.saturating_sub(digits as u32)));
     at.checked_add(last_digit)
+}
+
+/// A time field read leniently, with the parser of its form: a value AWS would not write is an
+/// unknown time, never a reason to refuse the event (AWS writes strings; hand-made events may not).
+#[derive(Clone, Copy)]
+pub(crate) struct TimeField(pub fn(&str) -> Option<SystemTime>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for TimeField {
+    type Value = Option<SystemTime>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for TimeField {
+    type Value = Option<SystemTime>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a time")
+    }
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        Ok((self.0)(s))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        serde::de::IgnoredAny.visit_map(map).map(|_| None)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        serde::de::IgnoredAny.visit_seq(seq).map(|_| None)
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+pub(crate) fn rfc3339_field<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SystemTime>, D::Error> {
+    use serde::de::DeserializeSeed;
+    TimeField(rfc3339).deserialize(d)
 }
 
 /// SQS's `SentTimestamp`: milliseconds since the epoch, written as a string of digits; like
@@ -450,6 +498,34 @@ mod tests {
         ];
         for (a, b, want) in cases {
             assert_eq!(earliest(a, b), want, "{a:?} {b:?}");
+        }
+    }
+
+    /// Rule: a time field of a type AWS never writes (EventBridge `time`, SNS `Timestamp`) is
+    /// an unknown time, never a reason to refuse the event; the other times still count.
+    #[test]
+    fn time_fields_of_another_type_are_unknown() {
+        let s3 = r#"{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","eventTime":"2024-05-14T09:21:03.512Z","s3":{"bucket":{"name":"b"},"object":{"key":"k"}}}]}"#;
+        for odd in [
+            serde_json::json!(1715678463),
+            serde_json::json!(null),
+            serde_json::json!({"at":"2024-05-14T09:21:03Z"}),
+            serde_json::json!(["2024-05-14T09:21:03Z"]),
+            serde_json::json!(true),
+        ] {
+            let eventbridge = serde_json::json!({"source":"aws.s3","detail-type":"Object Created","time":odd,
+                "detail":{"bucket":{"name":"b"},"object":{"key":"k"}}});
+            let sns = serde_json::json!({"Records":[{"EventSource":"aws:sns","Sns":{"Message":s3,"Timestamp":odd}}]});
+            let envelope = serde_json::json!({"Type":"Notification","Message":s3,"Timestamp":odd});
+            let cases = [
+                (eventbridge, None),
+                (sns, Some("2024-05-14T09:21:03.513Z")),
+                (envelope, Some("2024-05-14T09:21:03.513Z")),
+            ];
+            for (payload, want) in cases {
+                let i = intake(&payload.to_string()).unwrap();
+                assert_eq!(i.changes[0].time, want.map(at), "{payload}");
+            }
         }
     }
 }

@@ -6,15 +6,15 @@ use std::time::SystemTime;
 
 use serde::Deserialize;
 
-use super::{Notification, Payload, Record, Source, Str};
+use super::{Notification, Payload, Record, Source};
 use crate::error::Error;
 
 #[derive(Deserialize)]
-pub(crate) struct Entity<'a> {
+pub(crate) struct Entity {
     #[serde(rename = "Message")]
     pub message: String,
-    #[serde(rename = "Timestamp", borrow)]
-    pub timestamp: Option<Str<'a>>,
+    #[serde(rename = "Timestamp", default, deserialize_with = "super::rfc3339_field")]
+    pub timestamp: Option<SystemTime>,
 }
 
 /// Parses an SNS message that must hold an S3 notification or the S3 test event. `published`,
@@ -38,8 +38,7 @@ pub(crate) fn read_records(records: Vec<Record<'_>>) -> Result<Notification, Err
     let mut out = Notification { source: Source::Sns, changes: Vec::new(), ignored: 0 };
     for (i, r) in records.into_iter().enumerate() {
         let sns = r.sns.ok_or_else(|| Error::invalid(format!("Records[{i}] has no Sns object")))?;
-        let published = sns.timestamp.as_deref().and_then(super::rfc3339);
-        let n = read_message(&sns.message, &format!("Records[{i}].Sns.Message"), published)?;
+        let n = read_message(&sns.message, &format!("Records[{i}].Sns.Message"), sns.timestamp)?;
         out.changes.extend(n.changes);
         out.ignored += n.ignored;
     }
@@ -51,8 +50,7 @@ pub(crate) fn is_envelope(p: &Payload<'_>) -> bool {
 }
 
 pub(crate) fn read_envelope(p: Payload<'_>) -> Result<Notification, Error> {
-    let published = p.timestamp.as_deref().and_then(super::rfc3339);
-    read_message(p.message.as_deref().unwrap_or_default(), "Message", published)
+    read_message(p.message.as_deref().unwrap_or_default(), "Message", p.timestamp)
 }
 
 #[cfg(test)]

@@ -4,9 +4,9 @@
 use std::fmt;
 use std::time::SystemTime;
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::{notification, Intake, Notification, Payload, Record, Source, Str};
+use super::{notification, Intake, Notification, Payload, Record, Source, Str, TimeField};
 use crate::error::Error;
 
 /// An SQS body, read where it is deserialized: serde_json hands over the unescaped text in its
@@ -34,28 +34,15 @@ pub(crate) fn body<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Body>, D::E
     d.deserialize_any(V)
 }
 
-/// A record's `attributes`, of which only `SentTimestamp` is read. Leniently: a time that cannot
-/// be read is unknown, never a reason to refuse a message (SQS writes an object of strings; a
-/// hand-made event may not).
+/// A record's `attributes`, of which only `SentTimestamp` is read, leniently (see
+/// [`TimeField`]): an `attributes` that is not an object is an unknown time too.
 pub(crate) fn sent_timestamp<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SystemTime>, D::Error> {
-    d.deserialize_any(Sent { attributes: true })
+    d.deserialize_any(Attributes)
 }
 
-/// Reads the `attributes` object, then (`attributes: false`) the value of its `SentTimestamp`:
-/// milliseconds as a string. Any other shape at either level is skipped as an unknown time.
-#[derive(Clone, Copy)]
-struct Sent {
-    attributes: bool,
-}
+struct Attributes;
 
-impl<'de> DeserializeSeed<'de> for Sent {
-    type Value = Option<SystemTime>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Sent {
+impl<'de> Visitor<'de> for Attributes {
     type Value = Option<SystemTime>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("SQS message attributes")
@@ -63,19 +50,19 @@ impl<'de> Visitor<'de> for Sent {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut sent = None;
         while let Some(name) = map.next_key::<Str<'de>>()? {
-            if self.attributes && &*name == "SentTimestamp" {
-                sent = map.next_value_seed(Sent { attributes: false })?;
+            if &*name == "SentTimestamp" {
+                sent = map.next_value_seed(TimeField(super::epoch_millis))?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
         }
-        Ok(if self.attributes { sent } else { None })
-    }
-    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
-        Ok(if self.attributes { None } else { super::epoch_millis(s) })
+        Ok(sent)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
         IgnoredAny.visit_seq(seq).map(|_| None)
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
     }
     fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
         Ok(None)
