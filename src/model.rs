@@ -69,8 +69,11 @@ pub struct Change {
     pub version: Option<String>,
     /// When the change was made, as the record says (S3 `eventTime`, EventBridge `time`, SNS
     /// `Timestamp`, SQS `SentTimestamp` where nothing inside is earlier; an explicit request's
-    /// receipt): an invalidation created after it (with a margin) covers it. `None`: unknown, so
-    /// no earlier invalidation may be taken to cover it.
+    /// receipt): an invalidation created after it (with a margin) covers it. Never before the
+    /// change by the clock that wrote it: each of those is stamped once the change is made, and
+    /// intake takes the end of the last digit written (EventBridge's whole second ends 1 s after
+    /// what it says). The clocks differ, hence the margin. `None`: unknown, so no earlier
+    /// invalidation may be taken to cover it.
     pub time: Option<std::time::SystemTime>,
 }
 

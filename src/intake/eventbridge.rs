@@ -37,8 +37,9 @@ pub(crate) fn read(p: Payload<'_>) -> Result<Notification, Error> {
     let object = detail.object.ok_or_else(|| Error::invalid("EventBridge S3 event has no detail.object"))?;
     let version = object.sequencer.or(object.version_id).or(object.etag);
     let bucket = detail.bucket.map(|b| super::s3::bucket_name(&b.name));
-    let change =
-        |key: String| Change { message: 0, bucket: bucket.clone(), key, kind, version: version.clone(), time: None };
+    // The envelope's `time` is the only time an EventBridge S3 event has (whole seconds).
+    let time = p.time;
+    let change = |key: String| Change { message: 0, bucket: bucket.clone(), key, kind, version: version.clone(), time };
     // *Unsettled*: AWS Lambda Powertools decodes this key like a notification's (form encoding),
     // but AWS's EventBridge page does not say it is encoded, and moto sends it raw. Where the two
     // readings differ (a `+` or `%` in the key) both keys are invalidated: a stale object costs
@@ -114,5 +115,40 @@ mod tests {
     fn created_without_object_is_invalid() {
         let e = parse(br#"{"source":"aws.s3","detail-type":"Object Created","detail":{}}"#).unwrap_err();
         assert_eq!(e.error_type(), "InvalidInput");
+    }
+
+    /// Rule: an EventBridge S3 event's change was made by the envelope's `time`, written in
+    /// whole seconds, so by the end of that second; both readings of a key share it; no
+    /// readable `time`, no time.
+    #[test]
+    fn changes_carry_the_envelope_time() {
+        let at = |s| humantime::parse_rfc3339(s).unwrap();
+        let with_time = |time: Option<&str>| {
+            let mut e: serde_json::Value = serde_json::from_str(&event("Object Created", "a+b.html")).unwrap();
+            match time {
+                Some(t) => e["time"] = t.into(),
+                None => drop(e.as_object_mut().unwrap().remove("time")),
+            }
+            e.to_string()
+        };
+        let cases = [
+            (Some("2024-05-14T09:21:03Z"), Some("2024-05-14T09:21:04Z")),
+            (Some("2024-05-14T09:21:03.250Z"), Some("2024-05-14T09:21:03.251Z")),
+            (Some("2024-05-14T09:21:03"), None),
+            (Some("soon"), None),
+            (None, None),
+        ];
+        for (written, want) in cases {
+            let i = parse(with_time(written).as_bytes()).unwrap();
+            let times: Vec<_> = i.changes.iter().map(|c| c.time).collect();
+            assert_eq!(times, [want.map(at); 2], "{written:?}");
+        }
+        for sample in [
+            include_str!("../../events/eventbridge-created.json"),
+            include_str!("../../events/eventbridge-deleted.json"),
+        ] {
+            let i = parse(sample.as_bytes()).unwrap();
+            assert_eq!(i.changes[0].time, Some(at("2024-05-14T09:21:04Z")));
+        }
     }
 }

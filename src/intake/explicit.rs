@@ -21,6 +21,8 @@
 //! The Step Functions workflow passes its `wait` object through (`{"first_seconds"?, "interval_seconds"?}`);
 //! it is checked here so that an out-of-range value fails before anything is created.
 
+use std::time::SystemTime;
+
 use serde_json::Value;
 
 use super::{Change, ChangeKind, Intake, Payload, Source};
@@ -119,7 +121,8 @@ fn string_list(v: Value, field: &str) -> Result<Vec<String>, Error> {
         .collect()
 }
 
-pub(crate) fn read(p: Payload<'_>) -> Result<Intake, Error> {
+/// `received`: when the caller received the request (see [`super::parse_at`]), the time its keys take.
+pub(crate) fn read(p: Payload<'_>, received: Option<SystemTime>) -> Result<Intake, Error> {
     let distribution_id = match p.distribution_id {
         None | Some(Value::Null) => None,
         Some(Value::String(id)) => {
@@ -223,7 +226,7 @@ pub(crate) fn read(p: Payload<'_>) -> Result<Intake, Error> {
                     key,
                     kind: ChangeKind::Created,
                     version: None,
-                    time: None,
+                    time: received,
                 });
             }
             intake.explicit =
@@ -582,5 +585,27 @@ mod tests {
         assert_eq!(i.changes[0].bucket.as_deref(), Some("www-example"));
         let i = ok(json!({"keys":["a.html"]}));
         assert_eq!(i.changes[0].bucket, None);
+    }
+
+    /// Rule: an explicit request's keys were written before it was sent, so they take the time
+    /// the caller received it; a caller that gives no receipt time leaves them unknown (`None`).
+    /// A paths request has no changes to time.
+    #[test]
+    fn keys_take_the_receipt_time() {
+        use crate::intake::parse_at;
+        let received = humantime::parse_rfc3339("2024-05-14T09:30:00.250Z").unwrap();
+        let keys = json!({"keys":["a.html","b+c.html"],"bucket":"www-example"}).to_string();
+        let cases = [(parse_at(keys.as_bytes(), received), Some(received)), (parse(keys.as_bytes()), None)];
+        for (got, want) in cases {
+            let times: Vec<_> = got.unwrap().changes.iter().map(|c| c.time).collect();
+            assert_eq!(times, [want; 2]);
+        }
+        let sample = parse_at(include_bytes!("../../events/explicit-keys.json"), received).unwrap();
+        assert!(!sample.changes.is_empty() && sample.changes.iter().all(|c| c.time == Some(received)));
+        let paths = parse_at(include_bytes!("../../events/explicit-paths.json"), received).unwrap();
+        assert!(paths.changes.is_empty());
+        // An event's changes keep the event's own times, whenever it was received.
+        let s3 = parse_at(include_bytes!("../../events/s3-put.json"), received).unwrap();
+        assert_eq!(s3.changes[0].time, Some(humantime::parse_rfc3339("2024-05-14T09:21:03.513Z").unwrap()));
     }
 }

@@ -9,6 +9,9 @@
 //! - [`sns`]: SNS records and SNS envelopes (an SQS body without raw delivery);
 //! - [`eventbridge`]: EventBridge `aws.s3` events;
 //! - [`explicit`]: the explicit request of Step Functions or a direct invoke.
+//!
+//! Each change carries the time it was made as far as the records say ([`Change::time`]): see
+//! [`earliest`] for why the earliest of the times an event carries is the one kept.
 
 pub mod eventbridge;
 pub mod explicit;
@@ -17,6 +20,7 @@ pub mod sns;
 pub mod sqs;
 
 use std::borrow::Cow;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
 
@@ -107,6 +111,12 @@ pub(crate) struct Payload<'a> {
     pub distribution_id: Option<serde_json::Value>,
     pub paths: Option<serde_json::Value>,
     pub keys: Option<serde_json::Value>,
+    // EventBridge's envelope time and the SNS envelope's `Timestamp` (an SQS body without raw
+    // delivery), parsed where they are read.
+    #[serde(default, deserialize_with = "rfc3339_field")]
+    pub time: Option<SystemTime>,
+    #[serde(rename = "Timestamp", default, deserialize_with = "rfc3339_field")]
+    pub timestamp: Option<SystemTime>,
     pub caller_reference: Option<serde_json::Value>,
     pub timeout: Option<serde_json::Value>,
     pub bucket: Option<serde_json::Value>,
@@ -173,10 +183,125 @@ pub(crate) struct Record<'a> {
     pub message_id: Option<Str<'a>>,
     #[serde(default, deserialize_with = "sqs::body")]
     pub body: Option<sqs::Body>,
+    /// SQS's `attributes.SentTimestamp`, the only attribute intake reads.
+    #[serde(rename = "attributes", default, deserialize_with = "sqs::sent_timestamp")]
+    pub sent: Option<SystemTime>,
 }
 
-/// Reads one invocation payload.
+/// Of two times an event gives for one change, the one to keep. Every time a record carries is
+/// stamped when the change was already made: S3 writes `eventTime` when it has finished the
+/// write, EventBridge's `time` is that event's, SNS stamps `Timestamp` when it publishes the
+/// notification and SQS `SentTimestamp` when it accepts the message, all later still; an explicit
+/// request is received after its keys were written. So each is at or after the change, and the
+/// earliest is the closest to it. What must never happen is a time *before* the change: an
+/// invalidation created after that time would be taken to cover a change it may have preceded.
+/// Unknown (`None`) stays unknown unless another time is known.
+pub(crate) fn earliest(a: Option<SystemTime>, b: Option<SystemTime>) -> Option<SystemTime> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+/// An envelope's time bounds every change inside it (see [`earliest`]).
+pub(crate) fn no_later_than(changes: &mut [Change], envelope: Option<SystemTime>) {
+    if envelope.is_some() {
+        for c in changes {
+            c.time = earliest(c.time, envelope);
+        }
+    }
+}
+
+/// A time as AWS writes it in S3 `eventTime`, EventBridge `time` and SNS `Timestamp`: RFC 3339 in
+/// UTC (`2024-05-14T09:21:03.512Z`). Anything else is unknown rather than guessed: a time without
+/// a zone, or with an offset other than UTC, which humantime's strict parser refuses.
+///
+/// Written digits stand for an interval as long as the last of them, and the instant may be
+/// anywhere in it: EventBridge writes whole seconds, so `09:21:03Z` may be a change made at
+/// 09:21:03.9. The end of the interval is the time that is never before the instant.
+pub(crate) fn rfc3339(s: &str) -> Option<SystemTime> {
+    let at = humantime::parse_rfc3339(s).ok()?;
+    // The strict parser has checked the layout: `.` at byte 19 starts the fraction.
+    let digits = match s.as_bytes().get(19) {
+        Some(b'.') => s.as_bytes()[20..].iter().take_while(|b| b.is_ascii_digit()).count(),
+        _ => 0,
+    };
+    let last_digit = Duration::from_nanos(10u64.pow(9u32.saturating_sub(digits as u32)));
+    at.checked_add(last_digit)
+}
+
+/// A time field read leniently, with the parser of its form: a value AWS would not write is an
+/// unknown time, never a reason to refuse the event (AWS writes strings; hand-made events may not).
+#[derive(Clone, Copy)]
+pub(crate) struct TimeField(pub fn(&str) -> Option<SystemTime>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for TimeField {
+    type Value = Option<SystemTime>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for TimeField {
+    type Value = Option<SystemTime>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a time")
+    }
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        Ok((self.0)(s))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        serde::de::IgnoredAny.visit_map(map).map(|_| None)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        serde::de::IgnoredAny.visit_seq(seq).map(|_| None)
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+pub(crate) fn rfc3339_field<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SystemTime>, D::Error> {
+    use serde::de::DeserializeSeed;
+    TimeField(rfc3339).deserialize(d)
+}
+
+/// SQS's `SentTimestamp`: milliseconds since the epoch, written as a string of digits; like
+/// [`rfc3339`], the end of the millisecond written.
+pub(crate) fn epoch_millis(s: &str) -> Option<SystemTime> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    UNIX_EPOCH.checked_add(Duration::from_millis(s.parse::<u64>().ok()?.checked_add(1)?))
+}
+
+/// Reads one invocation payload that the caller received at `received`, by its own clock: intake
+/// reads no clock. Only an explicit request's keys take that time (they were written before the
+/// request was sent); every event carries its own.
+pub fn parse_at(bytes: &[u8], received: SystemTime) -> Result<Intake, Error> {
+    read(bytes, Some(received))
+}
+
+/// [`parse_at`] for a caller that does not know when the payload arrived: an explicit request's
+/// keys then have no time, so no invalidation created before the request is taken to cover them.
 pub fn parse(bytes: &[u8]) -> Result<Intake, Error> {
+    read(bytes, None)
+}
+
+fn read(bytes: &[u8], received: Option<SystemTime>) -> Result<Intake, Error> {
     // Validating UTF-8 once up front lets serde_json read from a `str`, which skips the per-string
     // check; invalid UTF-8 goes through the slice reader only to get its error message.
     let parsed = match std::str::from_utf8(bytes) {
@@ -186,15 +311,15 @@ pub fn parse(bytes: &[u8]) -> Result<Intake, Error> {
     let payload = parsed.map_err(|e| {
         Error::invalid(format!("payload is not a JSON object of a known shape ({e}); {ACCEPTED_SHAPES}"))
     })?;
-    from_payload(payload)
+    from_payload(payload, received)
 }
 
-fn from_payload(p: Payload<'_>) -> Result<Intake, Error> {
+fn from_payload(p: Payload<'_>, received: Option<SystemTime>) -> Result<Intake, Error> {
     if let Some(records) = p.records {
         return from_records(records);
     }
     if explicit::is_explicit(&p) {
-        return explicit::read(p);
+        return explicit::read(p, received);
     }
     // Notifications that may also arrive as an SQS body go through the same reader.
     match notification(p)? {
@@ -313,6 +438,97 @@ mod tests {
         for bad in [r#"{"Records":[{"eventSource":1}]}"#, r#"{"Records":[{"eventSource":"aws:s3","eventName":["x"]}]}"#]
         {
             assert_eq!(intake(bad).unwrap_err().error_type(), "InvalidInput", "{bad}");
+        }
+    }
+
+    fn at(s: &str) -> SystemTime {
+        humantime::parse_rfc3339(s).unwrap()
+    }
+
+    /// Rule: a time is read only as AWS writes it (RFC 3339 in UTC; SQS's milliseconds as
+    /// digits), anything else is unknown (`None`, never guessed); and a written time stands for
+    /// the end of its last digit, since the change may be anywhere within it.
+    #[test]
+    fn times_as_aws_writes_them() {
+        let rfc = [
+            ("2024-05-14T09:21:03.512Z", Some("2024-05-14T09:21:03.513Z")),
+            ("2024-05-14T09:21:03Z", Some("2024-05-14T09:21:04Z")),
+            ("2024-05-14T09:21:03+00:00", Some("2024-05-14T09:21:04Z")),
+            ("2024-05-14T09:21:03.5Z", Some("2024-05-14T09:21:03.6Z")),
+            ("2024-05-14T09:21:03.123456789Z", Some("2024-05-14T09:21:03.12345679Z")),
+            ("2024-05-14T23:59:59.999Z", Some("2024-05-15T00:00:00Z")),
+            ("2024-05-14T09:21:03", None),
+            ("2024-05-14T09:21:03.512", None),
+            ("2024-05-14 09:21:03Z", None),
+            ("2024-05-14T09:21:03+02:00", None),
+            ("2024-02-30T00:00:00Z", None),
+            ("1969-12-31T23:59:59Z", None),
+            ("2024-05-14T09:21:03.51xZ", None),
+            ("Tue, 14 May 2024 09:21:03 GMT", None),
+            ("", None),
+        ];
+        for (written, want) in rfc {
+            assert_eq!(rfc3339(written), want.map(at), "{written:?}");
+        }
+        let millis = [
+            ("1715678463512", Some("2024-05-14T09:21:03.513Z")),
+            ("0", Some("1970-01-01T00:00:00.001Z")),
+            ("", None),
+            ("-1", None),
+            ("+1715678463512", None),
+            ("1715678463.512", None),
+            ("2024-05-14T09:21:03.512Z", None),
+            ("18446744073709551615", None),
+            ("99999999999999999999999", None),
+        ];
+        for (written, want) in millis {
+            assert_eq!(epoch_millis(written), want.map(at), "{written:?}");
+        }
+    }
+
+    /// Rule: of the times known for one change, the earliest is kept (each is at or after the
+    /// change); unknown only when none is known.
+    #[test]
+    fn the_earliest_known_time_is_kept() {
+        let (early, late) = (Some(at("2024-05-14T09:21:03.513Z")), Some(at("2024-05-14T09:21:04Z")));
+        let cases = [
+            (early, late, early),
+            (late, early, early),
+            (early, None, early),
+            (None, late, late),
+            (None, None, None),
+            (late, late, late),
+        ];
+        for (a, b, want) in cases {
+            assert_eq!(earliest(a, b), want, "{a:?} {b:?}");
+        }
+    }
+
+    /// Rule: a time field of a type AWS never writes (EventBridge `time`, SNS `Timestamp`) is
+    /// an unknown time, never a reason to refuse the event; the other times still count.
+    #[test]
+    fn time_fields_of_another_type_are_unknown() {
+        let s3 = r#"{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","eventTime":"2024-05-14T09:21:03.512Z","s3":{"bucket":{"name":"b"},"object":{"key":"k"}}}]}"#;
+        for odd in [
+            serde_json::json!(1715678463),
+            serde_json::json!(null),
+            serde_json::json!({"at":"2024-05-14T09:21:03Z"}),
+            serde_json::json!(["2024-05-14T09:21:03Z"]),
+            serde_json::json!(true),
+        ] {
+            let eventbridge = serde_json::json!({"source":"aws.s3","detail-type":"Object Created","time":odd,
+                "detail":{"bucket":{"name":"b"},"object":{"key":"k"}}});
+            let sns = serde_json::json!({"Records":[{"EventSource":"aws:sns","Sns":{"Message":s3,"Timestamp":odd}}]});
+            let envelope = serde_json::json!({"Type":"Notification","Message":s3,"Timestamp":odd});
+            let cases = [
+                (eventbridge, None),
+                (sns, Some("2024-05-14T09:21:03.513Z")),
+                (envelope, Some("2024-05-14T09:21:03.513Z")),
+            ];
+            for (payload, want) in cases {
+                let i = intake(&payload.to_string()).unwrap();
+                assert_eq!(i.changes[0].time, want.map(at), "{payload}");
+            }
         }
     }
 }

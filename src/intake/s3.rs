@@ -129,7 +129,7 @@ pub(crate) fn read_records(records: Vec<Record<'_>>) -> Result<Notification, Err
             message: 0,
             key: decode_key(&s3.object.key)?,
             version: version_token(&s3.object, r.event_time.as_deref()),
-            time: None,
+            time: r.event_time.as_deref().and_then(super::rfc3339),
             bucket: Some(bucket_name(&s3.bucket.name)),
             kind,
         });
@@ -243,5 +243,46 @@ mod tests {
             assert_eq!(decode_key(&encode_key(key)).unwrap(), key);
         }
         assert_eq!(encode_key("red flower+.jpg"), "red+flower%2B.jpg");
+    }
+
+    /// Rule: an S3 record's change was made by its `eventTime` (end of the millisecond
+    /// written); a record without a readable one has no time (`None`, never guessed).
+    #[test]
+    fn each_record_carries_its_event_time() {
+        let at = |s| humantime::parse_rfc3339(s).unwrap();
+        let record = |time: Option<&str>| {
+            let mut r = serde_json::json!({"eventSource":"aws:s3","eventName":"ObjectCreated:Put",
+                "s3":{"bucket":{"name":"b"},"object":{"key":"k","sequencer":"01"}}});
+            if let Some(t) = time {
+                r["eventTime"] = t.into();
+            }
+            serde_json::json!({"Records":[r]}).to_string()
+        };
+        let cases = [
+            (Some("2024-05-14T09:21:03.512Z"), Some("2024-05-14T09:21:03.513Z")),
+            (Some("2026-01-01T00:00:00.123Z"), Some("2026-01-01T00:00:00.124Z")),
+            (Some("2024-05-14T09:21:03Z"), Some("2024-05-14T09:21:04Z")),
+            (Some("2024-05-14T09:21:03"), None),
+            (Some("yesterday"), None),
+            (Some(""), None),
+            (None, None),
+        ];
+        for (written, want) in cases {
+            let i = parse(record(written).as_bytes()).unwrap();
+            assert_eq!(i.changes[0].time, want.map(at), "{written:?}");
+        }
+        // The sample events: every change has its record's time.
+        for event in [
+            include_str!("../../events/s3-put.json"),
+            include_str!("../../events/s3-delete.json"),
+            include_str!("../../events/s3-multi.json"),
+            include_str!("../../events/s3-awkward-keys.json"),
+        ] {
+            let i = parse(event.as_bytes()).unwrap();
+            assert!(!i.changes.is_empty());
+            for c in &i.changes {
+                assert_eq!(c.time, Some(at("2024-05-14T09:21:03.513Z")), "{}", c.key);
+            }
+        }
     }
 }

@@ -2,10 +2,11 @@
 //! then dead-lettered) while the rest of the batch proceeds.
 
 use std::fmt;
+use std::time::SystemTime;
 
-use serde::de::{Deserializer, Visitor};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::{notification, Intake, Notification, Payload, Record, Source};
+use super::{notification, Intake, Notification, Payload, Record, Source, Str, TimeField};
 use crate::error::Error;
 
 /// An SQS body, read where it is deserialized: serde_json hands over the unescaped text in its
@@ -33,6 +34,53 @@ pub(crate) fn body<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Body>, D::E
     d.deserialize_any(V)
 }
 
+/// A record's `attributes`, of which only `SentTimestamp` is read, leniently (see
+/// [`TimeField`]): an `attributes` that is not an object is an unknown time too.
+pub(crate) fn sent_timestamp<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SystemTime>, D::Error> {
+    d.deserialize_any(Attributes)
+}
+
+struct Attributes;
+
+impl<'de> Visitor<'de> for Attributes {
+    type Value = Option<SystemTime>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("SQS message attributes")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut sent = None;
+        while let Some(name) = map.next_key::<Str<'de>>()? {
+            if &*name == "SentTimestamp" {
+                sent = map.next_value_seed(TimeField(super::epoch_millis))?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(sent)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        IgnoredAny.visit_seq(seq).map(|_| None)
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
 pub(crate) fn read(records: Vec<Record<'_>>) -> Result<Intake, Error> {
     let mut intake = Intake::new(Source::Sqs);
     intake.messages.reserve(records.len());
@@ -51,7 +99,14 @@ pub(crate) fn read(records: Vec<Record<'_>>) -> Result<Intake, Error> {
         intake.messages.push(id);
         match r.body {
             Some(Ok(n)) => {
-                intake.changes.extend(n.changes.into_iter().map(|c| super::Change { message: i, ..c }));
+                // SQS accepted the message after every change in it was made (see
+                // `super::earliest`); the body's own times are usually earlier.
+                let sent = r.sent;
+                intake.changes.extend(n.changes.into_iter().map(|c| super::Change {
+                    message: i,
+                    time: super::earliest(c.time, sent),
+                    ..c
+                }));
                 intake.ignored += n.ignored;
             }
             Some(Err(why)) => intake.malformed.push((i, why)),
@@ -114,5 +169,101 @@ mod tests {
     fn a_message_without_an_id_fails_the_whole_batch() {
         let e = parse(br#"{"Records":[{"eventSource":"aws:sqs","body":"{}"}]}"#).unwrap_err();
         assert_eq!(e.error_type(), "InvalidInput");
+    }
+
+    fn at(s: &str) -> std::time::SystemTime {
+        humantime::parse_rfc3339(s).unwrap()
+    }
+
+    fn s3_at(time: &str) -> String {
+        json!({"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","eventTime":time,
+            "s3":{"bucket":{"name":"b"},"object":{"key":"k","sequencer":"01"}}}]})
+        .to_string()
+    }
+
+    /// Rule: SQS accepted each message after the change in it, so a change's time is the
+    /// earliest of its body's times and the message's `SentTimestamp`; `None` only when none is
+    /// known. Each message has its own: `attributes` are per message.
+    #[test]
+    fn earliest_of_the_body_and_sent_timestamp() {
+        // 1715678463512 ms is 2024-05-14T09:21:03.512Z.
+        let cases = [
+            (s3_at("2024-05-14T09:21:03.400Z"), json!({"SentTimestamp":"1715678463512"}), Some("2024-05-14T09:21:03.401Z")),
+            (s3_at("2024-05-14T09:21:03.900Z"), json!({"SentTimestamp":"1715678463512"}), Some("2024-05-14T09:21:03.513Z")),
+            (s3_at("no time"), json!({"SentTimestamp":"1715678463512"}), Some("2024-05-14T09:21:03.513Z")),
+            (s3_at("2024-05-14T09:21:03.400Z"), json!({}), Some("2024-05-14T09:21:03.401Z")),
+            (s3_at("no time"), json!({"ApproximateReceiveCount":"1"}), None),
+            // SNS inside SQS: three times, the earliest kept.
+            (
+                json!({"Type":"Notification","Message":s3_at("2024-05-14T09:21:03.600Z"),
+                       "Timestamp":"2024-05-14T09:21:03.500Z"})
+                .to_string(),
+                json!({"SentTimestamp":"1715678463512"}),
+                Some("2024-05-14T09:21:03.501Z"),
+            ),
+            // EventBridge's whole second ends after SQS's millisecond.
+            (
+                json!({"source":"aws.s3","detail-type":"Object Created","time":"2024-05-14T09:21:03Z",
+                       "detail":{"bucket":{"name":"b"},"object":{"key":"k"}}})
+                .to_string(),
+                json!({"SentTimestamp":"1715678463512"}),
+                Some("2024-05-14T09:21:03.513Z"),
+            ),
+            // Lambda's on-failure destination record: the original event's own time.
+            (
+                json!({"version":"1.0","timestamp":"2024-05-14T09:25:00.000Z",
+                       "requestPayload":serde_json::from_str::<serde_json::Value>(&s3_at("2024-05-14T09:21:03.100Z")).unwrap()})
+                .to_string(),
+                json!({"SentTimestamp":"1715678463512"}),
+                Some("2024-05-14T09:21:03.101Z"),
+            ),
+        ];
+        for (body, attributes, want) in cases {
+            let mut m = msg("m", &body);
+            m["attributes"] = attributes.clone();
+            let i = parse(json!({"Records":[m]}).to_string().as_bytes()).unwrap();
+            assert_eq!(i.changes[0].time, want.map(at), "{body} {attributes}");
+        }
+    }
+
+    /// Rule: an unreadable `SentTimestamp` or `attributes` is an unknown time, never a reason to
+    /// refuse the message or the batch.
+    #[test]
+    fn unreadable_attributes_are_an_unknown_time() {
+        for attributes in [
+            json!({"SentTimestamp":1715678463512u64}),
+            json!({"SentTimestamp":"1715678463.512"}),
+            json!({"SentTimestamp":"2024-05-14T09:21:03.512Z"}),
+            json!({"SentTimestamp":{"ms":"1715678463512"}}),
+            json!({"SentTimestamp":["1715678463512"]}),
+            json!({"SentTimestamp":null}),
+            json!({"Other":{"SentTimestamp":"1715678463512"}}),
+            json!("SentTimestamp"),
+            json!(["1715678463512"]),
+            json!(1715678463512u64),
+            json!(true),
+            json!(null),
+        ] {
+            let mut m = msg("m", &s3("k", "01"));
+            m["attributes"] = attributes.clone();
+            let i = parse(json!({"Records":[m]}).to_string().as_bytes()).unwrap();
+            assert_eq!((i.changes.len(), i.changes[0].time), (1, None), "{attributes}");
+        }
+    }
+
+    /// The sample batches: every change has the earliest of its times.
+    #[test]
+    fn sample_batches_carry_times() {
+        for (sample, want) in [
+            (include_str!("../../events/sqs-s3.json"), "2024-05-14T09:21:03.513Z"),
+            (include_str!("../../events/sqs-sns.json"), "2024-05-14T09:21:03.513Z"),
+            (include_str!("../../events/sqs-eventbridge.json"), "2024-05-14T09:21:03.513Z"),
+        ] {
+            let i = parse(sample.as_bytes()).unwrap();
+            assert!(!i.changes.is_empty());
+            for c in &i.changes {
+                assert_eq!(c.time, Some(at(want)), "{}", c.key);
+            }
+        }
     }
 }
