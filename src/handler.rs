@@ -192,7 +192,8 @@ pub async fn run<C: CloudFront, T: Tracker>(
     inv: &Invocation,
 ) -> Result<Handled, Error> {
     let started = Instant::now();
-    let intake = match intake::parse(payload) {
+    // The receipt is an explicit request's change time: nothing created before it may cover it.
+    let intake = match intake::parse_at(payload, SystemTime::now()) {
         Ok(i) => i,
         Err(e) => {
             tracing::warn!(error = %e, "invocation failed");
