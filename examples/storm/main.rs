@@ -213,12 +213,13 @@ fn paths_planned_one_by_one(storm: &Storm) -> usize {
 /// The reference's figures for one storm.
 fn reference_row(storm: &Storm) -> Value {
     match reference::best(storm) {
-        Some((lag, made)) => {
+        Some((lag, partial, made)) => {
             let fresh = measure::coverage(storm, &made).fresh;
             let mine = made.iter().filter(|m| m.creator == workload::SELF);
             json!({
                 "reference_max_staleness_s": measure::max_staleness_s(&fresh),
                 "reference_lag_s": lag,
+                "reference_partial": partial,
                 "reference_invalidations": mine.clone().count(),
                 "reference_paths_billed": mine.map(|m| m.paths.len()).sum::<usize>(),
             })
