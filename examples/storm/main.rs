@@ -273,7 +273,7 @@ fn main() {
             "every_s": if opts.within.is_some() { None } else { Some(opts.every) },
             "within_s": opts.within,
             "complete_s": [opts.complete.min, opts.complete.max],
-            "other": opts.other.iter().map(|o| format!("{o:?}")).collect::<Vec<_>>(),
+            "other": opts.other.iter().map(Other::to_string).collect::<Vec<_>>(),
             "hold_s": opts.hold,
             "upload_rate": opts.upload_rate,
             "site_keys": site.keys.len(),

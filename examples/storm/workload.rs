@@ -114,6 +114,21 @@ impl FromStr for Other {
     }
 }
 
+/// As given on the command line, for the JSON.
+impl std::fmt::Display for Other {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let items: Vec<String> = self
+            .items
+            .iter()
+            .map(|i| match i {
+                Item::Path(p) => p.clone(),
+                Item::Exact(n) => format!("exact{n}"),
+            })
+            .collect();
+        write!(f, "{}:{}", self.every, items.join(","))
+    }
+}
+
 impl Other {
     /// The paths tool `k` sends (the same at every tick: exact paths under `/other-tool-k/`,
     /// which no site key uses, so they hold quota without covering anything of the site).
@@ -356,6 +371,7 @@ mod tests {
         assert_eq!(paths.iter().collect::<HashSet<_>>().len(), 101, "exactN paths are distinct");
         assert!(paths[..100].iter().all(|p| p.starts_with("/other-tool-2/") && !p.ends_with('*')));
         assert!(o.due(0) && o.due(60) && !o.due(45));
+        assert_eq!(o.to_string(), "30:exact100,/*");
         for bad in ["120", "0:/*", "x:/*", "120:other/*", "120:exact0", "120:exact3001", "120:/a*b", "120:"] {
             assert!(bad.parse::<Other>().is_err(), "{bad:?} is refused");
         }
