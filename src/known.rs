@@ -1,12 +1,12 @@
 //! What a container remembers between invocations: each invalidation it has read, by id. An
-//! invalidation never changes after it is created (only its status), so its path counts, its
+//! invalidation never changes after it is created (only its status), so its items, its
 //! CallerReference and its `CreateTime` are read once (GetInvalidation) for the container's life.
 //!
 //! The entry point owns one [`Known`] and hands it to every invocation; a cold container is a
 //! fresh one, in tests and in the storm benchmark alike. The adapters remember nothing.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use crate::cloudfront::{CloudFront, Invalidation};
@@ -19,6 +19,8 @@ pub struct Seen {
     pub counts: PathCounts,
     pub caller_reference: String,
     pub create_time: SystemTime,
+    /// Its items, to tell which changes it covers already.
+    pub paths: Arc<Vec<String>>,
 }
 
 impl Seen {
@@ -27,6 +29,7 @@ impl Seen {
             counts: PathCounts::of(&inv.paths),
             caller_reference: inv.caller_reference.clone(),
             create_time: inv.create_time,
+            paths: Arc::new(inv.paths.clone()),
         }
     }
 }

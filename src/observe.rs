@@ -23,6 +23,10 @@ pub struct Summary<'a> {
     pub invalidations: Vec<&'a str>,
     /// Requests CloudFront already had from an earlier delivery of the same changes.
     pub already_invalidated: usize,
+    /// Requests some or all of whose changes an invalidation made after them covers already.
+    pub covered_already: usize,
+    /// Creates CloudFront refused for room taken since it was read, each followed by a new look.
+    pub refusals: usize,
     /// Requests held back because CloudFront's in-progress quota had no room: their changes wait.
     pub waiting: usize,
     pub failed_messages: usize,
@@ -52,6 +56,8 @@ pub fn report(s: &Summary, metrics_namespace: Option<&str>, function_name: Optio
         wildcards = s.wildcards,
         invalidations = ?s.invalidations,
         already_invalidated = s.already_invalidated,
+        covered_already = s.covered_already,
+        refusals = s.refusals,
         waiting = s.waiting,
         failed_messages = s.failed_messages,
         throttled = s.throttled,

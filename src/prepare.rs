@@ -15,7 +15,7 @@ use crate::model::{Change, DistributionId, API_MAX_PATHS};
 use crate::planner::explain::{self, PathWhy};
 use crate::planner::{self, Budget, Plan, Routing, Settings};
 use crate::quota::Room;
-use crate::reference::{self, Reference, Token};
+use crate::reference::{self, Origin, Reference, Token};
 
 /// What was asked.
 #[derive(Debug, Clone, Copy)]
@@ -60,6 +60,8 @@ pub struct Submission<'i> {
     pub reference: Reference,
     /// With `explain`: why each path of [`Submission::plan`] is there.
     pub explained: Option<Vec<PathWhy>>,
+    /// What its reference was derived with, to derive the reference of what is left of it.
+    token: Token<'i>,
 }
 
 #[derive(Debug, Clone)]
@@ -109,6 +111,37 @@ impl Submission<'_> {
         earliest
     }
 
+    /// The changes it carries, each with its viewer key (`None` for given paths' submission, which
+    /// has no changes, and for a change that only adds cache tags).
+    pub fn each_change(&self) -> Vec<(&Change, Option<&str>)> {
+        match &self.what {
+            What::Changes(r) => r.each_change().collect(),
+            What::Paths => Vec::new(),
+        }
+    }
+
+    /// The same submission without the changes `covered` accepts (invalidated already): its plan
+    /// and reference are those of what is left. `None` when nothing is left.
+    pub fn without(&self, settings: &Settings, covered: impl Fn(&Change) -> bool) -> Option<Result<Self, Error>> {
+        let What::Changes(request) = &self.what else { return Some(Ok(self.clone())) };
+        let left = request.retain(settings, |c| !covered(c));
+        left.changes().next()?;
+        let reference = match self.reference.origin {
+            // The caller's own reference stays: it names the request, whatever is left of it.
+            Origin::Caller => self.reference.clone(),
+            _ => reference::decide_with(None, &self.distribution_id, left.changes(), &[], self.token),
+        };
+        let submission = Submission {
+            distribution_id: self.distribution_id.clone(),
+            plan: self.plan.clone(),
+            what: What::Changes(left),
+            reference,
+            explained: None,
+            token: self.token,
+        };
+        Some(submission.with_whole_plan(settings, false))
+    }
+
     /// Whether `paths` (an invalidation's, perhaps planned into other room) cover every request
     /// form and tag this submission needs.
     pub fn covered_by(&self, paths: &[String]) -> bool {
@@ -125,7 +158,7 @@ pub fn prepare<'i>(
     settings: &Settings,
     asked: Asked<'i>,
     given: Option<&str>,
-    token: Token<'_>,
+    token: Token<'i>,
     explain: bool,
 ) -> Result<Prepared<'i>, Error> {
     match asked {
@@ -133,8 +166,9 @@ pub fn prepare<'i>(
             let plan = Plan::of_paths(distribution_id, paths);
             let reference = reference::decide_with(given, distribution_id, std::iter::empty(), paths, token);
             let explained = explain.then(|| explain::given(&plan));
+            let what = What::Paths;
             let submission =
-                Submission { distribution_id: distribution_id.clone(), what: What::Paths, plan, reference, explained };
+                Submission { distribution_id: distribution_id.clone(), what, plan, reference, explained, token };
             Ok(Prepared { submissions: vec![submission], skipped: BTreeMap::new() })
         }
         Asked::Changes { changes, routing } => {
@@ -149,6 +183,7 @@ pub fn prepare<'i>(
                     what: What::Changes(request),
                     reference,
                     explained: None,
+                    token,
                 };
                 submissions.push(submission.with_whole_plan(settings, explain)?);
             }
@@ -174,7 +209,7 @@ impl Submission<'_> {
 pub fn prepare_payload<'i>(
     settings: &Settings,
     intake: &'i Intake,
-    token: Token<'_>,
+    token: Token<'i>,
     explain: bool,
 ) -> Result<Prepared<'i>, Error> {
     let given = intake.explicit.as_ref().and_then(|r| r.caller_reference.as_deref());

@@ -23,12 +23,19 @@ impl Room {
     pub const FULL: Room =
         Room { exact: API_MAX_PATHS_IN_PROGRESS, wildcards: API_MAX_WILDCARDS_IN_PROGRESS, in_progress: 0 };
 
-    /// The room one planned request may take: all the exact room, but at most half the wildcard
-    /// room (rounded up). Wildcard room is what lets a request fit when exact room is short, so
-    /// one batch must not take all of it: the next batch — often already polled, the backlog of
-    /// a burst split over concurrent invocations — then fits by merging instead of waiting a
-    /// whole visibility timeout, and the backlog drains in one cycle instead of halving per cycle.
+    /// The room one planned request may take: all of it on a distribution with nothing in
+    /// progress (so a deploy gets the tightest plan, exactly what `cfinv plan` shows); otherwise
+    /// all the exact room, but at most half the wildcard room (rounded up). Wildcard room is what
+    /// lets a request fit when exact room is short, so while others are in progress one batch
+    /// must not take all of it: the next batch — often already polled, the backlog of a burst
+    /// split over concurrent invocations — then fits by merging instead of waiting, and the
+    /// backlog drains in one cycle instead of halving per cycle. Two invocations that both see an
+    /// empty distribution may ask for more than there is: the second is refused and fits what is
+    /// left (`submit.rs`).
     pub fn share(self) -> Room {
+        if self.in_progress == 0 {
+            return self;
+        }
         Room { wildcards: self.wildcards.div_ceil(2), ..self }
     }
 }
@@ -119,8 +126,9 @@ mod tests {
         assert_eq!(cf.calls(Op::List) - lists, 2);
     }
 
-    /// Rule: one request takes at most half the wildcard room, rounded up, so that the next still
-    /// has some until the room is truly gone; all the exact room.
+    /// Rule: while anything is in progress, one request takes at most half the wildcard room,
+    /// rounded up, so that the next still has some until the room is truly gone; all the exact
+    /// room; with nothing in progress, the whole room.
     #[test]
     fn a_request_takes_half_the_wildcard_room() {
         let shares: Vec<usize> = [15, 8, 7, 4, 2, 1, 0]
@@ -128,6 +136,6 @@ mod tests {
             .map(|&w| Room { exact: 10, wildcards: w, in_progress: 1 }.share().wildcards)
             .collect();
         assert_eq!(shares, [8, 4, 4, 2, 1, 1, 0]);
-        assert_eq!(Room::FULL.share().exact, 3000);
+        assert_eq!(Room::FULL.share(), Room::FULL, "nothing in progress: the whole room");
     }
 }

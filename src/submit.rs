@@ -12,13 +12,15 @@
 //!
 //! What a container remembers between invocations is [`Known`], owned by the entry point.
 
+use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 
 use crate::cloudfront::{CloudFront, CreateRequest, Invalidation};
 use crate::deadline::{self, Instant};
 use crate::error::Error;
 use crate::known::Known;
-use crate::planner::Settings;
+use crate::model::Change;
+use crate::planner::{ItemIndex, Request, Settings};
 use crate::prepare::Submission;
 use crate::quota::{self, Room};
 use crate::reference::Origin;
@@ -37,10 +39,39 @@ pub enum Outcome {
     /// CloudFront says so (the reference stands for exactly these changes) but it was not among
     /// the invalidations read.
     Earlier(Option<Invalidation>),
+    /// Every change is covered already by invalidations created after it (anyone's: another
+    /// tool's, a person's `/*`): nothing created. These are they.
+    Covered(Vec<Invalidation>),
     /// Nothing sent: the room cannot hold it. `refused`: CloudFront answered
-    /// `TooManyInvalidationsInProgress` because the room changed after it was read.
+    /// `TooManyInvalidationsInProgress` (the room changed after it was read) as often as the
+    /// deadline allowed a new look.
     Held { room: Room, refused: bool },
 }
+
+/// An outcome, and the invalidations that cover part of the submission's changes already (its
+/// plan was made for the rest): a workflow waits for them as for the outcome's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Submitted {
+    pub outcome: Outcome,
+    pub covering: Vec<Invalidation>,
+    /// Creates CloudFront refused for room another invocation or tool took since it was read,
+    /// each followed by a new look at the room.
+    pub refusals: usize,
+}
+
+impl From<Outcome> for Submitted {
+    fn from(outcome: Outcome) -> Self {
+        Submitted { outcome, covering: Vec::new(), refusals: 0 }
+    }
+}
+
+/// How many times a refused create looks at the room again within one invocation: a refusal is
+/// another invocation's or tool's create landing between this one's read and create, and the
+/// room left is usually enough for a narrower plan.
+pub const MAX_REFITS: usize = 3;
+
+/// No new look at the room when less than this is left before the deadline.
+const REFIT_NEEDS: Duration = Duration::from_secs(3);
 
 /// How far back to look for an earlier invalidation of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,58 +97,87 @@ pub struct Submitter<'a, C> {
 
 impl<C: CloudFront> Submitter<'_, C> {
     /// See the module documentation.
-    pub async fn submit(&self, s: &Submission<'_>) -> Result<Outcome, Error> {
+    pub async fn submit(&self, s: &Submission<'_>) -> Result<Submitted, Error> {
         let d = s.distribution_id.as_str();
         // Changes that carry a time bound the search; a caller's reference (a workflow retried
         // hours later) or changes without one are looked for among those in progress.
-        let scope = match (s.reference.origin, s.earliest_change()) {
-            (Origin::Changes, Some(t)) => Scope::Since(t.checked_sub(CLOCK_MARGIN).unwrap_or(SystemTime::UNIX_EPOCH)),
+        let since = s.earliest_change().map(|t| t.checked_sub(CLOCK_MARGIN).unwrap_or(SystemTime::UNIX_EPOCH));
+        let scope = match (s.reference.origin, since) {
+            (Origin::Changes, Some(t)) => Scope::Since(t),
             _ => Scope::InProgress,
         };
-        match self.find(s, scope).await {
-            // A caller's reference reused for other keys is not this request's: CloudFront's
-            // answer to the create says so.
-            Ok(Some(inv)) if s.reference.origin == Origin::Changes || s.covered_by(&inv.paths) => {
-                tracing::info!(distribution_id = d, invalidation_id = %inv.id, "an earlier attempt of this request made it");
-                return Ok(Outcome::Earlier(Some(inv)));
-            }
-            Ok(_) => {}
+        let recent = match self.recent(d, scope).await {
+            Ok(r) => r,
             Err(e) => {
-                tracing::warn!(distribution_id = d, error_type = e.error_type(), error = %e, "cannot look for an earlier invalidation of this request; CloudFront's answer to its reference decides");
+                tracing::warn!(distribution_id = d, error_type = e.error_type(), error = %e, "cannot read what was made since the changes; CloudFront's answer to the reference decides");
+                Vec::new()
+            }
+        };
+        // An earlier attempt of this request. A caller's reference reused for other keys is not
+        // this request's: CloudFront's answer to the create says so.
+        if let Some(inv) = recent.iter().find(|i| s.reference.matches(&i.caller_reference)) {
+            if s.reference.origin == Origin::Changes || s.covered_by(&inv.paths) {
+                tracing::info!(distribution_id = d, invalidation_id = %inv.id, "an earlier attempt of this request made it");
+                return Ok(Outcome::Earlier(Some(inv.clone())).into());
             }
         }
-        let room = self.room_or_full(d).await;
-        let Some(plan) = s.fit(room, self.settings) else {
-            tracing::info!(
-                distribution_id = d,
-                room_exact = room.exact,
-                room_wildcards = room.wildcards,
-                "waits for room"
-            );
-            return Ok(Outcome::Held { room, refused: false });
+        let (covering, left) = covered_already(self.settings, s, &recent);
+        let narrowed;
+        let s = match left {
+            Left::All => s,
+            Left::Nothing => {
+                tracing::info!(distribution_id = d, covering = covering.len(), "every change is covered already");
+                return Ok(Outcome::Covered(covering).into());
+            }
+            Left::Some(n) => {
+                narrowed = (*n)?;
+                &narrowed
+            }
         };
-        tracing::debug!(distribution_id = d, paths = ?plan.paths, "request");
-        let req = CreateRequest { distribution_id: d, caller_reference: &s.reference.value, paths: &plan.paths };
-        match self.cf.create_invalidation(req, self.deadline).await {
-            // CloudFront returns the existing invalidation for a repeated reference with the same
-            // paths; a new one is always `InProgress`.
-            Ok(inv) if inv.status.is_completed() => Ok(Outcome::Earlier(Some(inv))),
-            Ok(inv) => {
-                self.known.remember(d, &inv);
-                Ok(Outcome::Created(inv))
-            }
-            Err(e @ Error::InvalidationBatchAlreadyExists { .. }) => self.after_already_exists(s, e).await,
-            Err(Error::TooManyInvalidationsInProgress { message, .. }) => {
-                tracing::info!(distribution_id = d, message, "refused for room taken since it was read");
-                Ok(Outcome::Held { room, refused: true })
-            }
-            // The answer was lost (a time-out, a broken connection): CloudFront may have created
-            // it. Look once among those in progress before the caller retries the whole request.
-            Err(e) if matches!(e, Error::CloudFront(_)) => match self.find(s, Scope::InProgress).await {
-                Ok(Some(inv)) => Ok(Outcome::Created(inv)),
-                _ => Err(e),
-            },
-            Err(e) => Err(e),
+        let mut refusals = 0;
+        loop {
+            let room = self.room_or_full(d).await;
+            let Some(plan) = s.fit(room, self.settings) else {
+                tracing::info!(
+                    distribution_id = d,
+                    room_exact = room.exact,
+                    room_wildcards = room.wildcards,
+                    "waits for room"
+                );
+                return Ok(Submitted { outcome: Outcome::Held { room, refused: refusals > 0 }, covering, refusals });
+            };
+            tracing::debug!(distribution_id = d, paths = ?plan.paths, "request");
+            let req = CreateRequest { distribution_id: d, caller_reference: &s.reference.value, paths: &plan.paths };
+            let outcome = match self.cf.create_invalidation(req, self.deadline).await {
+                // CloudFront returns the existing invalidation for a repeated reference with the
+                // same paths; a new one is always `InProgress`.
+                Ok(inv) if inv.status.is_completed() => Outcome::Earlier(Some(inv)),
+                Ok(inv) => {
+                    self.known.remember(d, &inv);
+                    Outcome::Created(inv)
+                }
+                Err(e @ Error::InvalidationBatchAlreadyExists { .. }) => self.after_already_exists(s, e).await?,
+                Err(Error::TooManyInvalidationsInProgress { message, .. }) => {
+                    refusals += 1;
+                    tracing::info!(distribution_id = d, refusals, message, "refused: room taken since it was read");
+                    let time_left = self.deadline.is_none_or(|t| deadline::left(t) >= REFIT_NEEDS);
+                    if refusals <= MAX_REFITS && time_left {
+                        continue;
+                    }
+                    Outcome::Held { room, refused: true }
+                }
+                // The answer was lost (a time-out, a broken connection): CloudFront may have
+                // created it. Look once among those in progress before the caller retries.
+                Err(e @ Error::CloudFront(_)) => match self.recent(d, Scope::InProgress).await {
+                    Ok(r) => match r.into_iter().find(|i| s.reference.matches(&i.caller_reference)) {
+                        Some(inv) => Outcome::Created(inv),
+                        None => return Err(e),
+                    },
+                    Err(_) => return Err(e),
+                },
+                Err(e) => return Err(e),
+            };
+            return Ok(Submitted { outcome, covering, refusals });
         }
     }
 
@@ -126,7 +186,11 @@ impl<C: CloudFront> Submitter<'_, C> {
     /// (a caller's reused reference with other keys is the caller's mistake). A reference derived
     /// from the changes stands for exactly these changes, so even unfound they were invalidated.
     async fn after_already_exists(&self, s: &Submission<'_>, e: Error) -> Result<Outcome, Error> {
-        match self.find(s, Scope::All).await {
+        let found = self
+            .recent(&s.distribution_id, Scope::All)
+            .await
+            .map(|r| r.into_iter().find(|i| s.reference.matches(&i.caller_reference)));
+        match found {
             Ok(Some(inv)) if s.reference.origin == Origin::Changes || s.covered_by(&inv.paths) => {
                 Ok(Outcome::Earlier(Some(inv)))
             }
@@ -156,26 +220,26 @@ impl<C: CloudFront> Submitter<'_, C> {
         })
     }
 
-    /// The invalidation on the submission's distribution whose CallerReference is this
-    /// request's, newest first, within `scope` and a third of the time left.
-    async fn find(&self, s: &Submission<'_>, scope: Scope) -> Result<Option<Invalidation>, Error> {
+    /// The invalidations on `distribution_id` within `scope`, newest first, each read once per
+    /// container ([`Known`]), within a third of the time left.
+    async fn recent(&self, distribution_id: &str, scope: Scope) -> Result<Vec<Invalidation>, Error> {
         let share = self.deadline.map(|d| deadline::left(d) / 3);
-        deadline::within(share, self.find_unbounded(s, scope), |share| {
-            Err(Error::CloudFront(format!("looking for an earlier invalidation took over {} ms", share.as_millis())))
+        deadline::within(share, self.recent_unbounded(distribution_id, scope), |share| {
+            Err(Error::CloudFront(format!("reading recent invalidations took over {} ms", share.as_millis())))
         })
         .await
     }
 
-    async fn find_unbounded(&self, s: &Submission<'_>, scope: Scope) -> Result<Option<Invalidation>, Error> {
-        let d = s.distribution_id.as_str();
+    async fn recent_unbounded(&self, d: &str, scope: Scope) -> Result<Vec<Invalidation>, Error> {
+        let mut out = Vec::new();
         let mut marker: Option<String> = None;
         loop {
             let page = self.cf.list_invalidations(d, marker.as_deref()).await?;
             let mut running = 0;
-            for summary in &page.items {
+            for summary in page.items {
                 if let Scope::Since(t) = scope {
                     if summary.create_time < t {
-                        return Ok(None);
+                        return Ok(out);
                     }
                 }
                 let completed = summary.status.is_completed();
@@ -184,14 +248,61 @@ impl<C: CloudFront> Submitter<'_, C> {
                     continue;
                 }
                 let seen = self.known.seen(self.cf, d, &summary.id).await?;
-                if s.reference.matches(&seen.caller_reference) {
-                    return self.cf.get_invalidation(d, &summary.id).await.map(Some);
-                }
+                out.push(Invalidation {
+                    id: summary.id,
+                    status: summary.status,
+                    paths: seen.paths.as_ref().clone(),
+                    caller_reference: seen.caller_reference,
+                    create_time: seen.create_time,
+                });
             }
             match page.next_marker {
                 Some(m) if scope != Scope::InProgress || running > 0 => marker = Some(m),
-                _ => return Ok(None),
+                _ => return Ok(out),
             }
         }
+    }
+}
+
+/// What is left of a submission once the changes covered already are dropped.
+enum Left<'i> {
+    All,
+    Some(Box<Result<Submission<'i>, Error>>),
+    Nothing,
+}
+
+/// The changes of `s` that an invalidation in `recent` covers already: created after the change
+/// (by [`CLOCK_MARGIN`] at least: the clocks differ) with items covering every request form the
+/// planner would send for its key, and its tags. Never a change without a time. Returns those
+/// invalidations and what is left to submit.
+fn covered_already<'i>(
+    settings: &Settings,
+    s: &Submission<'i>,
+    recent: &[Invalidation],
+) -> (Vec<Invalidation>, Left<'i>) {
+    let changes = s.each_change();
+    if recent.is_empty() || changes.is_empty() || changes.iter().any(|(c, _)| c.time.is_none()) {
+        return (Vec::new(), Left::All);
+    }
+    let indexes: Vec<ItemIndex> = recent.iter().map(|i| ItemIndex::new(&i.paths)).collect();
+    let mut used = vec![false; recent.len()];
+    let mut covered: HashSet<*const Change> = HashSet::new();
+    for (change, viewer_key) in &changes {
+        let Some(t) = change.time.and_then(|t| t.checked_add(CLOCK_MARGIN)) else { continue };
+        let by = (0..recent.len()).find(|&i| {
+            recent[i].create_time >= t && Request::change_covered(settings, change, *viewer_key, &indexes[i])
+        });
+        if let Some(i) = by {
+            used[i] = true;
+            covered.insert(*change as *const Change);
+        }
+    }
+    if covered.is_empty() {
+        return (Vec::new(), Left::All);
+    }
+    let covering = recent.iter().zip(&used).filter(|(_, u)| **u).map(|(i, _)| i.clone()).collect();
+    match s.without(settings, |c| covered.contains(&(c as *const Change))) {
+        None => (covering, Left::Nothing),
+        Some(left) => (covering, Left::Some(Box::new(left))),
     }
 }

@@ -48,8 +48,19 @@ impl Run {
             let mut waiting = Vec::new();
             for s in pending {
                 let d = s.distribution_id.as_str();
-                match submitter.submit(s).await {
+                let submitted = submitter.submit(s).await.map(|sub| {
+                    for inv in sub.covering {
+                        self.track(Tracked::covering(d, inv));
+                    }
+                    sub.outcome
+                });
+                match submitted {
                     Ok(Outcome::Created(inv)) => self.track(Tracked::from(d, inv, false)),
+                    Ok(Outcome::Covered(invs)) => {
+                        for inv in invs {
+                            self.track(Tracked::covering(d, inv));
+                        }
+                    }
                     Ok(Outcome::Earlier(Some(inv))) => self.track(Tracked::from(d, inv, true)),
                     Ok(Outcome::Earlier(None)) => {
                         self.progress.note(&format!(

@@ -45,6 +45,11 @@ impl Tracked {
         }
     }
 
+    /// An invalidation made after the keys changed (by anyone) that covers them already.
+    pub fn covering(distribution_id: &str, inv: Invalidation) -> Self {
+        Tracked::from(distribution_id, inv, true)
+    }
+
     pub fn completed(&self) -> bool {
         self.status.is_completed()
     }

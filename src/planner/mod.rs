@@ -199,7 +199,76 @@ impl Request<'_> {
     }
 }
 
+/// An invalidation's items, ready to ask whether they cover a change: exact items by value,
+/// wildcards by prefix.
+#[derive(Debug, Clone, Default)]
+pub struct ItemIndex<'p> {
+    exact: std::collections::HashSet<&'p str>,
+    prefixes: Vec<&'p str>,
+}
+
+impl<'p> ItemIndex<'p> {
+    pub fn new<S: AsRef<str>>(items: &'p [S]) -> Self {
+        let mut index = ItemIndex::default();
+        for item in items {
+            match item.as_ref().strip_suffix('*') {
+                Some(prefix) => index.prefixes.push(prefix),
+                None => {
+                    index.exact.insert(item.as_ref());
+                }
+            }
+        }
+        index
+    }
+
+    /// An exact cover is covered by the same item or a wildcard whose prefix starts it; a
+    /// wildcard cover only by a wildcard at least as wide.
+    fn covers(&self, text: &str, wildcard: bool) -> bool {
+        (!wildcard && self.exact.contains(text)) || self.prefixes.iter().any(|p| text.starts_with(p))
+    }
+}
+
 impl<'c> Request<'c> {
+    /// Whether `index` covers every request form of one routed change (`viewer_key`, origin path
+    /// stripped) and every cache tag it adds: the change is then invalidated by it.
+    pub fn change_covered(settings: &Settings, change: &Change, viewer_key: Option<&str>, index: &ItemIndex) -> bool {
+        let forms = viewer_key.map(|k| covers_of_key(k, settings.index_document.as_deref())).unwrap_or_default();
+        (0..forms.len()).all(|i| index.covers(forms.text(i), forms.is_wildcard(i)))
+            && settings.tags.tags_for(&change.key).iter().all(|t| index.exact.contains(t))
+    }
+
+    /// Every change with its viewer key (`None` for a change that only adds cache tags).
+    pub fn each_change(&self) -> impl Iterator<Item = (&'c Change, Option<&'c str>)> + '_ {
+        self.routed.iter().map(|&(c, k)| (c, Some(k))).chain(self.tag_only.iter().map(|&c| (c, None)))
+    }
+
+    /// The same request with only the changes `keep` accepts (the others are covered already).
+    pub fn retain(&self, settings: &Settings, keep: impl Fn(&Change) -> bool) -> Request<'c> {
+        let mut r = Request {
+            distribution_id: self.distribution_id.clone(),
+            covers: Covers::new(),
+            routed: Vec::new(),
+            tag_only: Vec::new(),
+            tags: BTreeSet::new(),
+            messages: BTreeSet::new(),
+        };
+        let mut scratch = String::new();
+        for &(change, viewer_key) in self.routed.iter().filter(|(c, _)| keep(c)) {
+            mapping::for_each_viewer_path(viewer_key, settings.index_document.as_deref(), &mut scratch, |vp| {
+                mapping::covers_for(vp, &mut r.covers)
+            });
+            r.routed.push((change, viewer_key));
+        }
+        r.tag_only = self.tag_only.iter().copied().filter(|c| keep(c)).collect();
+        for change in r.routed.iter().map(|(c, _)| *c).chain(r.tag_only.iter().copied()).collect::<Vec<_>>() {
+            for tag in settings.tags.tags_for(&change.key) {
+                r.tags.insert(tag.to_string());
+            }
+            r.messages.insert(change.message);
+        }
+        r
+    }
+
     /// Room for every change's covers up front: an index document's key makes three, and growing
     /// a million keys' arena by doubling would copy it again and again. Room that is never
     /// written costs address space only.
