@@ -132,13 +132,18 @@ impl Progress {
         }
     }
 
-    /// Leaves the finished lines on the terminal, abandons the rest (timed out).
+    /// Leaves the finished lines on the terminal, abandons the rest (timed out), and ends the
+    /// display's last line: indicatif leaves the cursor at its end, where the summary that follows
+    /// would otherwise be printed.
     pub fn done(&mut self) {
         if let Progress::Live { bars, .. } = self {
             for bar in bars.values() {
                 if !bar.is_finished() {
                     bar.abandon();
                 }
+            }
+            if !bars.is_empty() {
+                eprintln!();
             }
         }
     }
