@@ -3,8 +3,13 @@
 //! metrics in the Embedded Metric Format — a JSON line on stdout that CloudWatch Logs turns into
 //! metrics, so no PutMetricData call, no extra permission, no latency. Never keys or payloads at
 //! INFO; the keys and paths of each request are logged at DEBUG only.
+//!
+//! Two kinds of EMF documents: one per invocation ([`emf`], by `FunctionName`), and per
+//! distribution the staleness of the changes it covered and the changes still waiting for room
+//! ([`distribution_emf`], by `DistributionId`): staleness is a property of the site, not of the
+//! function, and the template's alarm watches one distribution.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
@@ -74,7 +79,7 @@ pub fn report(s: &Summary, metrics_namespace: Option<&str>, function_name: Optio
 
 /// One EMF document (CloudWatch "Embedded metric format specification").
 pub fn emf(s: &Summary, namespace: &str, function_name: &str) -> String {
-    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    let ms = now_ms();
     let metric = |name: &str| json!({"Name": name, "Unit": "Count"});
     json!({
         "_aws": {
@@ -85,7 +90,7 @@ pub fn emf(s: &Summary, namespace: &str, function_name: &str) -> String {
                 "Metrics": [
                     metric("MessagesReceived"), metric("KeysReceived"), metric("PathsSubmitted"), metric("Wildcards"),
                     metric("InvalidationsCreated"), metric("Throttled"), metric("Waiting"), metric("FailedMessages"),
-                    metric("TrackingFailed"),
+                    metric("TrackingFailed"), metric("UnexpectedErrors"),
                     {"Name": "Duration", "Unit": "Milliseconds"}
                 ]
             }]
@@ -101,9 +106,108 @@ pub fn emf(s: &Summary, namespace: &str, function_name: &str) -> String {
         "Waiting": s.waiting,
         "FailedMessages": s.failed_messages,
         "TrackingFailed": s.tracking_failed,
+        "UnexpectedErrors": u8::from(is_unexpected(s.error_type)),
         "Duration": s.duration_ms,
     })
     .to_string()
+}
+
+/// The error types that are part of normal operation: a batch held for room
+/// (`TooManyInvalidationsInProgress`) or refused by CloudFront's rate limit after the SDK's retries
+/// (`Throttled`) comes back with the queue and is submitted later, so neither should wake anyone.
+/// Staleness and the dead-letter queues are what tell when waiting lasts too long.
+pub const EXPECTED_ERRORS: [&str; 2] = ["TooManyInvalidationsInProgress", "Throttled"];
+
+/// Whether an invocation's `error_type` (empty: none) is one an operator must look at: the
+/// `UnexpectedErrors` metric, which the template's `UnexpectedErrorsAlarm` watches.
+pub fn is_unexpected(error_type: &str) -> bool {
+    !error_type.is_empty() && !EXPECTED_ERRORS.contains(&error_type)
+}
+
+/// CloudWatch's EMF specification: a metric's array holds at most 100 values.
+pub const EMF_MAX_VALUES: usize = 100;
+
+/// A change's staleness: from the change's time to the `CreateTime` of the invalidation that
+/// covers it. Zero when the invalidation is dated before the change: S3's `eventTime` and
+/// CloudFront's `CreateTime` come from different clocks, and an invalidation found covering
+/// already was created after the change by the covering rule, so anything below zero is skew.
+pub fn staleness(change_time: SystemTime, create_time: SystemTime) -> Duration {
+    create_time.duration_since(change_time).unwrap_or(Duration::ZERO)
+}
+
+/// The per-distribution EMF documents of one invocation: `Staleness` (Seconds, one value per
+/// change covered, whether by an invalidation created now or one found covering already) and
+/// `ChangesWaiting` (Count, the changes held for room), both by `DistributionId` (the parent
+/// distribution). At most [`EMF_MAX_VALUES`] staleness values per document, so a large batch
+/// gives several; `ChangesWaiting` is in the first only, so that its Sum counts each change once.
+/// Always at least one document: a zero `ChangesWaiting` is a data point, so the metric shows
+/// "nothing waits" rather than "no data". Pure: the caller gives the timestamp (ms since the epoch).
+pub fn distribution_emf(
+    namespace: &str,
+    function_name: &str,
+    distribution_id: &str,
+    staleness: &[Duration],
+    changes_waiting: usize,
+    timestamp_ms: u64,
+) -> Vec<String> {
+    // Milliseconds are CloudFront's and S3's precision; seconds are the unit the alarm reads.
+    let seconds = |d: &Duration| d.as_millis() as f64 / 1000.0;
+    let chunks: Vec<&[Duration]> =
+        if staleness.is_empty() { vec![&[]] } else { staleness.chunks(EMF_MAX_VALUES).collect() };
+    chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut metrics = Vec::new();
+            let mut doc = json!({
+                "FunctionName": function_name,
+                "DistributionId": distribution_id,
+            });
+            if !chunk.is_empty() {
+                metrics.push(json!({"Name": "Staleness", "Unit": "Seconds"}));
+                doc["Staleness"] = json!(chunk.iter().map(seconds).collect::<Vec<f64>>());
+            }
+            if i == 0 {
+                metrics.push(json!({"Name": "ChangesWaiting", "Unit": "Count"}));
+                doc["ChangesWaiting"] = json!(changes_waiting);
+            }
+            doc["_aws"] = json!({
+                "Timestamp": timestamp_ms,
+                "CloudWatchMetrics": [{
+                    "Namespace": namespace,
+                    "Dimensions": [["DistributionId"]],
+                    "Metrics": metrics,
+                }]
+            });
+            doc.to_string()
+        })
+        .collect()
+}
+
+/// Prints [`distribution_emf`]'s documents now, with a namespace (none: metrics are off).
+pub fn report_distribution(
+    metrics_namespace: Option<&str>,
+    function_name: Option<&str>,
+    distribution_id: &str,
+    staleness: &[Duration],
+    changes_waiting: usize,
+) {
+    if let Some(ns) = metrics_namespace {
+        for line in distribution_emf(
+            ns,
+            function_name.unwrap_or("local"),
+            distribution_id,
+            staleness,
+            changes_waiting,
+            now_ms(),
+        ) {
+            println!("{line}");
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -121,7 +225,8 @@ mod tests {
             throttled: 0,
             ..Default::default()
         };
-        let doc: serde_json::Value = serde_json::from_str(&emf(&s, "CfInvalidator", "fn")).unwrap();
+        let doc = valid_emf(&emf(&s, "CfInvalidator", "fn"));
+        assert_eq!(doc["UnexpectedErrors"], 0);
         let declared = &doc["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(declared["Namespace"], "CfInvalidator");
         for m in declared["Metrics"].as_array().unwrap() {
@@ -132,5 +237,126 @@ mod tests {
         assert_eq!(doc["InvalidationsCreated"], 1);
         assert_eq!(doc["FunctionName"], "fn");
         assert!(doc["_aws"]["Timestamp"].as_u64().unwrap() > 1_600_000_000_000);
+    }
+
+    /// Checks one document against CloudWatch's EMF specification: an `_aws` block with a
+    /// Timestamp and one CloudWatchMetrics directive (Namespace, Dimensions, Metrics); every
+    /// dimension a string member; every declared metric a member holding a number or an array of
+    /// at most 100 numbers, with a Unit CloudWatch knows. Returns the document.
+    fn valid_emf(line: &str) -> serde_json::Value {
+        let doc: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(doc["_aws"]["Timestamp"].is_u64(), "{line}");
+        let directives = doc["_aws"]["CloudWatchMetrics"].as_array().unwrap();
+        assert_eq!(directives.len(), 1, "{line}");
+        let d = &directives[0];
+        assert!(d["Namespace"].as_str().is_some_and(|n| !n.is_empty()), "{line}");
+        for set in d["Dimensions"].as_array().unwrap() {
+            for name in set.as_array().unwrap() {
+                assert!(doc[name.as_str().unwrap()].is_string(), "dimension {name} is not a string member: {line}");
+            }
+        }
+        let metrics = d["Metrics"].as_array().unwrap();
+        assert!(!metrics.is_empty(), "{line}");
+        for m in metrics {
+            let name = m["Name"].as_str().unwrap();
+            assert!(["Seconds", "Count", "Milliseconds"].contains(&m["Unit"].as_str().unwrap()), "{m}");
+            match &doc[name] {
+                serde_json::Value::Number(_) => {}
+                serde_json::Value::Array(values) => {
+                    assert!(!values.is_empty() && values.len() <= EMF_MAX_VALUES, "{name}: {} values", values.len());
+                    assert!(values.iter().all(|v| v.is_number()), "{name}");
+                }
+                other => panic!("{name} declared but holds {other}"),
+            }
+        }
+        doc
+    }
+
+    fn staleness_values(doc: &serde_json::Value) -> Vec<f64> {
+        doc["Staleness"].as_array().map_or(vec![], |a| a.iter().map(|v| v.as_f64().unwrap()).collect())
+    }
+
+    /// Rule (issue 20): at most 100 values in one EMF array, so a batch of 250 changes gives three
+    /// documents of 100, 100 and 50 values, in order, each exact to the millisecond, each by the
+    /// (parent) distribution; the changes waiting are counted once, in the first.
+    #[test]
+    fn staleness_of_250_changes_fills_three_documents_of_at_most_100_values() {
+        let given: Vec<Duration> = (0..250u64).map(|i| Duration::from_millis(i * 1_001)).collect();
+        let lines = distribution_emf("CfInvalidator", "fn", "EDFDVBD632BHDS5", &given, 7, 1_700_000_000_000);
+        assert_eq!(lines.len(), 3);
+        let docs: Vec<serde_json::Value> = lines.iter().map(|l| valid_emf(l)).collect();
+        assert_eq!(docs.iter().map(|d| staleness_values(d).len()).collect::<Vec<_>>(), [100, 100, 50]);
+        let all: Vec<f64> = docs.iter().flat_map(staleness_values).collect();
+        let want: Vec<f64> = (0..250u64).map(|i| (i * 1_001) as f64 / 1000.0).collect();
+        assert_eq!(all, want);
+        for (i, d) in docs.iter().enumerate() {
+            let directive = &d["_aws"]["CloudWatchMetrics"][0];
+            assert_eq!(directive["Namespace"], "CfInvalidator");
+            assert_eq!(directive["Dimensions"], json!([["DistributionId"]]));
+            assert_eq!(d["DistributionId"], "EDFDVBD632BHDS5");
+            assert_eq!(d["FunctionName"], "fn");
+            assert_eq!(d["_aws"]["Timestamp"], 1_700_000_000_000u64);
+            assert!(directive["Metrics"]
+                .as_array()
+                .unwrap()
+                .contains(&json!({"Name": "Staleness", "Unit": "Seconds"})));
+            assert_eq!(d.get("ChangesWaiting").cloned(), (i == 0).then(|| json!(7)), "document {i}");
+        }
+    }
+
+    /// Rule: ceil(n / 100) documents for n staleness values, and one when there are none (the
+    /// changes waiting are still a data point, zero included); the waiting count appears once.
+    #[test]
+    fn document_count_follows_the_number_of_values() {
+        let cases = [(0, 0, 1), (0, 12, 1), (1, 0, 1), (99, 0, 1), (100, 3, 1), (101, 0, 2), (200, 0, 2), (201, 1, 3)];
+        for (n, waiting, want) in cases {
+            let given = vec![Duration::from_secs(5); n];
+            let lines = distribution_emf("NS", "fn", "E1", &given, waiting, 0);
+            assert_eq!(lines.len(), want, "{n} values");
+            let docs: Vec<serde_json::Value> = lines.iter().map(|l| valid_emf(l)).collect();
+            assert_eq!(docs.iter().map(|d| staleness_values(d).len()).sum::<usize>(), n, "{n} values");
+            let waiting_sum: u64 = docs.iter().filter_map(|d| d["ChangesWaiting"].as_u64()).sum();
+            assert_eq!(waiting_sum, waiting as u64, "{n} values");
+            assert_eq!(docs.iter().filter(|d| d.get("ChangesWaiting").is_some()).count(), 1, "{n} values");
+        }
+    }
+
+    /// Rule: staleness runs from the change's time to the covering invalidation's CreateTime, and
+    /// clock skew (an invalidation dated before the change) reads as zero, never as an error.
+    #[test]
+    fn staleness_is_create_time_minus_change_time_never_negative() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let cases = [
+            ("created 90 s after the change", t, t + Duration::from_secs(90), Duration::from_secs(90)),
+            ("created at the change", t, t, Duration::ZERO),
+            ("milliseconds kept", t, t + Duration::from_millis(1_250), Duration::from_millis(1_250)),
+            ("clock skew: created before", t + Duration::from_secs(2), t, Duration::ZERO),
+        ];
+        for (rule, change, created, want) in cases {
+            assert_eq!(staleness(change, created), want, "{rule}");
+        }
+    }
+
+    /// Rule (issue 20): a batch held for room, or throttled, is expected and comes back with the
+    /// queue; every other error type is unexpected and counted in `UnexpectedErrors`.
+    #[test]
+    fn only_errors_other_than_waiting_for_room_or_throttling_are_unexpected() {
+        let cases = [
+            ("", false),
+            ("TooManyInvalidationsInProgress", false),
+            ("Throttled", false),
+            ("CloudFrontError", true),
+            ("AccessDenied", true),
+            ("NoSuchDistribution", true),
+            ("ConfigError", true),
+            ("InvalidInput", true),
+            ("InvalidationBatchAlreadyExists", true),
+        ];
+        for (error_type, want) in cases {
+            assert_eq!(is_unexpected(error_type), want, "{error_type:?}");
+            let s = Summary { source: "sqs", error_type, ..Default::default() };
+            let doc = valid_emf(&emf(&s, "NS", "fn"));
+            assert_eq!(doc["UnexpectedErrors"], u8::from(want), "{error_type:?}");
+        }
     }
 }

@@ -51,8 +51,13 @@ fn logs_summarise_without_keys_and_emit_metrics() {
         for field in ["keys_in", "paths", "wildcards", "invalidations", "duration_ms"] {
             assert!(s.contains(field), "{level}: summary lacks {field}: {s}");
         }
-        let emf: Vec<_> = lines.iter().filter(|l| l.get("_aws").is_some()).collect();
-        assert_eq!(emf.len(), 1, "{level}: one EMF document:\n{log}");
+        // The invocation's document (by FunctionName); the per-distribution ones (Staleness,
+        // ChangesWaiting, by DistributionId) are apart.
+        let emf: Vec<_> = lines
+            .iter()
+            .filter(|l| l["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == serde_json::json!([["FunctionName"]]))
+            .collect();
+        assert_eq!(emf.len(), 1, "{level}: one EMF document of the invocation:\n{log}");
         assert_eq!(emf[0]["KeysReceived"], 8);
         assert_eq!(emf[0]["InvalidationsCreated"], 1);
         assert_eq!(emf[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"], "CfInvalidator");

@@ -6,6 +6,7 @@
 
 mod support;
 
+use std::collections::BTreeSet;
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -580,4 +581,250 @@ fn the_readme_command_for_an_existing_bucket_subscribes_what_the_template_does()
     for event in ["s3:ObjectCreated:*", "s3:ObjectRemoved:*", "s3:LifecycleExpiration:*"] {
         assert!(command.contains(event), "{event} missing from: {command}");
     }
+}
+
+/// The value of a template expression for given parameter values (the others at their
+/// `Default`): `Ref` to a parameter, `Fn::If` on a condition, conditions of `Fn::Equals`,
+/// `Fn::Not`, `Fn::And`, `Fn::Or` and `Condition`, as CloudFormation evaluates them. `None` is
+/// `Ref: AWS::NoValue`, a property left out. Other intrinsics (`Fn::GetAtt`, `Fn::Sub`, pseudo
+/// parameters) stay as written.
+fn resolve(t: &Value, params: &[(&str, &str)], v: &Value) -> Option<Value> {
+    match v {
+        Value::Object(o) if o.len() == 1 => {
+            let (k, arg) = o.iter().next().unwrap();
+            match k.as_str() {
+                "Ref" if arg == "AWS::NoValue" => None,
+                "Ref" if t["Parameters"].get(arg.as_str().unwrap()).is_some() => {
+                    Some(parameter(t, params, arg.as_str().unwrap()))
+                }
+                "Fn::If" => {
+                    let a = arg.as_array().unwrap();
+                    let branch = if condition(t, params, a[0].as_str().unwrap()) { &a[1] } else { &a[2] };
+                    resolve(t, params, branch)
+                }
+                _ => Some(v.clone()),
+            }
+        }
+        Value::Array(items) => Some(Value::Array(items.iter().filter_map(|i| resolve(t, params, i)).collect())),
+        Value::Object(o) => {
+            Some(Value::Object(o.iter().filter_map(|(k, i)| resolve(t, params, i).map(|r| (k.clone(), r))).collect()))
+        }
+        _ => Some(v.clone()),
+    }
+}
+
+/// A parameter's value as a string (CloudFormation passes every parameter as one).
+fn parameter(t: &Value, params: &[(&str, &str)], name: &str) -> Value {
+    match params.iter().find(|(n, _)| *n == name) {
+        Some((_, v)) => json!(v),
+        None => match &t["Parameters"][name]["Default"] {
+            Value::String(s) => json!(s),
+            Value::Null => panic!("parameter {name} has no Default: give it"),
+            other => json!(other.to_string()),
+        },
+    }
+}
+
+fn condition(t: &Value, params: &[(&str, &str)], name: &str) -> bool {
+    let c = &t["Conditions"][name];
+    assert!(!c.is_null(), "no condition {name}");
+    evaluate(t, params, c)
+}
+
+fn evaluate(t: &Value, params: &[(&str, &str)], c: &Value) -> bool {
+    let (k, arg) = c.as_object().unwrap().iter().next().unwrap();
+    let args = || arg.as_array().unwrap().iter();
+    match k.as_str() {
+        "Fn::Equals" => {
+            let v: Vec<Value> = args().map(|a| resolve(t, params, a).unwrap()).collect();
+            v[0] == v[1]
+        }
+        "Fn::Not" => !evaluate(t, params, &arg[0]),
+        "Fn::And" => args().all(|a| evaluate(t, params, a)),
+        "Fn::Or" => args().any(|a| evaluate(t, params, a)),
+        "Condition" => condition(t, params, arg.as_str().unwrap()),
+        other => panic!("condition function {other} not evaluated here"),
+    }
+}
+
+/// The template's alarms: name → resource.
+fn alarms(t: &Value) -> Vec<(String, Value)> {
+    let found: Vec<_> = t["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm")
+        .map(|(n, r)| (n.clone(), r.clone()))
+        .collect();
+    assert!(!found.is_empty(), "no alarm");
+    found
+}
+
+/// The README's "Alarms" section.
+fn readme_alarms() -> String {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let start = readme.find("\n## Alarms\n").expect("the README has an Alarms section");
+    let rest = &readme[start + 1..];
+    let end = rest[3..].find("\n## ").map_or(rest.len(), |e| e + 3);
+    rest[..end].to_string()
+}
+
+/// Rule (issue 20, README "Alarms"): each alarm watches what the README says — metric, namespace,
+/// dimension, statistic, threshold, comparison — and nothing else is an alarm. All four kinds:
+/// either dead-letter queue holding a message, Staleness over StalenessAlarmSeconds (3,600 by
+/// default) on the distribution, TrackingFailed > 0, UnexpectedErrors > 0 (errors other than
+/// waiting for room). Missing data never alarms: a quiet function publishes nothing.
+#[test]
+fn every_alarm_watches_what_the_readme_says() {
+    let t = template();
+    let sqs_dim = |q: &str| json!({"Name": "QueueName", "Value": {"Fn::GetAtt": [q, "QueueName"]}});
+    let function = json!({"Name": "FunctionName", "Value": {"Ref": "InvalidatorFunction"}});
+    // (alarm, namespace, metric, dimension, statistic, threshold with the defaults)
+    let cases = [
+        (
+            "ChangeDeadLetterAlarm",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            sqs_dim("ChangeDeadLetterQueue"),
+            "Maximum",
+            0,
+        ),
+        (
+            "FailedEventDeadLetterAlarm",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            sqs_dim("FailedEventDeadLetterQueue"),
+            "Maximum",
+            0,
+        ),
+        (
+            "StalenessAlarm",
+            "CfInvalidator",
+            "Staleness",
+            json!({"Name": "DistributionId", "Value": {"Ref": "DistributionId"}}),
+            "Maximum",
+            3600,
+        ),
+        ("TrackingFailedAlarm", "CfInvalidator", "TrackingFailed", function.clone(), "Sum", 0),
+        ("UnexpectedErrorsAlarm", "CfInvalidator", "UnexpectedErrors", function, "Sum", 0),
+    ];
+    let names: BTreeSet<String> = alarms(&t).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, cases.iter().map(|c| c.0.to_string()).collect(), "the alarms are exactly these");
+    let readme = readme_alarms();
+    let params = [("DistributionId", "EDFDVBD632BHDS5"), ("BucketName", "my-site")];
+    for (name, namespace, metric, dimension, statistic, threshold) in cases {
+        let r = &t["Resources"][name];
+        assert_eq!(r["Condition"], "MakeAlarms", "{name}: CreateAlarms turns it off");
+        let p = &r["Properties"];
+        assert_eq!(p["Namespace"], namespace, "{name}");
+        assert_eq!(p["MetricName"], metric, "{name}");
+        assert_eq!(p["Dimensions"], json!([dimension]), "{name}");
+        assert_eq!(p["Statistic"], statistic, "{name}");
+        assert_eq!(as_u64(&resolve(&t, &params, &p["Threshold"]).unwrap()), threshold, "{name}");
+        assert_eq!(p["ComparisonOperator"], "GreaterThanThreshold", "{name}");
+        assert_eq!(p["TreatMissingData"], "notBreaching", "{name}");
+        assert_eq!((as_u64(&p["Period"]), as_u64(&p["EvaluationPeriods"])), (300, 1), "{name}");
+        for said in [name, metric] {
+            assert!(readme.contains(&format!("`{said}`")), "README \"Alarms\" does not name `{said}`");
+        }
+    }
+    assert!(readme.contains("`cfinv room"), "README \"Alarms\": the first command to run");
+    assert!(readme.contains("CreateAlarms=false"), "README \"Alarms\": how to turn them off");
+}
+
+/// Rule: the dead-letter alarms watch exactly the queues the RedrivePolicies dead-letter into.
+#[test]
+fn the_dead_letter_alarms_watch_exactly_the_dead_letter_queues() {
+    let t = template();
+    let dlqs: BTreeSet<String> = sqs_events(&t)
+        .into_iter()
+        .map(|(_, _, q)| {
+            t["Resources"][&q]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(dlqs.len(), 2, "both queues dead-letter");
+    let watched: BTreeSet<String> = alarms(&t)
+        .into_iter()
+        .filter(|(_, a)| a["Properties"]["Namespace"] == "AWS/SQS")
+        .map(|(_, a)| a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(watched, dlqs);
+}
+
+/// Rule: an alarm on the function's own metrics reads them where the function writes them — the
+/// namespace the function uses with the template's environment (it does not set
+/// METRICS_NAMESPACE, so the default), and the dimensions its EMF documents declare.
+#[test]
+fn metric_alarms_read_the_namespace_and_dimensions_the_function_emits() {
+    use cf_invalidator::observe;
+    let t = template();
+    let env = t["Resources"]["InvalidatorFunction"]["Properties"]["Environment"]["Variables"].clone();
+    let namespace = cf_invalidator::Config::from_lookup(|n| env.get(n).and_then(Value::as_str).map(str::to_string))
+        .unwrap()
+        .metrics_namespace
+        .expect("the template leaves metrics on");
+    let declared = |line: &str| -> (Vec<String>, Vec<String>) {
+        let doc: Value = serde_json::from_str(line).unwrap();
+        let d = &doc["_aws"]["CloudWatchMetrics"][0];
+        let dims = d["Dimensions"][0].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect();
+        let metrics =
+            d["Metrics"].as_array().unwrap().iter().map(|m| m["Name"].as_str().unwrap().to_string()).collect();
+        (dims, metrics)
+    };
+    let staleness =
+        observe::distribution_emf(&namespace, "fn", "E1", &[std::time::Duration::from_secs(1)], 0, 0).remove(0);
+    let summary = observe::emf(&observe::Summary::default(), &namespace, "fn");
+    for (name, a) in alarms(&t).into_iter().filter(|(_, a)| a["Properties"]["Namespace"] != "AWS/SQS") {
+        let p = &a["Properties"];
+        assert_eq!(p["Namespace"], json!(namespace), "{name}");
+        let metric = p["MetricName"].as_str().unwrap().to_string();
+        let alarm_dims: Vec<String> =
+            p["Dimensions"].as_array().unwrap().iter().map(|d| d["Name"].as_str().unwrap().to_string()).collect();
+        let (dims, metrics) = [declared(&staleness), declared(&summary)]
+            .into_iter()
+            .find(|(_, m)| m.contains(&metric))
+            .unwrap_or_else(|| panic!("{name}: the function emits no {metric}"));
+        assert_eq!(alarm_dims, dims, "{name}: {metric}'s dimensions");
+        assert!(metrics.contains(&metric));
+    }
+}
+
+/// Parameter values given to a deployment: (name, value).
+type Params<'a> = Vec<(&'a str, &'a str)>;
+
+/// Rule: with `AlarmTopicArn`, every alarm notifies it going to ALARM and back to OK; without,
+/// no action at all; `CreateAlarms=false` creates none. The defaults: on, 3,600 s, no topic.
+#[test]
+fn alarms_notify_the_topic_only_when_one_is_given() {
+    let t = template();
+    let topic = "arn:aws:sns:us-east-1:111122223333:on-call";
+    let base = [("DistributionId", "EDFDVBD632BHDS5"), ("BucketName", "my-site")];
+    let with =
+        |extra: &[(&'static str, &'static str)]| -> Vec<(&str, &str)> { base.iter().chain(extra).copied().collect() };
+    // (parameters, alarms created, the actions of each)
+    let cases: [(Params, bool, Option<Value>); 4] = [
+        (with(&[]), true, None),
+        (with(&[("AlarmTopicArn", "arn:aws:sns:us-east-1:111122223333:on-call")]), true, Some(json!([topic]))),
+        (with(&[("CreateAlarms", "false")]), false, None),
+        (with(&[("CreateAlarms", "false"), ("AlarmTopicArn", topic)]), false, None),
+    ];
+    for (params, created, actions) in cases {
+        for (name, a) in alarms(&t) {
+            let cond = a["Condition"].as_str().unwrap_or_else(|| panic!("{name}: always created"));
+            assert_eq!(condition(&t, &params, cond), created, "{name} with {params:?}");
+            if !created {
+                continue;
+            }
+            let p = resolve(&t, &params, &a["Properties"]).unwrap();
+            for key in ["AlarmActions", "OKActions"] {
+                assert_eq!(p.get(key), actions.as_ref(), "{name}.{key} with {params:?}");
+            }
+        }
+    }
+    let p = &t["Parameters"];
+    assert_eq!((&p["CreateAlarms"]["Default"], &p["AlarmTopicArn"]["Default"]), (&json!("true"), &json!("")));
+    assert_eq!(as_u64(&p["StalenessAlarmSeconds"]["Default"]), 3600);
 }

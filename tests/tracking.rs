@@ -275,7 +275,9 @@ fn a_tracker_that_cannot_start_is_counted_and_the_batch_acknowledged() {
     assert_eq!(warned.count(), 1, "{log}");
     let summary = summaries(&lambda);
     assert_eq!(summary[0]["tracking_failed"].as_u64(), Some(1), "{:?}", summary);
-    let emf: Vec<&Value> = lines.iter().filter(|l| l.get("_aws").is_some()).collect();
+    // The invocation's EMF document (by FunctionName), not the per-distribution ones.
+    let emf: Vec<&Value> =
+        lines.iter().filter(|l| l["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == json!([["FunctionName"]])).collect();
     assert_eq!(emf.len(), 1, "{log}");
     assert_eq!(emf[0]["TrackingFailed"], 1);
     assert_eq!(emf[0]["FailedMessages"], 0);

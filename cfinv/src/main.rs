@@ -10,6 +10,7 @@ mod list;
 mod plan;
 mod progress;
 mod report;
+mod room;
 mod status;
 
 use std::io::Read;
@@ -77,6 +78,13 @@ enum Command {
     List(list::Args),
     /// Print an invalidation's status (GetInvalidation).
     Status(status::Args),
+    /// Show the room CloudFront's in-progress quota leaves on a distribution, who holds the rest,
+    /// and the oldest invalidation in progress: the first command to run when changes are waiting.
+    ///
+    /// Exact and wildcard paths in progress and left (CloudFront allows 3,000 and 15), split
+    /// between this function's invalidations (references cfinv-… and sfn-…) and other tools'.
+    #[command(after_help = room::AFTER_HELP)]
+    Room(room::Args),
 }
 
 fn main() -> ExitCode {
@@ -86,6 +94,7 @@ fn main() -> ExitCode {
         Command::Invoke(args) => invoke::run(args),
         Command::List(args) => list::run(args),
         Command::Status(args) => status::run(args),
+        Command::Room(args) => room::run(args),
     }
 }
 
