@@ -114,6 +114,8 @@ struct Tally {
     covered: usize,
     /// Creates refused for room taken since it was read (each followed by a new look).
     refusals: usize,
+    /// Per distribution: each covered change's staleness, and the changes waiting for room.
+    by_distribution: BTreeMap<String, (Vec<Duration>, usize)>,
 }
 
 impl Tally {
@@ -130,6 +132,9 @@ impl Tally {
         let d = &s.distribution_id;
         let outcome = submitted.map(|sub| {
             self.refusals += sub.refusals;
+            let per = self.by_distribution.entry(d.to_string()).or_default();
+            per.0.extend(sub.staleness);
+            per.1 += sub.waiting;
             if !sub.covering.is_empty() {
                 self.covered += 1;
             }
@@ -292,7 +297,11 @@ pub async fn run<C: CloudFront, T: Tracker>(
 /// The invocation's counts, reported once (observe.rs) whatever happened: never keys or payloads.
 fn report(cfg: &Config, intake: Option<&Intake>, t: &Tally, started: Instant) {
     let s = summarize(intake, t, started);
-    observe::report(&s, cfg.metrics_namespace.as_deref(), cfg.function_name.as_deref());
+    let (ns, function) = (cfg.metrics_namespace.as_deref(), cfg.function_name.as_deref());
+    observe::report(&s, ns, function);
+    for (d, (staleness, waiting)) in &t.by_distribution {
+        observe::report_distribution(ns, function, d, staleness, *waiting);
+    }
 }
 
 fn summarize<'t>(intake: Option<&Intake>, t: &'t Tally, started: Instant) -> Summary<'t> {

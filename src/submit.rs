@@ -20,6 +20,7 @@ use crate::deadline::{self, Instant};
 use crate::error::Error;
 use crate::known::Known;
 use crate::model::Change;
+use crate::observe;
 use crate::planner::{ItemIndex, Request, Settings};
 use crate::prepare::Submission;
 use crate::quota::{self, Room};
@@ -57,11 +58,31 @@ pub struct Submitted {
     /// Creates CloudFront refused for room another invocation or tool took since it was read,
     /// each followed by a new look at the room.
     pub refusals: usize,
+    /// For each change with a time that an invalidation covers now (created, made earlier or
+    /// found covering already): from the change to that invalidation's `CreateTime`. A change
+    /// is fresh this long plus the invalidation's own time to complete after it was made.
+    pub staleness: Vec<Duration>,
+    /// Changes held for room.
+    pub waiting: usize,
 }
 
-impl From<Outcome> for Submitted {
-    fn from(outcome: Outcome) -> Self {
-        Submitted { outcome, covering: Vec::new(), refusals: 0 }
+impl Submitted {
+    fn of(outcome: Outcome, s: &Submission<'_>, covering: Vec<Invalidation>, covered: Vec<Duration>) -> Self {
+        let mut staleness = covered;
+        let mut waiting = 0;
+        let by = match &outcome {
+            Outcome::Created(inv) | Outcome::Earlier(Some(inv)) => Some(inv.create_time),
+            Outcome::Held { .. } => {
+                waiting = s.each_change().len();
+                None
+            }
+            Outcome::Earlier(None) | Outcome::Covered(_) => None,
+        };
+        if let Some(created) = by {
+            staleness
+                .extend(s.each_change().iter().filter_map(|(c, _)| c.time).map(|t| observe::staleness(t, created)));
+        }
+        Submitted { outcome, covering, refusals: 0, staleness, waiting }
     }
 }
 
@@ -118,16 +139,16 @@ impl<C: CloudFront> Submitter<'_, C> {
         if let Some(inv) = recent.iter().find(|i| s.reference.matches(&i.caller_reference)) {
             if s.reference.origin == Origin::Changes || s.covered_by(&inv.paths) {
                 tracing::info!(distribution_id = d, invalidation_id = %inv.id, "an earlier attempt of this request made it");
-                return Ok(Outcome::Earlier(Some(inv.clone())).into());
+                return Ok(Submitted::of(Outcome::Earlier(Some(inv.clone())), s, Vec::new(), Vec::new()));
             }
         }
-        let (covering, left) = covered_already(self.settings, s, &recent);
+        let (covering, covered, left) = covered_already(self.settings, s, &recent);
         let narrowed;
         let s = match left {
             Left::All => s,
             Left::Nothing => {
                 tracing::info!(distribution_id = d, covering = covering.len(), "every change is covered already");
-                return Ok(Outcome::Covered(covering).into());
+                return Ok(Submitted::of(Outcome::Covered(covering), s, Vec::new(), covered));
             }
             Left::Some(n) => {
                 narrowed = (*n)?;
@@ -144,7 +165,8 @@ impl<C: CloudFront> Submitter<'_, C> {
                     room_wildcards = room.wildcards,
                     "waits for room"
                 );
-                return Ok(Submitted { outcome: Outcome::Held { room, refused: refusals > 0 }, covering, refusals });
+                let held = Outcome::Held { room, refused: refusals > 0 };
+                return Ok(Submitted { refusals, ..Submitted::of(held, s, covering, covered) });
             };
             tracing::debug!(distribution_id = d, paths = ?plan.paths, "request");
             let req = CreateRequest { distribution_id: d, caller_reference: &s.reference.value, paths: &plan.paths };
@@ -177,7 +199,7 @@ impl<C: CloudFront> Submitter<'_, C> {
                 },
                 Err(e) => return Err(e),
             };
-            return Ok(Submitted { outcome, covering, refusals });
+            return Ok(Submitted { refusals, ..Submitted::of(outcome, s, covering, covered) });
         }
     }
 
@@ -274,35 +296,106 @@ enum Left<'i> {
 /// The changes of `s` that an invalidation in `recent` covers already: created after the change
 /// (by [`CLOCK_MARGIN`] at least: the clocks differ) with items covering every request form the
 /// planner would send for its key, and its tags. Never a change without a time. Returns those
-/// invalidations and what is left to submit.
+/// invalidations, the staleness of each change they cover, and what is left to submit.
 fn covered_already<'i>(
     settings: &Settings,
     s: &Submission<'i>,
     recent: &[Invalidation],
-) -> (Vec<Invalidation>, Left<'i>) {
+) -> (Vec<Invalidation>, Vec<Duration>, Left<'i>) {
     let changes = s.each_change();
     if recent.is_empty() || changes.is_empty() || changes.iter().any(|(c, _)| c.time.is_none()) {
-        return (Vec::new(), Left::All);
+        return (Vec::new(), Vec::new(), Left::All);
     }
     let indexes: Vec<ItemIndex> = recent.iter().map(|i| ItemIndex::new(&i.paths)).collect();
     let mut used = vec![false; recent.len()];
     let mut covered: HashSet<*const Change> = HashSet::new();
+    let mut staleness = Vec::new();
     for (change, viewer_key) in &changes {
-        let Some(t) = change.time.and_then(|t| t.checked_add(CLOCK_MARGIN)) else { continue };
-        let by = (0..recent.len()).find(|&i| {
+        let Some(made) = change.time else { continue };
+        let Some(t) = made.checked_add(CLOCK_MARGIN) else { continue };
+        // The earliest created of those that cover it (the list is newest first).
+        let by = (0..recent.len()).rev().find(|&i| {
             recent[i].create_time >= t && Request::change_covered(settings, change, *viewer_key, &indexes[i])
         });
         if let Some(i) = by {
             used[i] = true;
             covered.insert(*change as *const Change);
+            staleness.push(observe::staleness(made, recent[i].create_time));
         }
     }
     if covered.is_empty() {
-        return (Vec::new(), Left::All);
+        return (Vec::new(), Vec::new(), Left::All);
     }
     let covering = recent.iter().zip(&used).filter(|(_, u)| **u).map(|(i, _)| i.clone()).collect();
     match s.without(settings, |c| covered.contains(&(c as *const Change))) {
-        None => (covering, Left::Nothing),
-        Some(left) => (covering, Left::Some(Box::new(left))),
+        None => (covering, staleness, Left::Nothing),
+        Some(left) => (covering, staleness, Left::Some(Box::new(left))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloudfront::memory::MemoryCloudFront;
+    use crate::config::Config;
+    use crate::intake;
+    use crate::prepare::prepare_payload;
+    use crate::reference::Token;
+    use serde_json::json;
+
+    const D: &str = "EDFDVBD632BHDS5";
+
+    /// An S3 event of `(key, second)` changes, the times as seconds after the in-memory
+    /// CloudFront's epoch.
+    fn event(keys: &[(&str, u64)]) -> Vec<u8> {
+        let records: Vec<_> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, (k, at))| {
+                let time = humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + Duration::from_secs(*at));
+                json!({"eventSource":"aws:s3","eventName":"ObjectCreated:Put","eventTime": time.to_string(),
+                       "s3":{"bucket":{"name":"www"},"object":{"key":k,"sequencer":format!("{i:04}")}}})
+            })
+            .collect();
+        json!({ "Records": records }).to_string().into_bytes()
+    }
+
+    /// Rule (the Staleness metric): each covered change's staleness is from its time to the
+    /// CreateTime of the invalidation that covers it — created now, or found covering already
+    /// (the earliest of those that do). Intake reads a whole-second event time as the end of its
+    /// second (never earlier than the change), so each is a second less than the clocks' difference.
+    #[tokio::test]
+    async fn staleness_runs_from_each_change_to_the_invalidation_that_covers_it() {
+        let cfg = Config::from_pairs(&[("DISTRIBUTION_ID", D)]).unwrap();
+        let cf = MemoryCloudFront::new(&[D]);
+        let known = Known::new();
+        let submitter = Submitter { cf: &cf, known: &known, settings: &cfg.planner, deadline: None };
+        let secs = |v: &[Duration]| v.iter().map(|d| d.as_secs()).collect::<Vec<_>>();
+
+        cf.set_now(100);
+        let payload = event(&[("a.css", 10), ("b.css", 40)]);
+        let intake = intake::parse(&payload).unwrap();
+        let prepared = prepare_payload(&cfg.planner, &intake, Token::Fixed("r1"), false).unwrap();
+        let created = submitter.submit(&prepared.submissions[0]).await.unwrap();
+        assert!(matches!(created.outcome, Outcome::Created(_)));
+        assert_eq!((secs(&created.staleness), created.waiting), (vec![89, 59], 0));
+
+        // Later changes of the same keys plus one more: the first two are not covered (the
+        // invalidation at 100 is older than them), so everything is planned again.
+        cf.set_now(200);
+        let payload = event(&[("a.css", 150), ("c.css", 160)]);
+        let intake = intake::parse(&payload).unwrap();
+        let prepared = prepare_payload(&cfg.planner, &intake, Token::Fixed("r2"), false).unwrap();
+        let again = submitter.submit(&prepared.submissions[0]).await.unwrap();
+        assert_eq!(secs(&again.staleness), vec![49, 39]);
+
+        // A change made before that invalidation (at 200) and covered by it: covered already.
+        let payload = event(&[("c.css", 170)]);
+        let intake = intake::parse(&payload).unwrap();
+        let prepared = prepare_payload(&cfg.planner, &intake, Token::Fixed("r3"), false).unwrap();
+        let covered = submitter.submit(&prepared.submissions[0]).await.unwrap();
+        assert!(matches!(covered.outcome, Outcome::Covered(ref v) if v.len() == 1), "{:?}", covered.outcome);
+        assert_eq!(secs(&covered.staleness), vec![29]);
+        assert_eq!(cf.invalidation_count(), 2, "nothing created for it");
     }
 }
