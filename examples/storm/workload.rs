@@ -216,7 +216,9 @@ pub fn fail(msg: &str) -> ! {
 }
 
 pub fn s3_notification(key: &str, deleted: bool, sequencer: u64, at: u64) -> String {
-    let time = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600 + at); // 2026-01-01
+    // On the in-memory CloudFront's clock (its `CreateTime` is that many seconds after the epoch),
+    // so that S3's and CloudFront's times compare as they do on AWS.
+    let time = SystemTime::UNIX_EPOCH + Duration::from_secs(at);
     let mut object =
         json!({"key": cf_invalidator::intake::s3::encode_key(key), "sequencer": format!("{sequencer:018X}")});
     if !deleted {
