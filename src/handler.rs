@@ -86,6 +86,9 @@ pub struct Handled {
     pub already: usize,
     /// SQS message indexes not submitted: redelivered.
     pub failed: BTreeSet<usize>,
+    /// Those of `failed` that only wait for room (nothing else failed them): they may go back to
+    /// their queue as new messages instead (`queue/`).
+    pub held: BTreeSet<usize>,
     /// The first error, when anything failed.
     pub error: Option<Error>,
     /// Keys skipped, by reason.
@@ -116,12 +119,19 @@ struct Tally {
     refusals: usize,
     /// Per distribution: each covered change's staleness, and the changes waiting for room.
     by_distribution: BTreeMap<String, (Vec<Duration>, usize)>,
+    /// Messages of submissions held for room, and messages failed for any other reason.
+    held: BTreeSet<usize>,
+    broken: BTreeSet<usize>,
 }
 
 impl Tally {
     fn fail(&mut self, messages: impl IntoIterator<Item = usize>, e: Error) {
         if matches!(e, Error::Throttled(_) | Error::TooManyInvalidationsInProgress { .. }) {
             self.throttled += 1;
+        }
+        let messages: Vec<usize> = messages.into_iter().collect();
+        if !matches!(e, Error::TooManyInvalidationsInProgress { .. }) {
+            self.broken.extend(messages.iter().copied());
         }
         self.failed.extend(messages);
         self.error.get_or_insert(e);
@@ -171,6 +181,7 @@ impl Tally {
                 } else {
                     self.waiting += 1;
                 }
+                self.held.extend(s.messages().iter().copied());
                 self.fail(s.messages().iter().copied(), held(d, room, refused));
             }
             Err(e) => {
@@ -229,7 +240,8 @@ pub async fn run<C: CloudFront, T: Tracker>(
             return Err(e);
         }
     };
-    let mut tally = Tally { failed: intake.malformed.iter().map(|m| m.0).collect(), ..Default::default() };
+    let malformed: BTreeSet<usize> = intake.malformed.iter().map(|m| m.0).collect();
+    let mut tally = Tally { failed: malformed.clone(), broken: malformed, ..Default::default() };
     tracing::debug!(keys = ?intake.changes.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), "changed keys");
     let timeout = prepare::wait_timeout(&intake);
     let prepared = match &intake.explicit {
@@ -288,6 +300,7 @@ pub async fn run<C: CloudFront, T: Tracker>(
         intake,
         created: tally.created,
         already: tally.already,
+        held: tally.held.difference(&tally.broken).copied().collect(),
         failed: tally.failed,
         error: tally.error,
         skipped: tally.skipped,

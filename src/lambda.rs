@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime};
 
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
 
@@ -18,6 +18,7 @@ use crate::error::Error;
 use crate::handler::{self, Created, Handled, Invocation};
 use crate::intake::Source;
 use crate::known::Known;
+use crate::queue::{self, Queue};
 use crate::track::{self, Tracker};
 
 /// The invocation as the handler needs it, from the runtime's context.
@@ -69,21 +70,68 @@ pub enum Outcome {
     Skipped,
 }
 
-/// One invocation as a cold container runs it (nothing remembered), without tracking.
+/// One invocation as a cold container runs it (nothing remembered), without tracking, and with
+/// no queue to send held changes back to.
 pub async fn handle<C: CloudFront>(cfg: &Config, cf: &C, payload: &[u8], inv: &Invocation) -> Result<Output, Error> {
-    handle_with(cfg, cf, &Known::new(), None::<&track::Off>, payload, inv).await
+    handle_with(cfg, cf, &Known::new(), None::<&track::Off>, None::<&queue::Off>, payload, inv).await
 }
 
-/// One invocation with what the container remembers and, optionally, a tracker.
-pub async fn handle_with<C: CloudFront, T: Tracker>(
+/// One invocation with what the container remembers and, optionally, a tracker and the queue
+/// that held changes go back to.
+pub async fn handle_with<C: CloudFront, T: Tracker, Q: Queue>(
     cfg: &Config,
     cf: &C,
     known: &Known,
     tracker: Option<&T>,
+    queue: Option<&Q>,
     payload: &[u8],
     inv: &Invocation,
 ) -> Result<Output, Error> {
-    respond(handler::run(cfg, cf, known, tracker, payload, inv).await?)
+    let mut handled = handler::run(cfg, cf, known, tracker, payload, inv).await?;
+    if let Some(q) = queue {
+        requeue(q, &mut handled, payload).await;
+    }
+    respond(handled)
+}
+
+/// Sends the SQS messages that only wait for room back to their queue as new messages
+/// (`queue/` says why) and acknowledges them; a message that could not be sent stays failed and
+/// comes back after the visibility timeout, as it would without a queue.
+async fn requeue<Q: Queue>(q: &Q, h: &mut Handled, payload: &[u8]) {
+    if h.intake.source != Source::Sqs || h.held.is_empty() {
+        return;
+    }
+    let Ok(event) = serde_json::from_slice::<SqsEvent>(payload) else { return };
+    let mut by_queue: BTreeMap<&str, Vec<(usize, &str)>> = BTreeMap::new();
+    for &i in &h.held {
+        let Some(record) = event.records.get(i) else { continue };
+        // Intake numbers messages in batch order; the id makes sure.
+        if record.message_id.as_deref() != h.intake.messages.get(i).map(String::as_str) {
+            continue;
+        }
+        if let (Some(arn), Some(body)) = (record.event_source_arn.as_deref(), record.body.as_deref()) {
+            by_queue.entry(arn).or_default().push((i, body));
+        }
+    }
+    for (arn, held) in by_queue {
+        let bodies: Vec<&str> = held.iter().map(|(_, b)| *b).collect();
+        match q.send_later(arn, &bodies, queue::REQUEUE_DELAY).await {
+            Ok(()) => {
+                tracing::info!(
+                    queue = arn,
+                    messages = held.len(),
+                    delay_s = queue::REQUEUE_DELAY.as_secs(),
+                    "held for room: sent back as new messages"
+                );
+                for (i, _) in held {
+                    h.failed.remove(&i);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(queue = arn, error_type = e.error_type(), error = %e, "held messages not sent back; they come back after the visibility timeout");
+            }
+        }
+    }
 }
 
 /// The answer its source expects.

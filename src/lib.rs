@@ -40,6 +40,7 @@ pub mod model;
 pub mod observe;
 pub mod planner;
 pub mod prepare;
+pub mod queue;
 pub mod quota;
 pub mod reference;
 mod sdk_error;

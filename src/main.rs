@@ -9,6 +9,7 @@
 use cf_invalidator::cloudfront::SdkCloudFront;
 use cf_invalidator::known::Known;
 use cf_invalidator::lambda;
+use cf_invalidator::queue::SdkQueue;
 use cf_invalidator::track::SdkTracker;
 use cf_invalidator::Config;
 use lambda_runtime::{service_fn, LambdaEvent};
@@ -26,11 +27,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         Some(arn) => Some(SdkTracker::from_env(arn).await),
         None => None,
     };
+    let queue = SdkQueue::from_env().await;
     let known = Known::new();
-    let (config, cloudfront, tracker, known) = (&config, &cloudfront, tracker.as_ref(), &known);
+    let (config, cloudfront, tracker, known, queue) = (&config, &cloudfront, tracker.as_ref(), &known, &queue);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
         let invocation = lambda::invocation(&event.context);
-        lambda::handle_with(config, cloudfront, known, tracker, event.payload.get().as_bytes(), &invocation).await
+        let payload = event.payload.get().as_bytes();
+        lambda::handle_with(config, cloudfront, known, tracker, Some(queue), payload, &invocation).await
     }))
     .await
 }

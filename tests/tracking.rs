@@ -42,7 +42,15 @@ fn run(cfg: &Config, cf: &MemoryCloudFront, tracker: &MemoryTracker, payload: &[
     tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap()
-        .block_on(lambda::handle_with(cfg, cf, &Known::new(), Some(tracker), payload, &invocation(id)))
+        .block_on(lambda::handle_with(
+            cfg,
+            cf,
+            &Known::new(),
+            Some(tracker),
+            None::<&cf_invalidator::queue::Off>,
+            payload,
+            &invocation(id),
+        ))
         .unwrap_or_else(|e| panic!("{e}"))
 }
 

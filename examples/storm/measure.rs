@@ -144,6 +144,8 @@ pub fn report(storm: &Storm, site: &Site, function: Function, q: Queueing, out: 
         "wildcards": wildcards,
         "over_invalidated": over,
         "refusals": out.refusals,
+        "requeued": out.requeued,
+        "send_message_batch_calls": out.sends,
         "duplicate_paths": duplicate_paths(storm, &out.made, &out.batches, &cov.covered),
         "other_invalidations": out.made.len() - mine.len(),
         "staleness_s": {"median": at(0.5), "p99": at(0.99), "max": max_staleness_s(&cov.fresh), "never_covered": never},

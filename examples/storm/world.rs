@@ -14,6 +14,7 @@ use cf_invalidator::handler::Invocation;
 use cf_invalidator::known::Known;
 use cf_invalidator::lambda::{self, Output};
 use cf_invalidator::model::API_MAX_PATHS;
+use cf_invalidator::queue::Queue;
 use cf_invalidator::track;
 use cf_invalidator::{Config, Error};
 use serde_json::{json, Value};
@@ -100,6 +101,10 @@ pub struct World {
     /// The function's own calls (other tools' are not counted), and its refused creates.
     calls: Mutex<HashMap<Op, usize>>,
     refusals: Mutex<usize>,
+    /// Bodies the function sent back to the queue (held for room), with when they are visible
+    /// again (ms), and the SendMessageBatch calls that took.
+    requeued: Mutex<HashMap<String, u64>>,
+    sends: Mutex<usize>,
 }
 
 impl World {
@@ -125,6 +130,8 @@ impl World {
             made: Mutex::default(),
             calls: Mutex::default(),
             refusals: Mutex::default(),
+            requeued: Mutex::default(),
+            sends: Mutex::default(),
         }
     }
 
@@ -199,6 +206,23 @@ impl Edge {
         self.world.count(op);
         tokio::time::sleep(self.world.rules.api_latency).await;
         self.world.sync();
+    }
+}
+
+/// The function's queue: SendMessageBatch (ten bodies a call) takes the API latency each; a body
+/// sent is a new message, visible after the delay, its receive count at zero.
+impl Queue for Edge {
+    async fn send_later(&self, _queue_arn: &str, bodies: &[&str], delay: Duration) -> Result<(), Error> {
+        for chunk in bodies.chunks(cf_invalidator::queue::BATCH) {
+            tokio::time::sleep(self.world.rules.api_latency).await;
+            *lock(&self.world.sends) += 1;
+            let visible = self.world.now_ms() + delay.as_millis() as u64;
+            let mut requeued = lock(&self.world.requeued);
+            for b in chunk {
+                requeued.insert(b.to_string(), visible);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -312,6 +336,9 @@ pub struct Outcome {
     pub receives: usize,
     pub refusals: usize,
     pub calls: [usize; 3],
+    /// Messages sent back to the queue because they waited for room, and the calls that took.
+    pub requeued: usize,
+    pub sends: usize,
 }
 
 fn sqs_event(storm: &Storm, batch: &[usize], messages: &[Message]) -> String {
@@ -348,7 +375,10 @@ async fn invoke(
                     deadline: Some(Instant::now() + timeout),
                 };
                 let known = lock(&edge.container).known.clone();
-                match lambda::handle_with(&cfg, &edge, &known, None::<&track::Off>, payload.as_bytes(), &inv).await {
+                let queue = (function == Function::Ours).then_some(&edge);
+                match lambda::handle_with(&cfg, &edge, &known, None::<&track::Off>, queue, payload.as_bytes(), &inv)
+                    .await
+                {
                     Ok(Output::Sqs(r)) => Ended::Answered(
                         r.batch_item_failures
                             .iter()
@@ -411,6 +441,8 @@ async fn run(storm: &Storm, function: Function, q: Queueing, rules: Rules) -> Ou
         receives: 0,
         refusals: 0,
         calls: [0; 3],
+        requeued: 0,
+        sends: 0,
     };
     let mut running: Vec<Running> = Vec::new();
 
@@ -459,15 +491,24 @@ async fn run(storm: &Storm, function: Function, q: Queueing, rules: Rules) -> Ou
                 busy.wildcards
             );
         }
+        let mut requeued = lock(&world.requeued);
         for &i in batch {
             let m = &mut messages[i];
             if failed.contains(&i) {
                 m.state = State::Queued;
                 queue.insert((m.visible_at, i));
+            } else if let Some(visible_ms) = requeued.remove(&storm.uploads[i].body) {
+                // Acknowledged, and a new message with the same body: its receives start again.
+                m.state = State::Queued;
+                m.receives = 0;
+                m.visible_at = visible_ms.div_ceil(1000);
+                queue.insert((m.visible_at, i));
+                out.requeued += 1;
             } else {
                 m.state = State::Deleted;
             }
         }
+        drop(requeued);
         let p = &mut pollers[r.poller];
         p.running = false;
         p.busy_until = at.div_ceil(1000);
@@ -558,6 +599,7 @@ async fn run(storm: &Storm, function: Function, q: Queueing, rules: Rules) -> Ou
     out.messages = messages;
     out.made = lock(&world.made).drain(..).map(|(_, m)| m).collect();
     out.refusals = *lock(&world.refusals);
+    out.sends = *lock(&world.sends);
     let calls = lock(&world.calls);
     out.calls = [Op::Create, Op::Get, Op::List].map(|op| calls.get(&op).copied().unwrap_or(0));
     out
