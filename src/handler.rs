@@ -89,6 +89,8 @@ pub struct Handled {
     /// Those of `failed` that only wait for room (nothing else failed them): they may go back to
     /// their queue as new messages instead (`queue/`).
     pub held: BTreeSet<usize>,
+    /// Messages sent back to their queue (by the edge, from `held`): handled, not failed.
+    pub requeued: usize,
     /// The first error, when anything failed.
     pub error: Option<Error>,
     /// Keys skipped, by reason.
@@ -301,6 +303,7 @@ pub async fn run<C: CloudFront, T: Tracker>(
         created: tally.created,
         already: tally.already,
         held: tally.held.difference(&tally.broken).copied().collect(),
+        requeued: 0,
         failed: tally.failed,
         error: tally.error,
         skipped: tally.skipped,

@@ -125,6 +125,7 @@ async fn requeue<Q: Queue>(q: &Q, h: &mut Handled, payload: &[u8]) {
                 );
                 for (i, _) in held {
                     h.failed.remove(&i);
+                    h.requeued += 1;
                 }
             }
             Err(e) => {
@@ -137,7 +138,7 @@ async fn requeue<Q: Queue>(q: &Q, h: &mut Handled, payload: &[u8]) {
 /// The answer its source expects.
 pub fn respond(h: Handled) -> Result<Output, Error> {
     if h.intake.source == Source::Sqs {
-        let nothing_submitted = h.created.is_empty() && h.already == 0 && !h.failed.is_empty();
+        let nothing_submitted = h.created.is_empty() && h.already == 0 && h.requeued == 0 && !h.failed.is_empty();
         if !nothing_submitted {
             return Ok(Output::Sqs(batch_response(&h.intake.messages, &h.failed)));
         }
@@ -191,5 +192,80 @@ mod tests {
             let d = Diagnostic::from(err.clone());
             assert_eq!((d.error_type.as_str(), d.error_message), (err.error_type(), err.to_string()));
         }
+    }
+}
+
+#[cfg(test)]
+mod requeue_tests {
+    use super::*;
+    use crate::cloudfront::memory::MemoryCloudFront;
+    use crate::cloudfront::CreateRequest;
+    use crate::queue::MemoryQueue;
+    use serde_json::json;
+
+    const D: &str = "EDFDVBD632BHDS5";
+    const ARN: &str = "arn:aws:sqs:us-east-1:123456789012:changes";
+
+    fn batch(keys: &[&str]) -> Vec<u8> {
+        let records: Vec<_> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let body = json!({"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put",
+                    "s3":{"bucket":{"name":"www"},"object":{"key":k,"sequencer":format!("{i:04}")}}}]});
+                json!({"messageId": format!("m{i}"), "receiptHandle":"h","body": body.to_string(),
+                       "attributes":{},"messageAttributes":{},"md5OfBody":"x","eventSource":"aws:sqs",
+                       "eventSourceARN": ARN,"awsRegion":"us-east-1"})
+            })
+            .collect();
+        json!({ "Records": records }).to_string().into_bytes()
+    }
+
+    fn full() -> MemoryCloudFront {
+        let cf = MemoryCloudFront::new(&[D]);
+        let busy: Vec<String> = (0..3000).map(|i| format!("/busy/{i}")).collect();
+        let wild: Vec<String> = (0..15).map(|i| format!("/w{i}/*")).collect();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        for (r, p) in [("busy", &busy), ("busy-w", &wild)] {
+            rt.block_on(
+                cf.create_invalidation(CreateRequest { distribution_id: D, caller_reference: r, paths: p }, None),
+            )
+            .unwrap();
+        }
+        cf
+    }
+
+    fn run(cf: &MemoryCloudFront, q: &MemoryQueue, payload: &[u8]) -> Result<Output, Error> {
+        let cfg = Config::from_pairs(&[("DISTRIBUTION_ID", D), ("METRICS_NAMESPACE", "")]).unwrap();
+        let inv = Invocation { request_id: "r".into(), deadline: None };
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        rt.block_on(handle_with(&cfg, cf, &Known::new(), None::<&track::Off>, Some(q), payload, &inv))
+    }
+
+    /// Rule (waiting never dead-letters): a message held for room goes back to its own queue as a
+    /// new message, unchanged, after the requeue delay, and is acknowledged; a malformed one is
+    /// failed as before (it is no wait for room); when the send fails, the held messages are
+    /// failed too, and come back after the visibility timeout.
+    #[test]
+    fn held_messages_go_back_to_their_queue_and_only_they() {
+        let cf = full();
+        let q = MemoryQueue::new();
+        let mut payload: serde_json::Value = serde_json::from_slice(&batch(&["a.html", "b.html", "c.html"])).unwrap();
+        payload["Records"][2]["body"] = json!("not json");
+        let out = run(&cf, &q, payload.to_string().as_bytes()).unwrap();
+        let Output::Sqs(r) = out else { panic!("an SQS answer") };
+        let failed: Vec<&str> = r.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        assert_eq!(failed, ["m2"], "only the malformed message is failed");
+        let sent = q.sent();
+        assert_eq!(sent.len(), 2);
+        for (s, record) in sent.iter().zip(payload["Records"].as_array().unwrap()) {
+            assert_eq!((s.queue_arn.as_str(), s.delay), (ARN, queue::REQUEUE_DELAY));
+            assert_eq!(s.body, record["body"].as_str().unwrap(), "the body unchanged");
+        }
+
+        let q = MemoryQueue::new();
+        q.fail();
+        let e = run(&cf, &q, &batch(&["a.html", "b.html"])).unwrap_err();
+        assert_eq!(e.error_type(), "TooManyInvalidationsInProgress", "nothing sent back, nothing acknowledged");
     }
 }
