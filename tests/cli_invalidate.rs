@@ -357,21 +357,24 @@ async fn the_same_keys_after_completion_are_invalidated_again() {
     assert_eq!(moto.invalidation_ids(&d).await.len(), 2);
 }
 
-/// CloudFront answers TooManyInvalidationsInProgress once: cfinv says why it waits, looks again
-/// after --interval, and succeeds.
+/// CloudFront answers TooManyInvalidationsInProgress to the create and to each of the submit
+/// step's new looks at the room: cfinv says why it waits, looks again after --interval, and
+/// succeeds.
 #[tokio::test]
 async fn too_many_invalidations_in_progress_is_waited_out() {
     let moto = Moto::start(&["--complete-after", "1"]);
     let d = moto.distributions[0].clone();
-    moto.inject(json!([{"op": "CreateInvalidation", "status": 400, "code": "TooManyInvalidationsInProgress",
-        "message": "Processing your request will cause you to exceed the maximum number of in-progress wildcard invalidations."}]));
+    let refusals = 1 + cf_invalidator::submit::MAX_REFITS;
+    let fault = json!({"op": "CreateInvalidation", "status": 400, "code": "TooManyInvalidationsInProgress",
+        "message": "Processing your request will cause you to exceed the maximum number of in-progress wildcard invalidations."});
+    moto.inject(Value::Array(vec![fault; refusals]));
     let out = cfinv(&moto, &[], &["--wait", "--interval", "1", "index.html"], "");
     assert_eq!(out.code, 0);
     let waits: Vec<&str> = out.stderr.lines().filter(|l| l.contains("waiting for room")).collect();
     assert_eq!(waits.len(), 1, "{}", out.stderr);
     assert!(waits[0].contains("CloudFront answered TooManyInvalidationsInProgress"), "{}", waits[0]);
     assert!(waits[0].contains("next look in 1s"), "{}", waits[0]);
-    assert_eq!(calls(&moto, "CreateInvalidation"), 2, "refused once, then created");
+    assert_eq!(calls(&moto, "CreateInvalidation"), refusals + 1, "refused at every look, then created");
     assert_eq!(moto.invalidation_ids(&d).await.len(), 1);
 }
 

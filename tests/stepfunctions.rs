@@ -332,14 +332,18 @@ fn invalid_input_fails_at_once() {
 #[test]
 fn too_many_invalidations_is_retried_then_succeeds() {
     let wf = Workflow::start(0);
-    wf.moto.inject(json!([{"op": "CreateInvalidation", "status": 400, "code": "TooManyInvalidationsInProgress",
-                           "message": "Your request contains too many invalidations in progress."}]));
+    // The Lambda looks at the room again after a refusal (MAX_REFITS times): refused every time,
+    // the invocation fails and the workflow retries the step.
+    let refusals = 1 + cf_invalidator::submit::MAX_REFITS;
+    let fault = json!({"op": "CreateInvalidation", "status": 400, "code": "TooManyInvalidationsInProgress",
+                       "message": "Your request contains too many invalidations in progress."});
+    wf.moto.inject(Value::Array(vec![fault; refusals]));
     let input = json!({"distribution_id": SAMPLE_DISTRIBUTION, "paths": ["/a"], "wait": {"first_seconds": 1, "interval_seconds": 1}});
     let (status, out, _) = wf.run("deploy-3", input);
     assert_eq!(status, "SUCCEEDED", "{out}");
     assert_eq!(out["status"], "Completed");
     assert_eq!(wf.count("Invoke"), 2, "one retry of the create step");
-    assert_eq!(wf.count("CreateInvalidation"), 2);
+    assert_eq!(wf.count("CreateInvalidation"), refusals + 1);
 }
 
 /// Rule: the create step keeps retrying `TooManyInvalidationsInProgress` for at least 90 minutes,

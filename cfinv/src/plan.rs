@@ -46,7 +46,10 @@ fn parse_room(s: &str) -> Result<Room, String> {
     if exact > API_MAX_PATHS_IN_PROGRESS || wildcards > API_MAX_WILDCARDS_IN_PROGRESS {
         return Err(bad());
     }
-    Ok(Room { exact, wildcards, in_progress: 0 })
+    // Less than the whole quota means something is in progress, which is what the share one
+    // request may take depends on (`Room::share`).
+    let whole = exact == API_MAX_PATHS_IN_PROGRESS && wildcards == API_MAX_WILDCARDS_IN_PROGRESS;
+    Ok(Room { exact, wildcards, in_progress: usize::from(!whole) })
 }
 
 /// One submission and the plan it would send in the room given.
