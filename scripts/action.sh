@@ -9,6 +9,7 @@
 #   INPUT_CALLER_REFERENCE --caller-reference (e.g. the commit SHA)
 #   INPUT_WAIT             "true": --wait until Completed
 #   INPUT_TIMEOUT          --timeout seconds (60-3600)
+#   INPUT_INTERVAL         --interval seconds between polls
 #   INPUT_INSTALL          how to get cfinv: "release" (default: the installer of the GitHub
 #                          release), "pip" (pip install cf-invalidator), "none" (cfinv on PATH)
 #   INPUT_VERSION          cfinv's version: "latest" (default) or e.g. 0.1.0
@@ -87,6 +88,7 @@ args=(invalidate --json)
 [ -n "${INPUT_CALLER_REFERENCE:-}" ] && args+=(--caller-reference "$INPUT_CALLER_REFERENCE")
 case ${INPUT_WAIT:-false} in true|TRUE|True|yes|1) args+=(--wait) ;; esac
 [ -n "${INPUT_TIMEOUT:-}" ] && args+=(--timeout "$INPUT_TIMEOUT")
+[ -n "${INPUT_INTERVAL:-}" ] && args+=(--interval "$INPUT_INTERVAL")
 keys=()
 if [ -n "${INPUT_KEYS:-}" ]; then
   if [ "$(printf '%s\n' "$INPUT_KEYS" | grep -c .)" -gt 1 ]; then
