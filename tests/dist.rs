@@ -348,3 +348,22 @@ fn release_versions_agree() {
         .expect("SemanticVersion in template.yaml");
     assert_eq!((lambda, sar.trim()), (version().as_str(), version().as_str()));
 }
+
+/// The README's deploy from `bootstrap-arm64.zip`: its `sed` line, run as written, points the
+/// function's CodeUri (and nothing else) at the zip, and the result is cfn-lint clean (which does
+/// not open the zip).
+#[test]
+fn readme_zip_deploy_template_is_valid() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let sed =
+        readme.lines().find(|l| l.starts_with("sed ") && l.contains("bootstrap-arm64.zip")).expect("the sed line");
+    let scratch = Scratch::new("zip-template");
+    std::fs::copy(repo().join("template.yaml"), scratch.0.join("template.yaml")).unwrap();
+    ok(Command::new("bash").args(["-c", sed]).current_dir(&scratch.0));
+    let before = std::fs::read_to_string(scratch.0.join("template.yaml")).unwrap();
+    let after = std::fs::read_to_string(scratch.0.join("template-zip.yaml")).unwrap();
+    let changed: Vec<_> = before.lines().zip(after.lines()).filter(|(b, a)| b != a).collect();
+    assert_eq!(changed, [("      CodeUri: .", "      CodeUri: bootstrap-arm64.zip")]);
+    assert_eq!(before.lines().count(), after.lines().count());
+    ok(Command::new(support::venv_bin("cfn-lint")).arg("template-zip.yaml").current_dir(&scratch.0));
+}
