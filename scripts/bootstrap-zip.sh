@@ -13,6 +13,10 @@ if [ ! -x .venv/bin/cargo-lambda ]; then
   .venv/bin/pip install --quiet --disable-pip-version-check "$(grep '^cargo-lambda==' tests/requirements.txt)"
 fi
 export PATH="$PWD/.venv/bin:$PATH"
+# The standard libraries of both targets (rustup downloads what is missing).
+if command -v rustup >/dev/null; then
+  rustup target add aarch64-unknown-linux-gnu x86_64-unknown-linux-gnu 2>&1 | grep -v "is up to date" || true
+fi
 
 out=target/bootstrap-zip
 mkdir -p "$out"

@@ -3,7 +3,8 @@
 # needs nothing by hand:
 #   .tools/bin/   dist (cargo-dist), built from its crates.io sources once (several minutes)
 #   .venv/        maturin and cargo-zigbuild, beside cargo-lambda and its zig from `make setup`
-#   rustup        the Rust standard library for the Linux targets (dist would add them itself)
+#   rustup        the Rust standard libraries of the musl targets (dist would add them itself; the
+#                 gnu ones for the bootstrap zips are added by scripts/bootstrap-zip.sh)
 #   musl-gcc      Debian's musl-tools: the C compiler for aws-lc's C code in the x86_64 musl build
 #                 (the release workflow that dist generates installs it the same way)
 # Re-running is cheap: each part is redone only when its pin changes. `make test` does not run it.
