@@ -1,5 +1,5 @@
 # The README's two commands are `make demo` and `make test`; both install what they need.
-.PHONY: setup demo test bench compare fuzz lint clean
+.PHONY: setup demo test bench compare fuzz lint dist clean
 
 setup:
 	@scripts/setup.sh
@@ -25,9 +25,14 @@ compare: setup
 fuzz:
 	@scripts/fuzz.sh
 
+## Release artifacts of Linux as the release workflow builds them (dist archives and installers,
+## the wheel, bootstrap zips), then tests/dist.rs installs and runs them; README "In a pipeline".
+dist: setup
+	@scripts/dist.sh
+
 lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 
 clean:
-	rm -rf .venv node_modules target
+	rm -rf .venv .tools node_modules target
