@@ -231,6 +231,29 @@ pub(crate) fn rfc3339(s: &str) -> Option<SystemTime> {
     at.checked_add(last_digit)
 }
 
+/// The scalar visits of a field read leniently (`Value = Option<_>`): a number, a boolean or null
+/// where AWS writes something else is unknown (`None`), never a reason to refuse the event.
+macro_rules! lenient_scalars {
+    () => {
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    };
+}
+pub(crate) use lenient_scalars;
+
 /// A time field read leniently, with the parser of its form: a value AWS would not write is an
 /// unknown time, never a reason to refuse the event (AWS writes strings; hand-made events may not).
 #[derive(Clone, Copy)]
@@ -257,21 +280,7 @@ impl<'de> serde::de::Visitor<'de> for TimeField {
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
         serde::de::IgnoredAny.visit_seq(seq).map(|_| None)
     }
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
+    lenient_scalars!();
 }
 
 pub(crate) fn rfc3339_field<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SystemTime>, D::Error> {
