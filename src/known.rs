@@ -38,6 +38,9 @@ impl Seen {
 #[derive(Debug, Default)]
 pub struct Known {
     seen: Mutex<HashMap<(String, String), Seen>>,
+    /// Per distribution: every invalidation created before this time was completed at the last
+    /// read of the room, and so still is.
+    settled: Mutex<HashMap<String, SystemTime>>,
 }
 
 impl Known {
@@ -66,6 +69,19 @@ impl Known {
         let seen = Seen::of(inv);
         self.lock().insert((distribution_id.to_string(), inv.id.clone()), seen.clone());
         seen
+    }
+
+    /// Below this time everything on the distribution is known completed (`quota::room`).
+    pub fn settled(&self, distribution_id: &str) -> Option<SystemTime> {
+        self.settled.lock().unwrap_or_else(|p| p.into_inner()).get(distribution_id).copied()
+    }
+
+    /// Remembers that everything created before `before` was completed at this read. The
+    /// boundary only moves forward: an older one would only mean reading pages already read.
+    pub fn settle(&self, distribution_id: &str, before: SystemTime) {
+        let mut settled = self.settled.lock().unwrap_or_else(|p| p.into_inner());
+        let t = settled.entry(distribution_id.to_string()).or_insert(before);
+        *t = (*t).max(before);
     }
 
     /// How many invalidations are remembered.
