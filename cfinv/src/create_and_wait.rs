@@ -182,3 +182,139 @@ impl Run {
         }
     }
 }
+
+/// The loop on the in-memory CloudFront, its clock kept on tokio's paused one, so that minutes of
+/// waiting take none.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cf_invalidator::cloudfront::memory::MemoryCloudFront;
+    use cf_invalidator::cloudfront::{CreateRequest, Invalidation, InvalidationPage};
+    use cf_invalidator::deadline;
+    use cf_invalidator::known::Known;
+    use cf_invalidator::model::{Change, ChangeKind, DistributionId};
+    use cf_invalidator::planner::Routing;
+    use cf_invalidator::prepare::{self, Asked};
+    use cf_invalidator::reference::Token;
+    use cf_invalidator::Config;
+
+    const D: &str = "EDFDVBD632BHDS5";
+
+    /// MemoryCloudFront whose clock follows tokio's (whole seconds since the test began).
+    struct Clocked<'a> {
+        cf: &'a MemoryCloudFront,
+        start: Instant,
+    }
+
+    impl Clocked<'_> {
+        fn sync(&self) {
+            self.cf.set_now(self.start.elapsed().as_secs());
+        }
+    }
+
+    impl CloudFront for Clocked<'_> {
+        async fn create_invalidation(
+            &self,
+            req: CreateRequest<'_>,
+            by: Option<deadline::Instant>,
+        ) -> Result<Invalidation, Error> {
+            self.sync();
+            self.cf.create_invalidation(req, by).await
+        }
+        async fn get_invalidation(&self, d: &str, id: &str) -> Result<Invalidation, Error> {
+            self.sync();
+            self.cf.get_invalidation(d, id).await
+        }
+        async fn list_invalidations(&self, d: &str, marker: Option<&str>) -> Result<InvalidationPage, Error> {
+            self.sync();
+            self.cf.list_invalidations(d, marker).await
+        }
+    }
+
+    fn changes(keys: &[&str]) -> Vec<Change> {
+        keys.iter()
+            .map(|k| Change {
+                message: 0,
+                bucket: None,
+                key: k.to_string(),
+                kind: ChangeKind::Created,
+                version: None,
+                time: None,
+            })
+            .collect()
+    }
+
+    /// One `cfinv invalidate` run of `keys` with `token`: the report it ends with.
+    async fn run(cf: &Clocked<'_>, keys: &[&str], token: Token<'_>, wait: bool, timeout: u64) -> Report {
+        let cfg = Config::from_pairs(&[("DISTRIBUTION_ID", D)]).unwrap();
+        let changes = changes(keys);
+        let d = DistributionId::parse(D).unwrap();
+        let asked = Asked::Changes { changes: &changes, routing: Routing::Keys { distribution_id: Some(&d) } };
+        let prepared = prepare::prepare(&cfg.planner, asked, None, token, false).unwrap();
+        let known = Known::new();
+        let submitter = Submitter { cf, known: &known, settings: &cfg.planner, deadline: None };
+        let report = Report { json: true, wait, keys_in: keys.len(), ..Report::default() };
+        let secs = Duration::from_secs;
+        let mut run = Run::new(Instant::now(), secs(timeout), secs(30), Progress::new(false), report);
+        run.go(&submitter, &prepared.submissions, wait).await;
+        run.report
+    }
+
+    /// Rule: created, then polled every interval until `Completed`.
+    #[tokio::test(start_paused = true)]
+    async fn creates_then_waits_until_completed() {
+        let cf = MemoryCloudFront::new(&[D]);
+        cf.set_completion(|_| 100);
+        let clocked = Clocked { cf: &cf, start: Instant::now() };
+        let r = run(&clocked, &["index.html"], Token::Fixed("deploy-1"), true, 900).await;
+        assert!(r.errors.is_empty() && r.timed_out.is_none(), "{:?} {:?}", r.errors, r.timed_out);
+        assert_eq!(r.tracked.len(), 1);
+        assert!(r.tracked[0].completed() && !r.tracked[0].earlier);
+        assert!(clocked.start.elapsed() >= Duration::from_secs(100), "waited for it");
+    }
+
+    /// Rule: with no room, nothing is sent; the run looks again every interval and creates once
+    /// the room is free; past `--timeout` it stops, saying it waited for room, having created
+    /// nothing.
+    #[tokio::test(start_paused = true)]
+    async fn waits_for_room_then_creates_or_times_out() {
+        for (holds_for, timeout, created) in [(120, 900, true), (1200, 300, false)] {
+            let cf = MemoryCloudFront::new(&[D]);
+            cf.set_completion(move |seq| if seq == 1 { holds_for } else { 60 });
+            let busy: Vec<String> = (0..3000).map(|i| format!("/busy/{i}")).collect();
+            let wild: Vec<String> = (0..15).map(|i| format!("/w{i}/*")).collect();
+            let clocked = Clocked { cf: &cf, start: Instant::now() };
+            let req = |r, p| CreateRequest { distribution_id: D, caller_reference: r, paths: p };
+            clocked.create_invalidation(req("busy", &busy), None).await.unwrap();
+            cf.set_completion(move |seq| if seq == 2 { holds_for } else { 60 });
+            clocked.create_invalidation(req("busy-w", &wild), None).await.unwrap();
+            let r = run(&clocked, &["a.html"], Token::Fixed("deploy-2"), false, timeout).await;
+            assert_eq!(r.tracked.len(), usize::from(created), "held {holds_for} s, timeout {timeout} s");
+            assert_eq!(r.timed_out.is_some(), !created, "{:?}", r.timed_out);
+            if created {
+                assert!(clocked.start.elapsed() >= Duration::from_secs(holds_for));
+            } else {
+                assert!(r.timed_out.unwrap().contains("waiting for room"));
+                assert_eq!(cf.invalidation_count(), 2, "nothing created");
+            }
+        }
+    }
+
+    /// Rule: a re-run of the same keys finds the invalidation in progress (unversioned: any start
+    /// time) or made under the same deploy id, and creates nothing.
+    #[tokio::test(start_paused = true)]
+    async fn a_rerun_finds_the_earlier_invalidation() {
+        for (first, again) in
+            [(Token::Unversioned { at: 1 }, Token::Unversioned { at: 2 }), (Token::Fixed("sha"), Token::Fixed("sha"))]
+        {
+            let cf = MemoryCloudFront::new(&[D]);
+            let clocked = Clocked { cf: &cf, start: Instant::now() };
+            let a = run(&clocked, &["a.html", "b.html"], first, false, 900).await;
+            let b = run(&clocked, &["a.html", "b.html"], again, false, 900).await;
+            assert_eq!((a.tracked.len(), b.tracked.len()), (1, 1));
+            assert_eq!(a.tracked[0].id, b.tracked[0].id, "{first:?}");
+            assert!(b.tracked[0].earlier);
+            assert_eq!(cf.invalidation_count(), 1);
+        }
+    }
+}
