@@ -19,7 +19,8 @@
 //! `null` means absent in every field, as in the workflow.
 //!
 //! The Step Functions workflow passes its `wait` object through (`{"first_seconds"?, "interval_seconds"?}`);
-//! it is checked here so that an out-of-range value fails before anything is created.
+//! it is checked here so that an out-of-range value fails before anything is created. So is its
+//! `room_timeout` (how long it waits for room in CloudFront's in-progress quota).
 
 use std::time::SystemTime;
 
@@ -44,6 +45,11 @@ pub const MAX_TRACKED: usize = 100;
 /// most an hour (no invalidation outlasts the longest `timeout`).
 pub const WAIT_FIRST_SECONDS: (u64, u64) = (0, 3600);
 pub const WAIT_INTERVAL_SECONDS: (u64, u64) = (1, 3600);
+/// The workflow's `room_timeout`: it looks for room once a minute, about 12 history events a look,
+/// so 12 hours (720 looks, about 9,000 events) leaves most of a Standard workflow's 25,000 to the
+/// wait loops. The workflow's default is 6 hours, longer than any invalidation stays in progress.
+pub const ROOM_TIMEOUT_SECONDS: (u64, u64) = (0, 43_200);
+pub const DEFAULT_ROOM_TIMEOUT: u64 = 21_600;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExplicitRequest {
@@ -148,6 +154,7 @@ pub(crate) fn read(p: Payload<'_>, received: Option<SystemTime>) -> Result<Intak
     };
 
     check_wait(p.wait)?;
+    check_room_timeout(p.room_timeout)?;
     let bucket = match p.bucket {
         None | Some(Value::Null) => None,
         Some(Value::String(b)) if (3..=63).contains(&b.len()) => Some(super::s3::bucket_name(&b)),
@@ -325,6 +332,17 @@ fn check_wait(wait: Option<Value>) -> Result<(), Error> {
     Ok(())
 }
 
+fn check_room_timeout(v: Option<Value>) -> Result<(), Error> {
+    let (lo, hi) = ROOM_TIMEOUT_SECONDS;
+    match v {
+        None | Some(Value::Null) => Ok(()),
+        Some(v) if whole_seconds(&v).is_some_and(|s| (lo..=hi).contains(&s)) => Ok(()),
+        Some(v) => Err(Error::invalid(format!(
+            "room_timeout must be a whole number of seconds from {lo} to {hi} (default {DEFAULT_ROOM_TIMEOUT}), got {v}"
+        ))),
+    }
+}
+
 fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
@@ -352,6 +370,18 @@ mod tests {
         assert_eq!(r.timeout, 900);
         assert_eq!(r.caller_reference, None);
         assert!(i.changes.is_empty());
+    }
+
+    /// Rule: the workflow's `room_timeout` is 0 to 12 hours of whole seconds, for paths, keys and
+    /// tracking inputs alike (the workflow sets it on every input that reaches the function).
+    #[test]
+    fn room_timeout_takes_0_to_12_hours() {
+        let d = "EDFDVBD632BHDS5";
+        for t in [json!(0), json!(60), json!(21600.0), json!(43200)] {
+            ok(json!({"distribution_id":d,"paths":["/a"],"room_timeout":t}));
+            ok(json!({"keys":["a"],"room_timeout":t}));
+            ok(json!({"track":{"invalidations":[{"distribution_id":d,"invalidation_id":"I1"}]},"room_timeout":t}));
+        }
     }
 
     #[test]
@@ -410,6 +440,13 @@ mod tests {
             (json!({"distribution_id":d,"paths":["/a"],"bucket":"b-1"}), "bucket applies to keys"),
             (json!({"keys":[""]}), "keys[0] must be 1 to 1024 bytes"),
             (json!({"keys":["k".repeat(1025)]}), "keys[0]"),
+            (
+                json!({"distribution_id":d,"paths":["/a"],"room_timeout":43_201}),
+                "room_timeout must be a whole number of seconds from 0 to 43200 (default 21600)",
+            ),
+            (json!({"distribution_id":d,"paths":["/a"],"room_timeout":-1}), "room_timeout"),
+            (json!({"distribution_id":d,"paths":["/a"],"room_timeout":"6h"}), "room_timeout"),
+            (json!({"distribution_id":d,"paths":["/a"],"room_timeout":1.5}), "room_timeout"),
         ];
         for (v, want) in cases {
             let e = parse(v.to_string().as_bytes()).unwrap_err();
@@ -497,7 +534,7 @@ mod tests {
         let read = |v: serde_json::Value| parse(v.to_string().as_bytes()).map(|i| (i.explicit, i.changes));
         let cases = [
             (
-                json!({"distribution_id":d,"paths":["/a"],"caller_reference":null,"timeout":null,"wait":null,"keys":null,"bucket":null}),
+                json!({"distribution_id":d,"paths":["/a"],"caller_reference":null,"timeout":null,"wait":null,"room_timeout":null,"keys":null,"bucket":null}),
                 json!({"distribution_id":d,"paths":["/a"]}),
             ),
             (

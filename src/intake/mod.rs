@@ -121,6 +121,8 @@ pub(crate) struct Payload<'a> {
     pub timeout: Option<serde_json::Value>,
     pub bucket: Option<serde_json::Value>,
     pub wait: Option<serde_json::Value>,
+    /// How long the workflow waits for room in the in-progress quota (checked, not used, here).
+    pub room_timeout: Option<serde_json::Value>,
     /// The workflow's tracking input: `{"track": {"invalidations": [...]}}`.
     pub track: Option<serde_json::Value>,
 }

@@ -115,13 +115,13 @@ impl Moto {
         self.control("POST", "/_cfstub/faults", &serde_json::json!({ "faults": faults }));
     }
 
-    /// The CloudFront operations the stand-in has seen, in order.
     /// The access keys that signed each CloudFront call, in order.
     pub fn signers(&self) -> Vec<String> {
         let log = self.control("GET", "/_cfstub/log", &Value::Null);
         log["calls"].as_array().unwrap().iter().map(|c| c["key"].as_str().unwrap_or("").to_string()).collect()
     }
 
+    /// The CloudFront operations the stand-in has seen, in order.
     pub fn calls(&self) -> Vec<String> {
         let log = self.control("GET", "/_cfstub/log", &Value::Null);
         log["calls"].as_array().unwrap().iter().map(|c| c["op"].as_str().unwrap().to_string()).collect()
