@@ -64,6 +64,11 @@ impl Known {
         Ok(self.remember(distribution_id, &inv))
     }
 
+    /// What is known of invalidation `id`, without reading it.
+    pub fn peek(&self, distribution_id: &str, id: &str) -> Option<Seen> {
+        self.lock().get(&(distribution_id.to_string(), id.to_string())).cloned()
+    }
+
     /// Remembers an invalidation read or created by other means.
     pub fn remember(&self, distribution_id: &str, inv: &Invalidation) -> Seen {
         let seen = Seen::of(inv);

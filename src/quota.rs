@@ -5,7 +5,10 @@
 
 use std::time::{Duration, SystemTime};
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
+
 use crate::cloudfront::CloudFront;
+use crate::deadline::Instant;
 use crate::error::Error;
 use crate::known::Known;
 use crate::model::PathCounts;
@@ -46,6 +49,12 @@ impl Room {
 /// ("typically 5–15 minutes", 40 reported). *Unsettled*, so far beyond what has been seen.
 pub const MAX_IN_PROGRESS: Duration = Duration::from_secs(24 * 3600);
 
+/// How many GetInvalidation calls a room read makes at once. A cold container facing another
+/// tool's thousands of single-path invalidations in progress would need 3,000 sequential calls
+/// (minutes); ten at a time read a thousand in the ten seconds a read may take, and what is read
+/// is remembered ([`Known`]), so later invocations carry on where this one stopped.
+pub const READ_AT_ONCE: usize = 10;
+
 /// Lists the distribution's invalidations, newest first, and adds up the path counts of those in
 /// progress (each read once per container, [`Known`]: an invalidation never changes).
 ///
@@ -54,8 +63,21 @@ pub const MAX_IN_PROGRESS: Duration = Duration::from_secs(24 * 3600);
 /// than [`MAX_IN_PROGRESS`] before the newest, or the list ends — except below where the
 /// container's last read found everything completed ([`Known::settled`]): what was completed then
 /// still is, so a warm container reads only the pages since.
-pub async fn room<C: CloudFront>(cf: &C, known: &Known, distribution_id: &str) -> Result<Room, Error> {
+///
+/// Those in progress that the container has not read yet are read [`READ_AT_ONCE`] at a time
+/// until `until`. If some are still unread then, each is counted as the mean of those read (an
+/// estimate: CloudFront refuses a plan that does not fit after all, and the submit step fits
+/// again), so that a cold container still plans into the room it can see — the wildcard room
+/// when the others hold only exact paths — instead of none. With nothing read at all there is
+/// nothing to estimate from: an error, and the caller plans as if nothing were in progress.
+pub async fn room<C: CloudFront>(
+    cf: &C,
+    known: &Known,
+    distribution_id: &str,
+    until: Option<Instant>,
+) -> Result<Room, Error> {
     let mut busy = PathCounts::default();
+    let mut unread: Vec<String> = Vec::new();
     let mut in_progress = 0;
     let mut marker: Option<String> = None;
     let settled = known.settled(distribution_id);
@@ -78,7 +100,10 @@ pub async fn room<C: CloudFront>(cf: &C, known: &Known, distribution_id: &str) -
             }
             // Anything not `Completed` holds quota (the safe reading of an unknown status).
             if !s.status.is_completed() {
-                busy += known.seen(cf, distribution_id, &s.id).await?.counts;
+                match known.peek(distribution_id, &s.id) {
+                    Some(seen) => busy += seen.counts,
+                    None => unread.push(s.id.clone()),
+                }
                 in_progress += 1;
                 settles = Some(t);
             }
@@ -93,11 +118,64 @@ pub async fn room<C: CloudFront>(cf: &C, known: &Known, distribution_id: &str) -
     if let Some(t) = settles.or(newest) {
         known.settle(distribution_id, t.checked_sub(Duration::from_secs(1)).unwrap_or(t));
     }
+    let (counts, read) = read_at_once(cf, known, distribution_id, &unread, until).await?;
+    busy += counts;
+    let left = unread.len() - read;
+    if left > 0 {
+        let sampled = in_progress - left;
+        if sampled == 0 {
+            return Err(Error::CloudFront(format!(
+                "none of the {in_progress} invalidations in progress could be read in time"
+            )));
+        }
+        let estimate = |n: usize| (n * left).div_ceil(sampled);
+        tracing::info!(
+            distribution_id,
+            in_progress,
+            unread = left,
+            "room estimated: in-progress invalidations not read yet count as the mean of those read"
+        );
+        busy += PathCounts { exact: estimate(busy.exact), wildcards: estimate(busy.wildcards) };
+    }
     Ok(Room {
         exact: API_MAX_PATHS_IN_PROGRESS.saturating_sub(busy.exact),
         wildcards: API_MAX_WILDCARDS_IN_PROGRESS.saturating_sub(busy.wildcards),
         in_progress,
     })
+}
+
+/// Reads `ids` (GetInvalidation, remembered) [`READ_AT_ONCE`] at a time until `until`: the sum of
+/// their counts and how many were read.
+async fn read_at_once<C: CloudFront>(
+    cf: &C,
+    known: &Known,
+    distribution_id: &str,
+    ids: &[String],
+    until: Option<Instant>,
+) -> Result<(PathCounts, usize), Error> {
+    let mut counts = PathCounts::default();
+    let mut read = 0;
+    let mut waiting = ids.iter();
+    let mut running = FuturesUnordered::new();
+    for id in waiting.by_ref().take(READ_AT_ONCE) {
+        running.push(known.seen(cf, distribution_id, id));
+    }
+    loop {
+        let next = match until {
+            None => running.next().await,
+            Some(t) => match tokio::time::timeout_at(t, running.next()).await {
+                Ok(next) => next,
+                Err(_) => break,
+            },
+        };
+        let Some(seen) = next else { break };
+        counts += seen?.counts;
+        read += 1;
+        if let Some(id) = waiting.next() {
+            running.push(known.seen(cf, distribution_id, id));
+        }
+    }
+    Ok((counts, read))
 }
 
 #[cfg(test)]
@@ -121,23 +199,23 @@ mod tests {
         let cf = MemoryCloudFront::new(&["E1"]);
         let known = Known::new();
         cf.set_completion(|seq| if seq == 1 { 100 } else { 1000 });
-        assert_eq!(room(&cf, &known, "E1").await.unwrap(), Room::FULL);
+        assert_eq!(room(&cf, &known, "E1", None).await.unwrap(), Room::FULL);
         create(&cf, "a", &["/a", "/b", "/c/*"]).await;
         create(&cf, "b", &["/d", "/e/*", "/f/*"]).await;
-        assert_eq!(room(&cf, &known, "E1").await.unwrap(), Room { exact: 2997, wildcards: 12, in_progress: 2 });
+        assert_eq!(room(&cf, &known, "E1", None).await.unwrap(), Room { exact: 2997, wildcards: 12, in_progress: 2 });
         cf.advance(100);
-        assert_eq!(room(&cf, &known, "E1").await.unwrap(), Room { exact: 2999, wildcards: 13, in_progress: 1 });
+        assert_eq!(room(&cf, &known, "E1", None).await.unwrap(), Room { exact: 2999, wildcards: 13, in_progress: 1 });
         cf.advance(1000);
-        assert_eq!(room(&cf, &known, "E1").await.unwrap(), Room::FULL);
-        assert!(room(&cf, &known, "ENOPE").await.is_err(), "an unknown distribution is an error");
+        assert_eq!(room(&cf, &known, "E1", None).await.unwrap(), Room::FULL);
+        assert!(room(&cf, &known, "ENOPE", None).await.is_err(), "an unknown distribution is an error");
         // What a container read it remembers: a warm container reads no invalidation twice, a
         // cold one (a fresh Known) reads again.
         create(&cf, "c", &["/g"]).await;
         let gets = cf.calls(Op::Get);
-        room(&cf, &known, "E1").await.unwrap();
-        room(&cf, &known, "E1").await.unwrap();
+        room(&cf, &known, "E1", None).await.unwrap();
+        room(&cf, &known, "E1", None).await.unwrap();
         assert_eq!(cf.calls(Op::Get) - gets, 1);
-        room(&cf, &Known::new(), "E1").await.unwrap();
+        room(&cf, &Known::new(), "E1", None).await.unwrap();
         assert_eq!(cf.calls(Op::Get) - gets, 2);
     }
 
@@ -166,19 +244,77 @@ mod tests {
         cf.advance(5);
         let known = Known::new();
         let lists = cf.calls(Op::List);
-        assert_eq!(room(&cf, &known, "E1").await.unwrap().exact, 10, "the tool's paths, under 250 completed");
+        assert_eq!(room(&cf, &known, "E1", None).await.unwrap().exact, 10, "the tool's paths, under 250 completed");
         assert_eq!(cf.calls(Op::List) - lists, 3, "every page back to the tool's, not past MAX_IN_PROGRESS");
         // Warm: the boundary is the tool's invalidation, the oldest in progress: the same pages.
-        room(&cf, &known, "E1").await.unwrap();
+        room(&cf, &known, "E1", None).await.unwrap();
         assert_eq!(cf.calls(Op::List) - lists, 6);
         // Once it completed, everything below the newest is settled: one page.
         cf.advance(2400);
-        assert_eq!(room(&cf, &known, "E1").await.unwrap(), Room::FULL);
+        assert_eq!(room(&cf, &known, "E1", None).await.unwrap(), Room::FULL);
         cf.advance(10);
         create(&cf, "next", &["/n"]).await;
         let before = cf.calls(Op::List);
-        assert_eq!(room(&cf, &known, "E1").await.unwrap().exact, 2999);
+        assert_eq!(room(&cf, &known, "E1", None).await.unwrap().exact, 2999);
         assert_eq!(cf.calls(Op::List) - before, 1, "a warm container reads only what is new");
+    }
+
+    /// Every call takes 100 ms, on tokio's paused clock (the storm's default API latency).
+    struct Slow<'a>(&'a MemoryCloudFront);
+
+    impl CloudFront for Slow<'_> {
+        async fn create_invalidation(
+            &self,
+            req: CreateRequest<'_>,
+            by: Option<Instant>,
+        ) -> Result<crate::cloudfront::Invalidation, Error> {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            self.0.create_invalidation(req, by).await
+        }
+        async fn get_invalidation(&self, d: &str, id: &str) -> Result<crate::cloudfront::Invalidation, Error> {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            self.0.get_invalidation(d, id).await
+        }
+        async fn list_invalidations(
+            &self,
+            d: &str,
+            marker: Option<&str>,
+        ) -> Result<crate::cloudfront::InvalidationPage, Error> {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            self.0.list_invalidations(d, marker).await
+        }
+    }
+
+    /// Rule (issue 18, 2b): a cold container facing another tool's 3,000 single-path
+    /// invalidations in progress (30 pages, then 3,000 GetInvalidation calls of 100 ms) reads them
+    /// ten at a time until it must stop, counts those unread as the mean of those read, and so
+    /// plans into the 15 free wildcard slots at once; later invocations carry on where it stopped.
+    /// With nothing read in time there is nothing to estimate from: an error (the caller plans as
+    /// if nothing were in progress and CloudFront's answer decides).
+    #[tokio::test(start_paused = true)]
+    async fn a_cold_read_of_3000_sees_the_wildcard_room_in_time() {
+        let cf = MemoryCloudFront::new(&["E1"]);
+        for i in 0..3000 {
+            create(&cf, &format!("tool-{i}"), &[&format!("/tool/{i}")]).await;
+        }
+        let slow = Slow(&cf);
+        let known = Known::new();
+        let within = |secs| Some(Instant::now() + Duration::from_secs(secs));
+        let t0 = Instant::now();
+        let cold = room(&slow, &known, "E1", within(10)).await.unwrap();
+        assert!(t0.elapsed() <= Duration::from_millis(10_100), "stopped in time: {:?}", t0.elapsed());
+        assert_eq!(cold, Room { exact: 0, wildcards: 15, in_progress: 3000 });
+        // 3 s of listing, then 7 s of ten calls at a time.
+        assert!((600..=700).contains(&known.len()), "read {}", known.len());
+        let mut invocations = 1;
+        while known.len() < 3000 {
+            assert_eq!(room(&slow, &known, "E1", within(10)).await.unwrap(), cold);
+            invocations += 1;
+        }
+        assert_eq!(invocations, 5, "each carries on where the last stopped");
+        assert_eq!(room(&slow, &known, "E1", within(10)).await.unwrap(), cold, "read whole, the same room");
+        let none = room(&slow, &Known::new(), "E1", within(3)).await;
+        assert!(none.unwrap_err().to_string().contains("none of the 3000 invalidations in progress"));
     }
 
     /// Rule: while anything is in progress, one request takes at most half the wildcard room,

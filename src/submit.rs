@@ -231,7 +231,10 @@ impl<C: CloudFront> Submitter<'_, C> {
     /// that the create still has the rest.
     async fn room_or_full(&self, distribution_id: &str) -> Room {
         let share = self.deadline.map(|d| deadline::left(d) / 3);
-        let read = quota::room(self.cf, self.known, distribution_id);
+        // Counts stop being read at three quarters of the share, so that the room is estimated
+        // from what was read before the guard below gives up on the whole read.
+        let until = share.map(|s| Instant::now() + s * 3 / 4);
+        let read = quota::room(self.cf, self.known, distribution_id, until);
         let result = deadline::within(share, read, |share| {
             Err(Error::CloudFront(format!("reading what is in progress took over {} ms", share.as_millis())))
         })
