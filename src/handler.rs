@@ -142,7 +142,9 @@ impl Tally {
     /// Records what the submit step did with one submission.
     fn record(&mut self, s: &Submission<'_>, submitted: Result<Submitted, Error>, timeout: u32) {
         let d = &s.distribution_id;
+        let mut held_back = BTreeSet::new();
         let outcome = submitted.map(|sub| {
+            held_back = sub.held_back;
             self.refusals += sub.refusals;
             let per = self.by_distribution.entry(d.to_string()).or_default();
             per.0.extend(sub.staleness);
@@ -198,6 +200,13 @@ impl Tally {
                 );
                 self.fail(s.messages().iter().copied(), e);
             }
+        }
+        if !held_back.is_empty() {
+            // Only part of the batch fitted: the rest of its messages wait as a held one's do.
+            self.waiting += 1;
+            self.held.extend(held_back.iter().copied());
+            let message = format!("{} message(s) of the batch did not fit the room left; they wait", held_back.len());
+            self.fail(held_back, Error::TooManyInvalidationsInProgress { distribution_id: d.to_string(), message });
         }
     }
 }
@@ -601,6 +610,35 @@ mod tests {
             let dir = format!("/{}/", k.1.trim_end_matches("/index.html"));
             assert!(last.paths.contains(&dir), "{dir} in one invalidation with the rest: {:?}", last.paths);
         }
+    }
+
+    /// Rule (issue 18, item 3): when a batch does not fit the room whole, the messages that fit go
+    /// now (the oldest first; here the batch's order, as the events carry no time) and only the
+    /// others come back; nothing is sent that CloudFront would refuse.
+    #[test]
+    fn a_batch_sends_the_part_that_fits_and_only_the_rest_waits() {
+        let cf = MemoryCloudFront::new(&[D]);
+        let exact: Vec<String> = (0..2990).map(|i| format!("/tool/{i}")).collect();
+        let wild: Vec<String> = (0..15).map(|i| format!("/tool{i}/*")).collect();
+        for (r, paths) in [("tool-exact", &exact), ("tool-wild", &wild)] {
+            let req = CreateRequest { distribution_id: D, caller_reference: r, paths };
+            block_on(cf.create_invalidation(req, None)).unwrap();
+        }
+        let keys: Vec<(usize, String)> = (0..15).map(|i| (i, format!("img/{i}.png"))).collect();
+        let refs: Vec<(usize, &str)> = keys.iter().map(|(i, k)| (*i, k.as_str())).collect();
+        let out = run(&dist(), &cf, &batch(&refs), "r").unwrap();
+        let held: Vec<String> = (10..15).map(|i| format!("m{i}")).collect();
+        assert_eq!(failures(&out), held, "only the messages that did not fit come back");
+        let made = cf.invalidations().pop().unwrap();
+        let want: Vec<String> = (0..10).map(|i| format!("/img/{i}.png")).collect();
+        let mut got = made.paths.clone();
+        got.sort_by_key(|p| p.trim_start_matches("/img/").trim_end_matches(".png").parse::<u32>().unwrap());
+        assert_eq!(got, want);
+        assert_eq!(cf.quota_refusals(), 0);
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
     }
 
     /// Rule: explicit paths that do not fit the room wait (TooManyInvalidationsInProgress, which

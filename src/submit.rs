@@ -12,7 +12,7 @@
 //!
 //! What a container remembers between invocations is [`Known`], owned by the entry point.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::{Duration, SystemTime};
 
 use crate::cloudfront::{CloudFront, CreateRequest, Invalidation};
@@ -21,7 +21,7 @@ use crate::error::Error;
 use crate::known::Known;
 use crate::model::Change;
 use crate::observe;
-use crate::planner::{ItemIndex, Request, Settings};
+use crate::planner::{ItemIndex, Plan, Request, Settings};
 use crate::prepare::Submission;
 use crate::quota::{self, Room};
 use crate::reference::Origin;
@@ -64,6 +64,9 @@ pub struct Submitted {
     pub staleness: Vec<Duration>,
     /// Changes held for room.
     pub waiting: usize,
+    /// The messages left out when only part of a batch fits the room (issue 18, item 3): the
+    /// outcome is the part's; these wait for room, as a held submission's messages do.
+    pub held_back: BTreeSet<usize>,
 }
 
 impl Submitted {
@@ -82,7 +85,7 @@ impl Submitted {
             staleness
                 .extend(s.each_change().iter().filter_map(|(c, _)| c.time).map(|t| observe::staleness(t, created)));
         }
-        Submitted { outcome, covering, refusals: 0, staleness, waiting }
+        Submitted { outcome, covering, refusals: 0, staleness, waiting, held_back: BTreeSet::new() }
     }
 }
 
@@ -155,18 +158,34 @@ impl<C: CloudFront> Submitter<'_, C> {
                 &narrowed
             }
         };
+        let whole = s;
         let mut refusals = 0;
         loop {
             let room = self.room_or_full(d).await;
-            let Some(plan) = s.fit(room, self.settings) else {
-                tracing::info!(
-                    distribution_id = d,
-                    room_exact = room.exact,
-                    room_wildcards = room.wildcards,
-                    "waits for room"
-                );
-                let held = Outcome::Held { room, refused: refusals > 0 };
-                return Ok(Submitted { refusals, ..Submitted::of(held, s, covering, covered) });
+            let part;
+            let (s, plan, held_back) = match whole.fit(room, self.settings) {
+                Some(plan) => (whole, plan, None),
+                None => {
+                    part = part_that_fits(self.settings, whole, room);
+                    let Some((s, plan, rest)) = &part else {
+                        tracing::info!(
+                            distribution_id = d,
+                            room_exact = room.exact,
+                            room_wildcards = room.wildcards,
+                            "waits for room"
+                        );
+                        let held = Outcome::Held { room, refused: refusals > 0 };
+                        return Ok(Submitted { refusals, ..Submitted::of(held, whole, covering, covered) });
+                    };
+                    tracing::info!(
+                        distribution_id = d,
+                        room_exact = room.exact,
+                        room_wildcards = room.wildcards,
+                        held_back = rest.len(),
+                        "the part that fits goes now; the rest of the messages wait for room"
+                    );
+                    (s, plan.clone(), Some(rest))
+                }
             };
             tracing::debug!(distribution_id = d, paths = ?plan.paths, "request");
             let req = CreateRequest { distribution_id: d, caller_reference: &s.reference.value, paths: &plan.paths };
@@ -199,7 +218,12 @@ impl<C: CloudFront> Submitter<'_, C> {
                 },
                 Err(e) => return Err(e),
             };
-            return Ok(Submitted { refusals, ..Submitted::of(outcome, s, covering, covered) });
+            let mut submitted = Submitted { refusals, ..Submitted::of(outcome, s, covering, covered) };
+            if let (Some(rest), false) = (held_back, matches!(submitted.outcome, Outcome::Held { .. })) {
+                submitted.waiting += whole.each_change().len() - s.each_change().len();
+                submitted.held_back = rest.clone();
+            }
+            return Ok(submitted);
         }
     }
 
@@ -287,6 +311,55 @@ impl<C: CloudFront> Submitter<'_, C> {
             }
         }
     }
+}
+
+/// The largest part of a batch that fits `room` when the whole does not, and the messages left
+/// out: messages in the order of their earliest change (the oldest go first), as many as fit
+/// (a binary search on the count: more messages never plan to fewer paths, short of the
+/// planner's collapsing, which the search tolerates by taking a count that fits). Only a
+/// submission of several messages with a reference derived from its changes is split: the part
+/// gets its own reference, and each message left out comes back whole. A caller's request (one
+/// reference, one answer) fits whole or waits.
+fn part_that_fits<'i>(
+    settings: &Settings,
+    s: &Submission<'i>,
+    room: Room,
+) -> Option<(Submission<'i>, Plan, BTreeSet<usize>)> {
+    if s.reference.origin != Origin::Changes || s.messages().len() < 2 || (room.exact == 0 && room.wildcards == 0) {
+        return None;
+    }
+    let mut first: BTreeMap<usize, Option<SystemTime>> = BTreeMap::new();
+    for c in s.changes() {
+        let t = first.entry(c.message).or_insert(c.time);
+        *t = match (*t, c.time) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            _ => None,
+        };
+    }
+    let mut order: Vec<(usize, Option<SystemTime>)> = first.into_iter().collect();
+    // Oldest first; a message without a time last (nothing says it is old).
+    order.sort_by_key(|&(m, t)| (t.is_none(), t, m));
+    let taking = |k: usize| -> Option<(Submission<'i>, Plan)> {
+        let keep: BTreeSet<usize> = order[..k].iter().map(|&(m, _)| m).collect();
+        let part = s.without(settings, |c| !keep.contains(&c.message))?.ok()?;
+        let plan = part.fit(room, settings)?;
+        Some((part, plan))
+    };
+    let (mut lo, mut hi) = (0, order.len() - 1);
+    let mut best = None;
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        match taking(mid) {
+            Some(part) => {
+                best = Some((mid, part));
+                lo = mid;
+            }
+            None => hi = mid - 1,
+        }
+    }
+    let (k, (part, plan)) = best?;
+    let rest = order[k..].iter().map(|&(m, _)| m).collect();
+    Some((part, plan, rest))
 }
 
 /// What is left of a submission once the changes covered already are dropped.
