@@ -32,6 +32,10 @@ pub struct Invocation {
     /// stands in for the version of changes that carry none.
     pub request_id: String,
     pub deadline: Option<Instant>,
+    /// When it started, on the wall clock CloudFront's `CreateTime` is on: how old the
+    /// invalidations in progress are, to pace the wildcard slots (`quota.rs`). `None` (tests that
+    /// keep no clock): no pacing.
+    pub now: Option<SystemTime>,
 }
 
 /// One invalidation created (or made by an earlier attempt of the same request), as the caller
@@ -216,8 +220,13 @@ fn held(distribution_id: &DistributionId, room: Room, refused: bool) -> Error {
     let message = if refused {
         "CloudFront refused it: the room was taken since it was read; the changes wait".to_string()
     } else {
+        let paced = if room.spend < room.wildcards {
+            format!(", of which {} may be spent now to make the wildcard slots last (quota.rs, pacing)", room.spend)
+        } else {
+            String::new()
+        };
         format!(
-            "no room: {} exact and {} wildcard paths left in progress ({} invalidations running); the changes wait",
+            "no room: {} exact and {} wildcard paths left in progress{paced} ({} invalidations running); the changes wait",
             room.exact, room.wildcards, room.in_progress
         )
     };
@@ -285,7 +294,7 @@ pub async fn run<C: CloudFront, T: Tracker>(
         }
         Some(Ok(prepared)) => {
             tally.skipped = prepared.skipped;
-            let submitter = Submitter { cf, known, settings: &cfg.planner, deadline: inv.deadline };
+            let submitter = Submitter { cf, known, settings: &cfg.planner, deadline: inv.deadline, now: inv.now };
             for s in &prepared.submissions {
                 let outcome = submitter.submit(s).await;
                 tally.record(s, outcome, timeout);
@@ -374,7 +383,7 @@ mod tests {
     }
 
     fn inv(id: &str) -> Invocation {
-        Invocation { request_id: id.to_string(), deadline: None }
+        Invocation { request_id: id.to_string(), deadline: None, now: None }
     }
 
     fn s3_body(key: &str, seq: &str) -> String {
@@ -772,7 +781,7 @@ mod tests {
 #[cfg(test)]
 mod freshness {
     use super::*;
-    use crate::cloudfront::memory::{MemoryCloudFront, Op};
+    use crate::cloudfront::memory::{time_of, MemoryCloudFront, Op};
     use crate::cloudfront::{CreateRequest, InvalidationPage};
     use crate::lambda::{handle, Output};
     use serde_json::{json, Value};
@@ -806,7 +815,7 @@ mod freshness {
     }
 
     fn run<C: CloudFront>(c: &Config, cf: &C, payload: &[u8]) -> Result<Output, Error> {
-        block_on(handle(c, cf, payload, &Invocation { request_id: "r".into(), deadline: None }))
+        block_on(handle(c, cf, payload, &Invocation { request_id: "r".into(), deadline: None, now: None }))
     }
 
     fn failures(out: &Output) -> Vec<String> {
@@ -823,6 +832,62 @@ mod freshness {
             None,
         ))
         .unwrap();
+    }
+
+    /// Rule (issue 18, item 6): with 40-minute completions, deploys every two minutes that need
+    /// wildcards (the exact room is full) spend the 15 wildcard slots one at a time, about one
+    /// every three minutes, instead of one or more per deploy; the messages held meanwhile come
+    /// back (here: with the next deploy) and every change ends covered by an invalidation made
+    /// after it.
+    #[test]
+    fn slow_completions_spend_wildcard_slots_one_at_a_time() {
+        let cf = MemoryCloudFront::new(&[D]);
+        cf.set_completion(|seq| if seq == 1 { 6000 } else { 2400 });
+        let tool: Vec<String> = (0..3000).map(|i| format!("/tool/{i}")).collect();
+        let tool: Vec<&str> = tool.iter().map(String::as_str).collect();
+        other_tool(&cf, D, "tool", &tool);
+        let config = cfg(&[("DISTRIBUTION_ID", D)]);
+        let mut carried: Vec<(usize, String, u64)> = Vec::new();
+        let mut changes = Vec::new();
+        for k in 0..10u64 {
+            let t = 2400 + 120 * k;
+            cf.set_now(t);
+            let mut msgs = carried.clone();
+            for j in 0..3 {
+                let i = (k * 3 + j) as usize;
+                msgs.push((i, format!("d{k}/p{j}/index.html"), t - 30));
+                changes.push((format!("/d{k}/p{j}/"), t - 30));
+            }
+            let refs: Vec<(usize, &str, u64)> = msgs.iter().map(|(i, key, at)| (*i, key.as_str(), *at)).collect();
+            let inv = Invocation { request_id: format!("r{k}"), deadline: None, now: Some(time_of(t)) };
+            let back = match block_on(handle(&config, &cf, &batch(&refs), &inv)) {
+                Ok(out) => failures(&out),
+                // Nothing of the batch sent: all of it comes back.
+                Err(e) if e.error_type() == "TooManyInvalidationsInProgress" => {
+                    refs.iter().map(|(i, _, _)| format!("m{i}")).collect()
+                }
+                Err(e) => panic!("{e}"),
+            };
+            carried = msgs.into_iter().filter(|(i, _, _)| back.contains(&format!("m{i}"))).collect();
+        }
+        let made = cf.invalidations();
+        let wildcards: usize = made.iter().map(|i| PathCounts::of(&i.paths).wildcards).sum();
+        assert!((5..=8).contains(&wildcards), "paced over 1,200 s: {wildcards} wildcard paths");
+        cf.set_now(4000);
+        let last = block_on(handle(
+            &config,
+            &cf,
+            &batch(&carried.iter().map(|(i, k, at)| (*i, k.as_str(), *at)).collect::<Vec<_>>()),
+            &Invocation { request_id: "last".into(), deadline: None, now: Some(time_of(4000)) },
+        ));
+        assert!(carried.is_empty() || last.is_ok());
+        let made = cf.invalidations();
+        for (dir, at) in changes {
+            let covered = made.iter().any(|i| {
+                i.created_at > at && i.paths.iter().any(|p| p == "/*" || dir.starts_with(p.trim_end_matches('*')))
+            });
+            assert!(covered, "{dir} (changed at {at}) is covered by an invalidation made after it");
+        }
     }
 
     /// Rule (covered already): a change is covered by any invalidation created after it whose

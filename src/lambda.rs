@@ -28,7 +28,7 @@ pub fn invocation(ctx: &lambda_runtime::Context) -> Invocation {
     // timeout, 600000, there): then only the SDK's own timeouts bound the call.
     let now_ms = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
     let deadline = (ctx.deadline > now_ms).then(|| Instant::now() + Duration::from_millis(ctx.deadline - now_ms));
-    Invocation { request_id: ctx.request_id.clone(), deadline }
+    Invocation { request_id: ctx.request_id.clone(), deadline, now: Some(SystemTime::now()) }
 }
 
 /// A failed invocation's `errorType` is the error's stable name, which Step Functions'
@@ -237,7 +237,7 @@ mod requeue_tests {
 
     fn run(cf: &MemoryCloudFront, q: &MemoryQueue, payload: &[u8]) -> Result<Output, Error> {
         let cfg = Config::from_pairs(&[("DISTRIBUTION_ID", D), ("METRICS_NAMESPACE", "")]).unwrap();
-        let inv = Invocation { request_id: "r".into(), deadline: None };
+        let inv = Invocation { request_id: "r".into(), deadline: None, now: None };
         let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
         rt.block_on(handle_with(&cfg, cf, &Known::new(), None::<&track::Off>, Some(q), payload, &inv))
     }

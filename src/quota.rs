@@ -21,12 +21,23 @@ pub struct Room {
     pub wildcards: usize,
     /// Invalidations in progress now.
     pub in_progress: usize,
+    /// The wildcard paths a stream of changes may spend now ([`paced`]): at most `wildcards`.
+    pub spend: usize,
 }
 
 impl Room {
     /// The whole quota: nothing in progress (or nothing known).
-    pub const FULL: Room =
-        Room { exact: API_MAX_PATHS_IN_PROGRESS, wildcards: API_MAX_WILDCARDS_IN_PROGRESS, in_progress: 0 };
+    pub const FULL: Room = Room {
+        exact: API_MAX_PATHS_IN_PROGRESS,
+        wildcards: API_MAX_WILDCARDS_IN_PROGRESS,
+        in_progress: 0,
+        spend: API_MAX_WILDCARDS_IN_PROGRESS,
+    };
+
+    /// The room of a quota with `exact` and `wildcards` left, unpaced.
+    pub fn of(exact: usize, wildcards: usize, in_progress: usize) -> Room {
+        Room { exact, wildcards, in_progress, spend: wildcards }
+    }
 
     /// The room one planned request may take: all of it on a distribution with nothing in
     /// progress (so a deploy gets the tightest plan, exactly what `cfinv plan` shows); otherwise
@@ -41,8 +52,38 @@ impl Room {
         if self.in_progress == 0 {
             return self;
         }
-        Room { wildcards: self.wildcards.div_ceil(2), ..self }
+        Room { wildcards: self.wildcards.div_ceil(2).min(self.spend), ..self }
     }
+}
+
+/// Time counted with the newest wildcard spending in [`paced`]: a batch polled in the same
+/// burst of uploads (a batching window, a visibility timeout, a requeue delay apart) may share
+/// it.
+pub const PACE_BURST: Duration = Duration::from_secs(180);
+
+/// How many wildcard paths a stream of changes may spend now so that the 15 slots last
+/// (issue 18, item 6). A wildcard slot comes back only when its invalidation completes, and
+/// completions may take 40 minutes: one `/*` per deploy fills all 15 in half an hour, and later
+/// deploys then wait for the first to complete, however narrow their changes. So the slots are
+/// spread over the time invalidations take here: at most `15 × (x + PACE_BURST) / lasts`
+/// wildcards made within any last `x` seconds, where `lasts` is how long the oldest invalidation
+/// in progress has been (a lower bound on how long they take on this distribution: no guess
+/// from elsewhere), and always at least one. When completions are quick the bound is loose (a
+/// 5-minute distribution allows 9 at once), and with nothing in progress there is nothing to
+/// pace (the whole room, as `cfinv plan` shows).
+///
+/// `wildcards`: the age and wildcard count of each invalidation in progress that has any.
+pub fn paced(lasts: Duration, wildcards: &mut [(Duration, usize)]) -> usize {
+    let rate = API_MAX_WILDCARDS_IN_PROGRESS as f64 / lasts.as_secs_f64().max(1.0);
+    let allowance = |x: Duration| (((x + PACE_BURST).as_secs_f64() * rate).floor() as usize).max(1);
+    wildcards.sort_unstable();
+    let mut spent = 0;
+    let mut allowed = allowance(Duration::ZERO);
+    for &(age, n) in wildcards.iter() {
+        spent += n;
+        allowed = allowed.min(allowance(age).saturating_sub(spent));
+    }
+    allowed.min(API_MAX_WILDCARDS_IN_PROGRESS)
 }
 
 /// The longest an invalidation is assumed to stay in progress: AWS gives no completion SLA
@@ -75,9 +116,14 @@ pub async fn room<C: CloudFront>(
     known: &Known,
     distribution_id: &str,
     until: Option<Instant>,
+    now: Option<SystemTime>,
 ) -> Result<Room, Error> {
     let mut busy = PathCounts::default();
-    let mut unread: Vec<String> = Vec::new();
+    // For pacing: the ages of those in progress that hold wildcards, and of the oldest.
+    let mut wild: Vec<(Duration, usize)> = Vec::new();
+    let mut lasts = Duration::ZERO;
+    let age = |t: SystemTime| now.and_then(|n| n.duration_since(t).ok()).unwrap_or_default();
+    let mut unread: Vec<(String, SystemTime)> = Vec::new();
     let mut in_progress = 0;
     let mut marker: Option<String> = None;
     let settled = known.settled(distribution_id);
@@ -101,9 +147,15 @@ pub async fn room<C: CloudFront>(
             // Anything not `Completed` holds quota (the safe reading of an unknown status).
             if !s.status.is_completed() {
                 match known.peek(distribution_id, &s.id) {
-                    Some(seen) => busy += seen.counts,
-                    None => unread.push(s.id.clone()),
+                    Some(seen) => {
+                        busy += seen.counts;
+                        if seen.counts.wildcards > 0 {
+                            wild.push((age(t), seen.counts.wildcards));
+                        }
+                    }
+                    None => unread.push((s.id.clone(), t)),
                 }
+                lasts = lasts.max(age(t));
                 in_progress += 1;
                 settles = Some(t);
             }
@@ -118,7 +170,12 @@ pub async fn room<C: CloudFront>(
     if let Some(t) = settles.or(newest) {
         known.settle(distribution_id, t.checked_sub(Duration::from_secs(1)).unwrap_or(t));
     }
-    let (counts, read) = read_at_once(cf, known, distribution_id, &unread, until).await?;
+    let (counts, read) = read_at_once(cf, known, distribution_id, &unread, until, |t, c| {
+        if c.wildcards > 0 {
+            wild.push((age(t), c.wildcards));
+        }
+    })
+    .await?;
     busy += counts;
     let left = unread.len() - read;
     if left > 0 {
@@ -137,27 +194,30 @@ pub async fn room<C: CloudFront>(
         );
         busy += PathCounts { exact: estimate(busy.exact), wildcards: estimate(busy.wildcards) };
     }
-    Ok(Room {
-        exact: API_MAX_PATHS_IN_PROGRESS.saturating_sub(busy.exact),
-        wildcards: API_MAX_WILDCARDS_IN_PROGRESS.saturating_sub(busy.wildcards),
-        in_progress,
-    })
+    let wildcards = API_MAX_WILDCARDS_IN_PROGRESS.saturating_sub(busy.wildcards);
+    let spend = match now {
+        Some(_) if in_progress > 0 => paced(lasts, &mut wild).min(wildcards),
+        _ => wildcards,
+    };
+    Ok(Room { exact: API_MAX_PATHS_IN_PROGRESS.saturating_sub(busy.exact), wildcards, in_progress, spend })
 }
 
-/// Reads `ids` (GetInvalidation, remembered) [`READ_AT_ONCE`] at a time until `until`: the sum of
-/// their counts and how many were read.
+/// Reads `ids` (GetInvalidation, remembered) [`READ_AT_ONCE`] at a time until `until`, telling
+/// `each` the counts of each (with its `CreateTime`): the sum of their counts and how many were
+/// read.
 async fn read_at_once<C: CloudFront>(
     cf: &C,
     known: &Known,
     distribution_id: &str,
-    ids: &[String],
+    ids: &[(String, SystemTime)],
     until: Option<Instant>,
+    mut each: impl FnMut(SystemTime, PathCounts),
 ) -> Result<(PathCounts, usize), Error> {
     let mut counts = PathCounts::default();
     let mut read = 0;
     let mut waiting = ids.iter();
     let mut running = FuturesUnordered::new();
-    for id in waiting.by_ref().take(READ_AT_ONCE) {
+    for (id, _) in waiting.by_ref().take(READ_AT_ONCE) {
         running.push(known.seen(cf, distribution_id, id));
     }
     loop {
@@ -169,9 +229,11 @@ async fn read_at_once<C: CloudFront>(
             },
         };
         let Some(seen) = next else { break };
-        counts += seen?.counts;
+        let seen = seen?;
+        each(seen.create_time, seen.counts);
+        counts += seen.counts;
         read += 1;
-        if let Some(id) = waiting.next() {
+        if let Some((id, _)) = waiting.next() {
             running.push(known.seen(cf, distribution_id, id));
         }
     }
@@ -199,23 +261,23 @@ mod tests {
         let cf = MemoryCloudFront::new(&["E1"]);
         let known = Known::new();
         cf.set_completion(|seq| if seq == 1 { 100 } else { 1000 });
-        assert_eq!(room(&cf, &known, "E1", None).await.unwrap(), Room::FULL);
+        assert_eq!(room(&cf, &known, "E1", None, None).await.unwrap(), Room::FULL);
         create(&cf, "a", &["/a", "/b", "/c/*"]).await;
         create(&cf, "b", &["/d", "/e/*", "/f/*"]).await;
-        assert_eq!(room(&cf, &known, "E1", None).await.unwrap(), Room { exact: 2997, wildcards: 12, in_progress: 2 });
+        assert_eq!(room(&cf, &known, "E1", None, None).await.unwrap(), Room::of(2997, 12, 2));
         cf.advance(100);
-        assert_eq!(room(&cf, &known, "E1", None).await.unwrap(), Room { exact: 2999, wildcards: 13, in_progress: 1 });
+        assert_eq!(room(&cf, &known, "E1", None, None).await.unwrap(), Room::of(2999, 13, 1));
         cf.advance(1000);
-        assert_eq!(room(&cf, &known, "E1", None).await.unwrap(), Room::FULL);
-        assert!(room(&cf, &known, "ENOPE", None).await.is_err(), "an unknown distribution is an error");
+        assert_eq!(room(&cf, &known, "E1", None, None).await.unwrap(), Room::FULL);
+        assert!(room(&cf, &known, "ENOPE", None, None).await.is_err(), "an unknown distribution is an error");
         // What a container read it remembers: a warm container reads no invalidation twice, a
         // cold one (a fresh Known) reads again.
         create(&cf, "c", &["/g"]).await;
         let gets = cf.calls(Op::Get);
-        room(&cf, &known, "E1", None).await.unwrap();
-        room(&cf, &known, "E1", None).await.unwrap();
+        room(&cf, &known, "E1", None, None).await.unwrap();
+        room(&cf, &known, "E1", None, None).await.unwrap();
         assert_eq!(cf.calls(Op::Get) - gets, 1);
-        room(&cf, &Known::new(), "E1", None).await.unwrap();
+        room(&cf, &Known::new(), "E1", None, None).await.unwrap();
         assert_eq!(cf.calls(Op::Get) - gets, 2);
     }
 
@@ -244,18 +306,22 @@ mod tests {
         cf.advance(5);
         let known = Known::new();
         let lists = cf.calls(Op::List);
-        assert_eq!(room(&cf, &known, "E1", None).await.unwrap().exact, 10, "the tool's paths, under 250 completed");
+        assert_eq!(
+            room(&cf, &known, "E1", None, None).await.unwrap().exact,
+            10,
+            "the tool's paths, under 250 completed"
+        );
         assert_eq!(cf.calls(Op::List) - lists, 3, "every page back to the tool's, not past MAX_IN_PROGRESS");
         // Warm: the boundary is the tool's invalidation, the oldest in progress: the same pages.
-        room(&cf, &known, "E1", None).await.unwrap();
+        room(&cf, &known, "E1", None, None).await.unwrap();
         assert_eq!(cf.calls(Op::List) - lists, 6);
         // Once it completed, everything below the newest is settled: one page.
         cf.advance(2400);
-        assert_eq!(room(&cf, &known, "E1", None).await.unwrap(), Room::FULL);
+        assert_eq!(room(&cf, &known, "E1", None, None).await.unwrap(), Room::FULL);
         cf.advance(10);
         create(&cf, "next", &["/n"]).await;
         let before = cf.calls(Op::List);
-        assert_eq!(room(&cf, &known, "E1", None).await.unwrap().exact, 2999);
+        assert_eq!(room(&cf, &known, "E1", None, None).await.unwrap().exact, 2999);
         assert_eq!(cf.calls(Op::List) - before, 1, "a warm container reads only what is new");
     }
 
@@ -301,20 +367,44 @@ mod tests {
         let known = Known::new();
         let within = |secs| Some(Instant::now() + Duration::from_secs(secs));
         let t0 = Instant::now();
-        let cold = room(&slow, &known, "E1", within(10)).await.unwrap();
+        let cold = room(&slow, &known, "E1", within(10), None).await.unwrap();
         assert!(t0.elapsed() <= Duration::from_millis(10_100), "stopped in time: {:?}", t0.elapsed());
-        assert_eq!(cold, Room { exact: 0, wildcards: 15, in_progress: 3000 });
+        assert_eq!(cold, Room::of(0, 15, 3000));
         // 3 s of listing, then 7 s of ten calls at a time.
         assert!((600..=700).contains(&known.len()), "read {}", known.len());
         let mut invocations = 1;
         while known.len() < 3000 {
-            assert_eq!(room(&slow, &known, "E1", within(10)).await.unwrap(), cold);
+            assert_eq!(room(&slow, &known, "E1", within(10), None).await.unwrap(), cold);
             invocations += 1;
         }
         assert_eq!(invocations, 5, "each carries on where the last stopped");
-        assert_eq!(room(&slow, &known, "E1", within(10)).await.unwrap(), cold, "read whole, the same room");
-        let none = room(&slow, &Known::new(), "E1", within(3)).await;
+        assert_eq!(room(&slow, &known, "E1", within(10), None).await.unwrap(), cold, "read whole, the same room");
+        let none = room(&slow, &Known::new(), "E1", within(3), None).await;
         assert!(none.unwrap_err().to_string().contains("none of the 3000 invalidations in progress"));
+    }
+
+    /// Rule (issue 18, item 6): wildcard slots are spread over how long invalidations have been
+    /// in progress here: at most 15 × (x + 180 s) / lasts made within any last x seconds, at
+    /// least one, never more than 15.
+    #[test]
+    fn wildcard_slots_are_paced_by_how_long_invalidations_last() {
+        let s = Duration::from_secs;
+        // (lasts, the (age, wildcards) of those in progress, may spend now, why)
+        type Case = (u64, &'static [(u64, usize)], usize, &'static str);
+        let cases: [Case; 8] = [
+            (2640, &[], 1, "40-minute completions: one at a time"),
+            (2640, &[(120, 2)], 0, "two spent two minutes ago: wait"),
+            (2640, &[(360, 2)], 1, "six minutes later, one more"),
+            (2640, &[(360, 1), (120, 1)], 0, "one every three minutes at most"),
+            (300, &[], 9, "5-minute completions: nine at once"),
+            (300, &[(10, 9)], 0, "…but not nine more ten seconds later"),
+            (300, &[(200, 9)], 9, "a burst later, nine again"),
+            (0, &[], 15, "nothing old in progress: no pacing"),
+        ];
+        for (lasts, wild, want, why) in cases {
+            let mut wild: Vec<(Duration, usize)> = wild.iter().map(|&(a, n)| (s(a), n)).collect();
+            assert_eq!(paced(s(lasts), &mut wild), want, "{why}");
+        }
     }
 
     /// Rule: while anything is in progress, one request takes at most half the wildcard room,
@@ -322,10 +412,7 @@ mod tests {
     /// room; with nothing in progress, the whole room.
     #[test]
     fn a_request_takes_half_the_wildcard_room() {
-        let shares: Vec<usize> = [15, 8, 7, 4, 2, 1, 0]
-            .iter()
-            .map(|&w| Room { exact: 10, wildcards: w, in_progress: 1 }.share().wildcards)
-            .collect();
+        let shares: Vec<usize> = [15, 8, 7, 4, 2, 1, 0].iter().map(|&w| Room::of(10, w, 1).share().wildcards).collect();
         assert_eq!(shares, [8, 4, 4, 2, 1, 1, 0]);
         assert_eq!(Room::FULL.share(), Room::FULL, "nothing in progress: the whole room");
     }

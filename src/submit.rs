@@ -117,6 +117,9 @@ pub struct Submitter<'a, C> {
     pub settings: &'a Settings,
     /// The invocation's deadline; `None` for the CLI, whose calls the SDK's own time-outs bound.
     pub deadline: Option<Instant>,
+    /// Now on CloudFront's (wall) clock, to pace the wildcard slots of a stream of changes
+    /// ([`quota::paced`]). `None`: no pacing — the CLI's one-off run takes the room there is.
+    pub now: Option<SystemTime>,
 }
 
 impl<C: CloudFront> Submitter<'_, C> {
@@ -258,7 +261,7 @@ impl<C: CloudFront> Submitter<'_, C> {
         // Counts stop being read at three quarters of the share, so that the room is estimated
         // from what was read before the guard below gives up on the whole read.
         let until = share.map(|s| Instant::now() + s * 3 / 4);
-        let read = quota::room(self.cf, self.known, distribution_id, until);
+        let read = quota::room(self.cf, self.known, distribution_id, until, self.now);
         let result = deadline::within(share, read, |share| {
             Err(Error::CloudFront(format!("reading what is in progress took over {} ms", share.as_millis())))
         })
@@ -445,7 +448,7 @@ mod tests {
         let cfg = Config::from_pairs(&[("DISTRIBUTION_ID", D)]).unwrap();
         let cf = MemoryCloudFront::new(&[D]);
         let known = Known::new();
-        let submitter = Submitter { cf: &cf, known: &known, settings: &cfg.planner, deadline: None };
+        let submitter = Submitter { cf: &cf, known: &known, settings: &cfg.planner, deadline: None, now: None };
         let secs = |v: &[Duration]| v.iter().map(|d| d.as_secs()).collect::<Vec<_>>();
 
         cf.set_now(100);

@@ -28,7 +28,11 @@ fn config() -> Config {
 async fn cell(source: &str, name: &str, fault: Value, times: usize, want_error: &str, deadline: Option<Duration>) {
     let moto = Moto::start(&["--distribution-ids", SAMPLE_DISTRIBUTION]);
     moto.inject(Value::Array(vec![fault.clone(); times]));
-    let inv = Invocation { request_id: format!("req-{source}"), deadline: deadline.map(|d| Instant::now() + d) };
+    let inv = Invocation {
+        request_id: format!("req-{source}"),
+        deadline: deadline.map(|d| Instant::now() + d),
+        now: Some(std::time::SystemTime::now()),
+    };
     let started = Instant::now();
     let out = lambda::handle(&config(), &moto.cloudfront(), &event(name), &inv).await;
     if let Some(d) = deadline {
@@ -98,12 +102,16 @@ async fn a_call_that_completed_after_the_handler_gave_up_is_not_duplicated() {
     let moto = Moto::start(&["--distribution-ids", SAMPLE_DISTRIBUTION]);
     let cf = moto.cloudfront();
     moto.inject(json!([{"op": "CreateInvalidation", "delay": 3}]));
-    let inv = Invocation { request_id: "r1".into(), deadline: Some(Instant::now() + Duration::from_secs(2)) };
+    let inv = Invocation {
+        request_id: "r1".into(),
+        deadline: Some(Instant::now() + Duration::from_secs(2)),
+        now: Some(std::time::SystemTime::now()),
+    };
     let e = lambda::handle(&config(), &cf, &event("sqs-s3.json"), &inv).await.unwrap_err();
     assert_eq!(e.error_type(), "CloudFrontError", "the whole batch comes back");
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(moto.invalidation_ids(SAMPLE_DISTRIBUTION).await.len(), 1, "created at CloudFront after all");
-    let redelivery = Invocation { request_id: "r2".into(), deadline: None };
+    let redelivery = Invocation { request_id: "r2".into(), deadline: None, now: Some(std::time::SystemTime::now()) };
     let out = lambda::handle(&config(), &cf, &event("sqs-s3.json"), &redelivery).await.unwrap();
     assert_eq!(serde_json::to_value(&out).unwrap(), json!({"batchItemFailures": []}));
     assert_eq!(moto.invalidation_ids(SAMPLE_DISTRIBUTION).await.len(), 1, "no second invalidation");
@@ -116,7 +124,11 @@ async fn a_call_that_completed_after_the_handler_gave_up_is_not_duplicated() {
 async fn a_slow_room_lookup_leaves_time_to_create() {
     let moto = Moto::start(&["--distribution-ids", SAMPLE_DISTRIBUTION]);
     moto.inject(json!([{"op": "ListInvalidations", "delay": 6}]));
-    let inv = Invocation { request_id: "r".into(), deadline: Some(Instant::now() + Duration::from_secs(5)) };
+    let inv = Invocation {
+        request_id: "r".into(),
+        deadline: Some(Instant::now() + Duration::from_secs(5)),
+        now: Some(std::time::SystemTime::now()),
+    };
     let started = Instant::now();
     let out = lambda::handle(&config(), &moto.cloudfront(), &event("s3-put.json"), &inv).await.unwrap();
     assert!(started.elapsed() < Duration::from_secs(5), "answered in time: {:?}", started.elapsed());
@@ -143,7 +155,7 @@ async fn a_transient_fault_is_retried_in_process() {
         // set, which the invalidation of the round before does not cover already.
         let body = batch["Records"][0]["body"].as_str().unwrap().replace("0062E99A88DC407701", &format!("00{i:016X}"));
         batch["Records"][0]["body"] = json!(body.replace(".html", &format!("-{i}.html")));
-        let inv = Invocation { request_id: format!("r{i}"), deadline: None };
+        let inv = Invocation { request_id: format!("r{i}"), deadline: None, now: Some(std::time::SystemTime::now()) };
         let out = lambda::handle(&config(), &cf, batch.to_string().as_bytes(), &inv).await.unwrap();
         assert_eq!(serde_json::to_value(&out).unwrap(), json!({"batchItemFailures": []}), "{fault}");
         assert_eq!(moto.invalidation_ids(SAMPLE_DISTRIBUTION).await.len(), i + 1, "{fault}");

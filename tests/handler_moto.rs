@@ -20,7 +20,7 @@ fn sample_config() -> Config {
 }
 
 fn invocation(id: &str) -> Invocation {
-    Invocation { request_id: id.to_string(), deadline: None }
+    Invocation { request_id: id.to_string(), deadline: None, now: Some(std::time::SystemTime::now()) }
 }
 
 fn to_json(o: &Output) -> Value {

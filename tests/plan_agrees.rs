@@ -61,7 +61,7 @@ fn sent(cf: &MemoryCloudFront, event: &Path) -> Vec<(Vec<String>, String)> {
     let cfg = Config::from_pairs(&[("DISTRIBUTION_ID", D), ("METRICS_NAMESPACE", "")]).unwrap();
     let payload = std::fs::read(event).unwrap();
     let before = cf.invalidation_count();
-    let inv = Invocation { request_id: TOKEN.into(), deadline: None };
+    let inv = Invocation { request_id: TOKEN.into(), deadline: None, now: None };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let _ = rt.block_on(lambda::handle(&cfg, cf, &payload, &inv));
     let mut made: Vec<(Vec<String>, String)> =

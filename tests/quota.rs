@@ -58,7 +58,8 @@ fn payload(msgs: &[(String, String, String)]) -> Vec<u8> {
 
 /// Delivers an SQS batch as Lambda's poller does; returns the messages that will be redelivered.
 async fn deliver<C: CloudFront>(cf: &C, msgs: &[(String, String, String)], request_id: &str) -> BTreeSet<String> {
-    let inv = Invocation { request_id: request_id.to_string(), deadline: None };
+    let inv =
+        Invocation { request_id: request_id.to_string(), deadline: None, now: Some(std::time::SystemTime::now()) };
     match lambda::handle(&config(), cf, &payload(msgs), &inv).await {
         Ok(Output::Sqs(r)) => r.batch_item_failures.into_iter().map(|f| f.item_identifier).collect(),
         // Nothing of the batch was submitted: Lambda redelivers the whole batch.
@@ -186,7 +187,8 @@ const SOURCES: &[(&str, &str)] = &[
 
 /// Delivers a sample event; `Ok(())` when acknowledged, `Err(())` when it will be delivered again.
 async fn deliver_sample<C: CloudFront>(cf: &C, source: &str, name: &str, request_id: &str) -> Result<(), ()> {
-    let inv = Invocation { request_id: request_id.to_string(), deadline: None };
+    let inv =
+        Invocation { request_id: request_id.to_string(), deadline: None, now: Some(std::time::SystemTime::now()) };
     let out = lambda::handle(&config(), cf, &event(name), &inv).await;
     match (source, out) {
         ("sqs", Ok(Output::Sqs(r))) if r.batch_item_failures.is_empty() => Ok(()),

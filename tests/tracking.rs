@@ -35,7 +35,7 @@ fn config(vars: &[(&str, &str)]) -> Config {
 }
 
 fn invocation(id: &str) -> Invocation {
-    Invocation { request_id: id.to_string(), deadline: None }
+    Invocation { request_id: id.to_string(), deadline: None, now: Some(std::time::SystemTime::now()) }
 }
 
 fn run(cfg: &Config, cf: &MemoryCloudFront, tracker: &MemoryTracker, payload: &[u8], id: &str) -> Output {

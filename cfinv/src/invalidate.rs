@@ -196,7 +196,7 @@ pub fn run(args: Args) -> ExitCode {
     rt.block_on(async {
         let cf = cloudfront(&cfg).await;
         let known = Known::new();
-        let submitter = Submitter { cf: &cf, known: &known, settings: &cfg.planner, deadline: None };
+        let submitter = Submitter { cf: &cf, known: &known, settings: &cfg.planner, deadline: None, now: None };
         // Ctrl-C ends the run where it is: what was created goes on in CloudFront, and is printed.
         tokio::select! {
             () = run.go(&submitter, &prepared.submissions, args.wait) => {}

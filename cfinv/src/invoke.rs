@@ -32,7 +32,7 @@ async fn invoke(event: PathBuf, request_id: Option<String>) -> Result<ExitCode, 
         format!("cfinv-{}-{nanos:x}", std::process::id())
     });
     let cf = cloudfront(&cfg).await;
-    let inv = Invocation { request_id, deadline: None };
+    let inv = Invocation { request_id, deadline: None, now: Some(std::time::SystemTime::now()) };
     match lambda::handle(&cfg, &cf, &payload, &inv).await {
         Ok(out) => {
             println!("{}", serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?);

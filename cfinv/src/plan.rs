@@ -49,7 +49,7 @@ fn parse_room(s: &str) -> Result<Room, String> {
     // Less than the whole quota means something is in progress, which is what the share one
     // request may take depends on (`Room::share`).
     let whole = exact == API_MAX_PATHS_IN_PROGRESS && wildcards == API_MAX_WILDCARDS_IN_PROGRESS;
-    Ok(Room { exact, wildcards, in_progress: usize::from(!whole) })
+    Ok(Room::of(exact, wildcards, usize::from(!whole)))
 }
 
 /// One submission and the plan it would send in the room given.

@@ -203,7 +203,7 @@ fn paths_planned_one_by_one(storm: &Storm) -> usize {
                 .collect();
             let event = json!({ "Records": records }).to_string();
             let cf = MemoryCloudFront::new(&[DIST]);
-            let inv = Invocation { request_id: format!("deploy-{d}"), deadline: None };
+            let inv = Invocation { request_id: format!("deploy-{d}"), deadline: None, now: None };
             rt.block_on(lambda::handle(&cfg, &cf, event.as_bytes(), &inv))
                 .unwrap_or_else(|e| fail(&format!("deploy {d} alone: {e}")));
             cf.invalidations().iter().map(|i| i.paths.len()).sum::<usize>()

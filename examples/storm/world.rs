@@ -373,6 +373,8 @@ async fn invoke(
                 let inv = Invocation {
                     request_id: format!("invocation-{}", edge.invocation),
                     deadline: Some(Instant::now() + timeout),
+                    // The stand-in's CreateTime is seconds since the epoch of simulated time.
+                    now: Some(std::time::UNIX_EPOCH + Duration::from_millis(world.now_ms())),
                 };
                 let known = lock(&edge.container).known.clone();
                 let queue = (function == Function::Ours).then_some(&edge);
