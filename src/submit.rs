@@ -1,14 +1,18 @@
 //! The one submit step, for the Lambda and `cfinv invalidate` alike: for one [`Submission`],
 //!
-//! 1. find an earlier invalidation of the same request (its CallerReference): a retry, a
-//!    redelivery or a re-run gets it back instead of waiting for room it holds itself;
-//! 2. read the room CloudFront's in-progress quota leaves ([`quota::room`]);
-//! 3. fit the plan into it ([`Submission::fit`]), or hold it;
+//! 1. read the room CloudFront's in-progress quota leaves ([`quota::room`]);
+//! 2. read what was made since the changes: an earlier invalidation of the same request (its
+//!    CallerReference) is the answer — a retry, a redelivery or a re-run gets it back instead of
+//!    waiting for room it holds itself — and the changes that anyone's invalidation made after
+//!    them covers already are dropped;
+//! 3. fit the plan into the room ([`Submission::fit`]), or the part of a batch that fits, or hold
+//!    it;
 //! 4. create it;
 //! 5. recover: `InvalidationBatchAlreadyExists` (the reference was used, with other paths planned
-//!    into other room) finds the earlier invalidation; `TooManyInvalidationsInProgress` (the room
-//!    read was already stale) holds; a lost answer (a time-out after CloudFront may have created
-//!    it) looks for it before anything is retried.
+//!    into other room) finds the earlier invalidation; `TooManyInvalidationsInProgress` (another
+//!    invocation or tool took the room since it was read) starts again from 1, up to
+//!    [`MAX_REFITS`] times; a lost answer (a time-out after CloudFront may have created it) looks
+//!    for it before anything is retried.
 //!
 //! What a container remembers between invocations is [`Known`], owned by the entry point.
 
@@ -125,7 +129,30 @@ pub struct Submitter<'a, C> {
 impl<C: CloudFront> Submitter<'_, C> {
     /// See the module documentation.
     pub async fn submit(&self, s: &Submission<'_>) -> Result<Submitted, Error> {
+        let mut refusals = 0;
+        loop {
+            let (submitted, refused) = self.attempt(s, refusals).await?;
+            if !refused {
+                return Ok(submitted);
+            }
+            refusals += 1;
+            let time_left = self.deadline.is_none_or(|t| deadline::left(t) >= REFIT_NEEDS);
+            if refusals > MAX_REFITS || !time_left {
+                return Ok(Submitted { refusals, ..submitted });
+            }
+        }
+    }
+
+    /// One attempt: everything from the search for an earlier invalidation to the create. A
+    /// refused create (`true`) is attempted again from the start by [`Submitter::submit`]: the
+    /// invalidation that took the room may be another invocation's `/*` made after these
+    /// changes, which covers them already.
+    async fn attempt(&self, s: &Submission<'_>, refusals: usize) -> Result<(Submitted, bool), Error> {
         let d = s.distribution_id.as_str();
+        // The room is read first and what was made since the changes last, just before the
+        // plan and the create: an invalidation another invocation makes in between (its `/*`
+        // covering these changes) is then seen, unless it lands in the last moment.
+        let room = self.room_or_full(d).await;
         // Changes that carry a time bound the search; a caller's reference (a workflow retried
         // hours later) or changes without one are looked for among those in progress.
         let since = s.earliest_change().map(|t| t.checked_sub(CLOCK_MARGIN).unwrap_or(SystemTime::UNIX_EPOCH));
@@ -145,7 +172,8 @@ impl<C: CloudFront> Submitter<'_, C> {
         if let Some(inv) = recent.iter().find(|i| s.reference.matches(&i.caller_reference)) {
             if s.reference.origin == Origin::Changes || s.covered_by(&inv.paths) {
                 tracing::info!(distribution_id = d, invalidation_id = %inv.id, "an earlier attempt of this request made it");
-                return Ok(Submitted::of(Outcome::Earlier(Some(inv.clone())), s, Vec::new(), Vec::new()));
+                let earlier = Submitted::of(Outcome::Earlier(Some(inv.clone())), s, Vec::new(), Vec::new());
+                return Ok((Submitted { refusals, ..earlier }, false));
             }
         }
         let (covering, covered, left) = covered_already(self.settings, s, &recent);
@@ -154,7 +182,8 @@ impl<C: CloudFront> Submitter<'_, C> {
             Left::All => s,
             Left::Nothing => {
                 tracing::info!(distribution_id = d, covering = covering.len(), "every change is covered already");
-                return Ok(Submitted::of(Outcome::Covered(covering), s, Vec::new(), covered));
+                let done = Submitted::of(Outcome::Covered(covering), s, Vec::new(), covered);
+                return Ok((Submitted { refusals, ..done }, false));
             }
             Left::Some(n) => {
                 narrowed = (*n)?;
@@ -162,72 +191,70 @@ impl<C: CloudFront> Submitter<'_, C> {
             }
         };
         let whole = s;
-        let mut refusals = 0;
-        loop {
-            let room = self.room_or_full(d).await;
-            let part;
-            let (s, plan, held_back) = match whole.fit(room, self.settings) {
-                Some(plan) => (whole, plan, None),
-                None => {
-                    part = part_that_fits(self.settings, whole, room);
-                    let Some((s, plan, rest)) = &part else {
-                        tracing::info!(
-                            distribution_id = d,
-                            room_exact = room.exact,
-                            room_wildcards = room.wildcards,
-                            "waits for room"
-                        );
-                        let held = Outcome::Held { room, refused: refusals > 0 };
-                        return Ok(Submitted { refusals, ..Submitted::of(held, whole, covering, covered) });
-                    };
+        let part;
+        let (s, plan, held_back) = match whole.fit(room, self.settings) {
+            Some(plan) => (whole, plan, None),
+            None => {
+                part = part_that_fits(self.settings, whole, room);
+                let Some((s, plan, rest)) = &part else {
                     tracing::info!(
                         distribution_id = d,
                         room_exact = room.exact,
                         room_wildcards = room.wildcards,
-                        held_back = rest.len(),
-                        "the part that fits goes now; the rest of the messages wait for room"
+                        room_spend = room.spend,
+                        "waits for room"
                     );
-                    (s, plan.clone(), Some(rest))
-                }
-            };
-            tracing::debug!(distribution_id = d, paths = ?plan.paths, "request");
-            let req = CreateRequest { distribution_id: d, caller_reference: &s.reference.value, paths: &plan.paths };
-            let outcome = match self.cf.create_invalidation(req, self.deadline).await {
-                // CloudFront returns the existing invalidation for a repeated reference with the
-                // same paths; a new one is always `InProgress`.
-                Ok(inv) if inv.status.is_completed() => Outcome::Earlier(Some(inv)),
-                Ok(inv) => {
-                    self.known.remember(d, &inv);
-                    Outcome::Created(inv)
-                }
-                Err(e @ Error::InvalidationBatchAlreadyExists { .. }) => self.after_already_exists(s, e).await?,
-                Err(Error::TooManyInvalidationsInProgress { message, .. }) => {
-                    refusals += 1;
-                    tracing::info!(distribution_id = d, refusals, message, "refused: room taken since it was read");
-                    let time_left = self.deadline.is_none_or(|t| deadline::left(t) >= REFIT_NEEDS);
-                    if refusals <= MAX_REFITS && time_left {
-                        continue;
-                    }
-                    Outcome::Held { room, refused: true }
-                }
-                // The answer was lost (a time-out, a broken connection): CloudFront may have
-                // created it. Look once among those in progress before the caller retries.
-                Err(e @ Error::CloudFront(_)) => match self.recent(d, Scope::InProgress).await {
-                    Ok(r) => match r.into_iter().find(|i| s.reference.matches(&i.caller_reference)) {
-                        Some(inv) => Outcome::Created(inv),
-                        None => return Err(e),
-                    },
-                    Err(_) => return Err(e),
-                },
-                Err(e) => return Err(e),
-            };
-            let mut submitted = Submitted { refusals, ..Submitted::of(outcome, s, covering, covered) };
-            if let (Some(rest), false) = (held_back, matches!(submitted.outcome, Outcome::Held { .. })) {
-                submitted.waiting += whole.each_change().len() - s.each_change().len();
-                submitted.held_back = rest.clone();
+                    let held = Outcome::Held { room, refused: refusals > 0 };
+                    return Ok((Submitted { refusals, ..Submitted::of(held, whole, covering, covered) }, false));
+                };
+                tracing::info!(
+                    distribution_id = d,
+                    room_exact = room.exact,
+                    room_wildcards = room.wildcards,
+                    held_back = rest.len(),
+                    "the part that fits goes now; the rest of the messages wait for room"
+                );
+                (s, plan.clone(), Some(rest))
             }
-            return Ok(submitted);
+        };
+        tracing::debug!(distribution_id = d, paths = ?plan.paths, "request");
+        let req = CreateRequest { distribution_id: d, caller_reference: &s.reference.value, paths: &plan.paths };
+        let outcome = match self.cf.create_invalidation(req, self.deadline).await {
+            // CloudFront returns the existing invalidation for a repeated reference with the
+            // same paths; a new one is always `InProgress`.
+            Ok(inv) if inv.status.is_completed() => Outcome::Earlier(Some(inv)),
+            Ok(inv) => {
+                self.known.remember(d, &inv);
+                Outcome::Created(inv)
+            }
+            Err(e @ Error::InvalidationBatchAlreadyExists { .. }) => self.after_already_exists(s, e).await?,
+            Err(Error::TooManyInvalidationsInProgress { message, .. }) => {
+                tracing::info!(
+                    distribution_id = d,
+                    refusals = refusals + 1,
+                    message,
+                    "refused: room taken since it was read"
+                );
+                let held = Outcome::Held { room, refused: true };
+                return Ok((Submitted { refusals, ..Submitted::of(held, whole, covering, covered) }, true));
+            }
+            // The answer was lost (a time-out, a broken connection): CloudFront may have
+            // created it. Look once among those in progress before the caller retries.
+            Err(e @ Error::CloudFront(_)) => match self.recent(d, Scope::InProgress).await {
+                Ok(r) => match r.into_iter().find(|i| s.reference.matches(&i.caller_reference)) {
+                    Some(inv) => Outcome::Created(inv),
+                    None => return Err(e),
+                },
+                Err(_) => return Err(e),
+            },
+            Err(e) => return Err(e),
+        };
+        let mut submitted = Submitted { refusals, ..Submitted::of(outcome, s, covering, covered) };
+        if let Some(rest) = held_back {
+            submitted.waiting += whole.each_change().len() - s.each_change().len();
+            submitted.held_back = rest.clone();
         }
+        Ok((submitted, false))
     }
 
     /// The reference is in use with other paths: an earlier attempt made the invalidation,
