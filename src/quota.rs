@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use crate::cloudfront::CloudFront;
 use crate::error::Error;
 use crate::known::Known;
-use crate::model::PathCounts;
+use crate::model::{PathCounts, TargetId};
 use crate::model::{API_MAX_PATHS_IN_PROGRESS, API_MAX_WILDCARDS_IN_PROGRESS};
 
 /// What may still go in progress on a distribution.
@@ -54,7 +54,7 @@ pub const MAX_IN_PROGRESS: Duration = Duration::from_secs(24 * 3600);
 /// than [`MAX_IN_PROGRESS`] before the newest, or the list ends — except below where the
 /// container's last read found everything completed ([`Known::settled`]): what was completed then
 /// still is, so a warm container reads only the pages since.
-pub async fn room<C: CloudFront>(cf: &C, known: &Known, distribution_id: &str) -> Result<Room, Error> {
+pub async fn room<C: CloudFront>(cf: &C, known: &Known, distribution_id: &TargetId) -> Result<Room, Error> {
     let mut busy = PathCounts::default();
     let mut in_progress = 0;
     let mut marker: Option<String> = None;
@@ -102,13 +102,17 @@ pub async fn room<C: CloudFront>(cf: &C, known: &Known, distribution_id: &str) -
 
 #[cfg(test)]
 mod tests {
+    fn id(id: &str) -> crate::model::TargetId {
+        crate::model::TargetId::parse(id).unwrap()
+    }
+
     use super::*;
     use crate::cloudfront::memory::{MemoryCloudFront, Op};
     use crate::cloudfront::CreateRequest;
 
     async fn create(cf: &MemoryCloudFront, r: &str, paths: &[&str]) {
         let paths: Vec<String> = paths.iter().map(|p| p.to_string()).collect();
-        cf.create_invalidation(CreateRequest { distribution_id: "E1", caller_reference: r, paths: &paths }, None)
+        cf.create_invalidation(CreateRequest { target: &id("E1"), caller_reference: r, paths: &paths }, None)
             .await
             .unwrap();
     }
@@ -121,23 +125,23 @@ mod tests {
         let cf = MemoryCloudFront::new(&["E1"]);
         let known = Known::new();
         cf.set_completion(|seq| if seq == 1 { 100 } else { 1000 });
-        assert_eq!(room(&cf, &known, "E1").await.unwrap(), Room::FULL);
+        assert_eq!(room(&cf, &known, &id("E1")).await.unwrap(), Room::FULL);
         create(&cf, "a", &["/a", "/b", "/c/*"]).await;
         create(&cf, "b", &["/d", "/e/*", "/f/*"]).await;
-        assert_eq!(room(&cf, &known, "E1").await.unwrap(), Room { exact: 2997, wildcards: 12, in_progress: 2 });
+        assert_eq!(room(&cf, &known, &id("E1")).await.unwrap(), Room { exact: 2997, wildcards: 12, in_progress: 2 });
         cf.advance(100);
-        assert_eq!(room(&cf, &known, "E1").await.unwrap(), Room { exact: 2999, wildcards: 13, in_progress: 1 });
+        assert_eq!(room(&cf, &known, &id("E1")).await.unwrap(), Room { exact: 2999, wildcards: 13, in_progress: 1 });
         cf.advance(1000);
-        assert_eq!(room(&cf, &known, "E1").await.unwrap(), Room::FULL);
-        assert!(room(&cf, &known, "ENOPE").await.is_err(), "an unknown distribution is an error");
+        assert_eq!(room(&cf, &known, &id("E1")).await.unwrap(), Room::FULL);
+        assert!(room(&cf, &known, &id("ENOPE")).await.is_err(), "an unknown distribution is an error");
         // What a container read it remembers: a warm container reads no invalidation twice, a
         // cold one (a fresh Known) reads again.
         create(&cf, "c", &["/g"]).await;
         let gets = cf.calls(Op::Get);
-        room(&cf, &known, "E1").await.unwrap();
-        room(&cf, &known, "E1").await.unwrap();
+        room(&cf, &known, &id("E1")).await.unwrap();
+        room(&cf, &known, &id("E1")).await.unwrap();
         assert_eq!(cf.calls(Op::Get) - gets, 1);
-        room(&cf, &Known::new(), "E1").await.unwrap();
+        room(&cf, &Known::new(), &id("E1")).await.unwrap();
         assert_eq!(cf.calls(Op::Get) - gets, 2);
     }
 
@@ -166,18 +170,18 @@ mod tests {
         cf.advance(5);
         let known = Known::new();
         let lists = cf.calls(Op::List);
-        assert_eq!(room(&cf, &known, "E1").await.unwrap().exact, 10, "the tool's paths, under 250 completed");
+        assert_eq!(room(&cf, &known, &id("E1")).await.unwrap().exact, 10, "the tool's paths, under 250 completed");
         assert_eq!(cf.calls(Op::List) - lists, 3, "every page back to the tool's, not past MAX_IN_PROGRESS");
         // Warm: the boundary is the tool's invalidation, the oldest in progress: the same pages.
-        room(&cf, &known, "E1").await.unwrap();
+        room(&cf, &known, &id("E1")).await.unwrap();
         assert_eq!(cf.calls(Op::List) - lists, 6);
         // Once it completed, everything below the newest is settled: one page.
         cf.advance(2400);
-        assert_eq!(room(&cf, &known, "E1").await.unwrap(), Room::FULL);
+        assert_eq!(room(&cf, &known, &id("E1")).await.unwrap(), Room::FULL);
         cf.advance(10);
         create(&cf, "next", &["/n"]).await;
         let before = cf.calls(Op::List);
-        assert_eq!(room(&cf, &known, "E1").await.unwrap().exact, 2999);
+        assert_eq!(room(&cf, &known, &id("E1")).await.unwrap().exact, 2999);
         assert_eq!(cf.calls(Op::List) - before, 1, "a warm container reads only what is new");
     }
 

@@ -19,7 +19,7 @@ use crate::cloudfront::{CloudFront, CreateRequest, Invalidation};
 use crate::deadline::{self, Instant};
 use crate::error::Error;
 use crate::known::Known;
-use crate::model::Change;
+use crate::model::{Change, TargetId};
 use crate::observe;
 use crate::planner::{ItemIndex, Request, Settings};
 use crate::prepare::Submission;
@@ -119,7 +119,8 @@ pub struct Submitter<'a, C> {
 impl<C: CloudFront> Submitter<'_, C> {
     /// See the module documentation.
     pub async fn submit(&self, s: &Submission<'_>) -> Result<Submitted, Error> {
-        let d = s.distribution_id.as_str();
+        let target = &s.distribution_id;
+        let d = target.as_str();
         // Changes that carry a time bound the search; a caller's reference (a workflow retried
         // hours later) or changes without one are looked for among those in progress.
         let since = s.earliest_change().map(|t| t.checked_sub(CLOCK_MARGIN).unwrap_or(SystemTime::UNIX_EPOCH));
@@ -127,7 +128,7 @@ impl<C: CloudFront> Submitter<'_, C> {
             (Origin::Changes, Some(t)) => Scope::Since(t),
             _ => Scope::InProgress,
         };
-        let recent = match self.recent(d, scope).await {
+        let recent = match self.recent(target, scope).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(distribution_id = d, error_type = e.error_type(), error = %e, "cannot read what was made since the changes; CloudFront's answer to the reference decides");
@@ -157,7 +158,7 @@ impl<C: CloudFront> Submitter<'_, C> {
         };
         let mut refusals = 0;
         loop {
-            let room = self.room_or_full(d).await;
+            let room = self.room_or_full(target).await;
             let Some(plan) = s.fit(room, self.settings) else {
                 tracing::info!(
                     distribution_id = d,
@@ -169,7 +170,7 @@ impl<C: CloudFront> Submitter<'_, C> {
                 return Ok(Submitted { refusals, ..Submitted::of(held, s, covering, covered) });
             };
             tracing::debug!(distribution_id = d, paths = ?plan.paths, "request");
-            let req = CreateRequest { distribution_id: d, caller_reference: &s.reference.value, paths: &plan.paths };
+            let req = CreateRequest { target, caller_reference: &s.reference.value, paths: &plan.paths };
             let outcome = match self.cf.create_invalidation(req, self.deadline).await {
                 // CloudFront returns the existing invalidation for a repeated reference with the
                 // same paths; a new one is always `InProgress`.
@@ -190,7 +191,7 @@ impl<C: CloudFront> Submitter<'_, C> {
                 }
                 // The answer was lost (a time-out, a broken connection): CloudFront may have
                 // created it. Look once among those in progress before the caller retries.
-                Err(e @ Error::CloudFront(_)) => match self.recent(d, Scope::InProgress).await {
+                Err(e @ Error::CloudFront(_)) => match self.recent(target, Scope::InProgress).await {
                     Ok(r) => match r.into_iter().find(|i| s.reference.matches(&i.caller_reference)) {
                         Some(inv) => Outcome::Created(inv),
                         None => return Err(e),
@@ -229,30 +230,33 @@ impl<C: CloudFront> Submitter<'_, C> {
     /// `cloudfront:ListInvalidations`, a transient error): CloudFront then refuses what does not
     /// fit, and the changes wait all the same. The read may use a third of the time left, so
     /// that the create still has the rest.
-    async fn room_or_full(&self, distribution_id: &str) -> Room {
+    async fn room_or_full(&self, target: &TargetId) -> Room {
         let share = self.deadline.map(|d| deadline::left(d) / 3);
-        let read = quota::room(self.cf, self.known, distribution_id);
+        let read = quota::room(self.cf, self.known, target);
         let result = deadline::within(share, read, |share| {
             Err(Error::CloudFront(format!("reading what is in progress took over {} ms", share.as_millis())))
         })
         .await;
         result.unwrap_or_else(|e| {
-            tracing::warn!(distribution_id, error_type = e.error_type(), error = %e, "in-progress invalidations not readable; planning as if none");
+            tracing::warn!(distribution_id = %target, error_type = e.error_type(), error = %e, "in-progress invalidations not readable; planning as if none");
             Room::FULL
         })
     }
 
-    /// The invalidations on `distribution_id` within `scope`, newest first, each read once per
-    /// container ([`Known`]), within a third of the time left.
-    async fn recent(&self, distribution_id: &str, scope: Scope) -> Result<Vec<Invalidation>, Error> {
+    /// The invalidations on `target` within `scope`, newest first, each read once per
+    /// container ([`Known`]), within a third of the time left. A tenant's are its own list only:
+    /// whether its parent distribution's invalidations clear the tenant's cache too is *unsettled*
+    /// (aws-facts.md), so they never count as covering a tenant's changes (the safe side: at worst
+    /// one invalidation too many).
+    async fn recent(&self, target: &TargetId, scope: Scope) -> Result<Vec<Invalidation>, Error> {
         let share = self.deadline.map(|d| deadline::left(d) / 3);
-        deadline::within(share, self.recent_unbounded(distribution_id, scope), |share| {
+        deadline::within(share, self.recent_unbounded(target, scope), |share| {
             Err(Error::CloudFront(format!("reading recent invalidations took over {} ms", share.as_millis())))
         })
         .await
     }
 
-    async fn recent_unbounded(&self, d: &str, scope: Scope) -> Result<Vec<Invalidation>, Error> {
+    async fn recent_unbounded(&self, d: &TargetId, scope: Scope) -> Result<Vec<Invalidation>, Error> {
         let mut out = Vec::new();
         let mut marker: Option<String> = None;
         loop {

@@ -376,7 +376,11 @@ fn too_many_invalidations_in_progress_is_retried_for_at_least_90_minutes() {
 fn existing_invalidation(wf: &Workflow, paths: &[&str], deadline_in: Duration) -> Value {
     use cf_invalidator::cloudfront::{CloudFront, CreateRequest};
     let paths: Vec<String> = paths.iter().map(|p| p.to_string()).collect();
-    let req = CreateRequest { distribution_id: SAMPLE_DISTRIBUTION, caller_reference: "cfinv-test", paths: &paths };
+    let req = CreateRequest {
+        target: &cf_invalidator::model::TargetId::parse(SAMPLE_DISTRIBUTION).unwrap(),
+        caller_reference: "cfinv-test",
+        paths: &paths,
+    };
     let inv = block_on(wf.moto.cloudfront().create_invalidation(req, None)).unwrap();
     let deadline = humantime::format_rfc3339_seconds(std::time::SystemTime::now() + deadline_in).to_string();
     json!({"distribution_id": SAMPLE_DISTRIBUTION, "invalidation_id": inv.id, "status": inv.status,
