@@ -181,3 +181,75 @@ async fn a_full_tenant_and_its_sibling_under_both_quota_readings() {
         assert_eq!(held(acme).0, "TooManyInvalidationsInProgress", "{reading}: the full tenant's own change waits");
     }
 }
+
+/// The in-memory CloudFront, for the rules that need a controlled clock.
+mod in_memory {
+    use super::*;
+    use cf_invalidator::cloudfront::{CloudFront, CreateRequest, MemoryCloudFront};
+    use cf_invalidator::model::TargetId;
+
+    /// The sample notifications' `eventTime` (2026-01-01T00:00:00Z) in the in-memory clock's seconds.
+    const CHANGED_AT: u64 = 1_767_225_600;
+
+    fn platform_cf(on_parent: bool) -> MemoryCloudFront {
+        let cf = MemoryCloudFront::new(&[PARENT]);
+        cf.add_tenant("dt_acme", PARENT);
+        cf.add_tenant("dt_globex", PARENT);
+        cf.tenant_quota_on_parent(on_parent);
+        cf
+    }
+
+    async fn other_tool(cf: &MemoryCloudFront, on: &str, reference: &str, paths: &[&str]) {
+        let paths: Vec<String> = paths.iter().map(|p| p.to_string()).collect();
+        let target = TargetId::parse(on).unwrap();
+        cf.create_invalidation(CreateRequest { target: &target, caller_reference: reference, paths: &paths }, None)
+            .await
+            .unwrap();
+    }
+
+    fn on(cf: &MemoryCloudFront, id: &str) -> Vec<Vec<String>> {
+        cf.invalidations().into_iter().filter(|i| i.distribution_id == id).map(|i| i.paths).collect()
+    }
+
+    /// Unsettled (aws-facts.md): whether the parent distribution's invalidations clear a tenant's
+    /// cache. The safe choice: "covered already" counts only the tenant's own. A `/*` on the parent
+    /// made after the change covers nothing of the tenant's; the tenant's own `/*` covers it.
+    #[tokio::test]
+    async fn only_the_tenants_own_invalidations_cover_its_changes() {
+        let cf = platform_cf(false);
+        cf.set_now(CHANGED_AT + 60);
+        other_tool(&cf, PARENT, "someone-1", &["/*"]).await;
+        let out = lambda::handle(&platform(), &cf, &batch(&["customers/acme/a.html"]), &invocation("c1")).await;
+        assert!(failures(&out.unwrap()).is_empty());
+        assert_eq!(on(&cf, "dt_acme"), [["/a.html"]], "the parent's /* is not taken to cover the tenant");
+
+        let cf = platform_cf(false);
+        cf.set_now(CHANGED_AT + 60);
+        other_tool(&cf, "dt_acme", "someone-2", &["/*"]).await;
+        let out = lambda::handle(&platform(), &cf, &batch(&["customers/acme/a.html"]), &invocation("c2")).await;
+        assert!(failures(&out.unwrap()).is_empty());
+        assert_eq!(on(&cf, "dt_acme"), [["/*"]], "the tenant's own /* covers it: nothing new");
+    }
+
+    /// Both quota readings on the in-memory CloudFront: a full tenant's sibling is invalidated
+    /// (per tenant) or held (on the parent), the full tenant's own change held in both.
+    #[tokio::test]
+    async fn a_full_tenants_sibling_under_both_quota_readings() {
+        let busy: Vec<String> = (0..3000).map(|i| format!("/busy/{i}")).collect();
+        let wild: Vec<String> = (0..15).map(|i| format!("/w{i}/*")).collect();
+        // (reading, on the parent, the sibling's change invalidated)
+        for (reading, on_parent, sibling_made) in [("per tenant", false, true), ("on the parent", true, false)] {
+            let cf = platform_cf(on_parent);
+            cf.set_now(CHANGED_AT + 60);
+            for (r, p) in [("busy", &busy), ("busy-w", &wild)] {
+                let p: Vec<&str> = p.iter().map(String::as_str).collect();
+                other_tool(&cf, "dt_acme", r, &p).await;
+            }
+            let globex = lambda::handle(&platform(), &cf, &batch(&["customers/globex/a.html"]), &invocation("g")).await;
+            assert_eq!(globex.is_ok(), sibling_made, "{reading}: {globex:?}");
+            assert_eq!(on(&cf, "dt_globex").len(), usize::from(sibling_made), "{reading}");
+            let acme = lambda::handle(&platform(), &cf, &batch(&["customers/acme/a.html"]), &invocation("a")).await;
+            assert_eq!(acme.unwrap_err().error_type(), "TooManyInvalidationsInProgress", "{reading}");
+        }
+    }
+}
