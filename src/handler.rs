@@ -40,7 +40,7 @@ pub struct Invocation {
 pub struct Created {
     /// Serialized as `distribution_id` or, for a tenant, `distribution_tenant_id`: the field the
     /// wait loop chooses its poll by, and the completion event names.
-    #[serde(flatten)]
+    #[serde(flatten, with = "crate::model::target_field")]
     pub distribution_id: TargetId,
     pub invalidation_id: String,
     pub status: Status,

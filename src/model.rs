@@ -158,14 +158,30 @@ impl std::fmt::Display for TenantId {
 /// (`distribution_id` or `distribution_tenant_id`) differ. The two id forms never overlap (a
 /// tenant's starts with lower-case `dt_`), so the id alone, as text, names one or the other.
 ///
-/// Serialized as one field of the enclosing object (with `#[serde(flatten)]`):
-/// `"distribution_id": "E…"` or `"distribution_tenant_id": "dt_…"`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+/// Serialized as its id (a string); as the field that names it in an enclosing object with
+/// `#[serde(flatten, with = "crate::model::target_field")]`: `"distribution_id": "E…"` or
+/// `"distribution_tenant_id": "dt_…"`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TargetId {
-    #[serde(rename = "distribution_id")]
     Distribution(DistributionId),
-    #[serde(rename = "distribution_tenant_id")]
     Tenant(TenantId),
+}
+
+impl serde::Serialize for TargetId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// A [`TargetId`] as the one field that names it ([`TargetId::field`]), for `#[serde(flatten)]`.
+pub mod target_field {
+    use serde::ser::SerializeMap;
+
+    pub fn serialize<S: serde::Serializer>(t: &super::TargetId, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(1))?;
+        map.serialize_entry(t.field(), t.as_str())?;
+        map.end()
+    }
 }
 
 impl TargetId {
@@ -197,7 +213,7 @@ impl TargetId {
     }
 
     /// The field that names it in requests, answers and events: `distribution_id` or
-    /// `distribution_tenant_id` (as its serialized form).
+    /// `distribution_tenant_id`.
     pub fn field(&self) -> &'static str {
         match self {
             TargetId::Distribution(_) => "distribution_id",
@@ -379,6 +395,18 @@ mod tests {
             }
         }
         assert!(TenantId::parse(&format!("{max}a")).is_err(), "65 characters");
+        // A value is its id; flattened into an object, the one field that names it.
+        #[derive(serde::Serialize)]
+        struct Named {
+            #[serde(flatten, with = "target_field")]
+            on: TargetId,
+            n: u8,
+        }
+        for (id, field) in [("E1", "distribution_id"), ("dt_acme", "distribution_tenant_id")] {
+            let on = TargetId::parse(id).unwrap();
+            assert_eq!(serde_json::to_value(&on).unwrap(), serde_json::json!(id));
+            assert_eq!(serde_json::to_value(Named { on, n: 1 }).unwrap(), serde_json::json!({field: id, "n": 1}));
+        }
         assert!(DistributionId::parse("dt_acme").is_err() && TenantId::parse("E1").is_err());
     }
 

@@ -50,6 +50,7 @@ pub const COST_PER_PATH_USD: f64 = 0.005;
 /// One CreateInvalidation request.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Plan {
+    #[serde(flatten, with = "crate::model::target_field")]
     pub distribution_id: TargetId,
     pub paths: Vec<String>,
     /// SQS message indexes whose changes this request carries (to report if it fails).
