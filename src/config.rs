@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 
 use crate::error::Error;
-use crate::model::{DistributionId, API_MAX_PATHS, API_MAX_WILDCARDS_IN_PROGRESS as API_MAX_WILDCARDS};
+use crate::model::{DistributionId, TargetId, API_MAX_PATHS, API_MAX_WILDCARDS_IN_PROGRESS as API_MAX_WILDCARDS};
 use crate::planner::filter::KeyFilter;
 use crate::planner::routing::{parse_routes, Routes};
 use crate::planner::tags::TagRules;
@@ -22,7 +22,7 @@ pub struct Config {
     /// `INDEX_DOCUMENT`, `MAX_PATHS`, `MAX_WILDCARDS`, `INCLUDE`, `EXCLUDE`, `TAGS`).
     pub planner: Settings,
     /// The role to assume for each distribution in another account (ROUTES' `role_arn`).
-    pub roles: BTreeMap<DistributionId, String>,
+    pub roles: BTreeMap<TargetId, String>,
     /// CloudWatch namespace of the EMF metrics (`METRICS_NAMESPACE`, default `CfInvalidator`);
     /// `None` when set empty, or for the CLI, which keeps stdout for its own output.
     pub metrics_namespace: Option<String>,

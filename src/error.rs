@@ -9,6 +9,7 @@
 //! | `InvalidInput` | the payload or a field of it breaks a rule | fix the input; never retry |
 //! | `ConfigError` | the function's environment is wrong | fix the configuration |
 //! | `NoSuchDistribution` | CloudFront does not know the distribution | fix the configuration |
+//! | `NoSuchDistributionTenant` | CloudFront does not know the distribution tenant (`EntityNotFound`) | fix the configuration |
 //! | `AccessDenied` | the role may not invalidate it | fix IAM |
 //! | `InvalidationBatchAlreadyExists` | a caller-given reference was used before with other paths | use a new reference |
 //! | `TooManyInvalidationsInProgress` | CloudFront's in-progress quota is full | retry after minutes |
@@ -24,6 +25,9 @@ pub enum Error {
     Config { variable: &'static str, rule: String },
     #[error("distribution {distribution_id} does not exist: {message}")]
     NoSuchDistribution { distribution_id: String, message: String },
+    /// CloudFront's `EntityNotFound` from a tenant operation.
+    #[error("distribution tenant {distribution_tenant_id} does not exist: {message}")]
+    NoSuchDistributionTenant { distribution_tenant_id: String, message: String },
     #[error("access denied to distribution {distribution_id}: {message}")]
     AccessDenied { distribution_id: String, message: String },
     #[error("caller reference {caller_reference} was already used with different paths: {message}")]
@@ -43,6 +47,7 @@ impl Error {
             Error::InvalidInput(_) => "InvalidInput",
             Error::Config { .. } => "ConfigError",
             Error::NoSuchDistribution { .. } => "NoSuchDistribution",
+            Error::NoSuchDistributionTenant { .. } => "NoSuchDistributionTenant",
             Error::AccessDenied { .. } => "AccessDenied",
             Error::InvalidationBatchAlreadyExists { .. } => "InvalidationBatchAlreadyExists",
             Error::TooManyInvalidationsInProgress { .. } => "TooManyInvalidationsInProgress",
@@ -75,6 +80,10 @@ mod tests {
             (Error::InvalidInput(d("x")), "InvalidInput"),
             (Error::Config { variable: "X", rule: d("x") }, "ConfigError"),
             (Error::NoSuchDistribution { distribution_id: d("E1"), message: d("") }, "NoSuchDistribution"),
+            (
+                Error::NoSuchDistributionTenant { distribution_tenant_id: d("dt_a"), message: d("") },
+                "NoSuchDistributionTenant",
+            ),
             (Error::AccessDenied { distribution_id: d("E1"), message: d("") }, "AccessDenied"),
             (
                 Error::InvalidationBatchAlreadyExists { caller_reference: d("r"), message: d("") },

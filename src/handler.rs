@@ -17,7 +17,7 @@ use crate::deadline::Instant;
 use crate::error::Error;
 use crate::intake::{self, Explicit, ExplicitRequest, Intake};
 use crate::known::Known;
-use crate::model::{DistributionId, PathCounts};
+use crate::model::{PathCounts, TargetId};
 use crate::observe::{self, Summary};
 use crate::prepare::{self, Submission};
 use crate::quota::Room;
@@ -42,7 +42,10 @@ pub struct Invocation {
 /// and the Step Functions wait loop read it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Created {
-    pub distribution_id: String,
+    /// Serialized as `distribution_id` or, for a tenant, `distribution_tenant_id`: the field the
+    /// wait loop chooses its poll by, and the completion event names.
+    #[serde(flatten, with = "crate::model::target_field")]
+    pub distribution_id: TargetId,
     pub invalidation_id: String,
     pub status: Status,
     pub caller_reference: String,
@@ -62,11 +65,11 @@ pub struct Created {
 const ECHO_PATHS_BYTES: usize = 32 * 1024;
 
 impl Created {
-    fn describe(distribution_id: &DistributionId, caller_reference: &str, inv: Invalidation, timeout: u32) -> Created {
+    fn describe(distribution_id: &TargetId, caller_reference: &str, inv: Invalidation, timeout: u32) -> Created {
         let echo = inv.paths.iter().map(|p| p.len() + 4).sum::<usize>() <= ECHO_PATHS_BYTES;
         let deadline = SystemTime::now() + Duration::from_secs(timeout.into());
         Created {
-            distribution_id: distribution_id.to_string(),
+            distribution_id: distribution_id.clone(),
             path_count: inv.paths.len(),
             wildcards: PathCounts::of(&inv.paths).wildcards,
             paths: echo.then_some(inv.paths),
@@ -216,7 +219,7 @@ impl Tally {
 }
 
 /// The error of a submission held for room: its changes wait.
-fn held(distribution_id: &DistributionId, room: Room, refused: bool) -> Error {
+fn held(distribution_id: &TargetId, room: Room, refused: bool) -> Error {
     let message = if refused {
         "CloudFront refused it: the room was taken since it was read; the changes wait".to_string()
     } else {
@@ -302,7 +305,7 @@ pub async fn run<C: CloudFront, T: Tracker>(
         }
     }
     for c in &mut tally.created {
-        c.role_arn = cfg.roles.iter().find(|(d, _)| d.as_str() == c.distribution_id).map(|(_, r)| r.clone());
+        c.role_arn = cfg.roles.get(&c.distribution_id).cloned();
     }
     // Explicit requests are not tracked: they come from the workflow, which waits for them itself,
     // or from a caller who chose not to wait. A tracker that fails never fails a message
@@ -630,7 +633,8 @@ mod tests {
         let exact: Vec<String> = (0..2990).map(|i| format!("/tool/{i}")).collect();
         let wild: Vec<String> = (0..15).map(|i| format!("/tool{i}/*")).collect();
         for (r, paths) in [("tool-exact", &exact), ("tool-wild", &wild)] {
-            let req = CreateRequest { distribution_id: D, caller_reference: r, paths };
+            let target = crate::model::TargetId::parse(D).unwrap();
+            let req = CreateRequest { target: &target, caller_reference: r, paths };
             block_on(cf.create_invalidation(req, None)).unwrap();
         }
         let keys: Vec<(usize, String)> = (0..15).map(|i| (i, format!("img/{i}.png"))).collect();
@@ -735,7 +739,11 @@ mod tests {
         let cf = MemoryCloudFront::new(&[D, "EOTHER"]);
         cf.set_completion(|seq| if seq == 2 || seq == 3 { 600 } else { 3600 });
         let fill = |d: &str, r: &str, paths: Vec<String>| {
-            let req = CreateRequest { distribution_id: d, caller_reference: r, paths: &paths };
+            let req = CreateRequest {
+                target: &crate::model::TargetId::parse(d).unwrap(),
+                caller_reference: r,
+                paths: &paths,
+            };
             tokio::runtime::Builder::new_current_thread()
                 .build()
                 .unwrap()
@@ -828,7 +836,11 @@ mod freshness {
     fn other_tool(cf: &MemoryCloudFront, d: &str, reference: &str, paths: &[&str]) {
         let paths: Vec<String> = paths.iter().map(|p| p.to_string()).collect();
         block_on(cf.create_invalidation(
-            CreateRequest { distribution_id: d, caller_reference: reference, paths: &paths },
+            CreateRequest {
+                target: &crate::model::TargetId::parse(d).unwrap(),
+                caller_reference: reference,
+                paths: &paths,
+            },
             None,
         ))
         .unwrap();
@@ -941,12 +953,14 @@ mod freshness {
         let busy: Vec<String> = (0..3000).map(|i| format!("/busy/{i}")).collect();
         let wild: Vec<String> = (0..15).map(|i| format!("/w{i}/*")).collect();
         for (r, p) in [("busy", &busy), ("busy-w", &wild)] {
-            block_on(
-                cf.create_invalidation(
-                    CreateRequest { distribution_id: "EOTHER", caller_reference: r, paths: p },
-                    None,
-                ),
-            )
+            block_on(cf.create_invalidation(
+                CreateRequest {
+                    target: &crate::model::TargetId::parse("EOTHER").unwrap(),
+                    caller_reference: r,
+                    paths: p,
+                },
+                None,
+            ))
             .unwrap();
         }
         let routes = cfg(&[("ROUTES", &format!(r#"[{{"prefix":"","distributions":["{D}","EOTHER"]}}]"#))]);
@@ -978,16 +992,15 @@ mod freshness {
         ) -> Result<Invalidation, Error> {
             if !std::mem::replace(&mut *self.raced.lock().unwrap(), true) {
                 let rival: Vec<String> = (0..2980).map(|i| format!("/rival/{i}")).collect();
-                let r =
-                    CreateRequest { distribution_id: req.distribution_id, caller_reference: "rival", paths: &rival };
+                let r = CreateRequest { target: req.target, caller_reference: "rival", paths: &rival };
                 self.cf.create_invalidation(r, None).await.unwrap();
             }
             self.cf.create_invalidation(req, deadline).await
         }
-        async fn get_invalidation(&self, d: &str, id: &str) -> Result<Invalidation, Error> {
+        async fn get_invalidation(&self, d: &TargetId, id: &str) -> Result<Invalidation, Error> {
             self.cf.get_invalidation(d, id).await
         }
-        async fn list_invalidations(&self, d: &str, marker: Option<&str>) -> Result<InvalidationPage, Error> {
+        async fn list_invalidations(&self, d: &TargetId, marker: Option<&str>) -> Result<InvalidationPage, Error> {
             self.cf.list_invalidations(d, marker).await
         }
     }

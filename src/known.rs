@@ -11,7 +11,7 @@ use std::time::SystemTime;
 
 use crate::cloudfront::{CloudFront, Invalidation};
 use crate::error::Error;
-use crate::model::PathCounts;
+use crate::model::{PathCounts, TargetId};
 
 /// What is remembered of one invalidation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +55,7 @@ impl Known {
 
     /// What is known of invalidation `id` on `distribution_id`, read (GetInvalidation) the first
     /// time only.
-    pub async fn seen<C: CloudFront>(&self, cf: &C, distribution_id: &str, id: &str) -> Result<Seen, Error> {
+    pub async fn seen<C: CloudFront>(&self, cf: &C, distribution_id: &TargetId, id: &str) -> Result<Seen, Error> {
         let key = (distribution_id.to_string(), id.to_string());
         if let Some(s) = self.lock().get(&key) {
             return Ok(s.clone());

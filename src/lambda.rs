@@ -227,9 +227,10 @@ mod requeue_tests {
         let wild: Vec<String> = (0..15).map(|i| format!("/w{i}/*")).collect();
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
         for (r, p) in [("busy", &busy), ("busy-w", &wild)] {
-            rt.block_on(
-                cf.create_invalidation(CreateRequest { distribution_id: D, caller_reference: r, paths: p }, None),
-            )
+            rt.block_on(cf.create_invalidation(
+                CreateRequest { target: &crate::model::TargetId::parse(D).unwrap(), caller_reference: r, paths: p },
+                None,
+            ))
             .unwrap();
         }
         cf

@@ -118,6 +118,149 @@ impl PartialEq<str> for DistributionId {
     }
 }
 
+/// A distribution tenant's id (CloudFront SaaS Manager): `dt_` and then letters, digits, `_` or `-`,
+/// 64 characters at most (the API's `Id` is 1–64 characters; tenant ids all start `dt_`). Not a
+/// distribution id: the distribution rule (upper-case letters and digits) never sees one.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct TenantId(String);
+
+impl TenantId {
+    /// `Err` is the rule, for the caller to prefix with where the id came from.
+    pub fn parse(id: &str) -> Result<Self, String> {
+        let ok = id.len() <= 64
+            && id.strip_prefix("dt_").is_some_and(|rest| {
+                !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            });
+        if ok {
+            Ok(TenantId(id.to_string()))
+        } else {
+            Err(format!(
+                "{id:?} is not a distribution tenant id (dt_ and then letters, digits, _ or -, at most 64 characters)"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for TenantId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What one invalidation is made on: a distribution (`CreateInvalidation`) or a distribution tenant
+/// (`CreateInvalidationForDistributionTenant`). Everything else — planning, references, the room,
+/// waiting — is the same for both; only the CloudFront operations and the field that names it
+/// (`distribution_id` or `distribution_tenant_id`) differ. The two id forms never overlap (a
+/// tenant's starts with lower-case `dt_`), so the id alone, as text, names one or the other.
+///
+/// Serialized as its id (a string); as the field that names it in an enclosing object with
+/// `#[serde(flatten, with = "crate::model::target_field")]`: `"distribution_id": "E…"` or
+/// `"distribution_tenant_id": "dt_…"`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TargetId {
+    Distribution(DistributionId),
+    Tenant(TenantId),
+}
+
+impl serde::Serialize for TargetId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// A [`TargetId`] as the one field that names it ([`TargetId::field`]), for `#[serde(flatten)]`.
+pub mod target_field {
+    use serde::ser::SerializeMap;
+
+    pub fn serialize<S: serde::Serializer>(t: &super::TargetId, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(1))?;
+        map.serialize_entry(t.field(), t.as_str())?;
+        map.end()
+    }
+}
+
+impl TargetId {
+    /// A tenant id (`dt_…`) or a distribution id, each by its own rule. `Err` is the rule.
+    pub fn parse(id: &str) -> Result<Self, String> {
+        if id.starts_with("dt_") {
+            TenantId::parse(id).map(TargetId::Tenant)
+        } else {
+            DistributionId::parse(id).map(TargetId::Distribution)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            TargetId::Distribution(d) => d.as_str(),
+            TargetId::Tenant(t) => t.as_str(),
+        }
+    }
+
+    pub fn tenant(&self) -> Option<&TenantId> {
+        match self {
+            TargetId::Tenant(t) => Some(t),
+            TargetId::Distribution(_) => None,
+        }
+    }
+
+    pub fn is_tenant(&self) -> bool {
+        self.tenant().is_some()
+    }
+
+    /// The field that names it in requests, answers and events: `distribution_id` or
+    /// `distribution_tenant_id`.
+    pub fn field(&self) -> &'static str {
+        match self {
+            TargetId::Distribution(_) => "distribution_id",
+            TargetId::Tenant(_) => "distribution_tenant_id",
+        }
+    }
+
+    /// What it is, for messages: `distribution E…` or `distribution tenant dt_…`.
+    pub fn describe(&self) -> String {
+        match self {
+            TargetId::Distribution(d) => format!("distribution {d}"),
+            TargetId::Tenant(t) => format!("distribution tenant {t}"),
+        }
+    }
+}
+
+impl From<DistributionId> for TargetId {
+    fn from(d: DistributionId) -> Self {
+        TargetId::Distribution(d)
+    }
+}
+
+impl From<TenantId> for TargetId {
+    fn from(t: TenantId) -> Self {
+        TargetId::Tenant(t)
+    }
+}
+
+impl std::ops::Deref for TargetId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Display for TargetId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for TargetId {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
 /// CloudFront's limit on one path's length.
 pub const MAX_PATH_LEN: usize = 4000;
 
@@ -221,6 +364,50 @@ mod tests {
             let e = DistributionId::parse(bad).unwrap_err();
             assert!(e.contains("is not a distribution id (upper-case letters and digits"), "{bad}: {e}");
         }
+    }
+
+    /// Rule (issue 20): a tenant id is `dt_…`, 1–64 characters, with its own rule; a distribution
+    /// id's rule never rejects one, and each id names the kind it is.
+    #[test]
+    fn target_ids_are_distributions_or_tenants_by_their_own_rules() {
+        let max = format!("dt_{}", "a".repeat(61));
+        let cases: &[(&str, Result<bool, &str>)] = &[
+            // (id, Ok(is a tenant) or Err(part of the rule))
+            ("EDFDVBD632BHDS5", Ok(false)),
+            ("dt_2wjDZi3hD1ivOXf6rpZJOSNE1AB", Ok(true)),
+            ("dt_acme-site_1", Ok(true)),
+            (max.as_str(), Ok(true)),
+            ("dt_", Err("is not a distribution tenant id")),
+            ("dt_a b", Err("is not a distribution tenant id")),
+            ("dt_a.b", Err("is not a distribution tenant id")),
+            ("DT_ACME", Err("is not a distribution id")),
+            ("tenant", Err("is not a distribution id")),
+            ("", Err("is not a distribution id")),
+        ];
+        for (id, want) in cases {
+            match (TargetId::parse(id), want) {
+                (Ok(t), Ok(tenant)) => {
+                    assert_eq!((t.is_tenant(), t.as_str()), (*tenant, *id), "{id}");
+                    assert_eq!(TenantId::parse(id).is_ok(), *tenant, "{id}");
+                }
+                (Err(e), Err(rule)) => assert!(e.contains(rule), "{id}: {e}"),
+                (got, want) => panic!("{id}: got {got:?}, want {want:?}"),
+            }
+        }
+        assert!(TenantId::parse(&format!("{max}a")).is_err(), "65 characters");
+        // A value is its id; flattened into an object, the one field that names it.
+        #[derive(serde::Serialize)]
+        struct Named {
+            #[serde(flatten, with = "target_field")]
+            on: TargetId,
+            n: u8,
+        }
+        for (id, field) in [("E1", "distribution_id"), ("dt_acme", "distribution_tenant_id")] {
+            let on = TargetId::parse(id).unwrap();
+            assert_eq!(serde_json::to_value(&on).unwrap(), serde_json::json!(id));
+            assert_eq!(serde_json::to_value(Named { on, n: 1 }).unwrap(), serde_json::json!({field: id, "n": 1}));
+        }
+        assert!(DistributionId::parse("dt_acme").is_err() && TenantId::parse("E1").is_err());
     }
 
     /// Rule: cache tags, by CloudFront's documentation — `#`, 1–256 characters of ASCII 33–126,

@@ -11,7 +11,7 @@ use std::time::SystemTime;
 use crate::error::Error;
 use crate::intake::explicit::MAX_TIMEOUT;
 use crate::intake::{Explicit, ExplicitRequest, Intake};
-use crate::model::{Change, DistributionId, API_MAX_PATHS};
+use crate::model::{Change, TargetId, API_MAX_PATHS};
 use crate::planner::explain::{self, PathWhy};
 use crate::planner::{self, Budget, Plan, Routing, Settings};
 use crate::quota::Room;
@@ -23,7 +23,7 @@ pub enum Asked<'i> {
     /// Changed keys, routed as `routing` says.
     Changes { changes: &'i [Change], routing: Routing<'i> },
     /// Paths given as they are (an explicit `paths` request): validated by intake, sent unchanged.
-    Paths { distribution_id: &'i DistributionId, paths: &'i [String] },
+    Paths { distribution_id: &'i TargetId, paths: &'i [String] },
 }
 
 impl<'i> Asked<'i> {
@@ -53,7 +53,7 @@ pub struct Prepared<'i> {
 /// One distribution's invalidation to be.
 #[derive(Debug, Clone)]
 pub struct Submission<'i> {
-    pub distribution_id: DistributionId,
+    pub distribution_id: TargetId,
     what: What<'i>,
     /// The plan when nothing is in progress (`cfinv plan`'s default room, [`Room::FULL`]).
     pub plan: Plan,

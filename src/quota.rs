@@ -11,7 +11,7 @@ use crate::cloudfront::CloudFront;
 use crate::deadline::Instant;
 use crate::error::Error;
 use crate::known::Known;
-use crate::model::PathCounts;
+use crate::model::{PathCounts, TargetId};
 use crate::model::{API_MAX_PATHS_IN_PROGRESS, API_MAX_WILDCARDS_IN_PROGRESS};
 
 /// What may still go in progress on a distribution.
@@ -114,7 +114,7 @@ pub const READ_AT_ONCE: usize = 10;
 pub async fn room<C: CloudFront>(
     cf: &C,
     known: &Known,
-    distribution_id: &str,
+    distribution_id: &TargetId,
     until: Option<Instant>,
     now: Option<SystemTime>,
 ) -> Result<Room, Error> {
@@ -187,7 +187,7 @@ pub async fn room<C: CloudFront>(
         }
         let estimate = |n: usize| (n * left).div_ceil(sampled);
         tracing::info!(
-            distribution_id,
+            distribution_id = %distribution_id,
             in_progress,
             unread = left,
             "room estimated: in-progress invalidations not read yet count as the mean of those read"
@@ -208,7 +208,7 @@ pub async fn room<C: CloudFront>(
 async fn read_at_once<C: CloudFront>(
     cf: &C,
     known: &Known,
-    distribution_id: &str,
+    distribution_id: &TargetId,
     ids: &[(String, SystemTime)],
     until: Option<Instant>,
     mut each: impl FnMut(SystemTime, PathCounts),
@@ -242,13 +242,17 @@ async fn read_at_once<C: CloudFront>(
 
 #[cfg(test)]
 mod tests {
+    fn id(id: &str) -> crate::model::TargetId {
+        crate::model::TargetId::parse(id).unwrap()
+    }
+
     use super::*;
     use crate::cloudfront::memory::{MemoryCloudFront, Op};
     use crate::cloudfront::CreateRequest;
 
     async fn create(cf: &MemoryCloudFront, r: &str, paths: &[&str]) {
         let paths: Vec<String> = paths.iter().map(|p| p.to_string()).collect();
-        cf.create_invalidation(CreateRequest { distribution_id: "E1", caller_reference: r, paths: &paths }, None)
+        cf.create_invalidation(CreateRequest { target: &id("E1"), caller_reference: r, paths: &paths }, None)
             .await
             .unwrap();
     }
@@ -261,23 +265,23 @@ mod tests {
         let cf = MemoryCloudFront::new(&["E1"]);
         let known = Known::new();
         cf.set_completion(|seq| if seq == 1 { 100 } else { 1000 });
-        assert_eq!(room(&cf, &known, "E1", None, None).await.unwrap(), Room::FULL);
+        assert_eq!(room(&cf, &known, &id("E1"), None, None).await.unwrap(), Room::FULL);
         create(&cf, "a", &["/a", "/b", "/c/*"]).await;
         create(&cf, "b", &["/d", "/e/*", "/f/*"]).await;
-        assert_eq!(room(&cf, &known, "E1", None, None).await.unwrap(), Room::of(2997, 12, 2));
+        assert_eq!(room(&cf, &known, &id("E1"), None, None).await.unwrap(), Room::of(2997, 12, 2));
         cf.advance(100);
-        assert_eq!(room(&cf, &known, "E1", None, None).await.unwrap(), Room::of(2999, 13, 1));
+        assert_eq!(room(&cf, &known, &id("E1"), None, None).await.unwrap(), Room::of(2999, 13, 1));
         cf.advance(1000);
-        assert_eq!(room(&cf, &known, "E1", None, None).await.unwrap(), Room::FULL);
-        assert!(room(&cf, &known, "ENOPE", None, None).await.is_err(), "an unknown distribution is an error");
+        assert_eq!(room(&cf, &known, &id("E1"), None, None).await.unwrap(), Room::FULL);
+        assert!(room(&cf, &known, &id("ENOPE"), None, None).await.is_err(), "an unknown distribution is an error");
         // What a container read it remembers: a warm container reads no invalidation twice, a
         // cold one (a fresh Known) reads again.
         create(&cf, "c", &["/g"]).await;
         let gets = cf.calls(Op::Get);
-        room(&cf, &known, "E1", None, None).await.unwrap();
-        room(&cf, &known, "E1", None, None).await.unwrap();
+        room(&cf, &known, &id("E1"), None, None).await.unwrap();
+        room(&cf, &known, &id("E1"), None, None).await.unwrap();
         assert_eq!(cf.calls(Op::Get) - gets, 1);
-        room(&cf, &Known::new(), "E1", None, None).await.unwrap();
+        room(&cf, &Known::new(), &id("E1"), None, None).await.unwrap();
         assert_eq!(cf.calls(Op::Get) - gets, 2);
     }
 
@@ -307,21 +311,21 @@ mod tests {
         let known = Known::new();
         let lists = cf.calls(Op::List);
         assert_eq!(
-            room(&cf, &known, "E1", None, None).await.unwrap().exact,
+            room(&cf, &known, &id("E1"), None, None).await.unwrap().exact,
             10,
             "the tool's paths, under 250 completed"
         );
         assert_eq!(cf.calls(Op::List) - lists, 3, "every page back to the tool's, not past MAX_IN_PROGRESS");
         // Warm: the boundary is the tool's invalidation, the oldest in progress: the same pages.
-        room(&cf, &known, "E1", None, None).await.unwrap();
+        room(&cf, &known, &id("E1"), None, None).await.unwrap();
         assert_eq!(cf.calls(Op::List) - lists, 6);
         // Once it completed, everything below the newest is settled: one page.
         cf.advance(2400);
-        assert_eq!(room(&cf, &known, "E1", None, None).await.unwrap(), Room::FULL);
+        assert_eq!(room(&cf, &known, &id("E1"), None, None).await.unwrap(), Room::FULL);
         cf.advance(10);
         create(&cf, "next", &["/n"]).await;
         let before = cf.calls(Op::List);
-        assert_eq!(room(&cf, &known, "E1", None, None).await.unwrap().exact, 2999);
+        assert_eq!(room(&cf, &known, &id("E1"), None, None).await.unwrap().exact, 2999);
         assert_eq!(cf.calls(Op::List) - before, 1, "a warm container reads only what is new");
     }
 
@@ -337,13 +341,13 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(100)).await;
             self.0.create_invalidation(req, by).await
         }
-        async fn get_invalidation(&self, d: &str, id: &str) -> Result<crate::cloudfront::Invalidation, Error> {
+        async fn get_invalidation(&self, d: &TargetId, id: &str) -> Result<crate::cloudfront::Invalidation, Error> {
             tokio::time::sleep(Duration::from_millis(100)).await;
             self.0.get_invalidation(d, id).await
         }
         async fn list_invalidations(
             &self,
-            d: &str,
+            d: &TargetId,
             marker: Option<&str>,
         ) -> Result<crate::cloudfront::InvalidationPage, Error> {
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -367,19 +371,19 @@ mod tests {
         let known = Known::new();
         let within = |secs| Some(Instant::now() + Duration::from_secs(secs));
         let t0 = Instant::now();
-        let cold = room(&slow, &known, "E1", within(10), None).await.unwrap();
+        let cold = room(&slow, &known, &id("E1"), within(10), None).await.unwrap();
         assert!(t0.elapsed() <= Duration::from_millis(10_100), "stopped in time: {:?}", t0.elapsed());
         assert_eq!(cold, Room::of(0, 15, 3000));
         // 3 s of listing, then 7 s of ten calls at a time.
         assert!((600..=700).contains(&known.len()), "read {}", known.len());
         let mut invocations = 1;
         while known.len() < 3000 {
-            assert_eq!(room(&slow, &known, "E1", within(10), None).await.unwrap(), cold);
+            assert_eq!(room(&slow, &known, &id("E1"), within(10), None).await.unwrap(), cold);
             invocations += 1;
         }
         assert_eq!(invocations, 5, "each carries on where the last stopped");
-        assert_eq!(room(&slow, &known, "E1", within(10), None).await.unwrap(), cold, "read whole, the same room");
-        let none = room(&slow, &Known::new(), "E1", within(3), None).await;
+        assert_eq!(room(&slow, &known, &id("E1"), within(10), None).await.unwrap(), cold, "read whole, the same room");
+        let none = room(&slow, &Known::new(), &id("E1"), within(3), None).await;
         assert!(none.unwrap_err().to_string().contains("none of the 3000 invalidations in progress"));
     }
 

@@ -16,6 +16,7 @@ use cf_invalidator::deadline::Instant;
 
 use cf_invalidator::handler::Invocation;
 use cf_invalidator::lambda;
+use cf_invalidator::model::TargetId;
 use cf_invalidator::Config;
 use serde_json::{json, Value};
 use support::{event, Moto, SAMPLE_DISTRIBUTION};
@@ -176,7 +177,8 @@ async fn sdk_errors_are_one_line_naming_the_operation_and_the_code() {
     let denied = "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: cloudfront:ListInvalidations";
     moto.inject(json!([{"op": "ListInvalidations", "status": 403, "code": "AccessDenied", "message": denied}]));
     let paths = ["/index.html".to_string()];
-    let create = CreateRequest { distribution_id: unknown, caller_reference: "ref-1", paths: &paths };
+    let (sample, unknown_id) = (TargetId::parse(SAMPLE_DISTRIBUTION).unwrap(), TargetId::parse(unknown).unwrap());
+    let create = CreateRequest { target: &unknown_id, caller_reference: "ref-1", paths: &paths };
     // Nothing listens there: no answer at all, after the SDK's own three attempts.
     let nowhere =
         SdkCloudFront::from_client(support::cloudfront_client(&format!("http://127.0.0.1:{}", support::free_port())));
@@ -194,17 +196,17 @@ async fn sdk_errors_are_one_line_naming_the_operation_and_the_code() {
     let cases: Vec<(&str, String, Vec<&str>)> = vec![
         (
             "ListInvalidations denied",
-            cf.list_invalidations(SAMPLE_DISTRIBUTION, None).await.unwrap_err().to_string(),
+            cf.list_invalidations(&sample, None).await.unwrap_err().to_string(),
             vec!["ListInvalidations: AccessDenied: ", denied, "(request id cfstub)"],
         ),
         (
             "ListInvalidations of an unknown distribution",
-            cf.list_invalidations(unknown, None).await.unwrap_err().to_string(),
+            cf.list_invalidations(&unknown_id, None).await.unwrap_err().to_string(),
             vec!["ListInvalidations: NoSuchDistribution", unknown, "request id "],
         ),
         (
             "GetInvalidation of an unknown distribution",
-            cf.get_invalidation(unknown, "I2J0I21PCUYOIK").await.unwrap_err().to_string(),
+            cf.get_invalidation(&unknown_id, "I2J0I21PCUYOIK").await.unwrap_err().to_string(),
             vec!["GetInvalidation: NoSuchDistribution", unknown, "request id "],
         ),
         (
@@ -214,7 +216,7 @@ async fn sdk_errors_are_one_line_naming_the_operation_and_the_code() {
         ),
         (
             "ListInvalidations with nothing listening",
-            nowhere.list_invalidations(SAMPLE_DISTRIBUTION, None).await.unwrap_err().to_string(),
+            nowhere.list_invalidations(&sample, None).await.unwrap_err().to_string(),
             vec!["ListInvalidations: the request could not be sent: "],
         ),
         (

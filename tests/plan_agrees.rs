@@ -104,7 +104,11 @@ fn with_room_taken_the_lambda_sends_what_cfinv_plan_room_shows() {
         let cf = MemoryCloudFront::new(&[D]);
         cf.set_completion(|_| 100_000);
         for (r, paths) in [("busy", &busy), ("busy-w", &wild)] {
-            let req = CreateRequest { distribution_id: D, caller_reference: r, paths };
+            let req = CreateRequest {
+                target: &cf_invalidator::model::TargetId::parse(D).unwrap(),
+                caller_reference: r,
+                paths,
+            };
             rt.block_on(cf.create_invalidation(req, None)).unwrap();
         }
         let plan = sorted(shown(&event, Some("50,6")));

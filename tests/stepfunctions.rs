@@ -56,10 +56,23 @@ impl Workflow {
 
     /// The same, publishing its events to this bus.
     fn on_bus(complete_after: i32, distributions: &[&str], env: &[(&str, &str)], bus: &str) -> Workflow {
+        Workflow::on_bus_with_tenants(complete_after, distributions, "", env, bus)
+    }
+
+    /// With distribution tenants (`dt_x=PARENT,...`, the launcher's `--tenants`).
+    fn on_bus_with_tenants(
+        complete_after: i32,
+        distributions: &[&str],
+        tenants: &str,
+        env: &[(&str, &str)],
+        bus: &str,
+    ) -> Workflow {
         let mut lambda = Lambda::emulator();
         let endpoint = format!("http://127.0.0.1:{}", lambda.port);
         let ids = distributions.join(",");
         let moto = Moto::start(&[
+            "--tenants",
+            tenants,
             "--distribution-ids",
             &ids,
             "--stepfunctions",
@@ -398,7 +411,11 @@ fn room_timeout_defaults_to_6_hours() {
 fn existing_invalidation(wf: &Workflow, paths: &[&str], deadline_in: Duration) -> Value {
     use cf_invalidator::cloudfront::{CloudFront, CreateRequest};
     let paths: Vec<String> = paths.iter().map(|p| p.to_string()).collect();
-    let req = CreateRequest { distribution_id: SAMPLE_DISTRIBUTION, caller_reference: "cfinv-test", paths: &paths };
+    let req = CreateRequest {
+        target: &cf_invalidator::model::TargetId::parse(SAMPLE_DISTRIBUTION).unwrap(),
+        caller_reference: "cfinv-test",
+        paths: &paths,
+    };
     let inv = block_on(wf.moto.cloudfront().create_invalidation(req, None)).unwrap();
     let deadline = humantime::format_rfc3339_seconds(std::time::SystemTime::now() + deadline_in).to_string();
     json!({"distribution_id": SAMPLE_DISTRIBUTION, "invalidation_id": inv.id, "status": inv.status,
@@ -487,6 +504,72 @@ fn a_tracking_input_waits_without_creating() {
     assert_eq!(wf.count("GetInvalidation"), 2);
 }
 
+/// Rule (issue 20): the wait loop polls a distribution tenant's invalidation with
+/// GetInvalidationForDistributionTenant (never GetInvalidation), and its completion event, its
+/// output and a timeout name the tenant (`distribution_tenant_id`) instead of a distribution.
+#[test]
+fn the_workflow_waits_on_a_tenant_invalidation() {
+    const PARENT: &str = "EPLATFORM123";
+    let routes = r#"[{"prefix":"customers/acme/","distributions":[{"id":"dt_acme","origin_path":"/customers/acme"}]}]"#;
+    let wf =
+        Workflow::on_bus_with_tenants(1, &[PARENT], &format!("dt_acme={PARENT}"), &[("ROUTES", routes)], "deploys");
+    let subscriber = Subscriber::on(wf.moto.port, "deploys");
+    let input = json!({"distribution_tenant_id": "dt_acme", "paths": ["/index.html"],
+                       "wait": {"first_seconds": 1, "interval_seconds": 1}});
+    let (status, out, cause) = wf.run("tenant-1", input);
+    assert_eq!(status, "SUCCEEDED", "{out} {cause}");
+    let id = out["invalidations"][0]["invalidation_id"].as_str().unwrap_or_else(|| panic!("{out}")).to_string();
+    assert_eq!(
+        out,
+        json!({"status": "Completed", "invalidations": [{"distribution_tenant_id": "dt_acme", "invalidation_id": id,
+               "status": "Completed", "caller_reference": "sfn-tenant-1", "path_count": 1, "paths": ["/index.html"]}]})
+    );
+    assert_eq!(wf.count("CreateInvalidationForDistributionTenant"), 1);
+    assert_eq!(wf.count("GetInvalidationForDistributionTenant"), 2, "InProgress, then Completed");
+    assert_eq!(wf.count("GetInvalidation") + wf.count("CreateInvalidation"), 0, "never the distribution's operations");
+    let events = subscriber.wait_for(1, Duration::from_secs(5));
+    assert_eq!(events.len(), 1, "one event: {events:?}");
+    let detail = &events[0]["detail"];
+    assert_eq!(events[0]["detail-type"], "CloudFront Invalidation Completed");
+    assert_eq!(
+        (&detail["distribution_tenant_id"], &detail["invalidation_id"]),
+        (&json!("dt_acme"), &json!(id)),
+        "{detail}"
+    );
+    assert!(detail.get("distribution_id").is_none(), "{detail}");
+
+    // One that never completes (a tracking input with its deadline 3 s away): the loop times out
+    // naming the tenant, and its event says so.
+    wf.moto.config(json!({"complete_after_reads": -1}));
+    let batch = aws_sdk_cloudfront::types::InvalidationBatch::builder()
+        .caller_reference("cfinv-late")
+        .paths(aws_sdk_cloudfront::types::Paths::builder().quantity(1).items("/late.html").build().unwrap())
+        .build()
+        .unwrap();
+    let late = block_on(
+        wf.moto.sdk().create_invalidation_for_distribution_tenant().id("dt_acme").invalidation_batch(batch).send(),
+    )
+    .unwrap()
+    .invalidation
+    .unwrap()
+    .id;
+    let deadline = humantime::format_rfc3339_seconds(std::time::SystemTime::now() + Duration::from_secs(3)).to_string();
+    let item = json!({"distribution_tenant_id": "dt_acme", "invalidation_id": late, "status": "InProgress",
+                      "caller_reference": "cfinv-late", "path_count": 1, "paths": ["/late.html"], "deadline": deadline});
+    let input = json!({"track": {"invalidations": [item]}, "wait": {"first_seconds": 1, "interval_seconds": 1}});
+    let (status, error, cause) = wf.run("tenant-2", input);
+    assert_eq!((status.as_str(), &error), ("FAILED", &json!("InvalidationTimeout")), "{cause}");
+    assert!(cause.contains(&format!("Invalidation {late} on distribution tenant dt_acme")), "{cause}");
+    let events = subscriber.wait_for(2, Duration::from_secs(5));
+    let timed_out = events.iter().find(|e| e["detail-type"] == "CloudFront Invalidation Timed Out");
+    let detail = &timed_out.unwrap_or_else(|| panic!("{events:?}"))["detail"];
+    assert_eq!(
+        (&detail["distribution_tenant_id"], &detail["status"]),
+        (&json!("dt_acme"), &json!("InProgress")),
+        "{detail}"
+    );
+}
+
 /// Rule: seconds_taken is computed from the two timestamps' times of day (JSONPath has no date
 /// arithmetic): exact to the second for either RFC 3339 form (AWS's `Z` with milliseconds, moto's
 /// offset with microseconds), with or without a fraction, at midnight and across it. The
@@ -500,7 +583,7 @@ fn seconds_taken_is_exact_across_forms_and_midnight() {
     let all = &definition["States"]["WaitForEachInvalidation"]["ItemProcessor"]["States"];
     let mut states = serde_json::Map::new();
     for name in ["ClockFields", "SecondsOfDay", "SecondsTaken", "AcrossMidnight?", "AddADay"] {
-        let text = all[name].to_string().replace("\"Publish\"", "\"Done\"");
+        let text = all[name].to_string().replace("\"PublishAs?\"", "\"Done\"");
         states.insert(name.to_string(), serde_json::from_str(&text).unwrap());
     }
     states.insert("Done".into(), json!({"Type": "Succeed"}));

@@ -213,6 +213,86 @@ fn routes_widen_the_role_only_to_what_they_name() {
     );
 }
 
+/// Resolves the few intrinsic functions the tenant statements use (`Ref` to a parameter given
+/// in `params`, `Fn::Sub` with `AWS::Partition` aws and `AWS::AccountId` 123456789012, `Fn::Join`,
+/// `Fn::Split`), so that a test sees the ARNs a deployment would get.
+fn intrinsics(v: &Value, params: &Value) -> Value {
+    let text = |v: &Value| intrinsics(v, params).as_str().unwrap_or_else(|| panic!("not text: {v}")).to_string();
+    let Some((f, args)) = v.as_object().and_then(|o| o.iter().next()) else { return v.clone() };
+    match f.as_str() {
+        "Ref" => params[args.as_str().unwrap()].clone(),
+        "Fn::Join" => {
+            let parts = intrinsics(&args[1], params);
+            let parts: Vec<String> =
+                parts.as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect();
+            json!(parts.join(&text(&args[0])))
+        }
+        "Fn::Split" => json!(text(&args[1]).split(&text(&args[0])).collect::<Vec<_>>()),
+        "Fn::Sub" => {
+            let (template, vars) = match args {
+                Value::String(t) => (t.clone(), json!({})),
+                other => (other[0].as_str().unwrap().to_string(), other[1].clone()),
+            };
+            let mut out = template.replace("${AWS::Partition}", "aws").replace("${AWS::AccountId}", "123456789012");
+            for (name, value) in vars.as_object().unwrap() {
+                out = out.replace(&format!("${{{name}}}"), &text(value));
+            }
+            json!(out)
+        }
+        other => panic!("{other} is not evaluated here"),
+    }
+}
+
+/// Rule (issue 20): distribution tenants get the tenant actions only, on exactly the tenants
+/// `DistributionTenants` names (PARENT/TENANT pairs), on both the tenant's ARN and its parent
+/// distribution's (unsettled which one AWS authorizes them on); the workflow may only poll them.
+/// Nothing unless given.
+#[test]
+fn tenants_get_the_tenant_actions_on_the_tenant_and_its_parent() {
+    let t = template();
+    assert_eq!(t["Parameters"]["DistributionTenants"]["Default"], "");
+    assert!(t["Conditions"]["HasTenants"].to_string().contains("DistributionTenants"));
+    let params = json!({"DistributionTenants": ["E2ABC/dt_acme", "E2ABC/dt_globex", "EOTHER1/dt_x-1"]});
+    let arn = |kind: &str, id: &str| format!("arn:aws:cloudfront::123456789012:{kind}/{id}");
+    let want = json!([
+        arn("distribution", "E2ABC"),
+        arn("distribution-tenant", "dt_acme"),
+        arn("distribution", "E2ABC"),
+        arn("distribution-tenant", "dt_globex"),
+        arn("distribution", "EOTHER1"),
+        arn("distribution-tenant", "dt_x-1")
+    ]);
+    // (resource, its policies, the statement's actions)
+    let cases = [
+        (
+            "InvalidatorFunction",
+            vec![
+                "cloudfront:CreateInvalidationForDistributionTenant",
+                "cloudfront:ListInvalidationsForDistributionTenant",
+                "cloudfront:GetInvalidationForDistributionTenant",
+            ],
+        ),
+        ("InvalidationStateMachine", vec!["cloudfront:GetInvalidationForDistributionTenant"]),
+    ];
+    for (resource, want_actions) in cases {
+        let policies = &t["Resources"][resource]["Properties"]["Policies"];
+        let tenant: Vec<Value> = conditional_policies(policies)
+            .into_iter()
+            .filter_map(|(c, p)| (c.as_deref() == Some("HasTenants")).then_some(p))
+            .collect();
+        assert_eq!(tenant.len(), 1, "{resource}: one tenant policy");
+        let stmts = tenant[0]["Statement"].as_array().unwrap();
+        assert_eq!(stmts.len(), 1, "{resource}");
+        assert_eq!(actions(&stmts[0]), want_actions, "{resource}");
+        assert_eq!(intrinsics(&stmts[0]["Resource"], &params), want, "{resource}");
+        // No other statement of the resource names a tenant action.
+        let others = statements(policies).into_iter().filter(|s| s != &stmts[0]);
+        for s in others {
+            assert!(!actions(&s).iter().any(|a| a.contains("DistributionTenant")), "{resource}: {s}");
+        }
+    }
+}
+
 #[test]
 fn the_function_may_only_create_list_and_get_invalidations_on_its_distribution() {
     let t = template();

@@ -47,7 +47,7 @@ impl Run {
         while !pending.is_empty() {
             let mut waiting = Vec::new();
             for s in pending {
-                let d = s.distribution_id.as_str();
+                let d = &s.distribution_id;
                 let submitted = submitter.submit(s).await.map(|sub| {
                     for inv in sub.covering {
                         self.track(Tracked::covering(d, inv));
@@ -192,7 +192,7 @@ mod tests {
     use cf_invalidator::cloudfront::{CreateRequest, Invalidation, InvalidationPage};
     use cf_invalidator::deadline;
     use cf_invalidator::known::Known;
-    use cf_invalidator::model::{Change, ChangeKind, DistributionId};
+    use cf_invalidator::model::{Change, ChangeKind, TargetId};
     use cf_invalidator::planner::Routing;
     use cf_invalidator::prepare::{self, Asked};
     use cf_invalidator::reference::Token;
@@ -221,11 +221,11 @@ mod tests {
             self.sync();
             self.cf.create_invalidation(req, by).await
         }
-        async fn get_invalidation(&self, d: &str, id: &str) -> Result<Invalidation, Error> {
+        async fn get_invalidation(&self, d: &TargetId, id: &str) -> Result<Invalidation, Error> {
             self.sync();
             self.cf.get_invalidation(d, id).await
         }
-        async fn list_invalidations(&self, d: &str, marker: Option<&str>) -> Result<InvalidationPage, Error> {
+        async fn list_invalidations(&self, d: &TargetId, marker: Option<&str>) -> Result<InvalidationPage, Error> {
             self.sync();
             self.cf.list_invalidations(d, marker).await
         }
@@ -248,7 +248,7 @@ mod tests {
     async fn run(cf: &Clocked<'_>, keys: &[&str], token: Token<'_>, wait: bool, timeout: u64) -> Report {
         let cfg = Config::from_pairs(&[("DISTRIBUTION_ID", D)]).unwrap();
         let changes = changes(keys);
-        let d = DistributionId::parse(D).unwrap();
+        let d = TargetId::parse(D).unwrap();
         let asked = Asked::Changes { changes: &changes, routing: Routing::Keys { distribution_id: Some(&d) } };
         let prepared = prepare::prepare(&cfg.planner, asked, None, token, false).unwrap();
         let known = Known::new();
@@ -284,7 +284,8 @@ mod tests {
             let busy: Vec<String> = (0..3000).map(|i| format!("/busy/{i}")).collect();
             let wild: Vec<String> = (0..15).map(|i| format!("/w{i}/*")).collect();
             let clocked = Clocked { cf: &cf, start: Instant::now() };
-            let req = |r, p| CreateRequest { distribution_id: D, caller_reference: r, paths: p };
+            let d = TargetId::parse(D).unwrap();
+            let req = |r, p| CreateRequest { target: &d, caller_reference: r, paths: p };
             clocked.create_invalidation(req("busy", &busy), None).await.unwrap();
             cf.set_completion(move |seq| if seq == 2 { holds_for } else { 60 });
             clocked.create_invalidation(req("busy-w", &wild), None).await.unwrap();

@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
 use cf_invalidator::known::Known;
-use cf_invalidator::model::DistributionId;
+use cf_invalidator::model::{DistributionId, TargetId, TenantId};
 use cf_invalidator::planner::Routing;
 use cf_invalidator::prepare::{self, Asked};
 use cf_invalidator::reference::Token;
@@ -79,6 +79,10 @@ pub struct Args {
     /// The distribution to invalidate [default: the configured DISTRIBUTION_ID or ROUTES].
     #[arg(long, value_name = "ID", value_parser = DistributionId::parse)]
     pub distribution_id: Option<DistributionId>,
+    /// The distribution tenant to invalidate instead (dt_…), with the origin path its route in
+    /// ROUTES gives it.
+    #[arg(long, value_name = "ID", value_parser = TenantId::parse, conflicts_with = "distribution_id")]
+    pub distribution_tenant_id: Option<TenantId>,
     /// Read keys from FILE, one a line (`-`: standard input); `aws s3 sync` output is recognised
     /// by its `upload:`/`copy:`/`move:`/`delete:` lines, and only those are read.
     #[arg(long, value_name = "FILE")]
@@ -161,14 +165,16 @@ pub fn run(args: Args) -> ExitCode {
     // Nanoseconds: two runs a second apart (a script re-run at once) are still two runs.
     let at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     let token = args.caller_reference.as_deref().map_or(Token::Unversioned { at }, Token::Fixed);
-    let asked = Asked::Changes {
-        changes: &read.changes,
-        routing: Routing::Keys { distribution_id: args.distribution_id.as_ref() },
-    };
+    let target: Option<TargetId> = args
+        .distribution_id
+        .clone()
+        .map(TargetId::from)
+        .or_else(|| args.distribution_tenant_id.clone().map(TargetId::from));
+    let asked = Asked::Changes { changes: &read.changes, routing: Routing::Keys { distribution_id: target.as_ref() } };
     let prepared = match prepare::prepare(&cfg.planner, asked, None, token, false) {
         Ok(p) => p,
         Err(e @ Error::Config { variable: "DISTRIBUTION_ID", .. }) => {
-            return usage(format!("{e}; or name the distribution with --distribution-id"))
+            return usage(format!("{e}; or name the distribution with --distribution-id (or --distribution-tenant-id)"))
         }
         Err(e) => {
             report.errors.push(e);

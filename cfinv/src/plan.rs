@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use cf_invalidator::intake::{self, Intake};
-use cf_invalidator::model::{DistributionId, API_MAX_PATHS_IN_PROGRESS, API_MAX_WILDCARDS_IN_PROGRESS};
+use cf_invalidator::model::{TargetId, API_MAX_PATHS_IN_PROGRESS, API_MAX_WILDCARDS_IN_PROGRESS};
 use cf_invalidator::planner::explain::PathWhy;
 use cf_invalidator::planner::{Plan, COST_PER_PATH_USD};
 use cf_invalidator::prepare::{self, Submission};
@@ -70,7 +70,7 @@ impl ShownRequest<'_, '_> {
 struct Shown<'s, 'i> {
     requests: Vec<ShownRequest<'s, 'i>>,
     /// Distributions whose submission fits nothing in the room: the Lambda would hold them.
-    held: Vec<&'s DistributionId>,
+    held: Vec<&'s TargetId>,
     room: Room,
     skipped: &'s BTreeMap<&'static str, usize>,
 }

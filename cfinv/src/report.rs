@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use cf_invalidator::cloudfront::{Invalidation, Status};
-use cf_invalidator::model::PathCounts;
+use cf_invalidator::model::{PathCounts, TargetId};
 use cf_invalidator::planner::COST_PER_PATH_USD;
 use cf_invalidator::Error;
 use serde_json::{json, Value};
@@ -18,7 +18,7 @@ use crate::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TIMEOUT};
 /// An invalidation this run created or found.
 #[derive(Debug, Clone)]
 pub struct Tracked {
-    pub distribution_id: String,
+    pub distribution_id: TargetId,
     pub id: String,
     pub status: Status,
     pub caller_reference: String,
@@ -31,10 +31,10 @@ pub struct Tracked {
 }
 
 impl Tracked {
-    pub fn from(distribution_id: &str, inv: Invalidation, earlier: bool) -> Self {
+    pub fn from(distribution_id: &TargetId, inv: Invalidation, earlier: bool) -> Self {
         let wildcards = PathCounts::of(&inv.paths).wildcards;
         Tracked {
-            distribution_id: distribution_id.to_string(),
+            distribution_id: distribution_id.clone(),
             id: inv.id,
             status: inv.status,
             caller_reference: inv.caller_reference,
@@ -46,7 +46,7 @@ impl Tracked {
     }
 
     /// An invalidation made after the keys changed (by anyone) that covers them already.
-    pub fn covering(distribution_id: &str, inv: Invalidation) -> Self {
+    pub fn covering(distribution_id: &TargetId, inv: Invalidation) -> Self {
         Tracked::from(distribution_id, inv, true)
     }
 
@@ -81,7 +81,7 @@ impl Tracked {
 
     fn to_json(&self) -> Value {
         json!({
-            "distribution_id": self.distribution_id,
+            self.distribution_id.field(): self.distribution_id,
             "invalidation_id": self.id,
             "status": self.status,
             "caller_reference": self.caller_reference,

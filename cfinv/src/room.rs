@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use cf_invalidator::cloudfront::{CloudFront, Invalidation};
-use cf_invalidator::model::{PathCounts, API_MAX_PATHS_IN_PROGRESS, API_MAX_WILDCARDS_IN_PROGRESS};
+use cf_invalidator::model::{PathCounts, TargetId, API_MAX_PATHS_IN_PROGRESS, API_MAX_WILDCARDS_IN_PROGRESS};
 use cf_invalidator::Error;
 use serde_json::{json, Value};
 
@@ -23,8 +23,10 @@ the oldest in progress.\n\nExample:\n  cfinv room EDFDVBD632BHDS5\n  cfinv room 
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The distribution id, e.g. EDFDVBD632BHDS5.
-    distribution_id: String,
+    /// The distribution id, e.g. EDFDVBD632BHDS5, or a distribution tenant's, dt_… (its own
+    /// invalidations: whether they share the parent's quota is unsettled).
+    #[arg(value_name = "DISTRIBUTION", value_parser = TargetId::parse)]
+    distribution_id: TargetId,
     /// Print JSON (for scripts) instead of the table.
     #[arg(long)]
     json: bool,
@@ -107,7 +109,7 @@ pub struct Oldest {
 /// The room on one distribution, as read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Room {
-    pub distribution_id: String,
+    pub distribution_id: TargetId,
     pub ours: Held,
     pub others: Held,
     pub oldest: Option<Oldest>,
@@ -154,7 +156,7 @@ impl Room {
         let busy = self.in_progress();
         let left = self.left();
         json!({
-            "distribution_id": self.distribution_id,
+            self.distribution_id.field(): self.distribution_id,
             "quota": {"exact": API_MAX_PATHS_IN_PROGRESS, "wildcards": API_MAX_WILDCARDS_IN_PROGRESS},
             "in_progress": busy.to_json(),
             "left": {"exact": left.exact, "wildcards": left.wildcards},
@@ -223,13 +225,9 @@ fn age(create_time: SystemTime, now: SystemTime) -> Duration {
 /// quick read, which stops at the first page with nothing in progress: here the answer must be
 /// complete, an invalidation stuck for hours deep in the list is what to find), and each
 /// invalidation not `Completed` (the safe reading of an unknown status: it holds quota).
-pub async fn read<C: CloudFront>(cf: &C, distribution_id: &str) -> Result<Room, Error> {
-    let mut room = Room {
-        distribution_id: distribution_id.to_string(),
-        ours: Held::default(),
-        others: Held::default(),
-        oldest: None,
-    };
+pub async fn read<C: CloudFront>(cf: &C, distribution_id: &TargetId) -> Result<Room, Error> {
+    let mut room =
+        Room { distribution_id: distribution_id.clone(), ours: Held::default(), others: Held::default(), oldest: None };
     let mut marker: Option<String> = None;
     loop {
         let page = cf.list_invalidations(distribution_id, marker.as_deref()).await?;
@@ -269,7 +267,11 @@ mod tests {
 
     async fn create(cf: &MemoryCloudFront, reference: &str, paths: &[&str]) -> String {
         let paths: Vec<String> = paths.iter().map(|p| p.to_string()).collect();
-        let req = CreateRequest { distribution_id: "E1", caller_reference: reference, paths: &paths };
+        let req = CreateRequest {
+            target: &cf_invalidator::model::TargetId::parse("E1").unwrap(),
+            caller_reference: reference,
+            paths: &paths,
+        };
         cf.create_invalidation(req, None).await.unwrap().id
     }
 
@@ -292,7 +294,7 @@ mod tests {
             cf.advance(1);
             create(&cf, &format!("cfinv-{n}"), &[&format!("/page/{n}")]).await;
         }
-        let room = read(&cf, "E1").await.unwrap();
+        let room = read(&cf, &TargetId::parse("E1").unwrap()).await.unwrap();
         assert_eq!(room.ours, Held { invalidations: 147, paths: PathCounts { exact: 148, wildcards: 1 } });
         assert_eq!(room.others, Held { invalidations: 1, paths: PathCounts { exact: 1, wildcards: 1 } });
         assert_eq!(room.left(), PathCounts { exact: 3_000 - 149, wildcards: 13 });
@@ -320,7 +322,7 @@ mod tests {
         cf.set_completion(|_| 1);
         create(&cf, "cfinv-a", &["/a*"]).await;
         cf.advance(5);
-        let room = read(&cf, "E1").await.unwrap();
+        let room = read(&cf, &TargetId::parse("E1").unwrap()).await.unwrap();
         assert_eq!((room.left(), room.oldest.as_ref()), (PathCounts { exact: 3_000, wildcards: 15 }, None));
         assert_eq!(room.to_json(time_of(5))["oldest"], Value::Null);
         assert!(room.to_text(time_of(5)).contains("Nothing in progress"));

@@ -13,7 +13,7 @@ use cf_invalidator::deadline::{self, Instant};
 use cf_invalidator::handler::Invocation;
 use cf_invalidator::known::Known;
 use cf_invalidator::lambda::{self, Output};
-use cf_invalidator::model::API_MAX_PATHS;
+use cf_invalidator::model::{TargetId, API_MAX_PATHS};
 use cf_invalidator::queue::Queue;
 use cf_invalidator::track;
 use cf_invalidator::{Config, Error};
@@ -160,7 +160,7 @@ impl World {
             c.creator = creator;
             c.now_ms = now_ms;
         }
-        let req = CreateRequest { distribution_id: DIST, caller_reference: reference, paths };
+        let req = CreateRequest { target: &TargetId::parse(DIST).unwrap(), caller_reference: reference, paths };
         let out = self.cf.create_invalidation(req, None).await;
         if let Ok(inv) = &out {
             let mut made = lock(&self.made);
@@ -247,12 +247,16 @@ impl CloudFront for Edge {
         .await
     }
 
-    async fn get_invalidation(&self, distribution_id: &str, id: &str) -> Result<Invalidation, Error> {
+    async fn get_invalidation(&self, distribution_id: &TargetId, id: &str) -> Result<Invalidation, Error> {
         self.latency(Op::Get).await;
         self.world.cf.get_invalidation(distribution_id, id).await
     }
 
-    async fn list_invalidations(&self, distribution_id: &str, marker: Option<&str>) -> Result<InvalidationPage, Error> {
+    async fn list_invalidations(
+        &self,
+        distribution_id: &TargetId,
+        marker: Option<&str>,
+    ) -> Result<InvalidationPage, Error> {
         self.latency(Op::List).await;
         if self.quota_unaware {
             return Ok(InvalidationPage::default());
@@ -271,7 +275,7 @@ async fn python_function(edge: &Edge, keys: &[String]) -> Result<(), Error> {
         let reference =
             format!("{}.{:03}-{}-{n}", edge.world.now_ms() / 1000, edge.world.now_ms() % 1000, edge.invocation);
         edge.create_invalidation(
-            CreateRequest { distribution_id: DIST, caller_reference: &reference, paths: chunk },
+            CreateRequest { target: &TargetId::parse(DIST).unwrap(), caller_reference: &reference, paths: chunk },
             None,
         )
         .await?;

@@ -10,6 +10,12 @@
 //! - the in-progress quota per distribution: 3,000 exact paths and, independently, 15 wildcard
 //!   paths; a create that would exceed either gets `TooManyInvalidationsInProgress`;
 //! - unknown distributions get `NoSuchDistribution`; errors can be scripted for the next calls;
+//! - distribution tenants ([`MemoryCloudFront::add_tenant`]) have the tenant operations with the
+//!   same rules, `EntityNotFound` for a tenant it does not know, and list only their own
+//!   invalidations. Whether a tenant's invalidations count against a quota of their own or against
+//!   the parent distribution's is *unsettled* (aws-facts.md, "Distribution tenants"): per tenant by
+//!   default, against the parent with [`MemoryCloudFront::tenant_quota_on_parent`], so tests cover
+//!   both readings;
 //! - ListInvalidations pages newest first, 100 a page; every call is counted.
 //!
 //! The clock is seconds on a counter the owner advances ([`MemoryCloudFront::advance`]), so two
@@ -20,13 +26,16 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use super::{CloudFront, CreateRequest, Invalidation, InvalidationPage, InvalidationSummary, PathCounts, Status};
+use super::{
+    CloudFront, CreateRequest, Invalidation, InvalidationPage, InvalidationSummary, PathCounts, Status, TargetId,
+};
 use crate::error::Error;
 use crate::model::{item_problem, API_MAX_PATHS, API_MAX_PATHS_IN_PROGRESS, API_MAX_WILDCARDS_IN_PROGRESS};
 
 /// What CloudFront has done, as the caller's tests and the storm benchmark need to see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stored {
+    /// The distribution's or the tenant's id (a tenant's invalidations are its own).
     pub distribution_id: String,
     pub id: String,
     pub caller_reference: String,
@@ -50,6 +59,11 @@ struct State {
     /// sequence number, so a seeded benchmark can draw them.
     completion: Option<Box<dyn FnMut(u64) -> u64 + Send>>,
     distributions: Vec<String>,
+    /// Tenant id → its parent distribution.
+    tenants: HashMap<String, String>,
+    /// Tenants' invalidations count against their parent's quota (with the parent's own and every
+    /// sibling's), instead of one quota per tenant.
+    tenant_quota_on_parent: bool,
     /// Oldest first.
     invalidations: Vec<Stored>,
     scripted: VecDeque<(Op, Error)>,
@@ -73,6 +87,20 @@ impl MemoryCloudFront {
         let cf = MemoryCloudFront::default();
         cf.lock().distributions = distributions.iter().map(|d| d.as_ref().to_string()).collect();
         cf
+    }
+
+    /// Adds a distribution tenant of `parent` (a distribution this CloudFront knows).
+    pub fn add_tenant(&self, tenant: &str, parent: &str) {
+        let mut s = self.lock();
+        assert!(s.distributions.iter().any(|d| d == parent), "the parent {parent} of tenant {tenant} is unknown");
+        s.tenants.insert(tenant.to_string(), parent.to_string());
+    }
+
+    /// The unsettled quota reading: `true` counts a tenant's invalidations against its parent
+    /// distribution's 3,000 + 15 (one pool for the parent and all its tenants); `false` (the
+    /// default) gives each tenant its own.
+    pub fn tenant_quota_on_parent(&self, on_parent: bool) {
+        self.lock().tenant_quota_on_parent = on_parent;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -131,10 +159,11 @@ impl MemoryCloudFront {
         self.lock().quota_refusals
     }
 
-    /// What is in progress on a distribution now.
-    pub fn in_progress(&self, distribution_id: &str) -> PathCounts {
+    /// What is in progress now against the quota a create on `id` (a distribution or a tenant)
+    /// is checked against: its own, or with [`Self::tenant_quota_on_parent`] the parent's pool.
+    pub fn in_progress(&self, id: &str) -> PathCounts {
         let s = self.lock();
-        in_progress(&s, distribution_id)
+        in_progress(&s, id)
     }
 }
 
@@ -151,9 +180,17 @@ pub fn time_of(seconds: u64) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)
 }
 
-fn in_progress(s: &State, distribution_id: &str) -> PathCounts {
+/// What is in progress against the quota of `id`: the one rule of which invalidations share a quota.
+fn in_progress(s: &State, id: &str) -> PathCounts {
+    let pool = |other: &str| {
+        if !s.tenant_quota_on_parent {
+            return other == id;
+        }
+        let parent = |x: &str| s.tenants.get(x).cloned().unwrap_or_else(|| x.to_string());
+        parent(other) == parent(id)
+    };
     let mut total = PathCounts::default();
-    for inv in s.invalidations.iter().filter(|i| i.distribution_id == distribution_id && s.now < i.completes_at) {
+    for inv in s.invalidations.iter().filter(|i| pool(&i.distribution_id) && s.now < i.completes_at) {
         let c = PathCounts::of(&inv.paths);
         total.exact += c.exact;
         total.wildcards += c.wildcards;
@@ -162,18 +199,25 @@ fn in_progress(s: &State, distribution_id: &str) -> PathCounts {
 }
 
 impl State {
-    fn call(&mut self, op: Op, distribution_id: &str) -> Result<(), Error> {
+    fn call(&mut self, op: Op, target: &TargetId) -> Result<(), Error> {
         *self.calls.entry(op).or_default() += 1;
         if let Some(i) = self.scripted.iter().position(|(o, _)| *o == op) {
             return Err(self.scripted.remove(i).expect("found").1);
         }
-        if !self.distributions.iter().any(|d| d == distribution_id) {
-            return Err(Error::NoSuchDistribution {
-                distribution_id: distribution_id.to_string(),
-                message: "The specified distribution does not exist.".into(),
-            });
+        match target {
+            TargetId::Distribution(d) if !self.distributions.iter().any(|known| known == d.as_str()) => {
+                Err(Error::NoSuchDistribution {
+                    distribution_id: d.to_string(),
+                    message: "The specified distribution does not exist.".into(),
+                })
+            }
+            // The tenant operations answer `EntityNotFound`.
+            TargetId::Tenant(t) if !self.tenants.contains_key(t.as_str()) => Err(Error::NoSuchDistributionTenant {
+                distribution_tenant_id: t.to_string(),
+                message: "EntityNotFound: The specified distribution tenant does not exist.".into(),
+            }),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     fn view(&self, inv: &Stored) -> Invalidation {
@@ -194,7 +238,8 @@ impl CloudFront for MemoryCloudFront {
         _deadline: Option<Instant>,
     ) -> Result<Invalidation, Error> {
         let mut s = self.lock();
-        s.call(Op::Create, req.distribution_id)?;
+        s.call(Op::Create, req.target)?;
+        let target = req.target.as_str();
         if req.paths.is_empty() || req.paths.len() > API_MAX_PATHS {
             return Err(Error::InvalidInput(format!(
                 "CloudFront refused the request: BatchTooLarge ({} paths; 1 to {API_MAX_PATHS})",
@@ -206,10 +251,8 @@ impl CloudFront for MemoryCloudFront {
                 "CloudFront refused the request: InvalidArgument Your request contains one or more invalid invalidation paths: {p}"
             )));
         }
-        let same_ref = s
-            .invalidations
-            .iter()
-            .find(|i| i.distribution_id == req.distribution_id && i.caller_reference == req.caller_reference);
+        let same_ref =
+            s.invalidations.iter().find(|i| i.distribution_id == target && i.caller_reference == req.caller_reference);
         if let Some(existing) = same_ref {
             let (mut a, mut b) = (existing.paths.clone(), req.paths.to_vec());
             a.sort();
@@ -222,14 +265,14 @@ impl CloudFront for MemoryCloudFront {
                 message: "Invalidation batch specified is already in use".into(),
             });
         }
-        let busy = in_progress(&s, req.distribution_id);
+        let busy = in_progress(&s, target);
         let new = PathCounts::of(req.paths);
         if busy.exact + new.exact > API_MAX_PATHS_IN_PROGRESS
             || busy.wildcards + new.wildcards > API_MAX_WILDCARDS_IN_PROGRESS
         {
             s.quota_refusals += 1;
             return Err(Error::TooManyInvalidationsInProgress {
-                distribution_id: req.distribution_id.to_string(),
+                distribution_id: target.to_string(),
                 message: "Your request contains too many invalidations in progress.".into(),
             });
         }
@@ -240,7 +283,7 @@ impl CloudFront for MemoryCloudFront {
             None => DEFAULT_COMPLETION_SECONDS,
         };
         let inv = Stored {
-            distribution_id: req.distribution_id.to_string(),
+            distribution_id: target.to_string(),
             id: format!("I{seq:013}"),
             caller_reference: req.caller_reference.to_string(),
             paths: req.paths.to_vec(),
@@ -252,22 +295,23 @@ impl CloudFront for MemoryCloudFront {
         Ok(view)
     }
 
-    async fn get_invalidation(&self, distribution_id: &str, id: &str) -> Result<Invalidation, Error> {
+    async fn get_invalidation(&self, target: &TargetId, id: &str) -> Result<Invalidation, Error> {
         let mut s = self.lock();
-        s.call(Op::Get, distribution_id)?;
-        let inv = s.invalidations.iter().find(|i| i.distribution_id == distribution_id && i.id == id);
+        s.call(Op::Get, target)?;
+        let inv = s.invalidations.iter().find(|i| i.distribution_id == target.as_str() && i.id == id);
         match inv {
             Some(inv) => Ok(s.view(inv)),
-            None => Err(Error::InvalidInput(format!("no invalidation {id} on {distribution_id}"))),
+            None => Err(Error::InvalidInput(format!("no invalidation {id} on {target}"))),
         }
     }
 
-    async fn list_invalidations(&self, distribution_id: &str, marker: Option<&str>) -> Result<InvalidationPage, Error> {
+    /// A tenant's list holds its own invalidations only, never its parent's or its siblings'.
+    async fn list_invalidations(&self, target: &TargetId, marker: Option<&str>) -> Result<InvalidationPage, Error> {
         const PAGE: usize = 100;
         let mut s = self.lock();
-        s.call(Op::List, distribution_id)?;
+        s.call(Op::List, target)?;
         let newest_first: Vec<&Stored> =
-            s.invalidations.iter().rev().filter(|i| i.distribution_id == distribution_id).collect();
+            s.invalidations.iter().rev().filter(|i| i.distribution_id == target.as_str()).collect();
         let start = match marker {
             Some(m) => newest_first.iter().position(|i| i.id == m).unwrap_or(newest_first.len()),
             None => 0,
@@ -298,8 +342,21 @@ mod tests {
         (0..n).map(|i| format!("{prefix}{i}")).collect()
     }
 
+    fn id(id: &str) -> TargetId {
+        TargetId::parse(id).unwrap()
+    }
+
     async fn create(cf: &MemoryCloudFront, reference: &str, paths: &[String]) -> Result<Invalidation, Error> {
-        cf.create_invalidation(CreateRequest { distribution_id: "E1", caller_reference: reference, paths }, None).await
+        create_on(cf, "E1", reference, paths).await
+    }
+
+    async fn create_on(
+        cf: &MemoryCloudFront,
+        on: &str,
+        reference: &str,
+        paths: &[String],
+    ) -> Result<Invalidation, Error> {
+        cf.create_invalidation(CreateRequest { target: &id(on), caller_reference: reference, paths }, None).await
     }
 
     /// Rule (CloudFront quotas): 3,000 exact and 15 wildcard paths in progress, counted independently;
@@ -329,13 +386,13 @@ mod tests {
         let inv = create(&cf, "a", &paths(&["/a"])).await.unwrap();
         assert_eq!(inv.status, "InProgress");
         cf.advance(59);
-        assert_eq!(cf.get_invalidation("E1", &inv.id).await.unwrap().status, "InProgress");
+        assert_eq!(cf.get_invalidation(&id("E1"), &inv.id).await.unwrap().status, "InProgress");
         cf.set_now(60);
-        assert_eq!(cf.get_invalidation("E1", &inv.id).await.unwrap().status, "Completed");
-        assert_eq!(cf.list_invalidations("E1", None).await.unwrap().items[0].status, "Completed");
+        assert_eq!(cf.get_invalidation(&id("E1"), &inv.id).await.unwrap().status, "Completed");
+        assert_eq!(cf.list_invalidations(&id("E1"), None).await.unwrap().items[0].status, "Completed");
         cf.set_now(10);
         assert_eq!(cf.now(), 60, "the clock never goes back");
-        let got = cf.get_invalidation("E1", &inv.id).await.unwrap();
+        let got = cf.get_invalidation(&id("E1"), &inv.id).await.unwrap();
         assert_eq!((PathCounts::of(&got.paths), got.create_time), (PathCounts { exact: 1, wildcards: 0 }, time_of(0)));
     }
 
@@ -359,7 +416,7 @@ mod tests {
         assert!(create(&cf, "b", &paths(&["/a b"])).await.unwrap_err().to_string().contains("InvalidArgument"));
         let e = cf
             .create_invalidation(
-                CreateRequest { distribution_id: "E2", caller_reference: "c", paths: &paths(&["/a"]) },
+                CreateRequest { target: &id("E2"), caller_reference: "c", paths: &paths(&["/a"]) },
                 None,
             )
             .await
@@ -379,10 +436,10 @@ mod tests {
             create(&cf, &format!("r{i}"), &paths(&[&format!("/p{i}")])).await.unwrap();
         }
         let all = cf.invalidations();
-        let first = cf.list_invalidations("E1", None).await.unwrap();
+        let first = cf.list_invalidations(&id("E1"), None).await.unwrap();
         assert_eq!(first.items.len(), 100);
         assert_eq!(first.items[0].id, all[149].id);
-        let second = cf.list_invalidations("E1", first.next_marker.as_deref()).await.unwrap();
+        let second = cf.list_invalidations(&id("E1"), first.next_marker.as_deref()).await.unwrap();
         assert_eq!(second.items.len(), 50);
         assert_eq!(second.items[49].id, all[0].id);
         assert_eq!(second.next_marker, None);
@@ -391,5 +448,77 @@ mod tests {
             vec![all[148].id.clone(), all[149].id.clone()]
         );
         assert!(cf.invalidations_from(150).is_empty() && cf.invalidations_from(999).is_empty());
+    }
+
+    /// Rule (issue 20): the tenant operations keep the same rules as a distribution's, answer
+    /// `EntityNotFound` for a tenant CloudFront does not know, and a tenant lists (and is found
+    /// covered by) only its own invalidations — never its parent's or a sibling's.
+    #[tokio::test]
+    async fn tenants_have_their_own_invalidations() {
+        let cf = MemoryCloudFront::new(&["EPARENT"]);
+        cf.add_tenant("dt_acme", "EPARENT");
+        cf.add_tenant("dt_globex", "EPARENT");
+        let parents = create_on(&cf, "EPARENT", "p", &paths(&["/*"])).await.unwrap();
+        let acme = create_on(&cf, "dt_acme", "a", &paths(&["/index.html"])).await.unwrap();
+        assert_eq!(
+            create_on(&cf, "dt_acme", "a", &paths(&["/index.html"])).await.unwrap().id,
+            acme.id,
+            "same reference"
+        );
+        let e = create_on(&cf, "dt_acme", "a", &paths(&["/other.html"])).await.unwrap_err();
+        assert_eq!(e.error_type(), "InvalidationBatchAlreadyExists");
+        let own = |t: &str| {
+            let cf = &cf;
+            let t = t.to_string();
+            async move {
+                cf.list_invalidations(&id(&t), None).await.unwrap().items.into_iter().map(|i| i.id).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(own("dt_acme").await, vec![acme.id.clone()]);
+        assert_eq!(own("dt_globex").await, Vec::<String>::new());
+        assert_eq!(own("EPARENT").await, vec![parents.id.clone()]);
+        assert_eq!(cf.get_invalidation(&id("dt_acme"), &acme.id).await.unwrap().paths, paths(&["/index.html"]));
+        let e = cf.get_invalidation(&id("dt_globex"), &acme.id).await.unwrap_err();
+        assert!(e.to_string().contains("no invalidation"), "{e}");
+        for (op, call) in [
+            (Op::Create, create_on(&cf, "dt_nobody", "x", &paths(&["/a"])).await.map(|_| ())),
+            (Op::Get, cf.get_invalidation(&id("dt_nobody"), &acme.id).await.map(|_| ())),
+            (Op::List, cf.list_invalidations(&id("dt_nobody"), None).await.map(|_| ())),
+        ] {
+            let e = call.unwrap_err();
+            assert_eq!(e.error_type(), "NoSuchDistributionTenant", "{op:?}");
+            assert!(e.to_string().contains("dt_nobody") && e.to_string().contains("EntityNotFound"), "{op:?}: {e}");
+        }
+    }
+
+    /// Unsettled (aws-facts.md): whether the 3,000 + 15 in progress count per tenant or for the
+    /// whole multi-tenant distribution. Both readings, one table: (reading, what the sibling's
+    /// create and the parent's own create get once one tenant holds 3,000 exact and 15 wildcards).
+    #[tokio::test]
+    async fn tenant_quota_per_tenant_or_on_the_parent() {
+        let cases = [
+            ("per tenant (default)", false, Ok(()), Ok(())),
+            ("on the parent", true, Err("TooManyInvalidationsInProgress"), Err("TooManyInvalidationsInProgress")),
+        ];
+        for (reading, on_parent, sibling, parent) in cases {
+            let cf = MemoryCloudFront::new(&["EPARENT", "EOTHER"]);
+            cf.add_tenant("dt_acme", "EPARENT");
+            cf.add_tenant("dt_globex", "EPARENT");
+            cf.add_tenant("dt_elsewhere", "EOTHER");
+            cf.tenant_quota_on_parent(on_parent);
+            create_on(&cf, "dt_acme", "full", &numbered("/p", 3000)).await.unwrap();
+            let wild: Vec<String> = numbered("/w", 15).into_iter().map(|p| p + "*").collect();
+            create_on(&cf, "dt_acme", "wild", &wild).await.unwrap();
+            let e = create_on(&cf, "dt_acme", "more", &paths(&["/x"])).await.unwrap_err();
+            assert_eq!(e.error_type(), "TooManyInvalidationsInProgress", "{reading}: the tenant's own quota is full");
+            let got = |r: Result<Invalidation, Error>| r.map(|_| ()).map_err(|e| e.error_type());
+            assert_eq!(got(create_on(&cf, "dt_globex", "g", &paths(&["/y*"])).await), sibling, "{reading}: sibling");
+            assert_eq!(got(create_on(&cf, "EPARENT", "p", &paths(&["/z"])).await), parent, "{reading}: parent");
+            create_on(&cf, "dt_elsewhere", "o", &paths(&["/o*"])).await.expect("another distribution's tenant");
+            let sibling_counts = if on_parent { 3000 } else { 0 };
+            assert_eq!(cf.in_progress("dt_globex").exact, sibling_counts, "{reading}: what the sibling's create meets");
+            cf.advance(DEFAULT_COMPLETION_SECONDS);
+            create_on(&cf, "dt_globex", "later", &paths(&["/y"])).await.expect("room again once completed");
+        }
     }
 }

@@ -2,6 +2,10 @@
 //! [`sdk::SdkCloudFront`] over `aws-sdk-cloudfront`, and [`memory::MemoryCloudFront`], an
 //! in-memory CloudFront that keeps AWS's rules (statuses, CallerReference, path validation, the
 //! in-progress quota) on a clock the caller controls, for fast tests and the storm benchmark.
+//!
+//! Every operation names a [`TargetId`]: a distribution (`CreateInvalidation`, `GetInvalidation`,
+//! `ListInvalidations`) or a distribution tenant (`…ForDistributionTenant`). Adapters pick the
+//! operation; nothing above them tells the two apart.
 
 pub mod memory;
 pub mod sdk;
@@ -12,15 +16,15 @@ use crate::deadline::Instant;
 use std::future::Future;
 
 use crate::error::Error;
-pub use crate::model::PathCounts;
+pub use crate::model::{PathCounts, TargetId};
 
 pub use memory::MemoryCloudFront;
 pub use sdk::SdkCloudFront;
 
-/// One CreateInvalidation request.
+/// One CreateInvalidation (or CreateInvalidationForDistributionTenant) request.
 #[derive(Debug, Clone, Copy)]
 pub struct CreateRequest<'a> {
-    pub distribution_id: &'a str,
+    pub target: &'a TargetId,
     pub caller_reference: &'a str,
     pub paths: &'a [String],
 }
@@ -116,16 +120,14 @@ pub trait CloudFront: Send + Sync {
         deadline: Option<Instant>,
     ) -> impl Future<Output = Result<Invalidation, Error>> + Send;
 
-    fn get_invalidation(
-        &self,
-        distribution_id: &str,
-        id: &str,
-    ) -> impl Future<Output = Result<Invalidation, Error>> + Send;
+    fn get_invalidation(&self, target: &TargetId, id: &str)
+        -> impl Future<Output = Result<Invalidation, Error>> + Send;
 
-    /// One page of a distribution's invalidations, newest first (`marker` from the previous page).
+    /// One page of a distribution's (or a tenant's own) invalidations, newest first (`marker` from
+    /// the previous page).
     fn list_invalidations(
         &self,
-        distribution_id: &str,
+        target: &TargetId,
         marker: Option<&str>,
     ) -> impl Future<Output = Result<InvalidationPage, Error>> + Send;
 }

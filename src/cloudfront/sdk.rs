@@ -5,21 +5,20 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
+use aws_sdk_cloudfront::config::http::HttpResponse;
 use aws_sdk_cloudfront::config::SharedCredentialsProvider;
 use aws_sdk_cloudfront::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_cloudfront::operation::create_invalidation::CreateInvalidationError;
-use aws_sdk_cloudfront::operation::get_invalidation::GetInvalidationError;
-use aws_sdk_cloudfront::operation::list_invalidations::ListInvalidationsError;
+use aws_sdk_cloudfront::operation::RequestId;
 use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
 
-use super::{CloudFront, CreateRequest, Invalidation, InvalidationPage, InvalidationSummary, Status};
+use super::{CloudFront, CreateRequest, Invalidation, InvalidationPage, InvalidationSummary, Status, TargetId};
 use crate::deadline::{self, Instant};
 use crate::error::Error;
 use crate::sdk_error::one_line;
 
 pub struct SdkCloudFront {
     client: aws_sdk_cloudfront::Client,
-    /// Clients for distributions in other accounts, by distribution id: each signs with the
+    /// Clients for distributions (or tenants) in other accounts, by their id: each signs with the
     /// credentials of its route's `role_arn`, assumed through STS on first use, cached for the
     /// container's life and refreshed by the SDK before they expire.
     assumed: HashMap<String, aws_sdk_cloudfront::Client>,
@@ -58,9 +57,9 @@ impl SdkCloudFront {
         SdkCloudFront { client, assumed: HashMap::new() }
     }
 
-    /// The client that may act on `distribution_id`.
-    fn client(&self, distribution_id: &str) -> &aws_sdk_cloudfront::Client {
-        self.assumed.get(distribution_id).unwrap_or(&self.client)
+    /// The client that may act on `target`.
+    fn client(&self, target: &TargetId) -> &aws_sdk_cloudfront::Client {
+        self.assumed.get(target.as_str()).unwrap_or(&self.client)
     }
 }
 
@@ -88,42 +87,49 @@ async fn by_deadline<T>(
     .await
 }
 
-fn classify_create(e: SdkError<CreateInvalidationError>, req: &CreateRequest<'_>) -> Error {
-    let dist = req.distribution_id.to_string();
-    let detail = one_line("CreateInvalidation", &e);
+/// What CloudFront's error answer means, read by its code: the one reading for the six operations
+/// (on a distribution and on a tenant), whose typed errors carry the same codes. Codes the SDK does
+/// not model (`InvalidationBatchAlreadyExists`, `Throttling`) arrive as unhandled errors with the
+/// code all the same.
+fn classify<E>(
+    operation: &str,
+    e: SdkError<E, HttpResponse>,
+    target: &TargetId,
+    caller_reference: Option<&str>,
+    invalidation_id: Option<&str>,
+) -> Error
+where
+    E: ProvideErrorMetadata + RequestId + std::error::Error + 'static,
+{
+    let detail = one_line(operation, &e);
     let SdkError::ServiceError(se) = e else {
         // Timeouts, connection errors, unreadable responses: transient as far as we can tell.
         return Error::CloudFront(detail);
     };
     let err = se.into_err();
+    let id = target.to_string();
     // The typed errors name what they are about; CloudFront's text and the request id follow.
     let message = detail.clone();
-    match err {
-        CreateInvalidationError::NoSuchDistribution(_) => Error::NoSuchDistribution { distribution_id: dist, message },
-        CreateInvalidationError::AccessDenied(_) => Error::AccessDenied { distribution_id: dist, message },
-        CreateInvalidationError::TooManyInvalidationsInProgress(_) => {
-            Error::TooManyInvalidationsInProgress { distribution_id: dist, message }
+    match err.code() {
+        Some("NoSuchDistribution") => Error::NoSuchDistribution { distribution_id: id, message },
+        // The tenant operations' answer for a tenant CloudFront does not know.
+        Some("EntityNotFound") => Error::NoSuchDistributionTenant { distribution_tenant_id: id, message },
+        Some("AccessDenied") | Some("AccessDeniedException") => Error::AccessDenied { distribution_id: id, message },
+        Some("TooManyInvalidationsInProgress") => {
+            Error::TooManyInvalidationsInProgress { distribution_id: id, message }
         }
-        CreateInvalidationError::InvalidArgument(_)
-        | CreateInvalidationError::BatchTooLarge(_)
-        | CreateInvalidationError::MissingBody(_)
-        | CreateInvalidationError::InconsistentQuantities(_) => Error::InvalidInput(format!(
-            "CloudFront refused the request: {} {}",
-            err.code().unwrap_or_default(),
-            err.message().unwrap_or_default()
-        )),
-        // Not in the model: arrives as an unhandled error; matched by code, as the SDK does not model it.
-        other => match other.code() {
-            Some("InvalidationBatchAlreadyExists") => {
-                Error::InvalidationBatchAlreadyExists { caller_reference: req.caller_reference.to_string(), message }
-            }
-            Some("Throttling") | Some("ThrottlingException") | Some("RequestLimitExceeded") => Error::Throttled(detail),
-            Some("AccessDenied") | Some("AccessDeniedException") => {
-                Error::AccessDenied { distribution_id: dist, message }
-            }
-            Some("NoSuchDistribution") => Error::NoSuchDistribution { distribution_id: dist, message },
-            _ => Error::CloudFront(detail),
+        Some(code @ ("InvalidArgument" | "BatchTooLarge" | "MissingBody" | "InconsistentQuantities")) => {
+            Error::InvalidInput(format!("CloudFront refused the request: {code} {}", err.message().unwrap_or_default()))
+        }
+        Some("InvalidationBatchAlreadyExists") => Error::InvalidationBatchAlreadyExists {
+            caller_reference: caller_reference.unwrap_or_default().to_string(),
+            message,
         },
+        Some("NoSuchInvalidation") => {
+            Error::InvalidInput(format!("no invalidation {} on {id}", invalidation_id.unwrap_or_default()))
+        }
+        Some("Throttling") | Some("ThrottlingException") | Some("RequestLimitExceeded") => Error::Throttled(detail),
+        _ => Error::CloudFront(detail),
     }
 }
 
@@ -143,62 +149,94 @@ impl CloudFront for SdkCloudFront {
             .paths(paths)
             .build()
             .map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let client = self.client(req.target);
         let call = async {
-            let out = self
-                .client(req.distribution_id)
-                .create_invalidation()
-                .distribution_id(req.distribution_id)
-                .invalidation_batch(batch)
-                .send()
-                .await
-                .map_err(|e| classify_create(e, &req))?;
-            let inv = out
-                .invalidation
-                .ok_or_else(|| Error::CloudFront("CreateInvalidation answered without an invalidation".into()))?;
+            let inv = match req.target {
+                TargetId::Distribution(d) => {
+                    client
+                        .create_invalidation()
+                        .distribution_id(d.as_str())
+                        .invalidation_batch(batch)
+                        .send()
+                        .await
+                        .map_err(|e| classify("CreateInvalidation", e, req.target, Some(req.caller_reference), None))?
+                        .invalidation
+                }
+                TargetId::Tenant(t) => {
+                    client
+                        .create_invalidation_for_distribution_tenant()
+                        .id(t.as_str())
+                        .invalidation_batch(batch)
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            let op = "CreateInvalidationForDistributionTenant";
+                            classify(op, e, req.target, Some(req.caller_reference), None)
+                        })?
+                        .invalidation
+                }
+            };
+            let inv =
+                inv.ok_or_else(|| Error::CloudFront("CreateInvalidation answered without an invalidation".into()))?;
             Ok(from_sdk(inv))
         };
         by_deadline(deadline, "CreateInvalidation", call).await
     }
 
-    async fn get_invalidation(&self, distribution_id: &str, id: &str) -> Result<Invalidation, Error> {
-        let out = self
-            .client(distribution_id)
-            .get_invalidation()
-            .distribution_id(distribution_id)
-            .id(id)
-            .send()
-            .await
-            .map_err(|e| {
-                let detail = one_line("GetInvalidation", &e);
-                match e.into_service_error() {
-                    GetInvalidationError::NoSuchDistribution(_) => {
-                        Error::NoSuchDistribution { distribution_id: distribution_id.into(), message: detail }
-                    }
-                    GetInvalidationError::AccessDenied(_) => {
-                        Error::AccessDenied { distribution_id: distribution_id.into(), message: detail }
-                    }
-                    GetInvalidationError::NoSuchInvalidation(_) => {
-                        Error::InvalidInput(format!("no invalidation {id} on {distribution_id}"))
-                    }
-                    _ => Error::CloudFront(detail),
-                }
-            })?;
-        let inv = out
-            .invalidation
-            .ok_or_else(|| Error::CloudFront("GetInvalidation answered without an invalidation".into()))?;
+    async fn get_invalidation(&self, target: &TargetId, id: &str) -> Result<Invalidation, Error> {
+        let client = self.client(target);
+        let inv = match target {
+            TargetId::Distribution(d) => {
+                client
+                    .get_invalidation()
+                    .distribution_id(d.as_str())
+                    .id(id)
+                    .send()
+                    .await
+                    .map_err(|e| classify("GetInvalidation", e, target, None, Some(id)))?
+                    .invalidation
+            }
+            TargetId::Tenant(t) => {
+                client
+                    .get_invalidation_for_distribution_tenant()
+                    .distribution_tenant_id(t.as_str())
+                    .id(id)
+                    .send()
+                    .await
+                    .map_err(|e| classify("GetInvalidationForDistributionTenant", e, target, None, Some(id)))?
+                    .invalidation
+            }
+        };
+        let inv = inv.ok_or_else(|| Error::CloudFront("GetInvalidation answered without an invalidation".into()))?;
         Ok(from_sdk(inv))
     }
 
-    async fn list_invalidations(&self, distribution_id: &str, marker: Option<&str>) -> Result<InvalidationPage, Error> {
-        let out = self
-            .client(distribution_id)
-            .list_invalidations()
-            .distribution_id(distribution_id)
-            .set_marker(marker.map(str::to_string))
-            .send()
-            .await
-            .map_err(|e| classify_list(e, distribution_id))?;
-        let Some(list) = out.invalidation_list else { return Ok(InvalidationPage::default()) };
+    async fn list_invalidations(&self, target: &TargetId, marker: Option<&str>) -> Result<InvalidationPage, Error> {
+        let client = self.client(target);
+        let marker = marker.map(str::to_string);
+        let list = match target {
+            TargetId::Distribution(d) => {
+                client
+                    .list_invalidations()
+                    .distribution_id(d.as_str())
+                    .set_marker(marker)
+                    .send()
+                    .await
+                    .map_err(|e| classify("ListInvalidations", e, target, None, None))?
+                    .invalidation_list
+            }
+            TargetId::Tenant(t) => {
+                client
+                    .list_invalidations_for_distribution_tenant()
+                    .id(t.as_str())
+                    .set_marker(marker)
+                    .send()
+                    .await
+                    .map_err(|e| classify("ListInvalidationsForDistributionTenant", e, target, None, None))?
+                    .invalidation_list
+            }
+        };
+        let Some(list) = list else { return Ok(InvalidationPage::default()) };
         let items = list
             .items
             .unwrap_or_default()
@@ -211,18 +249,6 @@ impl CloudFront for SdkCloudFront {
             .collect();
         let next_marker = if list.is_truncated { list.next_marker.filter(|m| !m.is_empty()) } else { None };
         Ok(InvalidationPage { items, next_marker })
-    }
-}
-
-fn classify_list(e: SdkError<ListInvalidationsError>, distribution_id: &str) -> Error {
-    let detail = one_line("ListInvalidations", &e);
-    match e.into_service_error().code() {
-        Some("NoSuchDistribution") => {
-            Error::NoSuchDistribution { distribution_id: distribution_id.into(), message: detail }
-        }
-        Some("AccessDenied") => Error::AccessDenied { distribution_id: distribution_id.into(), message: detail },
-        Some("Throttling") => Error::Throttled(detail),
-        _ => Error::CloudFront(detail),
     }
 }
 

@@ -4,7 +4,8 @@
 //! `{"distribution_id": "E…", "paths": ["/…", "#tag"], "caller_reference"?: "…", "timeout"?: 900}`
 //!
 //! where an item starting with `#` is a CloudFront cache tag, invalidating every object the origin
-//! tagged with it.
+//! tagged with it. Wherever a request names a distribution, it may name a distribution tenant
+//! instead (`"distribution_tenant_id": "dt_…"`), never both ([`target`], the one rule).
 //!
 //! or, for workflows that know which S3 keys changed (mapped like event keys):
 //!
@@ -29,7 +30,8 @@ use serde_json::Value;
 use super::{Change, ChangeKind, Intake, Payload, Source};
 use crate::error::Error;
 use crate::model::{
-    item_problem, normalise_tag, DistributionId, API_MAX_PATHS, API_MAX_WILDCARDS_IN_PROGRESS, MAX_KEY_BYTES,
+    item_problem, normalise_tag, DistributionId, TargetId, TenantId, API_MAX_PATHS, API_MAX_WILDCARDS_IN_PROGRESS,
+    MAX_KEY_BYTES,
 };
 
 pub const DEFAULT_TIMEOUT: u32 = 900;
@@ -64,9 +66,10 @@ pub struct ExplicitRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Explicit {
     /// Validated, deduplicated and sorted.
-    Paths { distribution_id: DistributionId, paths: Vec<String> },
-    /// Without a distribution, the configured routes decide; with one, only its routes' mapping.
-    Keys { distribution_id: Option<DistributionId> },
+    Paths { distribution_id: TargetId, paths: Vec<String> },
+    /// Without a distribution (or tenant), the configured routes decide; with one, only its
+    /// routes' mapping.
+    Keys { distribution_id: Option<TargetId> },
     /// Invalidations that exist already: nothing is created, each is read back for the wait loop.
     Track { invalidations: Vec<TrackItem> },
 }
@@ -74,7 +77,7 @@ pub enum Explicit {
 /// One invalidation of a tracking input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackItem {
-    pub distribution_id: DistributionId,
+    pub distribution_id: TargetId,
     pub invalidation_id: String,
     /// The item's own `timeout` (the function's trackers give 3,600); else the request's.
     pub timeout: Option<u32>,
@@ -84,7 +87,7 @@ pub struct TrackItem {
 }
 
 impl ExplicitRequest {
-    pub fn distribution_id(&self) -> Option<&DistributionId> {
+    pub fn distribution_id(&self) -> Option<&TargetId> {
         match &self.what {
             Explicit::Paths { distribution_id, .. } => Some(distribution_id),
             Explicit::Keys { distribution_id } => distribution_id.as_ref(),
@@ -100,7 +103,11 @@ fn whole_seconds(v: &Value) -> Option<u64> {
 }
 
 pub(crate) fn is_explicit(p: &Payload<'_>) -> bool {
-    p.distribution_id.is_some() || p.paths.is_some() || p.keys.is_some() || p.track.is_some()
+    p.distribution_id.is_some()
+        || p.distribution_tenant_id.is_some()
+        || p.paths.is_some()
+        || p.keys.is_some()
+        || p.track.is_some()
 }
 
 /// A timeout in seconds, within the workflow's limits.
@@ -129,15 +136,7 @@ fn string_list(v: Value, field: &str) -> Result<Vec<String>, Error> {
 
 /// `received`: when the caller received the request (see [`super::parse_at`]), the time its keys take.
 pub(crate) fn read(p: Payload<'_>, received: Option<SystemTime>) -> Result<Intake, Error> {
-    let distribution_id = match p.distribution_id {
-        None | Some(Value::Null) => None,
-        Some(Value::String(id)) => {
-            Some(DistributionId::parse(&id).map_err(|rule| Error::invalid(format!("distribution_id {rule}")))?)
-        }
-        Some(other) => {
-            return Err(Error::invalid(format!("distribution_id must be a string (a distribution id), got {other}")))
-        }
-    };
+    let distribution_id = target(p.distribution_id.as_ref(), p.distribution_tenant_id.as_ref(), "")?;
     let caller_reference = match p.caller_reference {
         None | Some(Value::Null) => None,
         Some(Value::String(r)) if !r.is_empty() && r.chars().count() <= MAX_CALLER_REFERENCE => Some(r),
@@ -170,7 +169,7 @@ pub(crate) fn read(p: Payload<'_>, received: Option<SystemTime>) -> Result<Intak
     if let Some(track) = p.track {
         if distribution_id.is_some() || bucket.is_some() || p.paths.is_some() || p.keys.is_some() {
             return Err(Error::invalid(
-                "track takes no distribution_id, bucket, paths or keys: each invalidation names its distribution",
+                "track takes no distribution_id, distribution_tenant_id, bucket, paths or keys: each invalidation names its distribution or tenant",
             ));
         }
         // The workflow gives every input its `sfn-<execution>` reference; nothing is created here.
@@ -186,7 +185,7 @@ pub(crate) fn read(p: Payload<'_>, received: Option<SystemTime>) -> Result<Intak
         }
         (Some(paths), None) => {
             let Some(distribution_id) = distribution_id else {
-                return Err(Error::invalid("distribution_id is required with paths"));
+                return Err(Error::invalid("distribution_id is required with paths (or distribution_tenant_id)"));
             };
             if bucket.is_some() {
                 return Err(Error::invalid("bucket applies to keys, not to paths"));
@@ -243,7 +242,7 @@ pub(crate) fn read(p: Payload<'_>, received: Option<SystemTime>) -> Result<Intak
     Ok(intake)
 }
 
-/// `{"invalidations": [{distribution_id, invalidation_id, timeout?, deadline?}, ...]}`; other fields of
+/// `{"invalidations": [{distribution_id | distribution_tenant_id, invalidation_id, timeout?, deadline?}, ...]}`; other fields of
 /// an item (the create step's status, paths, ...) are read from CloudFront instead.
 fn track_items(track: Value) -> Result<Vec<TrackItem>, Error> {
     const SHAPE: &str = "track must be {\"invalidations\": [{\"distribution_id\", \"invalidation_id\"}, ...]}";
@@ -261,14 +260,11 @@ fn track_items(track: Value) -> Result<Vec<TrackItem>, Error> {
             return Err(Error::invalid(format!("track.invalidations[{i}] must be an object: {SHAPE}")));
         };
         let field = |name: &str| item.get(name).filter(|v| !v.is_null());
-        let distribution_id = match field("distribution_id") {
-            Some(Value::String(id)) => DistributionId::parse(id)
-                .map_err(|rule| Error::invalid(format!("track.invalidations[{i}].distribution_id {rule}")))?,
-            _ => {
-                return Err(Error::invalid(format!(
-                    "track.invalidations[{i}].distribution_id is required (a distribution id)"
-                )))
-            }
+        let at = format!("track.invalidations[{i}].");
+        let Some(distribution_id) = target(field("distribution_id"), field("distribution_tenant_id"), &at)? else {
+            return Err(Error::invalid(format!(
+                "{at}distribution_id is required (a distribution id), or {at}distribution_tenant_id (a tenant id)"
+            )));
         };
         // CloudFront's ids are upper-case letters and digits; the id goes into a request path.
         let invalidation_id = match field("invalidation_id") {
@@ -308,6 +304,30 @@ fn track_items(track: Value) -> Result<Vec<TrackItem>, Error> {
         out.push(TrackItem { distribution_id, invalidation_id, timeout, deadline });
     }
     Ok(out)
+}
+
+/// What a request (or an item of one, `at` its place) names: `distribution_id` (a distribution) or
+/// `distribution_tenant_id` (a distribution tenant), each by its own id rule; `None` when neither.
+/// Naming both is `InvalidInput`: one invalidation is made on one of them. `null` is absent.
+fn target(distribution: Option<&Value>, tenant: Option<&Value>, at: &str) -> Result<Option<TargetId>, Error> {
+    match (distribution.filter(|v| !v.is_null()), tenant.filter(|v| !v.is_null())) {
+        (None, None) => Ok(None),
+        (Some(_), Some(_)) => Err(Error::invalid(format!(
+            "give {at}distribution_id or {at}distribution_tenant_id, not both: an invalidation is made on a distribution or on one of its tenants"
+        ))),
+        (Some(Value::String(id)), None) => DistributionId::parse(id)
+            .map(|d| Some(TargetId::Distribution(d)))
+            .map_err(|rule| Error::invalid(format!("{at}distribution_id {rule}"))),
+        (None, Some(Value::String(id))) => TenantId::parse(id)
+            .map(|t| Some(TargetId::Tenant(t)))
+            .map_err(|rule| Error::invalid(format!("{at}distribution_tenant_id {rule}"))),
+        (Some(other), None) => {
+            Err(Error::invalid(format!("{at}distribution_id must be a string (a distribution id), got {other}")))
+        }
+        (None, Some(other)) => Err(Error::invalid(format!(
+            "{at}distribution_tenant_id must be a string (a distribution tenant id), got {other}"
+        ))),
+    }
 }
 
 /// Each field of the workflow's `wait` defaults on its own in the workflow; here only the values
@@ -459,6 +479,64 @@ mod tests {
         ok(json!({"distribution_id":d,"paths":[format!("/{}", "a".repeat(3999))],"timeout":60}));
     }
 
+    /// Rule (issue 20): an explicit request names a distribution (`distribution_id`) or a tenant
+    /// (`distribution_tenant_id`), each by its own id rule; both, or neither where one is needed
+    /// (paths, a tracked invalidation), is InvalidInput. Keys may name neither (ROUTES decide).
+    #[test]
+    fn a_request_names_a_distribution_or_a_tenant() {
+        let (d, t) = ("EDFDVBD632BHDS5", "dt_acme");
+        let tenant = || Some(crate::model::TargetId::parse(t).unwrap());
+        let dist = || Some(crate::model::TargetId::parse(d).unwrap());
+        let track = |item: serde_json::Value| json!({"track": {"invalidations": [item]}});
+        // (request, Ok(what it names) or Err(part of the message))
+        let cases = vec![
+            (json!({"distribution_tenant_id":t,"paths":["/a"]}), Ok(tenant())),
+            (json!({"distribution_id":d,"paths":["/a"]}), Ok(dist())),
+            (json!({"distribution_tenant_id":t,"keys":["a"]}), Ok(tenant())),
+            (json!({"keys":["a"]}), Ok(None)),
+            (json!({"distribution_id":null,"distribution_tenant_id":t,"paths":["/a"]}), Ok(tenant())),
+            (track(json!({"distribution_tenant_id":t,"invalidation_id":"I1"})), Ok(tenant())),
+            (track(json!({"distribution_id":d,"invalidation_id":"I1"})), Ok(dist())),
+            (json!({"distribution_id":d,"distribution_tenant_id":t,"paths":["/a"]}), Err("not both")),
+            (json!({"distribution_id":d,"distribution_tenant_id":t,"keys":["a"]}), Err("not both")),
+            (json!({"paths":["/a"]}), Err("distribution_id is required with paths (or distribution_tenant_id)")),
+            (json!({"distribution_id":t,"paths":["/a"]}), Err("distribution_id \"dt_acme\" is not a distribution id")),
+            (json!({"distribution_tenant_id":d,"paths":["/a"]}), Err("is not a distribution tenant id")),
+            (json!({"distribution_tenant_id":"dt_","paths":["/a"]}), Err("is not a distribution tenant id")),
+            (json!({"distribution_tenant_id":7,"paths":["/a"]}), Err("must be a string (a distribution tenant id)")),
+            (
+                json!({"distribution_tenant_id":format!("dt_{}", "a".repeat(62)),"paths":["/a"]}),
+                Err("at most 64 characters"),
+            ),
+            (track(json!({"invalidation_id":"I1"})), Err("track.invalidations[0].distribution_tenant_id")),
+            (
+                track(json!({"distribution_id":d,"distribution_tenant_id":t,"invalidation_id":"I1"})),
+                Err("give track.invalidations[0].distribution_id or track.invalidations[0].distribution_tenant_id"),
+            ),
+            (
+                json!({"distribution_tenant_id":t,"track":{"invalidations":[{"distribution_id":d,"invalidation_id":"I1"}]}}),
+                Err("track takes no distribution_id, distribution_tenant_id"),
+            ),
+        ];
+        for (v, want) in cases {
+            let got = parse(v.to_string().as_bytes()).map(|i| {
+                let r = i.explicit.expect("explicit");
+                match r.what {
+                    Explicit::Track { invalidations } => Some(invalidations[0].distribution_id.clone()),
+                    _ => r.distribution_id().cloned(),
+                }
+            });
+            match (got, want) {
+                (Ok(got), Ok(want)) => assert_eq!(got, want, "{v}"),
+                (Err(e), Err(part)) => {
+                    assert_eq!(e.error_type(), "InvalidInput", "{v}");
+                    assert!(e.to_string().contains(part), "{v}: {e}");
+                }
+                (got, want) => panic!("{v}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
     /// Rule: a whole number of seconds may be written as a float (`900.0`), as Step
     /// Functions and JSONata may write it; a fraction or a string is still refused.
     #[test]
@@ -569,7 +647,7 @@ mod tests {
         assert_eq!(r.timeout, 120);
         let Explicit::Track { invalidations } = r.what else { panic!("a track request") };
         let item = |id: &str, timeout, deadline: Option<&str>| super::TrackItem {
-            distribution_id: crate::model::DistributionId::parse(d).unwrap(),
+            distribution_id: crate::model::TargetId::parse(d).unwrap(),
             invalidation_id: id.into(),
             timeout,
             deadline: deadline.map(String::from),

@@ -109,6 +109,7 @@ pub(crate) struct Payload<'a> {
     pub request_payload: Option<&'a serde_json::value::RawValue>,
     // Explicit request: kept as raw JSON so that a wrong type is reported by field name.
     pub distribution_id: Option<serde_json::Value>,
+    pub distribution_tenant_id: Option<serde_json::Value>,
     pub paths: Option<serde_json::Value>,
     pub keys: Option<serde_json::Value>,
     // EventBridge's envelope time and the SNS envelope's `Timestamp` (an SQS body without raw

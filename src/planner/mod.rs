@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::Error;
 pub use crate::model::{path_problem, MAX_PATH_LEN};
-use crate::model::{Change, DistributionId};
+use crate::model::{Change, TargetId};
 use filter::KeyFilter;
 use routing::{strip_prefix, Routes, Target};
 use tags::TagRules;
@@ -50,7 +50,8 @@ pub const COST_PER_PATH_USD: f64 = 0.005;
 /// One CreateInvalidation request.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Plan {
-    pub distribution_id: DistributionId,
+    #[serde(flatten, with = "crate::model::target_field")]
+    pub distribution_id: TargetId,
     pub paths: Vec<String>,
     /// SQS message indexes whose changes this request carries (to report if it fails).
     #[serde(skip)]
@@ -79,7 +80,7 @@ impl Plan {
     }
 
     /// A plan of paths given as they are (an explicit `paths` request).
-    pub fn of_paths(distribution_id: &DistributionId, paths: &[String]) -> Plan {
+    pub fn of_paths(distribution_id: &TargetId, paths: &[String]) -> Plan {
         let tags = paths.iter().filter(|p| p.starts_with('#')).count();
         let counts = crate::model::PathCounts::of(paths);
         Plan {
@@ -107,7 +108,7 @@ pub enum Routing<'a> {
     /// The keys of an explicit request, mapped exactly as event keys are, optionally only for the
     /// distribution it names. Nothing is skipped silently: a key that routing cannot place is an
     /// `InvalidInput` naming it (filters still apply: EXCLUDE is the user's own choice).
-    Keys { distribution_id: Option<&'a DistributionId> },
+    Keys { distribution_id: Option<&'a TargetId> },
 }
 
 /// The covers of one key (already stripped of its origin path) before any budget: each request
@@ -131,7 +132,7 @@ pub struct Gathered<'c> {
 /// The changes routed to one distribution, and the covers of every request form they need.
 #[derive(Debug, Clone)]
 pub struct Request<'c> {
-    pub distribution_id: DistributionId,
+    pub distribution_id: TargetId,
     covers: Covers,
     /// Each change with its key as the distribution's origin serves it (origin path stripped).
     pub routed: Vec<(&'c Change, &'c str)>,
@@ -272,7 +273,7 @@ impl<'c> Request<'c> {
     /// Room for every change's covers up front: an index document's key makes three, and growing
     /// a million keys' arena by doubling would copy it again and again. Room that is never
     /// written costs address space only.
-    fn with_room(distribution_id: &DistributionId, changes: &[Change]) -> Self {
+    fn with_room(distribution_id: &TargetId, changes: &[Change]) -> Self {
         let texts: usize = changes.iter().map(|c| 3 * (c.key.len() + 2)).sum();
         Request {
             distribution_id: distribution_id.clone(),
@@ -337,7 +338,7 @@ fn targets<'a>(
 }
 
 /// The configured caps leave no plan (more cache tags than `MAX_PATHS`): the one message.
-pub fn no_plan_fits(distribution_id: &DistributionId) -> Error {
+pub fn no_plan_fits(distribution_id: &TargetId) -> Error {
     Error::Config {
         variable: "MAX_PATHS",
         rule: format!("no plan for {distribution_id} fits MAX_PATHS and MAX_WILDCARDS"),
@@ -355,7 +356,7 @@ fn no_distribution() -> Error {
 
 /// Routes and maps every change: one [`Request`] per distribution, before budgets.
 pub fn gather<'c>(changes: &'c [Change], cfg: &Settings, routing: Routing<'_>) -> Result<Gathered<'c>, Error> {
-    let mut by_dist: BTreeMap<DistributionId, Request<'c>> = BTreeMap::new();
+    let mut by_dist: BTreeMap<TargetId, Request<'c>> = BTreeMap::new();
     let mut skipped: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut scratch = String::new();
     let foreign: Vec<Target> = match routing {
@@ -450,7 +451,7 @@ mod tests {
         let list = |name: &str| -> Vec<String> {
             var(name).map(|v| v.split(',').map(str::to_string).collect()).unwrap_or_default()
         };
-        let dist = var("DISTRIBUTION_ID").map(|d| DistributionId::parse(&d).unwrap());
+        let dist = var("DISTRIBUTION_ID").map(|d| crate::model::DistributionId::parse(&d).unwrap());
         let origin_path = var("ORIGIN_PATH").unwrap_or_default();
         let mut routes = Routes::single(dist.as_ref(), &origin_path);
         if let Some(json) = var("ROUTES") {
@@ -570,7 +571,7 @@ mod tests {
         let p = plan(
             &[change("b", "a")],
             &cfg(&[]),
-            Routing::Keys { distribution_id: Some(&DistributionId::parse("E9").unwrap()) },
+            Routing::Keys { distribution_id: Some(&TargetId::parse("E9").unwrap()) },
         )
         .unwrap();
         assert_eq!(paths(&p), vec![("E9", vec!["/a"])]);
@@ -637,7 +638,7 @@ mod tests {
         let c = cfg(&[routes]);
         for (rule, bucket, dist, ks, want) in cases {
             let changes = keys(*bucket, ks);
-            let dist = dist.map(|d| DistributionId::parse(d).unwrap());
+            let dist = dist.map(|d| TargetId::parse(d).unwrap());
             let got = plan(&changes, &c, Routing::Keys { distribution_id: dist.as_ref() });
             match want {
                 Ok(w) => assert_eq!(
@@ -657,7 +658,7 @@ mod tests {
         assert_eq!(paths(&plan(&event, &c, Routing::Events).unwrap()), vec![("EBLOG", vec!["/post.html"])]);
         // Without ROUTES, a keys request naming the configured distribution uses ORIGIN_PATH.
         let c = cfg(&[("DISTRIBUTION_ID", "E1"), ("ORIGIN_PATH", "/blog")]);
-        let e1 = DistributionId::parse("E1").unwrap();
+        let e1 = TargetId::parse("E1").unwrap();
         let got = plan(&keys(None, &["blog/post.html"]), &c, Routing::Keys { distribution_id: Some(&e1) }).unwrap();
         assert_eq!(paths(&got), vec![("E1", vec!["/post.html"])]);
         let e = plan(&keys(None, &["elsewhere.html"]), &c, Routing::Keys { distribution_id: Some(&e1) }).unwrap_err();
@@ -697,7 +698,7 @@ mod tests {
     #[test]
     fn a_plan_of_given_paths_counts_each_kind() {
         let paths: Vec<String> = (0..15).map(|i| format!("/w{i}/*")).chain(["/a".into(), "#t".into()]).collect();
-        let p = Plan::of_paths(&DistributionId::parse("E1").unwrap(), &paths);
+        let p = Plan::of_paths(&TargetId::parse("E1").unwrap(), &paths);
         assert_eq!((p.stats.exact_paths, p.stats.wildcards, p.stats.tags), (1, 15, 1));
     }
 }

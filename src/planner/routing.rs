@@ -1,11 +1,12 @@
 //! Which distribution(s) a changed key goes to, and the bucket prefix each distribution's origin
-//! serves (`ROUTES`, or `DISTRIBUTION_ID` with `ORIGIN_PATH`).
+//! serves (`ROUTES`, or `DISTRIBUTION_ID` with `ORIGIN_PATH`). A route may name a distribution
+//! tenant (`dt_…`) instead: then it names that tenant only.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::model::DistributionId;
+use crate::model::{DistributionId, TargetId};
 
 /// A bucket and key prefix whose changes go to one or more distributions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,10 +17,11 @@ pub struct Route {
     pub targets: Vec<Target>,
 }
 
-/// One distribution a route feeds, with the bucket prefix its origin serves.
+/// One distribution (or distribution tenant) a route feeds, with the bucket prefix its origin
+/// serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
-    pub distribution_id: DistributionId,
+    pub distribution_id: TargetId,
     /// Normalised as a key prefix: `""` or `"site/"` (from `/site`, `site`, `/site/`).
     pub origin_path: String,
     /// A role to assume for this distribution (one in another account), if any.
@@ -42,7 +44,11 @@ impl Routes {
             .map(|id| Route {
                 bucket: None,
                 prefix: String::new(),
-                targets: vec![Target { distribution_id: id.clone(), origin_path: origin_path.clone(), role_arn: None }],
+                targets: vec![Target {
+                    distribution_id: TargetId::Distribution(id.clone()),
+                    origin_path: origin_path.clone(),
+                    role_arn: None,
+                }],
             })
             .into_iter()
             .collect();
@@ -55,7 +61,7 @@ impl Routes {
 
     /// The role to assume for each distribution that names one. A distribution's role is the
     /// distribution's, not a route's: every route naming it must agree.
-    pub fn roles(&self) -> Result<BTreeMap<DistributionId, String>, String> {
+    pub fn roles(&self) -> Result<BTreeMap<TargetId, String>, String> {
         let mut roles = BTreeMap::new();
         for t in self.routes.iter().flat_map(|r| &r.targets) {
             let Some(role) = &t.role_arn else { continue };
@@ -90,7 +96,7 @@ impl Routes {
     }
 
     /// The target of a keys request naming a distribution that no route names.
-    pub fn foreign(&self, distribution_id: &DistributionId) -> Target {
+    pub fn foreign(&self, distribution_id: &TargetId) -> Target {
         Target { distribution_id: distribution_id.clone(), origin_path: self.origin_path.clone(), role_arn: None }
     }
 
@@ -192,13 +198,22 @@ pub fn parse_routes(json: &str) -> Result<Vec<Route>, String> {
                         TargetJson::Id(id) => (id, String::new(), None),
                         TargetJson::Full { id, origin_path, role_arn } => (id, origin_path, role_arn),
                     };
-                    let distribution_id = DistributionId::parse(&id).map_err(|rule| format!("route {i}: {rule}"))?;
+                    // A `dt_…` id is a tenant's, checked by the tenant rule; any other a distribution's.
+                    let distribution_id = TargetId::parse(&id).map_err(|rule| format!("route {i}: {rule}"))?;
                     if let Some(problem) = role.as_deref().and_then(role_arn_problem) {
                         return Err(format!("route {i}: role_arn {role:?} {problem}"));
                     }
                     Ok::<_, String>(Target { distribution_id, origin_path: normalise_origin_path(&op), role_arn: role })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
+            // A tenant is one customer's site within a multi-tenant distribution: its route sends
+            // that customer's keys to it and nowhere else.
+            if let Some(t) = targets.iter().find(|t| t.distribution_id.is_tenant()).filter(|_| targets.len() > 1) {
+                return Err(format!(
+                    "route {i} names distribution tenant {} beside other targets; a route that names a tenant names nothing else",
+                    t.distribution_id
+                ));
+            }
             if let Some(t) = targets
                 .iter()
                 .enumerate()
@@ -271,7 +286,7 @@ mod tests {
         .unwrap();
         let roles = ok.roles().unwrap();
         assert_eq!(roles.len(), 1);
-        assert_eq!(roles[&DistributionId::parse("EX").unwrap()], "arn:aws:iam::111122223333:role/cf");
+        assert_eq!(roles[&TargetId::parse("EX").unwrap()], "arn:aws:iam::111122223333:role/cf");
         let two = r(r#"[{"prefix":"a/","distributions":[{"id":"EX","role_arn":"arn:aws:iam::111122223333:role/a"}]},
                         {"prefix":"b/","distributions":[{"id":"EX","role_arn":"arn:aws:iam::111122223333:role/b"}]}]"#)
         .unwrap();
@@ -285,5 +300,42 @@ mod tests {
                 .unwrap_err();
             assert!(e.contains("is not an IAM role ARN"), "{bad}: {e}");
         }
+    }
+
+    /// Rule (issue 20): a target may be a distribution tenant (`dt_…`, its own id rule, never the
+    /// distribution rule), with its origin path stripped as for a distribution; a route that names
+    /// a tenant names nothing else. Two tenants of one bucket, routed by prefix.
+    #[test]
+    fn routes_to_tenants() {
+        let routes = parse_routes(
+            r#"[{"bucket":"sites","prefix":"customers/acme/","distributions":[{"id":"dt_acme","origin_path":"/customers/acme"}]},
+                {"bucket":"sites","prefix":"customers/globex/","distributions":[{"id":"dt_globex","origin_path":"/customers/globex/"}]},
+                {"bucket":"sites","prefix":"","distributions":["EPLATFORM"]}]"#,
+        )
+        .unwrap();
+        let c = Routes { routes, origin_path: String::new() };
+        // (key, the target, its origin path)
+        let cases = [
+            ("customers/acme/index.html", "dt_acme", "customers/acme/"),
+            ("customers/globex/a/b.css", "dt_globex", "customers/globex/"),
+            ("customers/initech/x.html", "EPLATFORM", ""),
+        ];
+        for (key, target, origin) in cases {
+            let t = &c.route_for(Some("sites"), key).unwrap().targets[0];
+            assert_eq!((t.distribution_id.as_str(), t.origin_path.as_str()), (target, origin), "{key}");
+            assert_eq!(t.distribution_id.is_tenant(), target.starts_with("dt_"), "{key}");
+        }
+        let refused = [
+            (r#"[{"prefix":"a/","distributions":["dt_acme","E1"]}]"#, "names nothing else"),
+            (r#"[{"prefix":"a/","distributions":["E1",{"id":"dt_acme"}]}]"#, "names nothing else"),
+            (r#"[{"prefix":"a/","distributions":["dt_acme","dt_globex"]}]"#, "names nothing else"),
+            (r#"[{"prefix":"a/","distributions":["dt_"]}]"#, "is not a distribution tenant id"),
+            (r#"[{"prefix":"a/","distributions":["dt_a b"]}]"#, "is not a distribution tenant id"),
+        ];
+        for (json, want) in refused {
+            let e = parse_routes(json).unwrap_err();
+            assert!(e.contains(want), "{json}: {e}");
+        }
+        assert_eq!(parse_routes(r#"[{"prefix":"a/","distributions":["E1","E2"]}]"#).unwrap()[0].targets.len(), 2);
     }
 }

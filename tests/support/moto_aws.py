@@ -28,6 +28,17 @@ ignores CallerReference. Here, without touching the product:
   * a Step Functions task with `"Credentials": {"RoleArn": ...}` runs as that role, as in AWS (moto's
     interpreter signs every call with its own keys): the role is assumed through moto's STS, so the
     call reaches the role's account;
+  * distribution tenants (CloudFront SaaS Manager), which moto does not have: the three tenant
+    invalidation operations on CloudFront's wire paths, as the SDKs send them
+    (POST/GET /2020-05-31/distribution-tenant/{Id}/invalidation, GET .../invalidation/{InvId}), with
+    the same rules as a distribution's (CallerReference, paths, statuses, the quota) and AWS's
+    `EntityNotFound` (404) for a tenant it does not know. Tenants are made with --tenants
+    dt_a=PARENT,... or POST /_cfstub/tenant {"id", "distribution_id"}; a tenant lists only its own
+    invalidations. Whether the quota counts per tenant or on the parent is unsettled at AWS: per
+    tenant by default, on the parent (with the parent's own and every sibling's) with
+    POST /_cfstub/config {"tenant_quota_on_parent": true}. Step Functions'
+    `aws-sdk:cloudfront:getInvalidationForDistributionTenant` reaches them over the wire too
+    (moto's botocore predates the operation, so the launcher gives its client the call);
   * moto's Lambda `invoke` (no Docker) can be forwarded to a Lambda Runtime API emulator such as
     `cargo lambda watch` (--lambda-endpoint), so Step Functions runs the real binary.
 
@@ -48,7 +59,12 @@ from moto.cloudfront.exceptions import CloudFrontException
 from moto.server import ThreadedMotoServer
 from moto.utilities.paginator import paginate
 
-STATE = {"complete_after_reads": 1, "complete_after_seconds": None, "quota": False, "faults": [], "log": []}
+STATE = {"complete_after_reads": 1, "complete_after_seconds": None, "quota": False, "tenant_quota_on_parent": False,
+         "faults": [], "log": []}
+# Distribution tenants: tenant id -> parent distribution id (in moto's default account). Their
+# invalidations are kept in the backend's `invalidations` under the tenant's id.
+TENANTS = {}
+CONFIG_KEYS = ("complete_after_reads", "complete_after_seconds", "quota", "tenant_quota_on_parent")
 # CloudFront's quotas per distribution: exact paths and wildcard paths in progress, counted apart.
 MAX_PATHS_IN_PROGRESS = 3000
 MAX_WILDCARDS_IN_PROGRESS = 15
@@ -104,34 +120,48 @@ def _counts(paths):
     return len(paths) - wildcards, wildcards
 
 
+def _quota_pool(dist_id):
+    """The ids whose invalidations share one quota with `dist_id`'s (a distribution or a tenant)."""
+    if not STATE["tenant_quota_on_parent"]:
+        return [dist_id]
+    parent = TENANTS.get(dist_id, dist_id)
+    return [parent] + [t for t, p in TENANTS.items() if p == parent]
+
+
 def in_progress(backend, dist_id):
-    """(exact paths, wildcard paths) in progress on a distribution now."""
+    """(exact paths, wildcard paths) in progress now against the quota of a distribution or tenant."""
     exact = wildcards = 0
-    for inv in backend.invalidations.get(dist_id, []):
+    for inv in [i for key in _quota_pool(dist_id) for i in backend.invalidations.get(key, [])]:
         if inv.status == "InProgress":
             e, w = _counts(inv.paths)
             exact, wildcards = exact + e, wildcards + w
     return exact, wildcards
 
 
-def create_invalidation(self, dist_id, paths, caller_ref):
-    self.get_distribution(dist_id)  # NoSuchDistribution first, as AWS does
+def create_invalidation(self, dist_id, paths, caller_ref, tenant=None):
+    """A distribution's invalidation, or with `tenant` (its parent as `dist_id`) the tenant's."""
+    dist, _ = self.get_distribution(dist_id)  # NoSuchDistribution first, as AWS does
+    key = tenant or dist_id
     paths = list(paths or [])
     _check_paths(paths)
     with LOCK:  # the check and the create are one step, as at CloudFront
         if self not in BACKENDS:
             BACKENDS.append(self)
-        for inv in self.invalidations.get(dist_id, []):
+        for inv in self.invalidations.get(key, []):
             if inv.caller_ref == caller_ref:
                 if sorted(inv.paths) == sorted(paths):
                     return inv
                 raise InvalidationBatchAlreadyExists(caller_ref)
         if STATE["quota"]:
-            exact, wildcards = in_progress(self, dist_id)
+            exact, wildcards = in_progress(self, key)
             new_exact, new_wildcards = _counts(paths)
             if exact + new_exact > MAX_PATHS_IN_PROGRESS or wildcards + new_wildcards > MAX_WILDCARDS_IN_PROGRESS:
                 raise TooManyInvalidationsInProgress()
-        inv = _orig_create(self, dist_id, paths, caller_ref)
+        if tenant is None:
+            inv = _orig_create(self, dist_id, paths, caller_ref)
+        else:
+            inv = cf_models.Invalidation(dist, paths, caller_ref)
+            self.invalidations.setdefault(tenant, []).append(inv)
         inv.reads = 0
         inv.created_at = time.monotonic()
         inv.complete_after_seconds = STATE["complete_after_seconds"]
@@ -139,8 +169,13 @@ def create_invalidation(self, dist_id, paths, caller_ref):
     return inv
 
 
-def get_invalidation(self, dist_id, inv_id):
-    inv = _orig_get(self, dist_id, inv_id)
+def get_invalidation(self, dist_id, inv_id, tenant=None):
+    if tenant is None:
+        inv = _orig_get(self, dist_id, inv_id)
+    else:
+        inv = next((i for i in self.invalidations.get(tenant, []) if i.id == inv_id), None)
+        if inv is None:
+            raise cf_models.NoSuchInvalidation
     with LOCK:
         inv.reads = getattr(inv, "reads", 0) + 1
         n = STATE["complete_after_reads"]
@@ -192,7 +227,17 @@ cf_models.CloudFrontBackend.list_invalidations = list_invalidations
 cf_models.Invalidation.status = property(_status, _set_status)
 
 
+# The tenant operations' wire paths (aws-sdk-cloudfront's serializers; botocore's model agrees).
+TENANT_PATH = re.compile(r"^/2020-05-31/distribution-tenant/([^/]+)/invalidation(?:/([^/]+))?/?$")
+XMLNS = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
+
+
 def operation(method, path):
+    if TENANT_PATH.match(path):
+        if method == "POST":
+            return "CreateInvalidationForDistributionTenant"
+        return ("GetInvalidationForDistributionTenant" if TENANT_PATH.match(path).group(2)
+                else "ListInvalidationsForDistributionTenant")
     if "/distribution/" not in path or "/invalidation" not in path:
         return None
     if method == "POST":
@@ -204,6 +249,92 @@ def error_body(code, message):
     return (f'<?xml version="1.0"?><ErrorResponse xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/">'
             f'<Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>'
             f'<RequestId>cfstub</RequestId></ErrorResponse>').encode()
+
+
+def _xml_time(t):
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+def _invalidation_xml(inv):
+    from xml.sax.saxutils import escape
+    items = "".join(f"<Path>{escape(p)}</Path>" for p in inv.paths)
+    return (f'<Invalidation xmlns="{XMLNS}"><Id>{inv.id}</Id><Status>{inv.status}</Status>'
+            f'<CreateTime>{_xml_time(inv.create_time)}</CreateTime><InvalidationBatch>'
+            f'<Paths><Quantity>{len(inv.paths)}</Quantity><Items>{items}</Items></Paths>'
+            f'<CallerReference>{escape(inv.caller_ref)}</CallerReference></InvalidationBatch></Invalidation>')
+
+
+def tenant_api(method, path, environ, start_response):
+    """CreateInvalidationForDistributionTenant, GetInvalidationForDistributionTenant and
+    ListInvalidationsForDistributionTenant, answered as CloudFront answers them."""
+    import urllib.parse
+    import xml.etree.ElementTree as ET
+    tenant, inv_id = TENANT_PATH.match(path).groups()
+    tenant = urllib.parse.unquote(tenant)
+
+    def reply(status, body, headers=()):
+        data = ('<?xml version="1.0" encoding="UTF-8"?>' + body).encode()
+        start_response(status, [("Content-Type", "text/xml"), ("Content-Length", str(len(data))),
+                                ("x-amzn-RequestId", "cfstub"), *headers])
+        return [data]
+
+    def error(status, code, message):
+        data = error_body(code, message)
+        start_response(status, [("Content-Type", "text/xml"), ("Content-Length", str(len(data))),
+                                ("x-amzn-RequestId", "cfstub")])
+        return [data]
+
+    parent = TENANTS.get(tenant)
+    if parent is None:
+        return error("404 Not Found", "EntityNotFound", f"The specified distribution tenant {tenant} does not exist.")
+    backend = cf_models.cloudfront_backends[DEFAULT_ACCOUNT]["aws"]
+    try:
+        if method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            if not body:
+                return error("400 Bad Request", "MissingBody", "This operation requires a body.")
+            root = ET.fromstring(body)
+            ns = {"cf": XMLNS}
+            paths = [p.text or "" for p in root.findall("./cf:Paths/cf:Items/cf:Path", ns)]
+            quantity = int(root.findtext("./cf:Paths/cf:Quantity", "-1", ns))
+            if quantity != len(paths):
+                return error("400 Bad Request", "InconsistentQuantities", "The value of Quantity and the size of Items don't match.")
+            caller_ref = root.findtext("./cf:CallerReference", "", ns)
+            inv = create_invalidation(backend, parent, paths, caller_ref, tenant=tenant)
+            location = f"https://cloudfront.amazonaws.com/2020-05-31/distribution-tenant/{tenant}/invalidation/{inv.id}"
+            return reply("201 Created", _invalidation_xml(inv), [("Location", location)])
+        if inv_id:
+            return reply("200 OK", _invalidation_xml(get_invalidation(backend, parent, inv_id, tenant=tenant)))
+        query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+        marker = (query.get("Marker") or [""])[0]
+        max_items = int((query.get("MaxItems") or ["100"])[0])
+        newest_first = list(reversed(backend.invalidations.get(tenant, [])))
+        start = next((n for n, i in enumerate(newest_first) if i.id == marker), len(newest_first)) if marker else 0
+        page, rest = newest_first[start:start + max_items], newest_first[start + max_items:]
+        items = "".join(f"<InvalidationSummary><Id>{i.id}</Id><CreateTime>{_xml_time(i.create_time)}</CreateTime>"
+                        f"<Status>{i.status}</Status></InvalidationSummary>" for i in page)
+        next_marker = f"<NextMarker>{rest[0].id}</NextMarker>" if rest else ""
+        return reply("200 OK", f'<InvalidationList xmlns="{XMLNS}"><Marker>{marker}</Marker>{next_marker}'
+                               f'<MaxItems>{max_items}</MaxItems><IsTruncated>{"true" if rest else "false"}</IsTruncated>'
+                               f'<Quantity>{len(page)}</Quantity><Items>{items}</Items></InvalidationList>')
+    except CloudFrontException as e:
+        status = {"NoSuchInvalidation": "404 Not Found", "BatchTooLarge": "413 Request Entity Too Large"}
+        return error(status.get(e.code, "400 Bad Request"), e.code, e.message)
+
+
+DEFAULT_ACCOUNT = "123456789012"
+
+
+def create_tenant(tenant, parent):
+    """A distribution tenant of `parent` (a distribution of moto's default account)."""
+    backend = cf_models.cloudfront_backends[DEFAULT_ACCOUNT]["aws"]
+    if parent not in backend.distributions:
+        raise ValueError(f"no distribution {parent} for tenant {tenant}")
+    with LOCK:
+        TENANTS[tenant] = parent
+        if backend not in BACKENDS:
+            BACKENDS.append(backend)
 
 
 class Control:
@@ -227,12 +358,16 @@ class Control:
             fault = next((f for f in STATE["faults"] if f.get("op", op) == op), None)
             if fault is not None:
                 STATE["faults"].remove(fault)
+        app = self.app
+        if TENANT_PATH.match(path):
+            def app(environ, start_response):
+                return tenant_api(method, path, environ, start_response)
         if fault is None:
-            return self.app(environ, start_response)
+            return app(environ, start_response)
         if fault.get("delay"):
             time.sleep(float(fault["delay"]))
             if not fault.get("status"):
-                return self.app(environ, start_response)
+                return app(environ, start_response)
         if fault.get("reset"):
             # Drop the connection without a response: SO_LINGER 0 makes the eventual close an RST,
             # and shutting the socket down now ends the exchange (werkzeug would otherwise wait for
@@ -257,11 +392,13 @@ class Control:
             out = {"distribution_id": create_distribution(ENDPOINT[0], body.get("comment", "test"), body.get("id"),
                                                           body.get("account"))}
             return self.reply(start_response, out)
+        if path == "/_cfstub/tenant" and method == "POST":
+            create_tenant(body["id"], body["distribution_id"])
+            return self.reply(start_response, {"id": body["id"], "distribution_id": body["distribution_id"]})
         with LOCK:
             if path == "/_cfstub/config" and method == "POST":
-                STATE.update({k: v for k, v in body.items()
-                              if k in ("complete_after_reads", "complete_after_seconds", "quota")})
-                out = {k: STATE[k] for k in ("complete_after_reads", "complete_after_seconds", "quota")}
+                STATE.update({k: v for k, v in body.items() if k in CONFIG_KEYS})
+                out = {k: STATE[k] for k in CONFIG_KEYS}
             elif path == "/_cfstub/complete" and method == "POST":
                 done = []
                 for b in backends():
@@ -274,7 +411,7 @@ class Control:
             elif path == "/_cfstub/in_progress":
                 out = {}
                 for b in backends():
-                    for dist_id in b.distributions:
+                    for dist_id in list(b.distributions) + [t for t in TENANTS if b.invalidations.get(t)]:
                         exact, wildcards = in_progress(b, dist_id)
                         ids = [i.id for i in b.invalidations.get(dist_id, []) if i.status == "InProgress"]
                         out[dist_id] = {"exact": exact, "wildcards": wildcards, "invalidations": ids}
@@ -366,17 +503,70 @@ def task_credentials():
 
     def boto_client_for(region, service, state_credentials=None):
         if not getattr(state_credentials, "named", False):
-            return orig_client(region, service, state_credentials)
+            return with_tenant_operations(orig_client(region, service, state_credentials))
         sts = boto3.client("sts", endpoint_url=ENDPOINT[0], region_name=region, aws_access_key_id="ak",
                            aws_secret_access_key="sk")
         c = sts.assume_role(RoleArn=state_credentials.role_arn, RoleSessionName="sfn-task")["Credentials"]
-        return boto3.client(service, endpoint_url=ENDPOINT[0], region_name=region,
-                            aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
-                            aws_session_token=c["SessionToken"],
-                            config=Config(parameter_validation=False, retries={"max_attempts": 0, "total_max_attempts": 1}))
+        return with_tenant_operations(boto3.client(
+            service, endpoint_url=ENDPOINT[0], region_name=region,
+            aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
+            aws_session_token=c["SessionToken"],
+            config=Config(parameter_validation=False, retries={"max_attempts": 0, "total_max_attempts": 1})))
 
     state_task.StateTask._eval_state_credentials = eval_state_credentials
     sdk.boto_client_for = boto_client_for
+
+
+class _TenantOperations:
+    """A CloudFront client whose botocore predates distribution tenants (moto 5.2.5 runs with
+    botocore 1.35), given GetInvalidationForDistributionTenant over the same wire path the SDKs
+    use, with the modelled error classes (so that Step Functions names them
+    `cloudfront.EntityNotFoundException`, `cloudfront.NoSuchInvalidationException`)."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def get_invalidation_for_distribution_tenant(self, DistributionTenantId, Id):
+        import datetime
+        import urllib.error
+        import urllib.parse
+        import xml.etree.ElementTree as ET
+        from botocore.exceptions import ClientError
+        url = (f"{ENDPOINT[0]}/2020-05-31/distribution-tenant/{urllib.parse.quote(DistributionTenantId, safe='')}"
+               f"/invalidation/{urllib.parse.quote(Id, safe='')}")
+        try:
+            with urllib.request.urlopen(url, timeout=30) as r:
+                root = ET.fromstring(r.read())
+        except urllib.error.HTTPError as e:
+            text = e.read().decode()
+            code = re.search(r"<Code>([^<]+)</Code>", text)
+            code = code.group(1) if code else "CloudFrontException"
+            message = re.search(r"<Message>([^<]*)</Message>", text)
+            error = {"Error": {"Code": code, "Message": message.group(1) if message else ""},
+                     "ResponseMetadata": {"HTTPStatusCode": e.code, "RequestId": "cfstub"}}
+            raise type(code, (ClientError,), {})(error, "GetInvalidationForDistributionTenant") from None
+        ns = {"cf": XMLNS}
+        created = datetime.datetime.strptime(root.findtext("cf:CreateTime", "", ns), "%Y-%m-%dT%H:%M:%S.%fZ")
+        return {"Invalidation": {
+            "Id": root.findtext("cf:Id", "", ns),
+            "Status": root.findtext("cf:Status", "", ns),
+            "CreateTime": created.replace(tzinfo=datetime.timezone.utc),
+            "InvalidationBatch": {
+                "Paths": {"Quantity": int(root.findtext("cf:InvalidationBatch/cf:Paths/cf:Quantity", "0", ns)),
+                          "Items": [p.text for p in root.findall("cf:InvalidationBatch/cf:Paths/cf:Items/cf:Path", ns)]},
+                "CallerReference": root.findtext("cf:InvalidationBatch/cf:CallerReference", "", ns),
+            },
+        }}
+
+
+def with_tenant_operations(client):
+    if client.meta.service_model.service_name == "cloudfront" and not hasattr(
+            client, "get_invalidation_for_distribution_tenant"):
+        return _TenantOperations(client)
+    return client
 
 
 def forward_lambda_invokes(endpoint, forced_name=None):
@@ -417,6 +607,8 @@ def main():
                     help="address to bind (tests: 127.0.0.1; `sam local invoke` needs one its container reaches)")
     ap.add_argument("--distributions", type=int, default=1, help="distributions to create at start")
     ap.add_argument("--distribution-ids", default="", help="comma-separated ids for the first distributions")
+    ap.add_argument("--tenants", default="",
+                    help="comma-separated distribution tenants to create, dt_x=PARENT (default parent: the first distribution)")
     ap.add_argument("--complete-after", type=int, default=1,
                     help="GetInvalidation reads before Completed (0 at once, negative never)")
     ap.add_argument("--complete-after-seconds", type=float, default=None,
@@ -452,7 +644,12 @@ def main():
     wanted = [d for d in args.distribution_ids.split(",") if d]
     count = max(args.distributions, len(wanted))
     dists = [create_distribution(ENDPOINT[0], f"test {i}", wanted[i] if i < len(wanted) else None) for i in range(count)]
-    print(json.dumps({"endpoint": ENDPOINT[0], "port": port, "distributions": dists}), flush=True)
+    tenants = {}
+    for spec in filter(None, args.tenants.split(",")):
+        tenant, _, parent = spec.partition("=")
+        create_tenant(tenant, parent or dists[0])
+        tenants[tenant] = parent or dists[0]
+    print(json.dumps({"endpoint": ENDPOINT[0], "port": port, "distributions": dists, "tenants": tenants}), flush=True)
     try:
         if args.serve_forever:
             threading.Event().wait()
