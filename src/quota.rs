@@ -10,9 +10,10 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use crate::cloudfront::CloudFront;
 use crate::deadline::Instant;
 use crate::error::Error;
-use crate::known::Known;
+use crate::known::{Known, Seen};
 use crate::model::{PathCounts, TargetId};
 use crate::model::{API_MAX_PATHS_IN_PROGRESS, API_MAX_WILDCARDS_IN_PROGRESS};
+use crate::reference;
 
 /// What may still go in progress on a distribution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +57,11 @@ impl Room {
     }
 }
 
+/// Whether an invalidation in progress counts in [`paced`]: this project's, with wildcards.
+fn paces(seen: &Seen) -> bool {
+    seen.counts.wildcards > 0 && reference::is_ours(&seen.caller_reference)
+}
+
 /// Time counted with the newest wildcard spending in [`paced`]: a batch polled in the same
 /// burst of uploads (a batching window, a visibility timeout, a requeue delay apart) may share
 /// it.
@@ -72,7 +78,9 @@ pub const PACE_BURST: Duration = Duration::from_secs(180);
 /// 5-minute distribution allows 9 at once), and with nothing in progress there is nothing to
 /// pace (the whole room, as `cfinv plan` shows).
 ///
-/// `wildcards`: the age and wildcard count of each invalidation in progress that has any.
+/// `wildcards`: the age and wildcard count of each of this project's invalidations in progress
+/// that has any ([`paces`]). Another tool's are not this stream's spending: they take room, which
+/// the room itself counts, but pacing them would only leave their slots to them.
 pub fn paced(lasts: Duration, wildcards: &mut [(Duration, usize)]) -> usize {
     let rate = API_MAX_WILDCARDS_IN_PROGRESS as f64 / lasts.as_secs_f64().max(1.0);
     let allowance = |x: Duration| (((x + PACE_BURST).as_secs_f64() * rate).floor() as usize).max(1);
@@ -149,7 +157,7 @@ pub async fn room<C: CloudFront>(
                 match known.peek(distribution_id, &s.id) {
                     Some(seen) => {
                         busy += seen.counts;
-                        if seen.counts.wildcards > 0 {
+                        if paces(&seen) {
                             wild.push((age(t), seen.counts.wildcards));
                         }
                     }
@@ -170,9 +178,9 @@ pub async fn room<C: CloudFront>(
     if let Some(t) = settles.or(newest) {
         known.settle(distribution_id, t.checked_sub(Duration::from_secs(1)).unwrap_or(t));
     }
-    let (counts, read) = read_at_once(cf, known, distribution_id, &unread, until, |t, c| {
-        if c.wildcards > 0 {
-            wild.push((age(t), c.wildcards));
+    let (counts, read) = read_at_once(cf, known, distribution_id, &unread, until, |seen| {
+        if paces(seen) {
+            wild.push((age(seen.create_time), seen.counts.wildcards));
         }
     })
     .await?;
@@ -202,16 +210,15 @@ pub async fn room<C: CloudFront>(
     Ok(Room { exact: API_MAX_PATHS_IN_PROGRESS.saturating_sub(busy.exact), wildcards, in_progress, spend })
 }
 
-/// Reads `ids` (GetInvalidation, remembered) [`READ_AT_ONCE`] at a time until `until`, telling
-/// `each` the counts of each (with its `CreateTime`): the sum of their counts and how many were
-/// read.
+/// Reads `ids` (GetInvalidation, remembered) [`READ_AT_ONCE`] at a time until `until`, showing
+/// `each` each one read: the sum of their counts and how many were read.
 async fn read_at_once<C: CloudFront>(
     cf: &C,
     known: &Known,
     distribution_id: &TargetId,
     ids: &[(String, SystemTime)],
     until: Option<Instant>,
-    mut each: impl FnMut(SystemTime, PathCounts),
+    mut each: impl FnMut(&Seen),
 ) -> Result<(PathCounts, usize), Error> {
     let mut counts = PathCounts::default();
     let mut read = 0;
@@ -230,7 +237,7 @@ async fn read_at_once<C: CloudFront>(
         };
         let Some(seen) = next else { break };
         let seen = seen?;
-        each(seen.create_time, seen.counts);
+        each(&seen);
         counts += seen.counts;
         read += 1;
         if let Some((id, _)) = waiting.next() {

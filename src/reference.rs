@@ -86,6 +86,17 @@ pub enum Origin {
     Paths,
 }
 
+/// The references this project's invalidations carry: `cfinv-` for every reference derived
+/// here (by the Lambda or `cfinv invalidate`), `sfn-` for the workflow's (`sfn-<execution name>`,
+/// statemachine/invalidate.asl.json). A caller-given `caller_reference` of an explicit request
+/// counts as another tool's: nothing tells it apart.
+const OUR_PREFIXES: [&str; 2] = ["cfinv-", "sfn-"];
+
+/// Whether an invalidation's CallerReference is one this project makes.
+pub fn is_ours(caller_reference: &str) -> bool {
+    OUR_PREFIXES.iter().any(|p| caller_reference.starts_with(p))
+}
+
 /// The one rule (see the module documentation).
 pub fn decide<'c>(
     given: Option<&str>,

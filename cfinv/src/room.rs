@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use cf_invalidator::cloudfront::{CloudFront, Invalidation};
 use cf_invalidator::model::{PathCounts, TargetId, API_MAX_PATHS_IN_PROGRESS, API_MAX_WILDCARDS_IN_PROGRESS};
-use cf_invalidator::Error;
+use cf_invalidator::{reference, Error};
 use serde_json::{json, Value};
 
 use crate::{block_on, cloudfront, print_error};
@@ -49,12 +49,6 @@ pub fn run(args: Args) -> ExitCode {
     })
 }
 
-/// The references this project's invalidations carry (src/reference.rs): `cfinv-` for every
-/// reference derived by the Lambda or `cfinv invalidate`, `sfn-` for the workflow's
-/// (`sfn-<execution name>`, statemachine/invalidate.asl.json). A caller-given `caller_reference`
-/// of an explicit request counts as another tool's: nothing tells it apart.
-const OUR_PREFIXES: [&str; 2] = ["cfinv-", "sfn-"];
-
 /// Who made an invalidation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum By {
@@ -64,7 +58,7 @@ pub enum By {
 
 impl By {
     pub fn of(caller_reference: &str) -> By {
-        if OUR_PREFIXES.iter().any(|p| caller_reference.starts_with(p)) {
+        if reference::is_ours(caller_reference) {
             By::ThisFunction
         } else {
             By::Others
