@@ -185,7 +185,7 @@ async fn invalidate_list_status_and_room_on_a_tenant() {
     assert_eq!(parent.json()["in_progress"]["invalidations"], 0, "the parent's own list holds nothing");
 
     // Completed at CloudFront: status and list say so.
-    assert_eq!(moto.complete(Some(&id)), [id.clone()]);
+    assert_eq!(moto.complete(Some(&id)), vec![id.clone()]);
     let status = cfinv(&moto, &[], &["status", "dt_acme", &id]);
     assert_eq!(status.json()["status"], "Completed", "{}", status.stdout);
     let list = cfinv(&moto, &[], &["list", "dt_acme"]);
