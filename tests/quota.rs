@@ -17,14 +17,16 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use cf_invalidator::cloudfront::CloudFront;
 use cf_invalidator::handler::Invocation;
 use cf_invalidator::lambda::{self, Output};
 use cf_invalidator::{planner, Config};
 use serde_json::{json, Value};
-use support::{event, s3_notification, sqs_event, Moto, SAMPLE_DISTRIBUTION as DIST};
+use support::{
+    event, s3_event_time, s3_notification, s3_notification_at, sqs_event, Moto, SAMPLE_DISTRIBUTION as DIST,
+};
 
 fn config() -> Config {
     Config::from_lookup(|n| match n {
@@ -300,5 +302,170 @@ async fn invalidation_in_progress_for_60_minutes() {
     }
     for (_, _, key) in &late {
         assert!(covers_key(&paths, key), "{key} covered: {paths:?}");
+    }
+}
+
+/// Another tool's invalidation, as CloudFront answers its create: (id, `CreateTime`).
+async fn create_timed(moto: &Moto, reference: &str, paths: Vec<String>) -> (String, SystemTime) {
+    let id = create(moto, reference, paths).await;
+    let got = moto.sdk().get_invalidation().distribution_id(DIST).id(&id).send().await.unwrap();
+    let created = got.invalidation.unwrap().create_time;
+    (id, SystemTime::try_from(created).unwrap())
+}
+
+/// One SQS message of one S3 upload of `key` made at `made` (its `eventTime`).
+fn upload_at(id: &str, key: &str, made: SystemTime) -> (String, String, String) {
+    static SEQUENCER: AtomicU64 = AtomicU64::new(0x0072E99A88DC0000);
+    let seq = format!("{:018X}", SEQUENCER.fetch_add(1, Ordering::Relaxed));
+    (id.to_string(), s3_notification_at(key, &seq, false, &s3_event_time(made)), key.to_string())
+}
+
+/// How many CreateInvalidation calls the stand-in has seen (refused ones included).
+fn creates(moto: &Moto) -> usize {
+    moto.calls().iter().filter(|c| *c == "CreateInvalidation").count()
+}
+
+/// Rule (issue 18, item 1, "covered already means done"): a change is covered by an invalidation
+/// created after it, anyone's — here another tool's `/*` — so its SQS message is acknowledged and
+/// nothing is created; CloudFront's `CreateTime` must be later than the change's S3 `eventTime` by
+/// `submit::CLOCK_MARGIN` (2 s), so a change made within the margin before the `/*`, or after it,
+/// is invalidated. Through the real SDK: the `/*`'s `CreateTime` as ListInvalidations and
+/// GetInvalidation carry it on the wire.
+#[tokio::test]
+async fn another_tools_wildcard_made_after_a_change_covers_it_and_nothing_is_created() {
+    let moto = moto();
+    let cf = moto.cloudfront();
+    let (_, flushed) = create_timed(&moto, "another-tool-flush", vec!["/*".to_string()]).await;
+    assert_eq!(cf_invalidator::submit::CLOCK_MARGIN, Duration::from_secs(2), "the margin the cases straddle");
+    let ms = Duration::from_millis;
+    // (the change's eventTime, covered already by the `/*`, why)
+    let cases = [
+        (flushed - ms(10_000), true, "made 10 s before the /*: acknowledged, nothing created"),
+        (flushed - ms(2_500), true, "made 2.5 s before: past the margin, covered"),
+        (flushed - ms(1_000), false, "made 1 s before: within the clock margin, invalidated (the safe side)"),
+        (flushed + ms(1_000), false, "made after the /*: invalidated"),
+    ];
+    for (i, (made, covered, why)) in cases.into_iter().enumerate() {
+        let key = format!("case{i}/page{i}.html");
+        let msg = upload_at(&format!("covered-{i}"), &key, made);
+        let before = moto.invalidation_ids(DIST).await;
+        let calls = creates(&moto);
+        let back = deliver(&cf, std::slice::from_ref(&msg), &format!("c{i}")).await;
+        assert_eq!(back, BTreeSet::new(), "{why}: the message is acknowledged");
+        let made = new_invalidations(&moto, &before).await;
+        if covered {
+            assert_eq!(made, Vec::<String>::new(), "{why}");
+            assert_eq!(creates(&moto), calls, "{why}: no CreateInvalidation at all");
+        } else {
+            assert_eq!(made.len(), 1, "{why}");
+            let paths = paths_of(&moto, &made[0]).await;
+            assert!(covers_key(&paths, &key), "{why}: {key} covered by {paths:?}");
+            assert!(!paths.iter().any(|p| p == "/*"), "{why}: its own paths, not a flush: {paths:?}");
+        }
+    }
+}
+
+/// Rule (issue 18, item 3, partial fit): with 10 exact paths of room left (another tool's 2,990
+/// exact paths and 15 wildcards in progress), a batch of 15 messages of one path each sends the
+/// oldest 10 in one invalidation, and only the newest 5 come back as batchItemFailures; CloudFront
+/// refuses nothing (nothing was sent that the room could not hold).
+#[tokio::test]
+async fn a_nearly_full_room_takes_the_oldest_part_of_a_batch_and_only_the_rest_comes_back() {
+    let moto = moto();
+    let cf = moto.cloudfront();
+    create(&moto, "deploy-tool", (0..2990).map(|i| format!("/tool/{i}.html")).collect()).await;
+    create(&moto, "another-tool", (0..15).map(|i| format!("/other/{i}/*")).collect()).await;
+    assert_eq!(moto.in_progress(DIST), (2990, 15), "10 exact paths and no wildcard left");
+    let calls = creates(&moto);
+    let before = moto.invalidation_ids(DIST).await;
+    // Made a second apart, in an order other than the batch's: message i is the (7i mod 15)-th.
+    let start = SystemTime::now() - Duration::from_secs(60);
+    let batch: Vec<_> = (0..15u64)
+        .map(|i| upload_at(&format!("part-{i:02}"), &format!("d{i}/app.js"), start + Duration::from_secs(i * 7 % 15)))
+        .collect();
+    let newest: BTreeSet<String> = (0..15u64).filter(|i| i * 7 % 15 >= 10).map(|i| format!("part-{i:02}")).collect();
+
+    let back = deliver(&cf, &batch, "partial").await;
+    assert_eq!(back, newest, "only the 5 newest come back");
+    let made = new_invalidations(&moto, &before).await;
+    assert_eq!(made.len(), 1, "one invalidation for the part that fits: {made:?}");
+    let paths = paths_of(&moto, &made[0]).await;
+    assert_eq!(paths.len(), 10, "{paths:?}");
+    for (id, _, key) in &batch {
+        assert_eq!(covers_key(&paths, key), !back.contains(id), "{id} ({key}): {paths:?}");
+    }
+    assert_eq!(creates(&moto) - calls, 1, "one create, none refused");
+    assert_eq!(moto.in_progress(DIST), (3000, 15));
+}
+
+/// A CloudFront client signing with its own access key, which the stand-in's call log records:
+/// whose calls were whose.
+fn signed_as(moto: &Moto, key: &str) -> cf_invalidator::cloudfront::SdkCloudFront {
+    use aws_sdk_cloudfront::config::{BehaviorVersion, Credentials, Region};
+    let conf = aws_sdk_cloudfront::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(&moto.endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(key, "test", None, None, "tests"))
+        .build();
+    cf_invalidator::cloudfront::SdkCloudFront::from_client(aws_sdk_cloudfront::Client::from_conf(conf))
+}
+
+/// Rule (issue 18, item 2, "a refusal caused by a concurrent invocation costs no change a
+/// visibility timeout"): two invocations race for a room that holds only one of their batches
+/// (8 one-path messages each). Both read the room before either creates (the stand-in holds each
+/// create 2 s, as a slow API would), so one is refused; it reads the room again and re-fits into
+/// what is left — the rest of the exact room, the wildcard room — or, with nothing left, waits.
+/// No change is lost: every message is acknowledged with an invalidation covering it, or comes
+/// back; at most one refusal per invocation.
+#[tokio::test]
+async fn two_invocations_racing_for_one_room_lose_no_change() {
+    // (the other tool's exact paths and wildcards in progress, messages acknowledged by the
+    // invocation that won and by the one refused, why)
+    let cases = [
+        (2990, 15, 8, 2, "10 exact left: the refused one sends 2 of its 8 into the 2 left, 6 come back"),
+        (2992, 15, 8, 0, "8 exact left: nothing left for the refused one, all 8 wait"),
+        (2990, 0, 8, 8, "exact room short for the refused one: it re-fits whole into the wildcard room"),
+    ];
+    for (exact, wildcards, won, refitted, why) in cases {
+        let moto = moto();
+        create(&moto, "deploy-tool", (0..exact).map(|i| format!("/tool/{i}.html")).collect()).await;
+        if wildcards > 0 {
+            create(&moto, "another-tool", (0..wildcards).map(|i| format!("/other/{i}/*")).collect()).await;
+        }
+        let before = moto.invalidation_ids(DIST).await;
+        let made = SystemTime::now() - Duration::from_secs(30);
+        let batches: Vec<Vec<_>> = ["racer-a", "racer-b"]
+            .iter()
+            .map(|r| (0..8).map(|i| upload_at(&format!("{r}-{i}"), &format!("{r}/p{i}.css"), made)).collect())
+            .collect();
+        let hold = json!({"op": "CreateInvalidation", "delay": 2.0});
+        moto.inject(json!([hold, hold]));
+        let (a, b) = (signed_as(&moto, "racer-a"), signed_as(&moto, "racer-b"));
+        let (back_a, back_b) = tokio::join!(deliver(&a, &batches[0], "race-a"), deliver(&b, &batches[1], "race-b"));
+
+        let made = new_invalidations(&moto, &before).await;
+        let mut paths = Vec::new();
+        for id in &made {
+            paths.extend(paths_of(&moto, id).await);
+        }
+        let mut acked = Vec::new();
+        for (batch, back) in batches.iter().zip([&back_a, &back_b]) {
+            for (id, _, key) in batch {
+                assert!(back.contains(id) || covers_key(&paths, key), "{why}: {id} acknowledged but not invalidated");
+            }
+            assert!(back.iter().all(|id| batch.iter().any(|m| &m.0 == id)), "{why}: {back:?}");
+            acked.push(batch.len() - back.len());
+        }
+        acked.sort();
+        assert_eq!(acked, [refitted.min(won), won.max(refitted)], "{why}");
+        let log = moto.signers();
+        let calls = moto.calls();
+        let by = |who: &str| log.iter().zip(&calls).filter(|(k, op)| *k == who && *op == "CreateInvalidation").count();
+        let (creates_a, creates_b) = (by("racer-a"), by("racer-b"));
+        assert!(creates_a <= 2 && creates_b <= 2, "{why}: at most one refusal each: {creates_a}, {creates_b}");
+        assert_eq!(creates_a + creates_b - made.len(), 1, "{why}: exactly one refused (both read before either made)");
+        let (e, w) = moto.in_progress(DIST);
+        assert!(e <= 3000 && w <= 15, "{why}: {e}, {w}");
     }
 }

@@ -290,17 +290,28 @@ pub fn s3_form_encode(key: &str) -> String {
 }
 
 /// One S3 event notification (one record) for an upload (`deleted`: a delete) of `key` in bucket
-/// `www-example`, with this upload's `sequencer`.
+/// `www-example`, with this upload's `sequencer`, made at 2026-01-01T00:00:00.000Z.
 pub fn s3_notification(key: &str, sequencer: &str, deleted: bool) -> String {
+    s3_notification_at(key, sequencer, deleted, "2026-01-01T00:00:00.000Z")
+}
+
+/// [`s3_notification`] with its `eventTime` (RFC 3339 as S3 writes it, e.g. from
+/// [`s3_event_time`]): when the change was made, as intake reads it.
+pub fn s3_notification_at(key: &str, sequencer: &str, deleted: bool, event_time: &str) -> String {
     let event = if deleted { "ObjectRemoved:Delete" } else { "ObjectCreated:Put" };
     serde_json::json!({"Records": [{
         "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-        "eventTime": "2026-01-01T00:00:00.000Z", "eventName": event,
+        "eventTime": event_time, "eventName": event,
         "s3": {"s3SchemaVersion": "1.0", "configurationId": "cf-invalidator",
                "bucket": {"name": "www-example", "arn": "arn:aws:s3:::www-example"},
                "object": {"key": s3_form_encode(key), "sequencer": sequencer}}
     }]})
     .to_string()
+}
+
+/// A time as S3 writes `eventTime`: RFC 3339 in UTC, to the millisecond.
+pub fn s3_event_time(t: std::time::SystemTime) -> String {
+    humantime::format_rfc3339_millis(t).to_string()
 }
 
 /// An SQS event (what Lambda's poller delivers) of `(messageId, body)` messages.
