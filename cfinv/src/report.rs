@@ -170,6 +170,7 @@ fn hint(e: &Error) -> &'static str {
             "\n(the credentials need cloudfront:CreateInvalidation, cloudfront:GetInvalidation and cloudfront:ListInvalidations on the distribution)"
         }
         Error::NoSuchDistribution { .. } => "\n(check --distribution-id, DISTRIBUTION_ID or ROUTES)",
+        Error::NoSuchDistributionTenant { .. } => "\n(check --distribution-tenant-id or ROUTES: a tenant id is dt_…)",
         _ => "",
     }
 }
