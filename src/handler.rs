@@ -819,7 +819,7 @@ mod freshness {
     }
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(f)
+        tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(f)
     }
 
     fn run<C: CloudFront>(c: &Config, cf: &C, payload: &[u8]) -> Result<Output, Error> {
@@ -900,6 +900,66 @@ mod freshness {
             });
             assert!(covered, "{dir} (changed at {at}) is covered by an invalidation made after it");
         }
+    }
+
+    /// The in-memory CloudFront, each call taking 100 ms on tokio's clock.
+    struct Slow<'a>(&'a MemoryCloudFront);
+
+    impl CloudFront for Slow<'_> {
+        async fn create_invalidation(
+            &self,
+            req: CreateRequest<'_>,
+            by: Option<Instant>,
+        ) -> Result<Invalidation, Error> {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            self.0.create_invalidation(req, by).await
+        }
+        async fn get_invalidation(&self, d: &TargetId, id: &str) -> Result<Invalidation, Error> {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            self.0.get_invalidation(d, id).await
+        }
+        async fn list_invalidations(&self, d: &TargetId, marker: Option<&str>) -> Result<InvalidationPage, Error> {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            self.0.list_invalidations(d, marker).await
+        }
+    }
+
+    /// Rule (issue 18, items 2 and 6): two invocations racing for the last wildcard slot pacing
+    /// allows spend it once. Each pauses a time drawn from its own reference before spending a
+    /// scarce slot, then reads the room again: the later one finds the slot spent and waits
+    /// (its messages come back), where both used to create.
+    #[test]
+    fn two_invocations_racing_for_a_scarce_wildcard_slot_spend_it_once() {
+        let cf = MemoryCloudFront::new(&[D]);
+        cf.set_completion(|_| 6000);
+        let tool: Vec<String> = (0..3000).map(|i| format!("/tool/{i}")).collect();
+        let tool: Vec<&str> = tool.iter().map(String::as_str).collect();
+        other_tool(&cf, D, "tool", &tool);
+        cf.set_now(2400);
+        let config = cfg(&[("DISTRIBUTION_ID", D)]);
+        let keys = |d: &str| -> Vec<String> { (0..3).map(|j| format!("{d}/p{j}/index.html")).collect() };
+        let (a, b) = (keys("a"), keys("b"));
+        let batch_of = |ks: &[String], from: usize| {
+            let refs: Vec<(usize, &str, u64)> =
+                ks.iter().enumerate().map(|(j, k)| (from + j, k.as_str(), 2390)).collect();
+            batch(&refs)
+        };
+        let (pa, pb) = (batch_of(&a, 0), batch_of(&b, 10));
+        let inv = |id: &str| Invocation { request_id: id.into(), deadline: None, now: Some(time_of(2400)) };
+        let (ia, ib) = (inv("a"), inv("b"));
+        // Every call takes 100 ms (tokio's paused clock), so that the two interleave as they do
+        // in Lambda: both read the room before either creates.
+        let slow = Slow(&cf);
+        let (ra, rb) =
+            block_on(async { tokio::join!(handle(&config, &slow, &pa, &ia), handle(&config, &slow, &pb, &ib)) });
+        let made: Vec<_> = cf.invalidations().into_iter().skip(1).collect();
+        let wildcards: usize = made.iter().map(|i| PathCounts::of(&i.paths).wildcards).sum();
+        assert_eq!(wildcards, 1, "one slot spent: {made:?}");
+        let held = [ra, rb]
+            .iter()
+            .filter(|r| r.as_ref().is_err_and(|e| e.error_type() == "TooManyInvalidationsInProgress"))
+            .count();
+        assert_eq!(held, 1, "the later one waits, its messages back");
     }
 
     /// Rule (covered already): a change is covered by any invalidation created after it whose

@@ -93,6 +93,22 @@ impl Submitted {
     }
 }
 
+/// One attempt's end.
+enum Attempt {
+    Done(Submitted),
+    /// CloudFront refused the create for room: attempted again from the room read.
+    Refused(Submitted),
+    /// About to spend a scarce wildcard slot: pause ([`stagger`]), then attempt again once.
+    Yield,
+}
+
+/// The pause before spending a scarce wildcard slot: 0 to 4 s, drawn from the request's
+/// reference, so that two invocations racing with different changes pause differently and the
+/// later one sees the earlier one's create (a call takes about 100 ms).
+fn stagger(reference: &str) -> Duration {
+    Duration::from_millis(xxhash_rust::xxh3::xxh3_64(reference.as_bytes()) % 4000)
+}
+
 /// How many times a refused create looks at the room again within one invocation: a refusal is
 /// another invocation's or tool's create landing between this one's read and create, and the
 /// room left is usually enough for a narrower plan.
@@ -130,11 +146,20 @@ impl<C: CloudFront> Submitter<'_, C> {
     /// See the module documentation.
     pub async fn submit(&self, s: &Submission<'_>) -> Result<Submitted, Error> {
         let mut refusals = 0;
+        let mut may_yield = true;
         loop {
-            let (submitted, refused) = self.attempt(s, refusals).await?;
-            if !refused {
-                return Ok(submitted);
-            }
+            let submitted = match self.attempt(s, refusals, may_yield).await? {
+                Attempt::Done(submitted) => return Ok(submitted),
+                Attempt::Refused(submitted) => submitted,
+                Attempt::Yield => {
+                    may_yield = false;
+                    let pause = stagger(&s.reference.value);
+                    if self.deadline.is_none_or(|t| deadline::left(t) >= pause + REFIT_NEEDS) {
+                        tokio::time::sleep(pause).await;
+                    }
+                    continue;
+                }
+            };
             refusals += 1;
             let time_left = self.deadline.is_none_or(|t| deadline::left(t) >= REFIT_NEEDS);
             if refusals > MAX_REFITS || !time_left {
@@ -147,7 +172,7 @@ impl<C: CloudFront> Submitter<'_, C> {
     /// refused create (`true`) is attempted again from the start by [`Submitter::submit`]: the
     /// invalidation that took the room may be another invocation's `/*` made after these
     /// changes, which covers them already.
-    async fn attempt(&self, s: &Submission<'_>, refusals: usize) -> Result<(Submitted, bool), Error> {
+    async fn attempt(&self, s: &Submission<'_>, refusals: usize, may_yield: bool) -> Result<Attempt, Error> {
         let target = &s.distribution_id;
         let d = target.as_str();
         // The room is read first and what was made since the changes last, just before the
@@ -174,7 +199,7 @@ impl<C: CloudFront> Submitter<'_, C> {
             if s.reference.origin == Origin::Changes || s.covered_by(&inv.paths) {
                 tracing::info!(distribution_id = d, invalidation_id = %inv.id, "an earlier attempt of this request made it");
                 let earlier = Submitted::of(Outcome::Earlier(Some(inv.clone())), s, Vec::new(), Vec::new());
-                return Ok((Submitted { refusals, ..earlier }, false));
+                return Ok(Attempt::Done(Submitted { refusals, ..earlier }));
             }
         }
         let (covering, covered, left) = covered_already(self.settings, s, &recent);
@@ -184,7 +209,7 @@ impl<C: CloudFront> Submitter<'_, C> {
             Left::Nothing => {
                 tracing::info!(distribution_id = d, covering = covering.len(), "every change is covered already");
                 let done = Submitted::of(Outcome::Covered(covering), s, Vec::new(), covered);
-                return Ok((Submitted { refusals, ..done }, false));
+                return Ok(Attempt::Done(Submitted { refusals, ..done }));
             }
             Left::Some(n) => {
                 narrowed = (*n)?;
@@ -206,7 +231,7 @@ impl<C: CloudFront> Submitter<'_, C> {
                         "waits for room"
                     );
                     let held = Outcome::Held { room, refused: refusals > 0 };
-                    return Ok((Submitted { refusals, ..Submitted::of(held, whole, covering, covered) }, false));
+                    return Ok(Attempt::Done(Submitted { refusals, ..Submitted::of(held, whole, covering, covered) }));
                 };
                 tracing::info!(
                     distribution_id = d,
@@ -218,6 +243,13 @@ impl<C: CloudFront> Submitter<'_, C> {
                 (s, plan.clone(), Some(rest))
             }
         };
+        // Pacing binds (the wildcard slots are scarce) and this would spend one: two invocations
+        // of one burst often get here in the same moment, each about to spend a slot on its own
+        // `/*`. Each pauses a time drawn from its own reference, then starts again: the later
+        // one then finds the earlier one's invalidation covering its changes.
+        if may_yield && room.spend <= 1 && room.spend < room.wildcards && plan.stats.wildcards > 0 {
+            return Ok(Attempt::Yield);
+        }
         tracing::debug!(distribution_id = d, paths = ?plan.paths, "request");
         let req = CreateRequest { target, caller_reference: &s.reference.value, paths: &plan.paths };
         let outcome = match self.cf.create_invalidation(req, self.deadline).await {
@@ -237,7 +269,7 @@ impl<C: CloudFront> Submitter<'_, C> {
                     "refused: room taken since it was read"
                 );
                 let held = Outcome::Held { room, refused: true };
-                return Ok((Submitted { refusals, ..Submitted::of(held, whole, covering, covered) }, true));
+                return Ok(Attempt::Refused(Submitted { refusals, ..Submitted::of(held, whole, covering, covered) }));
             }
             // The answer was lost (a time-out, a broken connection): CloudFront may have
             // created it. Look once among those in progress before the caller retries.
@@ -255,7 +287,7 @@ impl<C: CloudFront> Submitter<'_, C> {
             submitted.waiting += whole.each_change().len() - s.each_change().len();
             submitted.held_back = rest.clone();
         }
-        Ok((submitted, false))
+        Ok(Attempt::Done(submitted))
     }
 
     /// The reference is in use with other paths: an earlier attempt made the invalidation,
