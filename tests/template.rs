@@ -861,7 +861,7 @@ fn metric_alarms_read_the_namespace_and_dimensions_the_function_emits() {
         (dims, metrics)
     };
     let staleness =
-        observe::distribution_emf(&namespace, "fn", "E1", &[std::time::Duration::from_secs(1)], 0, 0).remove(0);
+        observe::distribution_emf(&namespace, "fn", "E1", None, &[std::time::Duration::from_secs(1)], 0, 0).remove(0);
     let summary = observe::emf(&observe::Summary::default(), &namespace, "fn");
     for (name, a) in alarms(&t).into_iter().filter(|(_, a)| a["Properties"]["Namespace"] != "AWS/SQS") {
         let p = &a["Properties"];
