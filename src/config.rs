@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 
 use crate::error::Error;
-use crate::model::{DistributionId, TargetId, API_MAX_PATHS, API_MAX_WILDCARDS_IN_PROGRESS as API_MAX_WILDCARDS};
+use crate::model::{
+    DistributionId, TargetId, TenantId, API_MAX_PATHS, API_MAX_WILDCARDS_IN_PROGRESS as API_MAX_WILDCARDS,
+};
 use crate::planner::filter::KeyFilter;
 use crate::planner::routing::{parse_routes, Routes};
 use crate::planner::tags::TagRules;
@@ -23,6 +25,12 @@ pub struct Config {
     pub planner: Settings,
     /// The role to assume for each distribution in another account (ROUTES' `role_arn`).
     pub roles: BTreeMap<TargetId, String>,
+    /// `DISTRIBUTION_TENANTS` (`PARENT/dt_…` pairs, the template's `DistributionTenants`): each
+    /// distribution tenant's parent distribution, the `DistributionId` dimension of a tenant's
+    /// per-distribution metrics. Not required for a tenant that `ROUTES` or a request names: one
+    /// without a parent here is still invalidated, and its metrics fall back to the tenant's id
+    /// (handler.rs says why).
+    pub tenant_parents: BTreeMap<TenantId, DistributionId>,
     /// CloudWatch namespace of the EMF metrics (`METRICS_NAMESPACE`, default `CfInvalidator`);
     /// `None` when set empty, or for the CLI, which keeps stdout for its own output.
     pub metrics_namespace: Option<String>,
@@ -110,6 +118,8 @@ impl Config {
         };
 
         let roles = routes.roles().map_err(|m| err("ROUTES", m))?;
+        let tenant_parents = parse_tenant_parents(&var("DISTRIBUTION_TENANTS").unwrap_or_default())
+            .map_err(|m| err("DISTRIBUTION_TENANTS", m))?;
 
         let metrics_namespace = match var("METRICS_NAMESPACE") {
             None => Some("CfInvalidator".to_string()),
@@ -147,12 +157,35 @@ impl Config {
             distribution_id,
             planner: Settings { routes, index_document, max_paths, max_wildcards, filter, tags },
             roles,
+            tenant_parents,
             metrics_namespace,
             function_name,
             cloudfront_endpoint,
             track_state_machine_arn,
         })
     }
+}
+
+/// `DISTRIBUTION_TENANTS`: comma-separated `PARENT/dt_…` pairs (the form of the template's
+/// `DistributionTenants`, which CloudFormation joins with commas), blank items ignored (an empty
+/// parameter joins to ""), each pair trimmed. A tenant has one parent: the same pair twice is
+/// harmless, two parents for one tenant is refused.
+fn parse_tenant_parents(v: &str) -> Result<BTreeMap<TenantId, DistributionId>, String> {
+    const FORM: &str = "comma-separated PARENT/TENANT pairs, e.g. E2ABC/dt_acme,E2ABC/dt_globex; empty for none";
+    let mut parents = BTreeMap::new();
+    for pair in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((parent, tenant)) = pair.split_once('/') else {
+            return Err(format!("{pair:?} is not a PARENT/TENANT pair ({FORM})"));
+        };
+        let parent =
+            DistributionId::parse(parent.trim()).map_err(|rule| format!("{pair:?}: the parent {rule} ({FORM})"))?;
+        let tenant = TenantId::parse(tenant.trim()).map_err(|rule| format!("{pair:?}: the tenant {rule} ({FORM})"))?;
+        if let Some(other) = parents.get(&tenant).filter(|&p| *p != parent) {
+            return Err(format!("{pair:?}: tenant {tenant} is given two parents, {other} and {parent} ({FORM})"));
+        }
+        parents.insert(tenant, parent);
+    }
+    Ok(parents)
 }
 
 /// A JSON array of strings, or a comma-separated list (commas inside `{…}` belong to the glob).
@@ -222,6 +255,7 @@ mod tests {
             ("ROUTES", r#"[{"prefix":"a/","distributions":["bad id"]}]"#, "not a distribution id"),
             ("ROUTES", r#"[{"prefix":"a/","distributions":[]}]"#, "no distributions"),
             ("TRACK_STATE_MACHINE_ARN", "invalidate", "not a state machine ARN"),
+            ("DISTRIBUTION_TENANTS", "dt_acme", "not a PARENT/TENANT pair"),
         ];
         for (var, val, want) in cases {
             let e = cfg(&[(var, val)]).unwrap_err();
@@ -229,6 +263,63 @@ mod tests {
             assert_eq!(e.error_type(), "ConfigError");
             assert!(msg.contains(var.split('/').next().unwrap()) || msg.contains("INCLUDE/EXCLUDE"), "{msg}");
             assert!(msg.contains(want), "{var}={val}: {msg}");
+        }
+    }
+
+    /// Rule (issue 20, metrics by the parent): `DISTRIBUTION_TENANTS` is comma-separated
+    /// `PARENT/dt_…` pairs, as the template's `DistributionTenants` joins them; each valid form
+    /// gives the tenant → parent map, each invalid one is refused with an error that names the
+    /// variable, what is wrong and the allowed form.
+    #[test]
+    fn distribution_tenants_map_each_tenant_to_its_parent() {
+        /// (rule, value, the (tenant, parent) pairs it gives)
+        type Valid<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+        let valid: &[Valid] = &[
+            ("unset", "", &[]),
+            ("blank: the template's empty parameter", "  ", &[]),
+            ("one pair", "E2ABC/dt_acme", &[("dt_acme", "E2ABC")]),
+            ("several, one parent", "E2ABC/dt_acme,E2ABC/dt_globex", &[("dt_acme", "E2ABC"), ("dt_globex", "E2ABC")]),
+            (
+                "spaces and empty items",
+                " E2ABC / dt_acme , ,EOTHER1/dt_x-1_y, ",
+                &[("dt_acme", "E2ABC"), ("dt_x-1_y", "EOTHER1")],
+            ),
+            ("the same pair twice", "E2ABC/dt_acme,E2ABC/dt_acme", &[("dt_acme", "E2ABC")]),
+        ];
+        for (rule, value, want) in valid {
+            let vars: &[(&str, &str)] = if value.is_empty() { &[] } else { &[("DISTRIBUTION_TENANTS", value)] };
+            let got: Vec<(String, String)> = cfg(vars)
+                .unwrap_or_else(|e| panic!("{rule}: {e}"))
+                .tenant_parents
+                .iter()
+                .map(|(t, p)| (t.to_string(), p.to_string()))
+                .collect();
+            let want: Vec<(String, String)> = want.iter().map(|(t, p)| (t.to_string(), p.to_string())).collect();
+            assert_eq!(got, want, "{rule}");
+        }
+        let invalid: &[(&str, &str, &str)] = &[
+            ("a tenant alone", "dt_acme", "not a PARENT/TENANT pair"),
+            ("a distribution alone", "E2ABC", "not a PARENT/TENANT pair"),
+            ("the wrong way round", "dt_acme/E2ABC", "the parent \"dt_acme\" is not a distribution id"),
+            ("a lower-case parent", "e2abc/dt_acme", "is not a distribution id"),
+            ("a tenant without dt_", "E2ABC/acme", "is not a distribution tenant id"),
+            ("a tenant with a slash", "E2ABC/dt_a/b", "is not a distribution tenant id"),
+            ("a tenant over 64 characters", &format!("E2ABC/dt_{}", "a".repeat(62)), "at most 64 characters"),
+            ("no tenant", "E2ABC/", "is not a distribution tenant id"),
+            ("two parents for one tenant", "E2ABC/dt_acme,EOTHER1/dt_acme", "two parents, E2ABC and EOTHER1"),
+            ("separated by semicolons", "E2ABC/dt_acme;E2ABC/dt_globex", "is not a distribution tenant id"),
+        ];
+        for (rule, value, want) in invalid {
+            let e = cfg(&[("DISTRIBUTION_TENANTS", value)]).unwrap_err();
+            let msg = e.to_string();
+            match e {
+                Error::Config { variable, .. } => {
+                    assert_eq!(variable, "DISTRIBUTION_TENANTS", "{rule}");
+                    assert!(msg.contains("DISTRIBUTION_TENANTS") && msg.contains(want), "{rule}: {msg}");
+                    assert!(msg.contains("PARENT/TENANT pairs, e.g. E2ABC/dt_acme"), "{rule}: the allowed form: {msg}");
+                }
+                other => panic!("{rule}: {other:?}"),
+            }
         }
     }
 

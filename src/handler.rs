@@ -17,7 +17,7 @@ use crate::deadline::Instant;
 use crate::error::Error;
 use crate::intake::{self, Explicit, ExplicitRequest, Intake};
 use crate::known::Known;
-use crate::model::{PathCounts, TargetId};
+use crate::model::{PathCounts, TargetId, TenantId};
 use crate::observe::{self, Summary};
 use crate::prepare::{self, Submission};
 use crate::quota::Room;
@@ -126,8 +126,9 @@ struct Tally {
     covered: usize,
     /// Creates refused for room taken since it was read (each followed by a new look).
     refusals: usize,
-    /// Per distribution: each covered change's staleness, and the changes waiting for room.
-    by_distribution: BTreeMap<String, (Vec<Duration>, usize)>,
+    /// Per distribution or tenant: each covered change's staleness, and the changes waiting for
+    /// room.
+    by_distribution: BTreeMap<TargetId, (Vec<Duration>, usize)>,
     /// Messages of submissions held for room, and messages failed for any other reason.
     held: BTreeSet<usize>,
     broken: BTreeSet<usize>,
@@ -153,7 +154,7 @@ impl Tally {
         let outcome = submitted.map(|sub| {
             held_back = sub.held_back;
             self.refusals += sub.refusals;
-            let per = self.by_distribution.entry(d.to_string()).or_default();
+            let per = self.by_distribution.entry(d.clone()).or_default();
             per.0.extend(sub.staleness);
             per.1 += sub.waiting;
             if !sub.covering.is_empty() {
@@ -336,9 +337,65 @@ fn report(cfg: &Config, intake: Option<&Intake>, t: &Tally, started: Instant) {
     let s = summarize(intake, t, started);
     let (ns, function) = (cfg.metrics_namespace.as_deref(), cfg.function_name.as_deref());
     observe::report(&s, ns, function);
-    for (d, (staleness, waiting)) in &t.by_distribution {
-        observe::report_distribution(ns, function, d, staleness, *waiting);
+    let (metrics, unparented) = by_parent(cfg, t);
+    if ns.is_some() && !unparented.is_empty() {
+        tracing::warn!(
+            tenants = ?unparented.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+            "Staleness and ChangesWaiting of these distribution tenants are by the tenant's id, not its \
+             parent distribution's, which the StalenessAlarm watches: set DISTRIBUTION_TENANTS to their \
+             PARENT/dt_… pairs (template parameter DistributionTenants)"
+        );
     }
+    for m in metrics {
+        observe::report_distribution(ns, function, m.distribution_id, m.tenant_id, m.staleness, m.waiting);
+    }
+}
+
+/// What one distribution or tenant gets in the per-distribution metrics (`observe::distribution_emf`).
+#[derive(Debug, PartialEq)]
+struct DistributionMetrics<'t> {
+    /// The `DistributionId` dimension: a distribution's own id, a tenant's parent.
+    distribution_id: &'t str,
+    /// The tenant whose changes these are (a member of the document, not a dimension).
+    tenant_id: Option<&'t str>,
+    staleness: &'t [Duration],
+    waiting: usize,
+}
+
+/// The invocation's per-distribution metrics, each by the distribution it counts towards: a
+/// tenant's by its parent in `DISTRIBUTION_TENANTS` (issue 20: staleness is the site's, and the
+/// template's alarm watches the distribution). The second list: the tenants without a parent
+/// there, whose metrics are by their own id.
+///
+/// A tenant without a parent is a fallback with a WARN (once per invocation, in `report`), not a
+/// configuration error at start, because:
+/// - its invalidations work without the parent: refusing to start would stop a function that
+///   invalidates correctly today (a stack or other IaC that sets `ROUTES` and not the new
+///   variable, the CLI, which emits no metrics at all) for want of a metric's dimension;
+/// - explicit requests name tenants at run time, which no check at start can see;
+/// - nothing is lost: the staleness is still emitted, by the tenant's id, and the WARN says what
+///   to set. Through the template the fallback does not arise: IAM permits exactly the tenants of
+///   the same `DistributionTenants` pairs, so a tenant it invalidates has its parent.
+fn by_parent<'t>(cfg: &'t Config, t: &'t Tally) -> (Vec<DistributionMetrics<'t>>, Vec<&'t TenantId>) {
+    let mut unparented = Vec::new();
+    let metrics = t
+        .by_distribution
+        .iter()
+        .map(|(target, (staleness, waiting))| {
+            let (distribution_id, tenant_id) = match target {
+                TargetId::Distribution(d) => (d.as_str(), None),
+                TargetId::Tenant(tenant) => match cfg.tenant_parents.get(tenant) {
+                    Some(parent) => (parent.as_str(), Some(tenant.as_str())),
+                    None => {
+                        unparented.push(tenant);
+                        (tenant.as_str(), Some(tenant.as_str()))
+                    }
+                },
+            };
+            DistributionMetrics { distribution_id, tenant_id, staleness, waiting: *waiting }
+        })
+        .collect();
+    (metrics, unparented)
 }
 
 fn summarize<'t>(intake: Option<&Intake>, t: &'t Tally, started: Instant) -> Summary<'t> {
@@ -364,6 +421,36 @@ fn summarize<'t>(intake: Option<&Intake>, t: &'t Tally, started: Instant) -> Sum
         error_type: t.error.as_ref().map(Error::error_type).unwrap_or(""),
         duration_ms: started.elapsed().as_millis() as u64,
     }
+}
+
+/// Runs `f` with the log written to a string (the runtime's own subscriber, as the function logs
+/// in Lambda), and returns that text beside what `f` returned.
+#[cfg(test)]
+fn logged<R>(f: impl FnOnce() -> R) -> (R, String) {
+    use lambda_runtime::tracing::subscriber::fmt::MakeWriter;
+    use std::sync::{Arc, Mutex};
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Captured {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    impl<'a> MakeWriter<'a> for Captured {
+        type Writer = Captured;
+        fn make_writer(&'a self) -> Captured {
+            self.clone()
+        }
+    }
+    let log = Captured::default();
+    let subscriber = lambda_runtime::tracing::subscriber::fmt().with_writer(log.clone()).with_ansi(false).finish();
+    let out = tracing::subscriber::with_default(subscriber, f);
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    (out, text)
 }
 
 #[cfg(test)]
@@ -472,32 +559,10 @@ mod tests {
     /// whatever the failure — here a batch that fails as a whole for an unknown distribution.
     #[test]
     fn the_summary_counts_a_failed_batch() {
-        use lambda_runtime::tracing::subscriber::fmt::MakeWriter;
-        use std::sync::{Arc, Mutex};
-        #[derive(Clone, Default)]
-        struct Captured(Arc<Mutex<Vec<u8>>>);
-        impl std::io::Write for Captured {
-            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(b);
-                Ok(b.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        impl<'a> MakeWriter<'a> for Captured {
-            type Writer = Captured;
-            fn make_writer(&'a self) -> Captured {
-                self.clone()
-            }
-        }
-        let log = Captured::default();
-        let subscriber = lambda_runtime::tracing::subscriber::fmt().with_writer(log.clone()).with_ansi(false).finish();
         let c = cfg(&[("DISTRIBUTION_ID", "ENOSUCH"), ("METRICS_NAMESPACE", "")]);
         let payload = batch(&[(0, "a.html"), (1, "b.html"), (2, "c.html")]);
-        let e = tracing::subscriber::with_default(subscriber, || run(&c, &MemoryCloudFront::new(&[D]), &payload, "r"));
+        let (e, text) = logged(|| run(&c, &MemoryCloudFront::new(&[D]), &payload, "r"));
         assert_eq!(e.unwrap_err().error_type(), "NoSuchDistribution");
-        let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
         let line = text.lines().find(|l| l.contains("invocation summary")).unwrap_or_else(|| panic!("{text}"));
         for field in ["messages=3", "keys_in=3", "failed_messages=3", "error_type=\"NoSuchDistribution\""] {
             assert!(line.contains(field), "{field} in {line}");
@@ -1081,5 +1146,145 @@ mod freshness {
         let made = cf.invalidations().pop().unwrap();
         let counts = PathCounts::of(&made.paths);
         assert!(counts.exact <= 20 && counts.wildcards > 0, "{:?}", made.paths);
+    }
+
+    /// Rule (issue 20, metrics by the parent): a tenant's `Staleness` and `ChangesWaiting` are by
+    /// its parent distribution's `DistributionId` (DISTRIBUTION_TENANTS), the one dimension the
+    /// template's alarm watches, with the tenant named beside them; a tenant without a parent there
+    /// falls back to its own id. Two tenants and the parent's own prefix on the in-memory
+    /// CloudFront, its clock at 100 s; one tenant full, so its change waits.
+    #[test]
+    fn a_tenants_staleness_is_by_its_parent_distribution() {
+        const PARENT: &str = "E2PLATFORM";
+        let routes = json!([
+            {"prefix": "customers/acme/", "distributions": [{"id": "dt_acme", "origin_path": "/customers/acme"}]},
+            {"prefix": "customers/globex/", "distributions": [{"id": "dt_globex", "origin_path": "/customers/globex"}]},
+            {"prefix": "customers/initech/", "distributions": [{"id": "dt_initech", "origin_path": "/customers/initech"}]},
+            {"prefix": "platform/", "distributions": [PARENT]},
+        ])
+        .to_string();
+        let c = cfg(&[("ROUTES", &routes), ("DISTRIBUTION_TENANTS", "E2PLATFORM/dt_acme,E2PLATFORM/dt_globex")]);
+        let cf = MemoryCloudFront::new(&[PARENT]);
+        for tenant in ["dt_acme", "dt_globex", "dt_initech"] {
+            cf.add_tenant(tenant, PARENT);
+        }
+        // dt_globex has no room left: 3,000 exact and 15 wildcard paths in progress (its own quota).
+        let full: Vec<String> = (0..3000).map(|i| format!("/tool/{i}")).collect();
+        other_tool(&cf, "dt_globex", "tool", &full.iter().map(String::as_str).collect::<Vec<_>>());
+        let wild: Vec<String> = (0..15).map(|i| format!("/w{i}/*")).collect();
+        other_tool(&cf, "dt_globex", "wild", &wild.iter().map(String::as_str).collect::<Vec<_>>());
+        cf.set_now(100);
+        let payload = batch(&[
+            (0, "customers/acme/a.css", 10),
+            (1, "customers/acme/b.css", 40),
+            (2, "customers/globex/c.css", 50),
+            (3, "customers/initech/d.css", 70),
+            (4, "platform/e.css", 85),
+        ]);
+
+        // What `run` does, keeping the tally it reports from.
+        let intake = intake::parse(&payload).unwrap();
+        let prepared = prepare::prepare_payload(&c.planner, &intake, Token::Fixed("r"), false).unwrap();
+        let known = Known::new();
+        let submitter = Submitter { cf: &cf, known: &known, settings: &c.planner, deadline: None, now: None };
+        let mut t = Tally::default();
+        for s in &prepared.submissions {
+            let outcome = block_on(submitter.submit(s));
+            t.record(s, outcome, 60);
+        }
+
+        // Each change's time is the end of its event second (intake), so 100 - (second + 1).
+        let secs = |v: &[u64]| v.iter().map(|s| Duration::from_secs(*s)).collect::<Vec<_>>();
+        let (acme, initech, own) = (secs(&[89, 59]), secs(&[29]), secs(&[14]));
+        let metrics = |distribution_id, tenant_id, staleness, waiting| DistributionMetrics {
+            distribution_id,
+            tenant_id,
+            staleness,
+            waiting,
+        };
+        let (got, unparented) = by_parent(&c, &t);
+        assert_eq!(
+            got,
+            [
+                metrics(PARENT, None, &own[..], 0),
+                metrics(PARENT, Some("dt_acme"), &acme[..], 0),
+                metrics(PARENT, Some("dt_globex"), &[][..], 1),
+                metrics("dt_initech", Some("dt_initech"), &initech[..], 0),
+            ]
+        );
+        assert_eq!(unparented.iter().map(|t| t.as_str()).collect::<Vec<_>>(), ["dt_initech"]);
+
+        // As EMF: under the parent's DistributionId, in the one dimension set the alarm matches.
+        let docs: Vec<Value> = got
+            .iter()
+            .flat_map(|m| {
+                observe::distribution_emf("NS", "fn", m.distribution_id, m.tenant_id, m.staleness, m.waiting, 0)
+            })
+            .map(|l| serde_json::from_str(&l).unwrap())
+            .collect();
+        for d in &docs {
+            assert_eq!(d["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["DistributionId"]]), "{d}");
+        }
+        let on_parent: Vec<(Value, Value, Value)> = docs
+            .iter()
+            .filter(|d| d["DistributionId"] == PARENT)
+            .map(|d| (d["DistributionTenantId"].clone(), d["Staleness"].clone(), d["ChangesWaiting"].clone()))
+            .collect();
+        assert_eq!(
+            on_parent,
+            [
+                (Value::Null, json!([14.0]), json!(0)),
+                (json!("dt_acme"), json!([89.0, 59.0]), json!(0)),
+                (json!("dt_globex"), Value::Null, json!(1)),
+            ]
+        );
+    }
+
+    /// Rule (issue 20): a tenant routed without a parent in DISTRIBUTION_TENANTS is still
+    /// invalidated, and one WARN per invocation names every such tenant and what to set; none when
+    /// every tenant has its parent, nor when metrics are off (the fallback only changes metrics).
+    #[test]
+    fn a_tenant_without_a_parent_is_warned_about_once_per_invocation() {
+        const PARENT: &str = "E2PLATFORM";
+        let routes = json!([
+            {"prefix": "acme/", "distributions": [{"id": "dt_acme", "origin_path": "/acme"}]},
+            {"prefix": "globex/", "distributions": [{"id": "dt_globex", "origin_path": "/globex"}]},
+        ])
+        .to_string();
+        let payload = batch(&[(0, "acme/a.css", 10), (1, "acme/b.css", 10), (2, "globex/c.css", 10)]);
+        // (rule, METRICS_NAMESPACE, DISTRIBUTION_TENANTS, tenants named by the one WARN)
+        let cases: &[(&str, &str, &str, Option<&str>)] = &[
+            ("no parents", "NS", "", Some(r#"["dt_acme", "dt_globex"]"#)),
+            ("one parent", "NS", "E2PLATFORM/dt_acme", Some(r#"["dt_globex"]"#)),
+            ("every parent", "NS", "E2PLATFORM/dt_acme,E2PLATFORM/dt_globex", None),
+            ("metrics off", "", "", None),
+        ];
+        for (rule, namespace, parents, want) in cases {
+            let c = Config::from_pairs(&[
+                ("ROUTES", &routes),
+                ("METRICS_NAMESPACE", namespace),
+                ("DISTRIBUTION_TENANTS", parents),
+            ])
+            .unwrap();
+            let cf = MemoryCloudFront::new(&[PARENT]);
+            cf.add_tenant("dt_acme", PARENT);
+            cf.add_tenant("dt_globex", PARENT);
+            cf.set_now(100);
+            let (out, log) = logged(|| run(&c, &cf, &payload));
+            assert!(failures(&out.unwrap()).is_empty(), "{rule}: invalidated all the same");
+            assert_eq!(cf.invalidation_count(), 2, "{rule}");
+            let warns: Vec<&str> = log.lines().filter(|l| l.contains("DISTRIBUTION_TENANTS")).collect();
+            match want {
+                Some(tenants) => {
+                    assert_eq!(warns.len(), 1, "{rule}: {log}");
+                    assert!(
+                        warns[0].contains("WARN") && warns[0].contains(&format!("tenants={tenants}")),
+                        "{rule}: {}",
+                        warns[0]
+                    );
+                }
+                None => assert!(warns.is_empty(), "{rule}: {log}"),
+            }
+        }
     }
 }

@@ -7,7 +7,8 @@
 //! Two kinds of EMF documents: one per invocation ([`emf`], by `FunctionName`), and per
 //! distribution the staleness of the changes it covered and the changes still waiting for room
 //! ([`distribution_emf`], by `DistributionId`): staleness is a property of the site, not of the
-//! function, and the template's alarm watches one distribution.
+//! function, and the template's alarm watches one distribution. A distribution tenant's changes
+//! count towards its parent distribution (`DISTRIBUTION_TENANTS`), the tenant named beside them.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -138,7 +139,14 @@ pub fn staleness(change_time: SystemTime, create_time: SystemTime) -> Duration {
 /// The per-distribution EMF documents of one invocation: `Staleness` (Seconds, one value per
 /// change covered, whether by an invalidation created now or one found covering already) and
 /// `ChangesWaiting` (Count, the changes held for room), both by `DistributionId` (the parent
-/// distribution). At most [`EMF_MAX_VALUES`] staleness values per document, so a large batch
+/// distribution).
+///
+/// A tenant's changes count towards its parent: `distribution_id` is then the parent's id and
+/// `tenant_id` names the tenant as a plain member `DistributionTenantId` of the document — searchable
+/// in CloudWatch Logs Insights, but not a dimension. The one dimension set stays {`DistributionId`}
+/// because CloudWatch matches an alarm's dimensions exactly: a second set, or a dimension added to
+/// this one, would leave the template's `StalenessAlarm` (on `DistributionId` alone) blind to a
+/// tenant's changes. At most [`EMF_MAX_VALUES`] staleness values per document, so a large batch
 /// gives several; `ChangesWaiting` is in the first only, so that its Sum counts each change once.
 /// Always at least one document: a zero `ChangesWaiting` is a data point, so the metric shows
 /// "nothing waits" rather than "no data". Pure: the caller gives the timestamp (ms since the epoch).
@@ -146,6 +154,7 @@ pub fn distribution_emf(
     namespace: &str,
     function_name: &str,
     distribution_id: &str,
+    tenant_id: Option<&str>,
     staleness: &[Duration],
     changes_waiting: usize,
     timestamp_ms: u64,
@@ -163,6 +172,9 @@ pub fn distribution_emf(
                 "FunctionName": function_name,
                 "DistributionId": distribution_id,
             });
+            if let Some(tenant) = tenant_id {
+                doc["DistributionTenantId"] = json!(tenant);
+            }
             if !chunk.is_empty() {
                 metrics.push(json!({"Name": "Staleness", "Unit": "Seconds"}));
                 doc["Staleness"] = json!(chunk.iter().map(seconds).collect::<Vec<f64>>());
@@ -189,6 +201,7 @@ pub fn report_distribution(
     metrics_namespace: Option<&str>,
     function_name: Option<&str>,
     distribution_id: &str,
+    tenant_id: Option<&str>,
     staleness: &[Duration],
     changes_waiting: usize,
 ) {
@@ -197,6 +210,7 @@ pub fn report_distribution(
             ns,
             function_name.unwrap_or("local"),
             distribution_id,
+            tenant_id,
             staleness,
             changes_waiting,
             now_ms(),
@@ -282,7 +296,7 @@ mod tests {
     #[test]
     fn staleness_of_250_changes_fills_three_documents_of_at_most_100_values() {
         let given: Vec<Duration> = (0..250u64).map(|i| Duration::from_millis(i * 1_001)).collect();
-        let lines = distribution_emf("CfInvalidator", "fn", "EDFDVBD632BHDS5", &given, 7, 1_700_000_000_000);
+        let lines = distribution_emf("CfInvalidator", "fn", "EDFDVBD632BHDS5", None, &given, 7, 1_700_000_000_000);
         assert_eq!(lines.len(), 3);
         let docs: Vec<serde_json::Value> = lines.iter().map(|l| valid_emf(l)).collect();
         assert_eq!(docs.iter().map(|d| staleness_values(d).len()).collect::<Vec<_>>(), [100, 100, 50]);
@@ -294,6 +308,7 @@ mod tests {
             assert_eq!(directive["Namespace"], "CfInvalidator");
             assert_eq!(directive["Dimensions"], json!([["DistributionId"]]));
             assert_eq!(d["DistributionId"], "EDFDVBD632BHDS5");
+            assert_eq!(d.get("DistributionTenantId"), None, "a distribution's own changes name no tenant");
             assert_eq!(d["FunctionName"], "fn");
             assert_eq!(d["_aws"]["Timestamp"], 1_700_000_000_000u64);
             assert!(directive["Metrics"]
@@ -304,6 +319,22 @@ mod tests {
         }
     }
 
+    /// Rule (issue 20, by the parent): a tenant's documents are by its parent's `DistributionId`,
+    /// in the one dimension set {`DistributionId`} the template's alarm matches exactly; the tenant
+    /// is named by a `DistributionTenantId` member that is no dimension, in every document.
+    #[test]
+    fn a_tenants_documents_are_by_its_parent_and_name_the_tenant_outside_the_dimensions() {
+        let given = vec![Duration::from_secs(90); 150];
+        let lines = distribution_emf("CfInvalidator", "fn", "E2PLATFORM", Some("dt_acme"), &given, 3, 0);
+        assert_eq!(lines.len(), 2);
+        for line in &lines {
+            let d = valid_emf(line);
+            assert_eq!(d["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["DistributionId"]]), "{line}");
+            assert_eq!((&d["DistributionId"], &d["DistributionTenantId"]), (&json!("E2PLATFORM"), &json!("dt_acme")));
+        }
+        assert_eq!(lines.iter().map(|l| staleness_values(&valid_emf(l)).len()).sum::<usize>(), 150);
+    }
+
     /// Rule: ceil(n / 100) documents for n staleness values, and one when there are none (the
     /// changes waiting are still a data point, zero included); the waiting count appears once.
     #[test]
@@ -311,7 +342,7 @@ mod tests {
         let cases = [(0, 0, 1), (0, 12, 1), (1, 0, 1), (99, 0, 1), (100, 3, 1), (101, 0, 2), (200, 0, 2), (201, 1, 3)];
         for (n, waiting, want) in cases {
             let given = vec![Duration::from_secs(5); n];
-            let lines = distribution_emf("NS", "fn", "E1", &given, waiting, 0);
+            let lines = distribution_emf("NS", "fn", "E1", None, &given, waiting, 0);
             assert_eq!(lines.len(), want, "{n} values");
             let docs: Vec<serde_json::Value> = lines.iter().map(|l| valid_emf(l)).collect();
             assert_eq!(docs.iter().map(|d| staleness_values(d).len()).sum::<usize>(), n, "{n} values");

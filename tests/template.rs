@@ -293,6 +293,36 @@ fn tenants_get_the_tenant_actions_on_the_tenant_and_its_parent() {
     }
 }
 
+/// Rule (issue 20, metrics by the parent): the function gets `DistributionTenants`' pairs as
+/// `DISTRIBUTION_TENANTS`, joined as the function reads them, so that a tenant's metrics are by the
+/// parent distribution IAM is granted on; the default gives no tenants and a valid configuration.
+#[test]
+fn the_function_knows_each_tenants_parent_from_the_same_parameter() {
+    let t = template();
+    let env = &t["Resources"]["InvalidatorFunction"]["Properties"]["Environment"]["Variables"];
+    let variable = &env["DISTRIBUTION_TENANTS"];
+    assert!(variable.to_string().contains(r#"{"Ref":"DistributionTenants"}"#), "{variable}");
+    // (the parameter as CloudFormation passes a CommaDelimitedList, the tenant → parent map)
+    let cases: [(Value, &[(&str, &str)]); 3] = [
+        (json!([""]), &[]),
+        (json!(["E2ABC/dt_acme"]), &[("dt_acme", "E2ABC")]),
+        (
+            json!(["E2ABC/dt_acme", "E2ABC/dt_globex", "EOTHER1/dt_x-1"]),
+            &[("dt_acme", "E2ABC"), ("dt_globex", "E2ABC"), ("dt_x-1", "EOTHER1")],
+        ),
+    ];
+    for (pairs, want) in cases {
+        let value = intrinsics(variable, &json!({ "DistributionTenants": pairs }));
+        let value = value.as_str().unwrap_or_else(|| panic!("not text: {value}"));
+        let cfg = cf_invalidator::Config::from_pairs(&[("DISTRIBUTION_TENANTS", value)])
+            .unwrap_or_else(|e| panic!("{pairs}: {e}"));
+        let got: Vec<(String, String)> =
+            cfg.tenant_parents.iter().map(|(t, p)| (t.to_string(), p.to_string())).collect();
+        let want: Vec<(String, String)> = want.iter().map(|(t, p)| (t.to_string(), p.to_string())).collect();
+        assert_eq!(got, want, "{pairs}");
+    }
+}
+
 #[test]
 fn the_function_may_only_create_list_and_get_invalidations_on_its_distribution() {
     let t = template();
@@ -861,7 +891,7 @@ fn metric_alarms_read_the_namespace_and_dimensions_the_function_emits() {
         (dims, metrics)
     };
     let staleness =
-        observe::distribution_emf(&namespace, "fn", "E1", &[std::time::Duration::from_secs(1)], 0, 0).remove(0);
+        observe::distribution_emf(&namespace, "fn", "E1", None, &[std::time::Duration::from_secs(1)], 0, 0).remove(0);
     let summary = observe::emf(&observe::Summary::default(), &namespace, "fn");
     for (name, a) in alarms(&t).into_iter().filter(|(_, a)| a["Properties"]["Namespace"] != "AWS/SQS") {
         let p = &a["Properties"];
