@@ -854,7 +854,7 @@ mod tests {
 #[cfg(test)]
 mod freshness {
     use super::*;
-    use crate::cloudfront::memory::{time_of, MemoryCloudFront, Op};
+    use crate::cloudfront::memory::{time_of, MemoryCloudFront, Op, Slow};
     use crate::cloudfront::{CreateRequest, InvalidationPage};
     use crate::lambda::{handle, Output};
     use serde_json::{json, Value};
@@ -964,28 +964,6 @@ mod freshness {
                 i.created_at > at && i.paths.iter().any(|p| p == "/*" || dir.starts_with(p.trim_end_matches('*')))
             });
             assert!(covered, "{dir} (changed at {at}) is covered by an invalidation made after it");
-        }
-    }
-
-    /// The in-memory CloudFront, each call taking 100 ms on tokio's clock.
-    struct Slow<'a>(&'a MemoryCloudFront);
-
-    impl CloudFront for Slow<'_> {
-        async fn create_invalidation(
-            &self,
-            req: CreateRequest<'_>,
-            by: Option<Instant>,
-        ) -> Result<Invalidation, Error> {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            self.0.create_invalidation(req, by).await
-        }
-        async fn get_invalidation(&self, d: &TargetId, id: &str) -> Result<Invalidation, Error> {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            self.0.get_invalidation(d, id).await
-        }
-        async fn list_invalidations(&self, d: &TargetId, marker: Option<&str>) -> Result<InvalidationPage, Error> {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            self.0.list_invalidations(d, marker).await
         }
     }
 

@@ -254,7 +254,7 @@ mod tests {
     }
 
     use super::*;
-    use crate::cloudfront::memory::{MemoryCloudFront, Op};
+    use crate::cloudfront::memory::{MemoryCloudFront, Op, Slow};
     use crate::cloudfront::CreateRequest;
 
     async fn create(cf: &MemoryCloudFront, r: &str, paths: &[&str]) {
@@ -334,32 +334,6 @@ mod tests {
         let before = cf.calls(Op::List);
         assert_eq!(room(&cf, &known, &id("E1"), None, None).await.unwrap().exact, 2999);
         assert_eq!(cf.calls(Op::List) - before, 1, "a warm container reads only what is new");
-    }
-
-    /// Every call takes 100 ms, on tokio's paused clock (the storm's default API latency).
-    struct Slow<'a>(&'a MemoryCloudFront);
-
-    impl CloudFront for Slow<'_> {
-        async fn create_invalidation(
-            &self,
-            req: CreateRequest<'_>,
-            by: Option<Instant>,
-        ) -> Result<crate::cloudfront::Invalidation, Error> {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            self.0.create_invalidation(req, by).await
-        }
-        async fn get_invalidation(&self, d: &TargetId, id: &str) -> Result<crate::cloudfront::Invalidation, Error> {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            self.0.get_invalidation(d, id).await
-        }
-        async fn list_invalidations(
-            &self,
-            d: &TargetId,
-            marker: Option<&str>,
-        ) -> Result<crate::cloudfront::InvalidationPage, Error> {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            self.0.list_invalidations(d, marker).await
-        }
     }
 
     /// Rule (issue 18, 2b): a cold container facing another tool's 3,000 single-path

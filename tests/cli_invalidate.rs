@@ -18,24 +18,9 @@ use cf_invalidator::Config;
 use serde_json::{json, Value};
 use support::Moto;
 
-/// The Lambda's variables a developer's shell may hold: every test sets its own.
-const CONFIG_VARS: &[&str] = &[
-    "DISTRIBUTION_ID",
-    "ROUTES",
-    "ORIGIN_PATH",
-    "INDEX_DOCUMENT",
-    "MAX_PATHS",
-    "MAX_WILDCARDS",
-    "INCLUDE",
-    "EXCLUDE",
-    "CLOUDFRONT_ENDPOINT_URL",
-    "AWS_PROFILE",
-    "AWS_SESSION_TOKEN",
-];
-
 fn command(moto: &Moto, env: &[(&str, &str)], args: &[&str]) -> Command {
     let mut cmd = Command::new(support::cfinv());
-    for v in CONFIG_VARS {
+    for v in support::CONFIG_VARS {
         cmd.env_remove(v);
     }
     cmd.arg("invalidate")
@@ -459,7 +444,7 @@ fn usage_errors_exit_2_and_help_documents_exit_codes() {
     let bin = support::cfinv();
     let run = |args: &[&str]| {
         let mut cmd = Command::new(bin);
-        for v in CONFIG_VARS {
+        for v in support::CONFIG_VARS {
             cmd.env_remove(v);
         }
         let out = cmd.args(args).env("DISTRIBUTION_ID", "E1").stdin(Stdio::null()).output().unwrap();

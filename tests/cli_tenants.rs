@@ -13,22 +13,6 @@ use support::Moto;
 
 const PARENT: &str = "EPLATFORM123";
 
-/// The Lambda's variables a developer's shell may hold: every test sets its own.
-const CONFIG_VARS: &[&str] = &[
-    "DISTRIBUTION_ID",
-    "ROUTES",
-    "ORIGIN_PATH",
-    "INDEX_DOCUMENT",
-    "MAX_PATHS",
-    "MAX_WILDCARDS",
-    "INCLUDE",
-    "EXCLUDE",
-    "TAGS",
-    "CLOUDFRONT_ENDPOINT_URL",
-    "AWS_PROFILE",
-    "AWS_SESSION_TOKEN",
-];
-
 /// A platform's multi-tenant distribution with a tenant per customer; invalidations complete only
 /// when a test says so.
 fn start() -> Moto {
@@ -58,7 +42,7 @@ impl Out {
 /// Runs `cfinv ARGS` against the stand-in with only `env` of the Lambda's variables.
 fn cfinv(moto: &Moto, env: &[(&str, &str)], args: &[&str]) -> Out {
     let mut cmd = Command::new(support::cfinv());
-    for v in CONFIG_VARS {
+    for v in support::CONFIG_VARS {
         cmd.env_remove(v);
     }
     cmd.args(args)
@@ -76,22 +60,6 @@ fn cfinv(moto: &Moto, env: &[(&str, &str)], args: &[&str]) -> Out {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     };
     eprintln!("cfinv {args:?} → {}\n--- stdout\n{}--- stderr\n{}", out.code, out.stdout, out.stderr);
-    out
-}
-
-/// A tenant's invalidations as CloudFront lists them (ListInvalidationsForDistributionTenant),
-/// newest first, each with its sorted paths (GetInvalidationForDistributionTenant).
-async fn tenant_invalidations(moto: &Moto, tenant: &str) -> Vec<(String, Vec<String>)> {
-    let sdk = moto.sdk();
-    let list = sdk.list_invalidations_for_distribution_tenant().id(tenant).send().await.unwrap();
-    let mut out = Vec::new();
-    for s in list.invalidation_list.and_then(|l| l.items).unwrap_or_default() {
-        let got = sdk.get_invalidation_for_distribution_tenant().distribution_tenant_id(tenant).id(&s.id).send().await;
-        let batch = got.unwrap().invalidation.unwrap().invalidation_batch.unwrap();
-        let mut paths = batch.paths.unwrap().items.unwrap_or_default();
-        paths.sort();
-        out.push((s.id, paths));
-    }
     out
 }
 
@@ -133,9 +101,9 @@ async fn invalidate_list_status_and_room_on_a_tenant() {
     let reference = inv["caller_reference"].as_str().unwrap().to_string();
     assert!(reference.starts_with("cfinv-"), "{reference}");
     let want = strs(&["/", "/css/site.css", "/index.html"]);
-    assert_eq!(tenant_invalidations(&moto, "dt_acme").await, [(id.clone(), want.clone())], "on the tenant's list");
+    assert_eq!(moto.tenant_invalidations("dt_acme").await, [(id.clone(), want.clone())], "on the tenant's list");
     assert_eq!(moto.invalidation_ids(PARENT).await, Vec::<String>::new(), "nothing on the parent's list");
-    assert_eq!(tenant_invalidations(&moto, "dt_globex").await, [], "nothing on the sibling's");
+    assert_eq!(moto.tenant_invalidations("dt_globex").await, [], "nothing on the sibling's");
     let calls = moto.calls();
     assert!(!calls.iter().any(|c| c == "CreateInvalidation"), "never the distribution's create: {calls:?}");
     assert_eq!(calls.iter().filter(|c| *c == "CreateInvalidationForDistributionTenant").count(), 1, "{calls:?}");
@@ -145,7 +113,7 @@ async fn invalidate_list_status_and_room_on_a_tenant() {
     assert_eq!(again.code, 0, "{}", again.stderr);
     let inv = &again.json()["invalidations"][0];
     assert_eq!((inv["invalidation_id"].as_str(), inv["created_by_earlier_run"].as_bool()), (Some(&*id), Some(true)));
-    assert_eq!(tenant_invalidations(&moto, "dt_acme").await.len(), 1, "no second invalidation");
+    assert_eq!(moto.tenant_invalidations("dt_acme").await.len(), 1, "no second invalidation");
 
     let list = cfinv(&moto, &[], &["list", "dt_acme"]);
     assert_eq!(list.code, 0, "{}", list.stderr);
@@ -227,9 +195,9 @@ async fn routes_send_each_customers_keys_to_its_tenant() {
         .collect();
     targets.sort();
     assert_eq!(targets, [format!("distribution {PARENT}"), "tenant dt_acme".into(), "tenant dt_globex".into()]);
-    let acme = tenant_invalidations(&moto, "dt_acme").await;
+    let acme = moto.tenant_invalidations("dt_acme").await;
     assert_eq!(acme.iter().map(|(_, p)| p.clone()).collect::<Vec<_>>(), [strs(&["/docs/a.html"])], "prefix stripped");
-    let globex = tenant_invalidations(&moto, "dt_globex").await;
+    let globex = moto.tenant_invalidations("dt_globex").await;
     assert_eq!(globex.iter().map(|(_, p)| p.clone()).collect::<Vec<_>>(), [strs(&["/about.html"])]);
     assert_eq!(moto.invalidation_ids(PARENT).await.len(), 1, "robots.txt on the distribution itself");
 
@@ -237,11 +205,11 @@ async fn routes_send_each_customers_keys_to_its_tenant() {
     let named =
         cfinv(&moto, &env, &["invalidate", "--json", "--distribution-tenant-id", "dt_acme", "customers/acme/b.html"]);
     assert_eq!(named.code, 0, "{}", named.stderr);
-    assert_eq!(tenant_invalidations(&moto, "dt_acme").await[0].1, strs(&["/b.html"]));
+    assert_eq!(moto.tenant_invalidations("dt_acme").await[0].1, strs(&["/b.html"]));
     let outside = cfinv(&moto, &env, &["invalidate", "--distribution-tenant-id", "dt_acme", "customers/globex/c.html"]);
     assert_eq!(outside.code, 1, "{}", outside.stderr);
     assert!(outside.stderr.contains("InvalidInput") && outside.stderr.contains("dt_acme"), "{}", outside.stderr);
-    assert_eq!(tenant_invalidations(&moto, "dt_acme").await.len(), 2, "nothing made for the refused key");
+    assert_eq!(moto.tenant_invalidations("dt_acme").await.len(), 2, "nothing made for the refused key");
 }
 
 /// Rule (issue 20: AWS's `EntityNotFound` for a tenant CloudFront does not know): every command
@@ -276,6 +244,6 @@ async fn an_unknown_tenant_exits_1_naming_it() {
     }
     assert_eq!(moto.invalidation_ids(PARENT).await, Vec::<String>::new());
     for t in ["dt_acme", "dt_globex"] {
-        assert_eq!(tenant_invalidations(&moto, t).await, [], "{t}");
+        assert_eq!(moto.tenant_invalidations(t).await, [], "{t}");
     }
 }

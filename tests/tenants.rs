@@ -48,22 +48,6 @@ fn failures(o: &Output) -> Vec<String> {
     v["batchItemFailures"].as_array().unwrap().iter().map(|f| f["itemIdentifier"].as_str().unwrap().into()).collect()
 }
 
-/// A tenant's invalidations as CloudFront lists them (ListInvalidationsForDistributionTenant),
-/// newest first, each with its sorted paths (GetInvalidationForDistributionTenant).
-async fn tenant_invalidations(moto: &Moto, tenant: &str) -> Vec<(String, Vec<String>)> {
-    let sdk = moto.sdk();
-    let list = sdk.list_invalidations_for_distribution_tenant().id(tenant).send().await.unwrap();
-    let mut out = Vec::new();
-    for s in list.invalidation_list.and_then(|l| l.items).unwrap_or_default() {
-        let got = sdk.get_invalidation_for_distribution_tenant().distribution_tenant_id(tenant).id(&s.id).send().await;
-        let batch = got.unwrap().invalidation.unwrap().invalidation_batch.unwrap();
-        let mut paths = batch.paths.unwrap().items.unwrap_or_default();
-        paths.sort();
-        out.push((s.id, paths));
-    }
-    out
-}
-
 /// Rule (issue 20): keys under each customer's prefix are invalidated on that customer's tenant
 /// (CreateInvalidationForDistributionTenant), with the prefix stripped as its origin path; the
 /// rest goes to the distribution. A redelivery of the same batch makes nothing new (the same
@@ -77,8 +61,8 @@ async fn a_two_tenant_bucket_is_invalidated_per_tenant_by_prefix() {
         ["customers/acme/index.html", "customers/acme/css/site.css", "customers/globex/about.html", "robots.txt"];
     let out = lambda::handle(&cfg, &cf, &batch(&keys), &invocation("r1")).await.unwrap();
     assert!(failures(&out).is_empty(), "every message acknowledged");
-    let acme = tenant_invalidations(&moto, "dt_acme").await;
-    let globex = tenant_invalidations(&moto, "dt_globex").await;
+    let acme = moto.tenant_invalidations("dt_acme").await;
+    let globex = moto.tenant_invalidations("dt_globex").await;
     assert_eq!(acme.len(), 1, "{acme:?}");
     assert_eq!(acme[0].1, ["/", "/css/site.css", "/index.html"], "acme's keys, its origin path stripped");
     assert_eq!(globex.len(), 1, "{globex:?}");
@@ -91,8 +75,8 @@ async fn a_two_tenant_bucket_is_invalidated_per_tenant_by_prefix() {
     // The same messages again (SQS redelivers): found, not created again.
     let again = lambda::handle(&cfg, &cf, &batch(&keys), &invocation("r2")).await.unwrap();
     assert!(failures(&again).is_empty());
-    assert_eq!(tenant_invalidations(&moto, "dt_acme").await.len(), 1, "no second invalidation");
-    assert_eq!(tenant_invalidations(&moto, "dt_globex").await.len(), 1);
+    assert_eq!(moto.tenant_invalidations("dt_acme").await.len(), 1, "no second invalidation");
+    assert_eq!(moto.tenant_invalidations("dt_globex").await.len(), 1);
 }
 
 /// Rule (issue 20): an explicit request names `distribution_tenant_id`; its answer names the
@@ -110,7 +94,7 @@ async fn explicit_requests_name_a_tenant() {
     assert_eq!(out["distribution_tenant_id"], "dt_acme", "{out}");
     assert!(out.get("distribution_id").is_none(), "{out}");
     assert_eq!(out["status"], "InProgress");
-    let acme = tenant_invalidations(&moto, "dt_acme").await;
+    let acme = moto.tenant_invalidations("dt_acme").await;
     assert_eq!(
         (acme[0].0.as_str(), acme[0].1.clone()),
         (out["invalidation_id"].as_str().unwrap(), vec!["/docs/*".to_string(), "/index.html".to_string()])
@@ -167,7 +151,7 @@ async fn a_full_tenant_and_its_sibling_under_both_quota_readings() {
             Ok(o) => ("", format!("{:?}", failures(&o))),
         };
         let globex = lambda::handle(&platform(), &cf, &batch(&["customers/globex/a.html"]), &invocation("q1")).await;
-        let made = tenant_invalidations(&moto, "dt_globex").await;
+        let made = moto.tenant_invalidations("dt_globex").await;
         if sibling_held {
             let (kind, text) = held(globex);
             assert_eq!(kind, "TooManyInvalidationsInProgress", "{reading}: the change waits for room: {text}");

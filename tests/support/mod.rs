@@ -33,6 +33,24 @@ pub fn venv_bin(tool: &str) -> PathBuf {
     p
 }
 
+/// The Lambda's variables a developer's shell may hold: every test that runs `cfinv` removes
+/// them and sets its own.
+pub const CONFIG_VARS: &[&str] = &[
+    "DISTRIBUTION_ID",
+    "ROUTES",
+    "ORIGIN_PATH",
+    "INDEX_DOCUMENT",
+    "MAX_PATHS",
+    "MAX_WILDCARDS",
+    "INCLUDE",
+    "EXCLUDE",
+    "TAGS",
+    "DISTRIBUTION_TENANTS",
+    "CLOUDFRONT_ENDPOINT_URL",
+    "AWS_PROFILE",
+    "AWS_SESSION_TOKEN",
+];
+
 /// The `cfinv` binary of this build profile. It belongs to the workspace's `cfinv` package, whose
 /// binary Cargo does not hand to this package's tests, so it is built here once per test process
 /// (a no-op when `cargo test --workspace` built it already) and found beside this package's own.
@@ -145,6 +163,23 @@ impl Moto {
         let out = self.control("GET", "/_cfstub/in_progress", &Value::Null);
         let d = &out[distribution_id];
         (d["exact"].as_u64().unwrap_or(0) as usize, d["wildcards"].as_u64().unwrap_or(0) as usize)
+    }
+
+    /// A tenant's invalidations as CloudFront lists them (ListInvalidationsForDistributionTenant),
+    /// newest first, each with its sorted paths (GetInvalidationForDistributionTenant).
+    pub async fn tenant_invalidations(&self, tenant: &str) -> Vec<(String, Vec<String>)> {
+        let sdk = self.sdk();
+        let list = sdk.list_invalidations_for_distribution_tenant().id(tenant).send().await.unwrap();
+        let mut out = Vec::new();
+        for s in list.invalidation_list.and_then(|l| l.items).unwrap_or_default() {
+            let got =
+                sdk.get_invalidation_for_distribution_tenant().distribution_tenant_id(tenant).id(&s.id).send().await;
+            let batch = got.unwrap().invalidation.unwrap().invalidation_batch.unwrap();
+            let mut paths = batch.paths.unwrap().items.unwrap_or_default();
+            paths.sort();
+            out.push((s.id, paths));
+        }
+        out
     }
 
     /// Every invalidation of a distribution, newest first (ListInvalidations).
