@@ -62,6 +62,12 @@ fn paces(seen: &Seen) -> bool {
     seen.counts.wildcards > 0 && reference::is_ours(&seen.caller_reference)
 }
 
+/// The longest completion time [`paced`] assumes. An invalidation in progress for longer is one
+/// stuck, or another tool's long hold, not the pace of this distribution's completions (5–15
+/// minutes, 40 reported): without a bound, one stuck for a day would allow a wildcard every hour
+/// and a half however much room there is.
+pub const PACE_LASTS_AT_MOST: Duration = Duration::from_secs(3600);
+
 /// Time counted with the newest wildcard spending in [`paced`]: a batch polled in the same
 /// burst of uploads (a batching window, a visibility timeout, a requeue delay apart) may share
 /// it.
@@ -82,6 +88,7 @@ pub const PACE_BURST: Duration = Duration::from_secs(180);
 /// that has any ([`paces`]). Another tool's are not this stream's spending: they take room, which
 /// the room itself counts, but pacing them would only leave their slots to them.
 pub fn paced(lasts: Duration, wildcards: &mut [(Duration, usize)]) -> usize {
+    let lasts = lasts.min(PACE_LASTS_AT_MOST);
     let rate = API_MAX_WILDCARDS_IN_PROGRESS as f64 / lasts.as_secs_f64().max(1.0);
     let allowance = |x: Duration| (((x + PACE_BURST).as_secs_f64() * rate).floor() as usize).max(1);
     wildcards.sort_unstable();
@@ -376,7 +383,7 @@ mod tests {
         let s = Duration::from_secs;
         // (lasts, the (age, wildcards) of those in progress, may spend now, why)
         type Case = (u64, &'static [(u64, usize)], usize, &'static str);
-        let cases: [Case; 8] = [
+        let cases: [Case; 10] = [
             (2640, &[], 1, "40-minute completions: one at a time"),
             (2640, &[(120, 2)], 0, "two spent two minutes ago: wait"),
             (2640, &[(360, 2)], 1, "six minutes later, one more"),
@@ -385,6 +392,8 @@ mod tests {
             (300, &[(10, 9)], 0, "…but not nine more ten seconds later"),
             (300, &[(200, 9)], 9, "a burst later, nine again"),
             (0, &[], 15, "nothing old in progress: no pacing"),
+            (86_400, &[(600, 1)], 1, "one stuck for a day paces as an hour would: one every four minutes"),
+            (3600, &[(120, 1)], 0, "an hour's pace: not two within two minutes"),
         ];
         for (lasts, wild, want, why) in cases {
             let mut wild: Vec<(Duration, usize)> = wild.iter().map(|&(a, n)| (s(a), n)).collect();
