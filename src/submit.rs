@@ -98,8 +98,9 @@ enum Attempt {
     Done(Submitted),
     /// CloudFront refused the create for room: attempted again from the room read.
     Refused(Submitted),
-    /// About to spend a scarce wildcard slot: pause ([`stagger`]), then attempt again once.
-    Yield,
+    /// About to spend a scarce wildcard slot: pause this long ([`stagger`]), then attempt again
+    /// once. Only when the deadline leaves time to pause and look again.
+    Yield(Duration),
 }
 
 /// The pause before spending a scarce wildcard slot: 0 to 4 s, drawn from the request's
@@ -151,12 +152,9 @@ impl<C: CloudFront> Submitter<'_, C> {
             let submitted = match self.attempt(s, refusals, may_yield).await? {
                 Attempt::Done(submitted) => return Ok(submitted),
                 Attempt::Refused(submitted) => submitted,
-                Attempt::Yield => {
+                Attempt::Yield(pause) => {
                     may_yield = false;
-                    let pause = stagger(&s.reference.value);
-                    if self.deadline.is_none_or(|t| deadline::left(t) >= pause + REFIT_NEEDS) {
-                        tokio::time::sleep(pause).await;
-                    }
+                    tokio::time::sleep(pause).await;
                     continue;
                 }
             };
@@ -186,11 +184,11 @@ impl<C: CloudFront> Submitter<'_, C> {
             (Origin::Changes, Some(t)) => Scope::Since(t),
             _ => Scope::InProgress,
         };
-        let recent = match self.recent(target, scope).await {
-            Ok(r) => r,
+        let (recent, read) = match self.recent(target, scope).await {
+            Ok(r) => (r, true),
             Err(e) => {
                 tracing::warn!(distribution_id = d, error_type = e.error_type(), error = %e, "cannot read what was made since the changes; CloudFront's answer to the reference decides");
-                Vec::new()
+                (Vec::new(), false)
             }
         };
         // An earlier attempt of this request. A caller's reference reused for other keys is not
@@ -221,7 +219,10 @@ impl<C: CloudFront> Submitter<'_, C> {
         let (s, plan, held_back) = match whole.fit(room, self.settings) {
             Some(plan) => (whole, plan, None),
             None => {
-                part = part_that_fits(self.settings, whole, room);
+                // Unread, an earlier invalidation of the whole batch (a redelivery whose answer was
+                // lost) is found only by CloudFront's answer to the whole's reference: a part,
+                // under a reference of its own, would be a second invalidation. So no part then.
+                part = if read { part_that_fits(self.settings, whole, room) } else { None };
                 let Some((s, plan, rest)) = &part else {
                     tracing::info!(
                         distribution_id = d,
@@ -247,8 +248,11 @@ impl<C: CloudFront> Submitter<'_, C> {
         // of one burst often get here in the same moment, each about to spend a slot on its own
         // `/*`. Each pauses a time drawn from its own reference, then starts again: the later
         // one then finds the earlier one's invalidation covering its changes.
-        if may_yield && room.spend <= 1 && room.spend < room.wildcards && plan.stats.wildcards > 0 {
-            return Ok(Attempt::Yield);
+        // Without the time to pause and look again, it creates now.
+        let pause = stagger(&s.reference.value);
+        let time_to_pause = self.deadline.is_none_or(|t| deadline::left(t) >= pause + 2 * REFIT_NEEDS);
+        if may_yield && time_to_pause && room.spend <= 1 && room.spend < room.wildcards && plan.stats.wildcards > 0 {
+            return Ok(Attempt::Yield(pause));
         }
         tracing::debug!(distribution_id = d, paths = ?plan.paths, "request");
         let req = CreateRequest { target, caller_reference: &s.reference.value, paths: &plan.paths };

@@ -377,7 +377,9 @@ fn no_room_within_room_timeout_fails_saying_how_long_it_waited() {
         let (status, error, cause) = wf.run(name, input);
         assert_eq!(status, "FAILED", "{error}");
         assert_eq!(error, "TooManyInvalidationsInProgress", "{cause}");
-        let said = format!("after waiting {room_timeout} s (room_timeout {room_timeout} s); nothing was created");
+        let said = format!(
+            "after waiting {room_timeout} s (room_timeout {room_timeout} s); nothing was created where it waited"
+        );
         assert!(cause.contains(&said), "{cause}");
         assert!(cause.contains("TooManyInvalidationsInProgress"), "the last refusal is quoted: {cause}");
         assert_eq!(wf.count("Invoke"), looks, "{name}");
