@@ -172,6 +172,11 @@ mod in_memory {
     use cf_invalidator::cloudfront::{CloudFront, CreateRequest, MemoryCloudFront};
     use cf_invalidator::model::TargetId;
 
+    /// The in-memory CloudFront keeps the test's clock, not the wall clock: no pacing by it.
+    fn invocation(id: &str) -> Invocation {
+        Invocation { request_id: id.to_string(), deadline: None, now: None }
+    }
+
     /// The sample notifications' `eventTime` (2026-01-01T00:00:00Z) in the in-memory clock's seconds.
     const CHANGED_AT: u64 = 1_767_225_600;
 
