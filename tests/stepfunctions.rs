@@ -68,13 +68,19 @@ impl Workflow {
         bus: &str,
     ) -> Workflow {
         let mut lambda = Lambda::emulator();
+        let moto = Workflow::moto_for(&lambda, &distributions.join(","), tenants, complete_after);
+        lambda.run(&moto.endpoint, env);
+        Workflow::on(moto, lambda, bus)
+    }
+
+    /// moto with its Step Functions interpreter, whose `lambda:invoke` tasks call `lambda`.
+    fn moto_for(lambda: &Lambda, distributions: &str, tenants: &str, complete_after: i32) -> Moto {
         let endpoint = format!("http://127.0.0.1:{}", lambda.port);
-        let ids = distributions.join(",");
-        let moto = Moto::start(&[
+        Moto::start(&[
             "--tenants",
             tenants,
             "--distribution-ids",
-            &ids,
+            distributions,
             "--stepfunctions",
             "--lambda-endpoint",
             &endpoint,
@@ -82,9 +88,7 @@ impl Workflow {
             "_",
             "--complete-after",
             &complete_after.to_string(),
-        ]);
-        lambda.run(&moto.endpoint, env);
-        Workflow::on(moto, lambda, bus)
+        ])
     }
 
     /// Starts one execution: its ARN.
@@ -738,18 +742,7 @@ fn a_role_routes_invalidation_is_polled_with_that_role() {
     let routes =
         format!(r#"[{{"prefix":"","distributions":[{{"id":"{SAMPLE_DISTRIBUTION}","role_arn":"{role}"}},"{HOME}"]}}]"#);
     let mut lambda = Lambda::emulator();
-    let endpoint = format!("http://127.0.0.1:{}", lambda.port);
-    let moto = Moto::start(&[
-        "--distribution-ids",
-        HOME,
-        "--stepfunctions",
-        "--lambda-endpoint",
-        &endpoint,
-        "--lambda-function",
-        "_",
-        "--complete-after",
-        "1",
-    ]);
+    let moto = Workflow::moto_for(&lambda, HOME, "", 1);
     // The other account's distribution lives in that account: only its role reaches it.
     moto.control("POST", "/_cfstub/distribution", &json!({"id": SAMPLE_DISTRIBUTION, "account": "111122223333"}));
     // The function reaches STS at the stand-in too (CLOUDFRONT_ENDPOINT_URL is its endpoint for both).

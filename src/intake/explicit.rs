@@ -110,14 +110,24 @@ pub(crate) fn is_explicit(p: &Payload<'_>) -> bool {
         || p.track.is_some()
 }
 
+/// A field of whole seconds within `lo..=hi`, or `InvalidInput` naming the field, the range and
+/// its default: the one rule for `timeout`, `room_timeout` and the `wait` fields.
+fn seconds_within(v: &Value, field: &str, (lo, hi): (u64, u64), default: Option<u64>) -> Result<u64, Error> {
+    match whole_seconds(v) {
+        Some(s) if (lo..=hi).contains(&s) => Ok(s),
+        _ => {
+            let default = default.map(|d| format!(" (default {d})")).unwrap_or_default();
+            Err(Error::invalid(format!(
+                "{field} must be a whole number of seconds from {lo} to {hi}{default}, got {v}"
+            )))
+        }
+    }
+}
+
 /// A timeout in seconds, within the workflow's limits.
 fn timeout_seconds(v: &Value, field: &str) -> Result<u32, Error> {
-    match whole_seconds(v) {
-        Some(t) if (MIN_TIMEOUT as u64..=MAX_TIMEOUT as u64).contains(&t) => Ok(t as u32),
-        _ => Err(Error::invalid(format!(
-            "{field} must be a whole number of seconds from {MIN_TIMEOUT} to {MAX_TIMEOUT} (default {DEFAULT_TIMEOUT}), got {v}"
-        ))),
-    }
+    let limits = (u64::from(MIN_TIMEOUT), u64::from(MAX_TIMEOUT));
+    seconds_within(v, field, limits, Some(u64::from(DEFAULT_TIMEOUT))).map(|t| t as u32)
 }
 
 fn string_list(v: Value, field: &str) -> Result<Vec<String>, Error> {
@@ -338,28 +348,18 @@ fn check_wait(wait: Option<Value>) -> Result<(), Error> {
         Some(Value::Object(fields)) => fields,
         Some(other) => return Err(Error::invalid(format!("wait must be an object, got {other}"))),
     };
-    for (name, (lo, hi)) in [("first_seconds", WAIT_FIRST_SECONDS), ("interval_seconds", WAIT_INTERVAL_SECONDS)] {
-        match fields.get(name) {
-            None | Some(Value::Null) => {}
-            Some(v) if whole_seconds(v).is_some_and(|s| (lo..=hi).contains(&s)) => {}
-            Some(v) => {
-                return Err(Error::invalid(format!(
-                    "wait.{name} must be a whole number of seconds from {lo} to {hi}, got {v}"
-                )))
-            }
+    for (name, limits) in [("first_seconds", WAIT_FIRST_SECONDS), ("interval_seconds", WAIT_INTERVAL_SECONDS)] {
+        if let Some(v) = fields.get(name).filter(|v| !v.is_null()) {
+            seconds_within(v, &format!("wait.{name}"), limits, None)?;
         }
     }
     Ok(())
 }
 
 fn check_room_timeout(v: Option<Value>) -> Result<(), Error> {
-    let (lo, hi) = ROOM_TIMEOUT_SECONDS;
     match v {
         None | Some(Value::Null) => Ok(()),
-        Some(v) if whole_seconds(&v).is_some_and(|s| (lo..=hi).contains(&s)) => Ok(()),
-        Some(v) => Err(Error::invalid(format!(
-            "room_timeout must be a whole number of seconds from {lo} to {hi} (default {DEFAULT_ROOM_TIMEOUT}), got {v}"
-        ))),
+        Some(v) => seconds_within(&v, "room_timeout", ROOM_TIMEOUT_SECONDS, Some(DEFAULT_ROOM_TIMEOUT)).map(drop),
     }
 }
 
