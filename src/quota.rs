@@ -138,7 +138,7 @@ pub async fn room<C: CloudFront>(
     let mut wild: Vec<(Duration, usize)> = Vec::new();
     let mut lasts = Duration::ZERO;
     let age = |t: SystemTime| now.and_then(|n| n.duration_since(t).ok()).unwrap_or_default();
-    let mut unread: Vec<(String, SystemTime)> = Vec::new();
+    let mut unread: Vec<String> = Vec::new();
     let mut in_progress = 0;
     let mut marker: Option<String> = None;
     let settled = known.settled(distribution_id);
@@ -168,7 +168,7 @@ pub async fn room<C: CloudFront>(
                             wild.push((age(t), seen.counts.wildcards));
                         }
                     }
-                    None => unread.push((s.id.clone(), t)),
+                    None => unread.push(s.id.clone()),
                 }
                 lasts = lasts.max(age(t));
                 in_progress += 1;
@@ -223,7 +223,7 @@ async fn read_at_once<C: CloudFront>(
     cf: &C,
     known: &Known,
     distribution_id: &TargetId,
-    ids: &[(String, SystemTime)],
+    ids: &[String],
     until: Option<Instant>,
     mut each: impl FnMut(&Seen),
 ) -> Result<(PathCounts, usize), Error> {
@@ -231,7 +231,7 @@ async fn read_at_once<C: CloudFront>(
     let mut read = 0;
     let mut waiting = ids.iter();
     let mut running = FuturesUnordered::new();
-    for (id, _) in waiting.by_ref().take(READ_AT_ONCE) {
+    for id in waiting.by_ref().take(READ_AT_ONCE) {
         running.push(known.seen(cf, distribution_id, id));
     }
     loop {
@@ -247,7 +247,7 @@ async fn read_at_once<C: CloudFront>(
         each(&seen);
         counts += seen.counts;
         read += 1;
-        if let Some((id, _)) = waiting.next() {
+        if let Some(id) = waiting.next() {
             running.push(known.seen(cf, distribution_id, id));
         }
     }
