@@ -58,7 +58,9 @@
 //! invalidation which its paths match, counted per invalidation as the corpus scorer does);
 //! `refusals` (the function's creates refused with `TooManyInvalidationsInProgress`);
 //! `duplicate_paths` (created paths all of whose changes were already covered by an invalidation
-//! created after the change and in a strictly earlier second); staleness, from a change's upload
+//! created after the change and in a strictly earlier second), and of those
+//! `duplicate_paths_beyond_margin` (the covering invalidation created at least `CLOCK_MARGIN` + 1 s
+//! after each change: ones the function could have known of); staleness, from a change's upload
 //! to the completion of invalidations created at or after it, by anyone, that cover every request
 //! form of its key (`planner::covers_of_key`), never covered = forever. `--baseline` adds the
 //! behaviour before quota-aware planning (the handler behind a CloudFront that reports nothing in
@@ -222,7 +224,8 @@ fn reference_row(storm: &Storm) -> Value {
                 "reference_lag_s": lag,
                 "reference_partial": partial,
                 "reference_invalidations": mine.clone().count(),
-                "reference_paths_billed": mine.map(|m| m.paths.len()).sum::<usize>(),
+                "reference_paths_billed": mine.clone().map(|m| m.paths.len()).sum::<usize>(),
+                "reference_wildcards": mine.flat_map(|m| &m.paths).filter(|p| p.ends_with('*')).count(),
             })
         }
         None => json!({ "reference_max_staleness_s": null, "reference_lag_s": null }),
@@ -337,6 +340,7 @@ fn main() {
             "refusals_total": sum(some(nums(&|r| &r["refusals"]))),
             "refusals_max": top(some(nums(&|r| &r["refusals"]))),
             "duplicate_paths_total": sum(some(nums(&|r| &r["duplicate_paths"]))),
+            "duplicate_paths_beyond_margin_total": sum(some(nums(&|r| &r["duplicate_paths_beyond_margin"]))),
             "most_receives": top(some(nums(&|r| &r["most_receives"]))),
             "invocations_timed_out_total": sum(some(nums(&|r| &r["invocations_timed_out"]))),
         });

@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use cf_invalidator::planner::COST_PER_PATH_USD;
+use cf_invalidator::submit::CLOCK_MARGIN;
 use serde_json::{json, Value};
 
 use crate::workload::{Site, Storm, SELF};
@@ -18,6 +19,11 @@ pub struct Coverage {
 }
 
 pub fn coverage(storm: &Storm, made: &[Made]) -> Coverage {
+    coverage_after(storm, made, 0)
+}
+
+/// [`coverage`] counting only invalidations created at least `after_ms` after the upload.
+pub fn coverage_after(storm: &Storm, made: &[Made], after_ms: u64) -> Coverage {
     struct Index<'a> {
         created: u64,
         completes: u64,
@@ -39,7 +45,7 @@ pub fn coverage(storm: &Storm, made: &[Made]) -> Coverage {
         let arrival = u.arrival * 1000;
         let (mut c, mut f) = (Some(0), Some(0));
         for (text, wildcard) in &u.covers {
-            let covering = index.iter().filter(|i| i.created >= arrival).filter(|i| {
+            let covering = index.iter().filter(|i| i.created >= arrival + after_ms).filter(|i| {
                 (!wildcard && i.exact.contains(text.as_str())) || i.prefixes.iter().any(|q| text.starts_with(q))
             });
             let earliest = |a: Option<u64>, b: Option<u64>| match (a, b) {
@@ -91,6 +97,13 @@ pub fn duplicate_paths(storm: &Storm, made: &[Made], batches: &[Vec<usize>], cov
     }
     dups
 }
+
+/// How long after a change an invalidation must be created for the function to know that it
+/// covers the change: `CLOCK_MARGIN`, and a second more because the stand-in's `CreateTime` is
+/// whole seconds (the second it was created in). A duplicate path whose changes were all covered
+/// that long before is one the function could have avoided; the rest are changes it re-invalidates
+/// on purpose, not knowing which clock to trust (`submit::CLOCK_MARGIN`).
+pub const BEYOND_MARGIN_MS: u64 = CLOCK_MARGIN.as_millis() as u64 + 1000;
 
 /// Max staleness in seconds (ms precision); `None` when some change is never fresh.
 pub fn max_staleness_s(fresh: &[Option<u64>]) -> Option<f64> {
@@ -147,6 +160,7 @@ pub fn report(storm: &Storm, site: &Site, function: Function, q: Queueing, out: 
         "requeued": out.requeued,
         "send_message_batch_calls": out.sends,
         "duplicate_paths": duplicate_paths(storm, &out.made, &out.batches, &cov.covered),
+        "duplicate_paths_beyond_margin": duplicate_paths(storm, &out.made, &out.batches, &coverage_after(storm, &out.made, BEYOND_MARGIN_MS).covered),
         "other_invalidations": out.made.len() - mine.len(),
         "staleness_s": {"median": at(0.5), "p99": at(0.99), "max": max_staleness_s(&cov.fresh), "never_covered": never},
         "cloudfront_calls": {"create": out.calls[0], "get": out.calls[1], "list": out.calls[2]},
@@ -197,5 +211,14 @@ mod tests {
         assert_eq!(cov.covered, [Some(5_200), None]);
         assert_eq!(cov.fresh, [Some(305_200), None]);
         assert_eq!(duplicate_paths(&s, &all, &batches, &cov.covered), 1, "only /a.css at 6.1 s");
+        // a.css (at 0 s) covered at 5.2 s: beyond the margin, a duplicate the function could
+        // have known of. Covered at 2.5 s instead: within it, re-invalidated on purpose.
+        let beyond =
+            |all: &[Made]| duplicate_paths(&s, all, &batches, &coverage_after(&s, all, BEYOND_MARGIN_MS).covered);
+        assert_eq!(beyond(&all), 1);
+        let mut within = all[..2].to_vec();
+        within[0].created_ms = 2_500;
+        assert_eq!(duplicate_paths(&s, &within, &batches, &coverage(&s, &within).covered), 1);
+        assert_eq!(beyond(&within), 0);
     }
 }
