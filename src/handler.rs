@@ -967,6 +967,49 @@ mod freshness {
         }
     }
 
+    /// Rule (issue 18, item 1, for the workflow): a keys request waiting for room is asked again
+    /// every minute, each time a new receipt; its `requested_at` (the execution's start) keeps
+    /// the keys' time, so another tool's `/*` made while it waits covers them (nothing created,
+    /// the workflow waits for that `/*`), and one made before the keys never does.
+    #[test]
+    fn a_waiting_workflow_request_is_covered_by_what_is_made_meanwhile() {
+        for (requested_at, covered) in [(10, true), (75, false)] {
+            let cf = MemoryCloudFront::new(&[D]);
+            cf.set_completion(|seq| if seq <= 2 { 60 } else { 900 });
+            let exact: Vec<String> = (0..3000).map(|i| format!("/tool/{i}")).collect();
+            let wild: Vec<String> = (0..15).map(|i| format!("/tool{i}/*")).collect();
+            for (r, paths) in [("tool-exact", &exact), ("tool-wild", &wild)] {
+                other_tool(&cf, D, r, &paths.iter().map(String::as_str).collect::<Vec<_>>());
+            }
+            let at = humantime::format_rfc3339_seconds(time_of(requested_at)).to_string();
+            let step =
+                json!({"keys": ["docs/a.html", "b.css"], "caller_reference": "sfn-deploy-9", "requested_at": at})
+                    .to_string();
+            cf.set_now(10);
+            if requested_at == 10 {
+                let e = run(&cfg(&[("DISTRIBUTION_ID", D)]), &cf, step.as_bytes()).unwrap_err();
+                assert_eq!(e.error_type(), "TooManyInvalidationsInProgress");
+            }
+            // The quota frees at 60 s; another tool's /* at 70 s; the workflow asks again at 80 s.
+            cf.set_now(70);
+            other_tool(&cf, D, "person", &["/*"]);
+            cf.set_now(80);
+            let out =
+                serde_json::to_value(run(&cfg(&[("DISTRIBUTION_ID", D)]), &cf, step.as_bytes()).unwrap()).unwrap();
+            let ours = cf.invalidations().iter().filter(|i| i.caller_reference == "sfn-deploy-9").count();
+            if covered {
+                assert_eq!(ours, 0, "{out}");
+                let waits_for = &out["invalidations"][0];
+                assert_eq!(
+                    (waits_for["caller_reference"].as_str(), &waits_for["paths"]),
+                    (Some("person"), &json!(["/*"]))
+                );
+            } else {
+                assert_eq!((out["outcome"].as_str(), ours), (Some("Created"), 1), "keys written after the /*: {out}");
+            }
+        }
+    }
+
     /// The in-memory CloudFront whose ListInvalidations fails from the `from`-th call on (the
     /// room is read first, then what was made since the changes).
     struct ListFails<'a> {

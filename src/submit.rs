@@ -123,6 +123,8 @@ const REFIT_NEEDS: Duration = Duration::from_secs(3);
 enum Scope {
     /// Back to this time (the earliest change, less [`CLOCK_MARGIN`]), or the list's end.
     Since(SystemTime),
+    /// [`Scope::Since`], and those in progress before the time as [`Scope::InProgress`] reads them.
+    SinceAndInProgress(SystemTime),
     /// Those in progress, paging like [`quota::room`]: an earlier attempt whose changes carry no
     /// time is found while it is in progress; once it completed, CloudFront's answer to the
     /// same reference finds it (see [`Submitter::after_already_exists`]).
@@ -177,12 +179,15 @@ impl<C: CloudFront> Submitter<'_, C> {
         // plan and the create: an invalidation another invocation makes in between (its `/*`
         // covering these changes) is then seen, unless it lands in the last moment.
         let room = self.room_or_full(target).await;
-        // Changes that carry a time bound the search; a caller's reference (a workflow retried
-        // hours later) or changes without one are looked for among those in progress.
+        // Changes that carry a time bound the search: an earlier attempt of changes was made
+        // after them. A caller's reference may have been used before (a request received again,
+        // its keys' time a new receipt): those still in progress before the time are read too.
+        // Changes without a time are looked for among those in progress.
         let since = s.earliest_change().map(|t| t.checked_sub(CLOCK_MARGIN).unwrap_or(SystemTime::UNIX_EPOCH));
         let scope = match (s.reference.origin, since) {
+            (_, None) => Scope::InProgress,
             (Origin::Changes, Some(t)) => Scope::Since(t),
-            _ => Scope::InProgress,
+            (_, Some(t)) => Scope::SinceAndInProgress(t),
         };
         let (recent, read) = match self.recent(target, scope).await {
             Ok(r) => (r, true),
@@ -355,15 +360,17 @@ impl<C: CloudFront> Submitter<'_, C> {
         loop {
             let page = self.cf.list_invalidations(d, marker.as_deref()).await?;
             let mut running = 0;
+            let mut past = scope == Scope::InProgress;
             for summary in page.items {
                 if let Scope::Since(t) = scope {
                     if summary.create_time < t {
                         return Ok(out);
                     }
                 }
+                past |= matches!(scope, Scope::SinceAndInProgress(t) if summary.create_time < t);
                 let completed = summary.status.is_completed();
                 running += usize::from(!completed);
-                if completed && scope == Scope::InProgress {
+                if completed && past {
                     continue;
                 }
                 let seen = self.known.seen(self.cf, d, &summary.id).await?;
@@ -376,7 +383,7 @@ impl<C: CloudFront> Submitter<'_, C> {
                 });
             }
             match page.next_marker {
-                Some(m) if scope != Scope::InProgress || running > 0 => marker = Some(m),
+                Some(m) if !past || running > 0 => marker = Some(m),
                 _ => return Ok(out),
             }
         }

@@ -363,6 +363,31 @@ fn too_many_invalidations_waits_for_room_then_succeeds() {
     assert_eq!(wf.count("CreateInvalidation"), refusals + 1);
 }
 
+/// Rule (issue 18, item 1): a keys request that waits for room is covered by another tool's `/*`
+/// made while it waits. The workflow gives the function its execution's start as `requested_at`
+/// (each look is a new receipt), so the second look finds the `/*` made after the keys, creates
+/// nothing, and the execution waits for that `/*` instead.
+#[test]
+fn a_request_waiting_for_room_is_covered_by_a_wildcard_made_meanwhile() {
+    let wf = Workflow::start(0);
+    let refusals = 1 + cf_invalidator::submit::MAX_REFITS;
+    wf.moto.inject(Value::Array(vec![too_many(); refusals]));
+    let input = json!({"keys": ["docs/index.html", "app.js"], "room_timeout": 8,
+                       "wait": {"first_seconds": 1, "interval_seconds": 1}});
+    let arn = wf.start_execution("deploy-covered", &input);
+    // Past CLOCK_MARGIN (2 s) after the execution's start, before the second look (8 s).
+    std::thread::sleep(Duration::from_secs(4));
+    let person = existing_invalidation(&wf, &["/*"], Duration::from_secs(900));
+    let (status, out, cause) = wf.finish(&arn);
+    assert_eq!(status, "SUCCEEDED", "{out} {cause}");
+    let payload = lambda_payload(&wf.history(&arn));
+    assert!(payload["requested_at"].as_str().is_some_and(|t| t.starts_with("20")), "{payload}");
+    assert_eq!(wf.count("Invoke"), 2, "one more look after the wait");
+    assert_eq!(wf.count("CreateInvalidation"), refusals + 1, "the refused looks and the person's /*, nothing more");
+    let waited: Vec<&Value> = out["invalidations"].as_array().unwrap().iter().map(|i| &i["invalidation_id"]).collect();
+    assert_eq!(waited, [&person["invalidation_id"]], "{out}");
+}
+
 fn too_many() -> Value {
     json!({"op": "CreateInvalidation", "status": 400, "code": "TooManyInvalidationsInProgress",
            "message": "Your request contains too many invalidations in progress."})

@@ -164,6 +164,7 @@ pub(crate) fn read(p: Payload<'_>, received: Option<SystemTime>) -> Result<Intak
 
     check_wait(p.wait)?;
     check_room_timeout(p.room_timeout)?;
+    let received = keys_time(p.requested_at, received)?;
     let bucket = match p.bucket {
         None | Some(Value::Null) => None,
         Some(Value::String(b)) if (3..=63).contains(&b.len()) => Some(super::s3::bucket_name(&b)),
@@ -354,6 +355,29 @@ fn check_wait(wait: Option<Value>) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// The time an explicit request's keys take: when it was received, or `requested_at` when that
+/// is earlier. A request that waits for room is received again at every look (the workflow's
+/// wait loop), and an invalidation made meanwhile by another tool or person covers its keys only
+/// if it was made after them: the first receipt is the later bound on when they were written, so
+/// the workflow passes its execution's start. A later `requested_at` than the receipt says
+/// nothing more (the keys were written before they were sent).
+fn keys_time(requested_at: Option<Value>, received: Option<SystemTime>) -> Result<Option<SystemTime>, Error> {
+    let requested = match requested_at {
+        None | Some(Value::Null) => return Ok(received),
+        Some(Value::String(s)) if super::rfc3339(&s).is_some() => super::rfc3339(&s),
+        Some(other) => {
+            return Err(Error::invalid(format!(
+                "requested_at must be an RFC 3339 time in UTC, such as 2026-12-05T02:41:14.123Z, got {}",
+                truncate(&other.to_string(), 80)
+            )))
+        }
+    };
+    Ok(match (requested, received) {
+        (Some(q), Some(r)) => Some(q.min(r)),
+        (q, r) => q.or(r),
+    })
 }
 
 fn check_room_timeout(v: Option<Value>) -> Result<(), Error> {
@@ -722,5 +746,36 @@ mod tests {
         // An event's changes keep the event's own times, whenever it was received.
         let s3 = parse_at(include_bytes!("../../events/s3-put.json"), received).unwrap();
         assert_eq!(s3.changes[0].time, Some(humantime::parse_rfc3339("2024-05-14T09:21:03.513Z").unwrap()));
+    }
+
+    /// Rule: `requested_at` (the workflow's execution start, or the caller's own) is the keys'
+    /// time when it is earlier than the receipt — a request waiting for room is received again at
+    /// each look, and what another tool made since the first one covers it — and never later.
+    /// RFC 3339 in UTC (`Z` or `+00:00`); null is absent; anything else is refused by name.
+    #[test]
+    fn requested_at_is_the_keys_time_when_earlier() {
+        use crate::intake::parse_at;
+        let at = |s: &str| humantime::parse_rfc3339(s).unwrap();
+        let received = at("2024-05-14T09:30:00.250Z");
+        let keys = |requested_at: serde_json::Value| {
+            let body = json!({"keys": ["a.html"], "requested_at": requested_at}).to_string();
+            parse_at(body.as_bytes(), received).map(|i| i.changes[0].time)
+        };
+        let cases = [
+            (json!("2024-05-14T09:00:00.000Z"), Some(at("2024-05-14T09:00:00.001Z")), "earlier: its end"),
+            (json!("2024-05-14T09:00:00.000000+00:00"), Some(at("2024-05-14T09:00:00.000001Z")), "UTC as +00:00"),
+            (json!("2024-05-14T10:00:00Z"), Some(received), "later: the receipt"),
+            (serde_json::Value::Null, Some(received), "null: the receipt"),
+        ];
+        for (given, want, why) in cases {
+            assert_eq!(keys(given).unwrap(), want, "{why}");
+        }
+        for wrong in [json!("2024-05-14T09:00:00+02:00"), json!("yesterday"), json!(1715677200)] {
+            let e = keys(wrong.clone()).unwrap_err();
+            assert!(e.to_string().contains("requested_at must be an RFC 3339 time in UTC"), "{wrong}: {e}");
+        }
+        // Without a receipt time (a caller that does not know it), requested_at alone.
+        let body = json!({"keys": ["a.html"], "requested_at": "2024-05-14T09:00:00Z"}).to_string();
+        assert_eq!(parse(body.as_bytes()).unwrap().changes[0].time, Some(at("2024-05-14T09:00:01Z")));
     }
 }

@@ -124,6 +124,9 @@ pub(crate) struct Payload<'a> {
     pub wait: Option<serde_json::Value>,
     /// How long the workflow waits for room in the in-progress quota (checked, not used, here).
     pub room_timeout: Option<serde_json::Value>,
+    /// When an explicit request's keys had all been written, at the latest (the workflow gives
+    /// its execution's start): their time when earlier than the receipt.
+    pub requested_at: Option<serde_json::Value>,
     /// The workflow's tracking input: `{"track": {"invalidations": [...]}}`.
     pub track: Option<serde_json::Value>,
 }
@@ -224,6 +227,16 @@ pub(crate) fn no_later_than(changes: &mut [Change], envelope: Option<SystemTime>
 /// anywhere in it: EventBridge writes whole seconds, so `09:21:03Z` may be a change made at
 /// 09:21:03.9. The end of the interval is the time that is never before the instant.
 pub(crate) fn rfc3339(s: &str) -> Option<SystemTime> {
+    // `+00:00` is RFC 3339's other spelling of UTC (Python's `isoformat()` writes it), which
+    // humantime's strict parser does not take.
+    let zulu;
+    let s = match s.strip_suffix("+00:00") {
+        Some(head) => {
+            zulu = format!("{head}Z");
+            zulu.as_str()
+        }
+        None => s,
+    };
     let at = humantime::parse_rfc3339(s).ok()?;
     // The strict parser has checked the layout: `.` at byte 19 starts the fraction.
     let digits = match s.as_bytes().get(19) {
