@@ -949,7 +949,9 @@ mod freshness {
         }
         let made = cf.invalidations();
         let wildcards: usize = made.iter().map(|i| PathCounts::of(&i.paths).wildcards).sum();
-        assert!((5..=8).contains(&wildcards), "paced over 1,200 s: {wildcards} wildcard paths");
+        // 15 slots over how long the oldest in progress has lasted (2,400 to 3,480 s here): one
+        // every 160 to 232 s, so 1,200 s spend 4 to 8, not one or more per deploy.
+        assert!((4..=8).contains(&wildcards), "paced over 1,200 s: {wildcards} wildcard paths");
         cf.set_now(4000);
         let last = block_on(handle(
             &config,
