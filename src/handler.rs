@@ -256,7 +256,7 @@ pub async fn run<C: CloudFront, T: Tracker>(
 ) -> Result<Handled, Error> {
     let started = Instant::now();
     // The receipt is an explicit request's change time: nothing created before it may cover it.
-    let intake = match intake::parse_at(payload, SystemTime::now()) {
+    let intake = match intake::parse_at(payload, inv.now.unwrap_or_else(SystemTime::now)) {
         Ok(i) => i,
         Err(e) => {
             tracing::warn!(error = %e, "invocation failed");
@@ -975,7 +975,9 @@ mod freshness {
     /// the workflow waits for that `/*`), and one made before the keys never does.
     #[test]
     fn a_waiting_workflow_request_is_covered_by_what_is_made_meanwhile() {
-        for (requested_at, covered) in [(10, true), (75, false)] {
+        // (requested_at, covered): the /* is made at 70 s, and a whole-second time stands for
+        // the end of its second; CLOCK_MARGIN (2 s) pins 67 against 68.
+        for (requested_at, covered) in [(10, true), (67, true), (68, false), (75, false)] {
             let cf = MemoryCloudFront::new(&[D]);
             cf.set_completion(|seq| if seq <= 2 { 60 } else { 900 });
             let exact: Vec<String> = (0..3000).map(|i| format!("/tool/{i}")).collect();
@@ -996,8 +998,9 @@ mod freshness {
             cf.set_now(70);
             other_tool(&cf, D, "person", &["/*"]);
             cf.set_now(80);
-            let out =
-                serde_json::to_value(run(&cfg(&[("DISTRIBUTION_ID", D)]), &cf, step.as_bytes()).unwrap()).unwrap();
+            let inv = Invocation { request_id: "r".into(), deadline: None, now: Some(time_of(80)) };
+            let out = block_on(handle(&cfg(&[("DISTRIBUTION_ID", D)]), &cf, step.as_bytes(), &inv)).unwrap();
+            let out = serde_json::to_value(out).unwrap();
             let ours = cf.invalidations().iter().filter(|i| i.caller_reference == "sfn-deploy-9").count();
             if covered {
                 assert_eq!(ours, 0, "{out}");
@@ -1010,6 +1013,38 @@ mod freshness {
                 assert_eq!((out["outcome"].as_str(), ours), (Some("Created"), 1), "keys written after the /*: {out}");
             }
         }
+    }
+
+    /// Rule ("a retry never creates a second invalidation"): a caller's keys request received
+    /// again (a direct invoke Lambda retries: a new receipt, the keys' new time) finds its first
+    /// attempt, still in progress, below a page of invalidations completed since — and answers
+    /// with it, though the room has filled meanwhile — rather than waiting for room to make it
+    /// again.
+    #[test]
+    fn a_request_received_again_finds_its_attempt_below_completed_ones() {
+        let cf = MemoryCloudFront::new(&[D]);
+        cf.set_completion(|seq| if seq == 1 { 3600 } else { 10 });
+        let config = cfg(&[("DISTRIBUTION_ID", D)]);
+        let step = json!({"keys": ["docs/a.html"], "caller_reference": "deploy-5"}).to_string();
+        let at = |t: u64| Invocation { request_id: format!("r{t}"), deadline: None, now: Some(time_of(t)) };
+        cf.set_now(10);
+        block_on(handle(&config, &cf, step.as_bytes(), &at(10))).unwrap();
+        let first = cf.invalidations()[0].id.clone();
+        // 120 quick ones since (more than a page), then another tool fills the exact room.
+        for i in 0..120u64 {
+            cf.set_now(20 + i);
+            other_tool(&cf, D, &format!("quick-{i}"), &[&format!("/q/{i}")]);
+        }
+        cf.set_now(200);
+        let room = cf.in_progress(D);
+        let tool: Vec<String> = (0..3000 - room.exact).map(|i| format!("/tool/{i}")).collect();
+        other_tool(&cf, D, "tool", &tool.iter().map(String::as_str).collect::<Vec<_>>());
+        let wild: Vec<String> = (0..15).map(|i| format!("/tool{i}/*")).collect();
+        other_tool(&cf, D, "tool-w", &wild.iter().map(String::as_str).collect::<Vec<_>>());
+        let out = block_on(handle(&config, &cf, step.as_bytes(), &at(300))).expect("not held for room");
+        let out = serde_json::to_value(out).unwrap();
+        assert_eq!(out["invalidation_id"].as_str(), Some(first.as_str()), "{out}");
+        assert_eq!(cf.invalidations().iter().filter(|i| i.caller_reference == "deploy-5").count(), 1);
     }
 
     /// The in-memory CloudFront whose ListInvalidations fails from the `from`-th call on (the

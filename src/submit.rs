@@ -16,6 +16,7 @@
 //!
 //! What a container remembers between invocations is [`Known`], owned by the entry point.
 
+use futures_util::stream::StreamExt;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::{Duration, SystemTime};
 
@@ -361,19 +362,29 @@ impl<C: CloudFront> Submitter<'_, C> {
             let page = self.cf.list_invalidations(d, marker.as_deref()).await?;
             let mut running = 0;
             let mut past = scope == Scope::InProgress;
+            let mut ended = false;
+            let mut keep = Vec::new();
             for summary in page.items {
-                if let Scope::Since(t) = scope {
-                    if summary.create_time < t {
-                        return Ok(out);
-                    }
+                if matches!(scope, Scope::Since(t) if summary.create_time < t) {
+                    ended = true;
+                    break;
                 }
                 past |= matches!(scope, Scope::SinceAndInProgress(t) if summary.create_time < t);
                 let completed = summary.status.is_completed();
                 running += usize::from(!completed);
-                if completed && past {
-                    continue;
+                if !(completed && past) {
+                    keep.push(summary);
                 }
-                let seen = self.known.seen(self.cf, d, &summary.id).await?;
+            }
+            // Read as the room is (`quota::READ_AT_ONCE` at a time, each once per container): a
+            // request that waited hours for room may find hundreds made since its changes.
+            let seen: Vec<_> = futures_util::stream::iter(&keep)
+                .map(|summary| self.known.seen(self.cf, d, &summary.id))
+                .buffered(quota::READ_AT_ONCE)
+                .collect()
+                .await;
+            for (summary, seen) in keep.into_iter().zip(seen) {
+                let seen = seen?;
                 out.push(Invalidation {
                     id: summary.id,
                     status: summary.status,
@@ -381,6 +392,9 @@ impl<C: CloudFront> Submitter<'_, C> {
                     caller_reference: seen.caller_reference,
                     create_time: seen.create_time,
                 });
+            }
+            if ended {
+                return Ok(out);
             }
             match page.next_marker {
                 Some(m) if !past || running > 0 => marker = Some(m),

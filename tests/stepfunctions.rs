@@ -374,9 +374,17 @@ fn a_request_waiting_for_room_is_covered_by_a_wildcard_made_meanwhile() {
     wf.moto.inject(Value::Array(vec![too_many(); refusals]));
     let input = json!({"keys": ["docs/index.html", "app.js"], "room_timeout": 8,
                        "wait": {"first_seconds": 1, "interval_seconds": 1}});
+    let started = Instant::now();
     let arn = wf.start_execution("deploy-covered", &input);
-    // Past CLOCK_MARGIN (2 s) after the execution's start, before the second look (8 s).
-    std::thread::sleep(Duration::from_secs(4));
+    // Once the first look was refused (its creates took the injected refusals), and past
+    // CLOCK_MARGIN (2 s, and a second for CreateTime's) after the execution's start; the second
+    // look comes room_timeout (8 s) after the first.
+    let held = || wf.history(&arn).iter().any(|e| e["stateEnteredEventDetails"]["name"] == "HeldBefore?");
+    while !held() {
+        assert!(started.elapsed() < Duration::from_secs(60), "the first look was not refused");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(3500).saturating_sub(started.elapsed()));
     let person = existing_invalidation(&wf, &["/*"], Duration::from_secs(900));
     let (status, out, cause) = wf.finish(&arn);
     assert_eq!(status, "SUCCEEDED", "{out} {cause}");

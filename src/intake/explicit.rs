@@ -23,7 +23,7 @@
 //! it is checked here so that an out-of-range value fails before anything is created. So is its
 //! `room_timeout` (how long it waits for room in CloudFront's in-progress quota).
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
@@ -357,12 +357,20 @@ fn check_wait(wait: Option<Value>) -> Result<(), Error> {
     Ok(())
 }
 
+/// How far before its receipt a request's `requested_at` is believed: the longest the workflow
+/// waits for room (`room_timeout` at most, 12 hours) and an hour more. An earlier time is taken as
+/// this much before the receipt — a later time, the safe side — so that a caller's build start or
+/// a mistaken date cannot make a week of invalidations count as covering keys written since, nor
+/// make the function read them all.
+pub const REQUESTED_AT_REACH: Duration = Duration::from_secs(ROOM_TIMEOUT_SECONDS.1 + 3600);
+
 /// The time an explicit request's keys take: when it was received, or `requested_at` when that
-/// is earlier. A request that waits for room is received again at every look (the workflow's
-/// wait loop), and an invalidation made meanwhile by another tool or person covers its keys only
-/// if it was made after them: the first receipt is the later bound on when they were written, so
-/// the workflow passes its execution's start. A later `requested_at` than the receipt says
-/// nothing more (the keys were written before they were sent).
+/// is earlier (within [`REQUESTED_AT_REACH`]). A request that waits for room is received again at
+/// every look (the workflow's wait loop), and an invalidation made meanwhile by another tool or
+/// person covers its keys only if it was made after them: the first receipt is the later bound on
+/// when they were written, so the workflow passes its execution's start (the keys must have been
+/// written before the execution starts, as before the first look). A later `requested_at` than
+/// the receipt says nothing more (the keys were written before they were sent).
 fn keys_time(requested_at: Option<Value>, received: Option<SystemTime>) -> Result<Option<SystemTime>, Error> {
     let requested = match requested_at {
         None | Some(Value::Null) => return Ok(received),
@@ -375,7 +383,7 @@ fn keys_time(requested_at: Option<Value>, received: Option<SystemTime>) -> Resul
         }
     };
     Ok(match (requested, received) {
-        (Some(q), Some(r)) => Some(q.min(r)),
+        (Some(q), Some(r)) => Some(q.min(r).max(r.checked_sub(REQUESTED_AT_REACH).unwrap_or(SystemTime::UNIX_EPOCH))),
         (q, r) => q.or(r),
     })
 }
@@ -750,7 +758,8 @@ mod tests {
 
     /// Rule: `requested_at` (the workflow's execution start, or the caller's own) is the keys'
     /// time when it is earlier than the receipt — a request waiting for room is received again at
-    /// each look, and what another tool made since the first one covers it — and never later.
+    /// each look, and what another tool made since the first one covers it — never later, and
+    /// never more than the longest wait for room (and an hour) before it.
     /// RFC 3339 in UTC (`Z` or `+00:00`); null is absent; anything else is refused by name.
     #[test]
     fn requested_at_is_the_keys_time_when_earlier() {
@@ -765,6 +774,7 @@ mod tests {
             (json!("2024-05-14T09:00:00.000Z"), Some(at("2024-05-14T09:00:00.001Z")), "earlier: its end"),
             (json!("2024-05-14T09:00:00.000000+00:00"), Some(at("2024-05-14T09:00:00.000001Z")), "UTC as +00:00"),
             (json!("2024-05-14T10:00:00Z"), Some(received), "later: the receipt"),
+            (json!("2024-05-13T09:30:00.250Z"), Some(received - super::REQUESTED_AT_REACH), "a day before: 13 hours"),
             (serde_json::Value::Null, Some(received), "null: the receipt"),
         ];
         for (given, want, why) in cases {

@@ -220,23 +220,14 @@ pub(crate) fn no_later_than(changes: &mut [Change], envelope: Option<SystemTime>
 }
 
 /// A time as AWS writes it in S3 `eventTime`, EventBridge `time` and SNS `Timestamp`: RFC 3339 in
-/// UTC (`2024-05-14T09:21:03.512Z`). Anything else is unknown rather than guessed: a time without
-/// a zone, or with an offset other than UTC, which humantime's strict parser refuses.
+/// UTC (`2024-05-14T09:21:03.512Z`, or `+00:00` for `Z`). Anything else is unknown rather than
+/// guessed: a time without a zone, or with an offset other than UTC, which humantime's strict
+/// parser refuses.
 ///
 /// Written digits stand for an interval as long as the last of them, and the instant may be
 /// anywhere in it: EventBridge writes whole seconds, so `09:21:03Z` may be a change made at
 /// 09:21:03.9. The end of the interval is the time that is never before the instant.
 pub(crate) fn rfc3339(s: &str) -> Option<SystemTime> {
-    // `+00:00` is RFC 3339's other spelling of UTC (Python's `isoformat()` writes it), which
-    // humantime's strict parser does not take.
-    let zulu;
-    let s = match s.strip_suffix("+00:00") {
-        Some(head) => {
-            zulu = format!("{head}Z");
-            zulu.as_str()
-        }
-        None => s,
-    };
     let at = humantime::parse_rfc3339(s).ok()?;
     // The strict parser has checked the layout: `.` at byte 19 starts the fraction.
     let digits = match s.as_bytes().get(19) {
