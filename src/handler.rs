@@ -459,7 +459,7 @@ mod tests {
     use crate::cloudfront::memory::{MemoryCloudFront, Op};
     use crate::cloudfront::CreateRequest;
     use crate::lambda::{handle, Output};
-    use crate::submit::MAX_REFITS;
+    use crate::submit::LOOKS_IN_AN_UNCHANGED_ROOM;
     use serde_json::{json, Value};
 
     const D: &str = "EDFDVBD632BHDS5";
@@ -758,7 +758,8 @@ mod tests {
         ];
         for err in cases {
             // A refusal is looked at again (submit.rs): it lasts only when every look is refused.
-            let times = if err.error_type() == "TooManyInvalidationsInProgress" { 1 + MAX_REFITS } else { 1 };
+            let times =
+                if err.error_type() == "TooManyInvalidationsInProgress" { LOOKS_IN_AN_UNCHANGED_ROOM } else { 1 };
             let cf = MemoryCloudFront::new(&[D]);
             (0..times).for_each(|_| cf.script(Op::Create, err.clone()));
             let e = run(&dist(), &cf, s3_body("a.html", "01").as_bytes(), "r").unwrap_err();

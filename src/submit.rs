@@ -11,7 +11,8 @@
 //! 5. recover: `InvalidationBatchAlreadyExists` (the reference was used, with other paths planned
 //!    into other room) finds the earlier invalidation; `TooManyInvalidationsInProgress` (another
 //!    invocation or tool took the room since it was read) starts again from 1, up to
-//!    [`MAX_REFITS`] times; a lost answer (a time-out after CloudFront may have created it) looks
+//!    [`MAX_REFITS`] times while the room read moves ([`LOOKS_IN_AN_UNCHANGED_ROOM`] creates
+//!    when it does not); a lost answer (a time-out after CloudFront may have created it) looks
 //!    for it before anything is retried.
 //!
 //! What a container remembers between invocations is [`Known`], owned by the entry point.
@@ -116,6 +117,12 @@ fn stagger(reference: &str) -> Duration {
 /// room left is usually enough for a narrower plan.
 pub const MAX_REFITS: usize = 3;
 
+/// How many creates one submission makes when every look at the room finds it unchanged and is
+/// refused: the first, and one more (a create that took the room may not be listed yet). An
+/// unchanged room means what holds it is not in the list (a tenant's quota counted on its
+/// parent, *unsettled*); another look would plan and be refused the same way.
+pub const LOOKS_IN_AN_UNCHANGED_ROOM: usize = 2;
+
 /// No new look at the room when less than this is left before the deadline.
 const REFIT_NEEDS: Duration = Duration::from_secs(3);
 
@@ -151,6 +158,7 @@ impl<C: CloudFront> Submitter<'_, C> {
     pub async fn submit(&self, s: &Submission<'_>) -> Result<Submitted, Error> {
         let mut refusals = 0;
         let mut may_yield = true;
+        let mut refused_in: Option<Room> = None;
         loop {
             let submitted = match self.attempt(s, refusals, may_yield).await? {
                 Attempt::Done(submitted) => return Ok(submitted),
@@ -163,7 +171,14 @@ impl<C: CloudFront> Submitter<'_, C> {
             };
             refusals += 1;
             let time_left = self.deadline.is_none_or(|t| deadline::left(t) >= REFIT_NEEDS);
-            if refusals > MAX_REFITS || !time_left {
+            let room = match submitted.outcome {
+                Outcome::Held { room, .. } => Some(room),
+                _ => None,
+            };
+            // Refused again in the same room as read: the changes wait for room instead.
+            let unchanged = room.is_some() && room == refused_in && refusals >= LOOKS_IN_AN_UNCHANGED_ROOM;
+            refused_in = room;
+            if refusals > MAX_REFITS || !time_left || unchanged {
                 return Ok(Submitted { refusals, ..submitted });
             }
         }
@@ -564,5 +579,33 @@ mod tests {
         assert!(matches!(covered.outcome, Outcome::Covered(ref v) if v.len() == 1), "{:?}", covered.outcome);
         assert_eq!(secs(&covered.staleness), vec![29]);
         assert_eq!(cf.invalidation_count(), 2, "nothing created for it");
+    }
+
+    /// Rule: a refusal is looked at again (another invocation took the room), but a second
+    /// refusal in the same room as read means the list does not show what holds it (here a
+    /// tenant whose quota is its parent's, the *unsettled* reading): the changes wait, after two
+    /// creates rather than one per look. A room that moved is looked at again.
+    #[tokio::test]
+    async fn refused_twice_in_an_unchanged_room_waits() {
+        let tenant = "dt_2abc";
+        let routes = format!(r#"[{{"prefix": "", "distributions": ["{tenant}"]}}]"#);
+        let cfg = Config::from_pairs(&[("ROUTES", &routes)]).unwrap();
+        let cf = MemoryCloudFront::new(&[D]);
+        cf.add_tenant(tenant, D);
+        cf.tenant_quota_on_parent(true);
+        let wild: Vec<String> = (0..15).map(|i| format!("/w{i}/*")).collect();
+        let exact: Vec<String> = (0..3000).map(|i| format!("/e/{i}")).collect();
+        for (r, paths) in [("w", &wild), ("e", &exact)] {
+            let target = TargetId::parse(D).unwrap();
+            cf.create_invalidation(CreateRequest { target: &target, caller_reference: r, paths }, None).await.unwrap();
+        }
+        let known = Known::new();
+        let submitter = Submitter { cf: &cf, known: &known, settings: &cfg.planner, deadline: None, now: None };
+        let intake = intake::parse(&event(&[("a.css", 10)])).unwrap();
+        let prepared = prepare_payload(&cfg.planner, &intake, Token::Fixed("r1"), false).unwrap();
+        let held = submitter.submit(&prepared.submissions[0]).await.unwrap();
+        assert!(matches!(held.outcome, Outcome::Held { refused: true, .. }), "{:?}", held.outcome);
+        let looks = LOOKS_IN_AN_UNCHANGED_ROOM;
+        assert_eq!((held.refusals, cf.quota_refusals()), (looks, looks));
     }
 }

@@ -349,7 +349,7 @@ async fn the_same_keys_after_completion_are_invalidated_again() {
 async fn too_many_invalidations_in_progress_is_waited_out() {
     let moto = Moto::start(&["--complete-after", "1"]);
     let d = moto.distributions[0].clone();
-    let refusals = 1 + cf_invalidator::submit::MAX_REFITS;
+    let refusals = cf_invalidator::submit::LOOKS_IN_AN_UNCHANGED_ROOM;
     let fault = json!({"op": "CreateInvalidation", "status": 400, "code": "TooManyInvalidationsInProgress",
         "message": "Processing your request will cause you to exceed the maximum number of in-progress wildcard invalidations."});
     moto.inject(Value::Array(vec![fault; refusals]));

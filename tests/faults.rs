@@ -52,8 +52,8 @@ async fn cell(source: &str, name: &str, fault: Value, times: usize, want_error: 
 fn too_many() -> (Value, usize, &'static str, Option<Duration>) {
     let f = json!({"op": "CreateInvalidation", "status": 400, "code": "TooManyInvalidationsInProgress",
                    "message": "Processing your request will cause you to exceed the maximum number of in-progress wildcard invalidations."});
-    // A refusal is looked at again (MAX_REFITS times): it lasts when every look is refused.
-    (f, 1 + cf_invalidator::submit::MAX_REFITS, "TooManyInvalidationsInProgress", None)
+    // A refusal is looked at again: it lasts when every look, in an unchanged room, is refused.
+    (f, cf_invalidator::submit::LOOKS_IN_AN_UNCHANGED_ROOM, "TooManyInvalidationsInProgress", None)
 }
 // Persistent faults are injected 3 times: the SDK's standard retry makes 3 attempts.
 fn throttling() -> (Value, usize, &'static str, Option<Duration>) {

@@ -350,9 +350,9 @@ fn invalid_input_fails_at_once() {
 #[test]
 fn too_many_invalidations_waits_for_room_then_succeeds() {
     let wf = Workflow::start(0);
-    // The Lambda looks at the room again after a refusal (MAX_REFITS times): refused every time,
+    // The Lambda looks at the room again after a refusal: refused every time in an unchanged room,
     // the invocation fails and the workflow looks again later.
-    let refusals = 1 + cf_invalidator::submit::MAX_REFITS;
+    let refusals = cf_invalidator::submit::LOOKS_IN_AN_UNCHANGED_ROOM;
     wf.moto.inject(Value::Array(vec![too_many(); refusals]));
     let input = json!({"distribution_id": SAMPLE_DISTRIBUTION, "paths": ["/a"], "room_timeout": 3,
                        "wait": {"first_seconds": 1, "interval_seconds": 1}});
@@ -370,7 +370,7 @@ fn too_many_invalidations_waits_for_room_then_succeeds() {
 #[test]
 fn a_request_waiting_for_room_is_covered_by_a_wildcard_made_meanwhile() {
     let wf = Workflow::start(0);
-    let refusals = 1 + cf_invalidator::submit::MAX_REFITS;
+    let refusals = cf_invalidator::submit::LOOKS_IN_AN_UNCHANGED_ROOM;
     wf.moto.inject(Value::Array(vec![too_many(); refusals]));
     let input = json!({"keys": ["docs/index.html", "app.js"], "room_timeout": 8,
                        "wait": {"first_seconds": 1, "interval_seconds": 1}});
