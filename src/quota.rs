@@ -223,7 +223,7 @@ pub async fn room<C: CloudFront>(
 
 /// Reads `ids` (GetInvalidation, remembered) [`READ_AT_ONCE`] at a time until `until`, showing
 /// `each` each one read: the sum of their counts and how many were read.
-async fn read_at_once<C: CloudFront>(
+pub(crate) async fn read_at_once<C: CloudFront>(
     cf: &C,
     known: &Known,
     distribution_id: &TargetId,

@@ -17,7 +17,6 @@
 //!
 //! What a container remembers between invocations is [`Known`], owned by the entry point.
 
-use futures_util::stream::StreamExt;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::{Duration, SystemTime};
 
@@ -391,15 +390,13 @@ impl<C: CloudFront> Submitter<'_, C> {
                     keep.push(summary);
                 }
             }
-            // Read as the room is (`quota::READ_AT_ONCE` at a time, each once per container): a
-            // request that waited hours for room may find hundreds made since its changes.
-            let seen: Vec<_> = futures_util::stream::iter(&keep)
-                .map(|summary| self.known.seen(self.cf, d, &summary.id))
-                .buffered(quota::READ_AT_ONCE)
-                .collect()
-                .await;
-            for (summary, seen) in keep.into_iter().zip(seen) {
-                let seen = seen?;
+            // Read as the room is read, ten at a time and each once per container (a request
+            // that waited hours for room may find hundreds made since its changes); then taken
+            // from what the container now knows, in the list's order.
+            let ids: Vec<String> = keep.iter().map(|summary| summary.id.clone()).collect();
+            quota::read_at_once(self.cf, self.known, d, &ids, None, |_| {}).await?;
+            for summary in keep {
+                let seen = self.known.seen(self.cf, d, &summary.id).await?;
                 out.push(Invalidation {
                     id: summary.id,
                     status: summary.status,

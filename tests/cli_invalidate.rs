@@ -6,10 +6,10 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
 use cf_invalidator::model::{Change, ChangeKind};
@@ -19,58 +19,16 @@ use serde_json::{json, Value};
 use support::Moto;
 
 fn command(moto: &Moto, env: &[(&str, &str)], args: &[&str]) -> Command {
-    let mut cmd = Command::new(support::cfinv());
-    for v in support::CONFIG_VARS {
-        cmd.env_remove(v);
-    }
-    cmd.arg("invalidate")
-        .args(args)
-        .env("AWS_ENDPOINT_URL_CLOUDFRONT", &moto.endpoint)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("DISTRIBUTION_ID", &moto.distributions[0]);
+    let mut cmd = support::cfinv_on(moto);
+    cmd.arg("invalidate").args(args).env("DISTRIBUTION_ID", &moto.distributions[0]);
     for (k, v) in env {
         cmd.env(k, v);
     }
     cmd
 }
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    took: Duration,
-}
-
-impl Out {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
-    }
-
-    /// The plain progress lines: one per poll of the invalidations or of the room.
-    fn poll_lines(&self) -> Vec<&str> {
-        self.stderr.lines().filter(|l| l.starts_with("cfinv: [")).collect()
-    }
-}
-
-fn cfinv(moto: &Moto, env: &[(&str, &str)], args: &[&str], stdin: &str) -> Out {
-    let started = Instant::now();
-    let mut child = command(moto, env, args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start cfinv");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let out = Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-        took: started.elapsed(),
-    };
-    eprintln!("cfinv {args:?} → {}\n--- stdout\n{}--- stderr\n{}", out.code, out.stdout, out.stderr);
-    out
+fn cfinv(moto: &Moto, env: &[(&str, &str)], args: &[&str], stdin: &str) -> support::CliOut {
+    support::run_cfinv(command(moto, env, args), stdin)
 }
 
 /// The paths CloudFront holds for an invalidation (GetInvalidation).

@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
@@ -27,19 +26,10 @@ async fn create(moto: &Moto, reference: &str, paths: &[&str]) -> String {
 
 /// Runs `cfinv room` against the stand-in: (exit code, stdout).
 fn room(moto: &Moto, args: &[&str]) -> (i32, String) {
-    let out = Command::new(support::cfinv())
-        .arg("room")
-        .args(args)
-        .env_remove("DISTRIBUTION_ID")
-        .env_remove("ROUTES")
-        .env_remove("CLOUDFRONT_ENDPOINT_URL")
-        .env_remove("AWS_PROFILE")
-        .env("AWS_ENDPOINT_URL_CLOUDFRONT", &moto.endpoint)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .output()
-        .expect("run cfinv room");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+    let mut cmd = support::cfinv_on(moto);
+    cmd.arg("room").args(args);
+    let out = support::run_cfinv(cmd, "");
+    (out.code, out.stdout)
 }
 
 /// Rule (issue 20): `cfinv room` shows the exact and wildcard paths in progress and left under

@@ -6,8 +6,6 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
-
 use serde_json::{json, Value};
 use support::Moto;
 
@@ -27,40 +25,11 @@ fn start() -> Moto {
     ])
 }
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
-    }
-}
-
 /// Runs `cfinv ARGS` against the stand-in with only `env` of the Lambda's variables.
-fn cfinv(moto: &Moto, env: &[(&str, &str)], args: &[&str]) -> Out {
-    let mut cmd = Command::new(support::cfinv());
-    for v in support::CONFIG_VARS {
-        cmd.env_remove(v);
-    }
-    cmd.args(args)
-        .env("AWS_ENDPOINT_URL_CLOUDFRONT", &moto.endpoint)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .stdin(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run cfinv");
-    let out = Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    eprintln!("cfinv {args:?} → {}\n--- stdout\n{}--- stderr\n{}", out.code, out.stdout, out.stderr);
-    out
+fn cfinv(moto: &Moto, env: &[(&str, &str)], args: &[&str]) -> support::CliOut {
+    let mut cmd = support::cfinv_on(moto);
+    cmd.args(args).envs(env.iter().copied());
+    support::run_cfinv(cmd, "")
 }
 
 /// A JSON array of strings, sorted.

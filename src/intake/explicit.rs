@@ -374,18 +374,20 @@ pub const REQUESTED_AT_REACH: Duration = Duration::from_secs(ROOM_TIMEOUT_SECOND
 fn keys_time(requested_at: Option<Value>, received: Option<SystemTime>) -> Result<Option<SystemTime>, Error> {
     let requested = match requested_at {
         None | Some(Value::Null) => return Ok(received),
-        Some(Value::String(s)) if super::rfc3339(&s).is_some() => super::rfc3339(&s),
-        Some(other) => {
-            return Err(Error::invalid(format!(
-                "requested_at must be an RFC 3339 time in UTC, such as 2026-12-05T02:41:14.123Z, got {}",
-                truncate(&other.to_string(), 80)
-            )))
-        }
+        Some(v) => match v.as_str().and_then(super::rfc3339) {
+            Some(q) => q,
+            None => {
+                return Err(Error::invalid(format!(
+                    "requested_at must be an RFC 3339 time in UTC, such as 2026-12-05T02:41:14.123Z, got {}",
+                    truncate(&v.to_string(), 80)
+                )))
+            }
+        },
     };
-    Ok(match (requested, received) {
-        (Some(q), Some(r)) => Some(q.min(r).max(r.checked_sub(REQUESTED_AT_REACH).unwrap_or(SystemTime::UNIX_EPOCH))),
-        (q, r) => q.or(r),
-    })
+    Ok(Some(match received {
+        Some(r) => requested.min(r).max(r.checked_sub(REQUESTED_AT_REACH).unwrap_or(SystemTime::UNIX_EPOCH)),
+        None => requested,
+    }))
 }
 
 fn check_room_timeout(v: Option<Value>) -> Result<(), Error> {
