@@ -964,7 +964,8 @@ mod freshness {
         let made = cf.invalidations();
         for (dir, at) in changes {
             let covered = made.iter().any(|i| {
-                i.created_at > at && i.paths.iter().any(|p| p == "/*" || dir.starts_with(p.trim_end_matches('*')))
+                i.created_ms > at * 1000
+                    && i.paths.iter().any(|p| p == "/*" || dir.starts_with(p.trim_end_matches('*')))
             });
             assert!(covered, "{dir} (changed at {at}) is covered by an invalidation made after it");
         }

@@ -45,8 +45,7 @@
 //! - `--reference` also runs the offline schedule (`reference.rs`) on the same storm.
 //!
 //! Simplifications: the poller acts on whole seconds and an upload arrives on a whole second;
-//! other tools' calls take no time; the stand-in's quota clock is whole seconds (an invalidation
-//! frees its room up to 1 s after it completes); latency is charged before CloudFront acts (a
+//! other tools' calls take no time; latency is charged before CloudFront acts (a
 //! call cut short by the deadline created nothing); a cold start costs no init time; the 6 MB
 //! payload limit is not modelled (1,000 S3 messages are about 1 MB); over-invalidation is counted
 //! on one listing of the site (`--site`, the newest), not the listing at each deploy.
@@ -59,7 +58,7 @@
 //! `refusals` (the function's creates refused with `TooManyInvalidationsInProgress`);
 //! `duplicate_paths` (created paths all of whose changes were already covered by an invalidation
 //! created after the change and in a strictly earlier second), and of those
-//! `duplicate_paths_beyond_margin` (the covering invalidation created at least `CLOCK_MARGIN` + 1 s
+//! `duplicate_paths_beyond_margin` (the covering invalidation created at least `CLOCK_MARGIN` + 1 ms
 //! after each change: ones the function could have known of); staleness, from a change's upload
 //! to the completion of invalidations created at or after it, by anyone, that cover every request
 //! form of its key (`planner::covers_of_key`), never covered = forever. `--baseline` adds the

@@ -99,11 +99,12 @@ pub fn duplicate_paths(storm: &Storm, made: &[Made], batches: &[Vec<usize>], cov
 }
 
 /// How long after a change an invalidation must be created for the function to know that it
-/// covers the change: `CLOCK_MARGIN`, and a second more because the stand-in's `CreateTime` is
-/// whole seconds (the second it was created in). A duplicate path whose changes were all covered
-/// that long before is one the function could have avoided; the rest are changes it re-invalidates
-/// on purpose, not knowing which clock to trust (`submit::CLOCK_MARGIN`).
-pub const BEYOND_MARGIN_MS: u64 = CLOCK_MARGIN.as_millis() as u64 + 1000;
+/// covers the change: `CLOCK_MARGIN`, and a millisecond more because a change's written time stands
+/// for the end of its millisecond (`CreateTime` is to the millisecond, as CloudFront writes it). A
+/// duplicate path whose changes were all covered that long before is one the function could have
+/// avoided; the rest are changes it re-invalidates on purpose, not knowing which clock to trust
+/// (`submit::CLOCK_MARGIN`).
+pub const BEYOND_MARGIN_MS: u64 = CLOCK_MARGIN.as_millis() as u64 + 1;
 
 /// Max staleness in seconds (ms precision); `None` when some change is never fresh.
 pub fn max_staleness_s(fresh: &[Option<u64>]) -> Option<f64> {
@@ -211,14 +212,16 @@ mod tests {
         assert_eq!(cov.covered, [Some(5_200), None]);
         assert_eq!(cov.fresh, [Some(305_200), None]);
         assert_eq!(duplicate_paths(&s, &all, &batches, &cov.covered), 1, "only /a.css at 6.1 s");
-        // a.css (at 0 s) covered at 5.2 s: beyond the margin, a duplicate the function could
-        // have known of. Covered at 2.5 s instead: within it, re-invalidated on purpose.
+        // a.css (at 0 s, read as 0.001 s) covered at 5.2 s: beyond the margin, a duplicate the
+        // function could have known of. Covered within 2.001 s: re-invalidated on purpose.
         let beyond =
             |all: &[Made]| duplicate_paths(&s, all, &batches, &coverage_after(&s, all, BEYOND_MARGIN_MS).covered);
         assert_eq!(beyond(&all), 1);
-        let mut within = all[..2].to_vec();
-        within[0].created_ms = 2_500;
-        assert_eq!(duplicate_paths(&s, &within, &batches, &coverage(&s, &within).covered), 1);
-        assert_eq!(beyond(&within), 0);
+        for (covered_at, known) in [(1_500, 0), (2_000, 0), (2_001, 1)] {
+            let mut first = all[..2].to_vec();
+            first[0].created_ms = covered_at;
+            assert_eq!(duplicate_paths(&s, &first, &batches, &coverage(&s, &first).covered), 1, "{covered_at}");
+            assert_eq!(beyond(&first), known, "{covered_at}");
+        }
     }
 }

@@ -118,9 +118,7 @@ impl World {
             let creator = c.creator;
             let ordinal = *c.ordinals.entry(creator).and_modify(|n| *n += 1).or_insert(0);
             c.drawn = if creator == holder { hold } else { completion(span, seed, creator, c.now_ms / 1000, ordinal) };
-            // The stand-in's clock is whole seconds: rounding the creation up keeps it from
-            // freeing the room before the invalidation truly completes (at most 1 s late).
-            c.drawn + u64::from(c.now_ms % 1000 != 0)
+            c.drawn
         });
         World {
             cf,
@@ -142,7 +140,7 @@ impl World {
     /// Keeps the stand-in's clock on tokio's simulated one before it answers.
     fn sync(&self) -> u64 {
         let now = self.now_ms();
-        self.cf.set_now(now / 1000);
+        self.cf.set_now_ms(now);
         now
     }
 

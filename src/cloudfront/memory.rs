@@ -18,8 +18,11 @@
 //!   both readings;
 //! - ListInvalidations pages newest first, 100 a page; every call is counted.
 //!
-//! The clock is seconds on a counter the owner advances ([`MemoryCloudFront::advance`]), so two
-//! hours of traffic take no time at all; `CreateTime` is that many seconds after the Unix epoch.
+//! The clock is a counter the owner advances ([`MemoryCloudFront::advance`] in seconds,
+//! [`MemoryCloudFront::set_now_ms`] to the millisecond), so two hours of traffic take no time at
+//! all; `CreateTime` is that long after the Unix epoch, to the millisecond as CloudFront writes it
+//! (`2019-12-05T18:24:51.407Z`), and an invalidation stops counting against the quota at the
+//! millisecond it completes.
 
 use crate::deadline::Instant;
 use std::collections::{HashMap, VecDeque};
@@ -40,8 +43,9 @@ pub struct Stored {
     pub id: String,
     pub caller_reference: String,
     pub paths: Vec<String>,
-    pub created_at: u64,
-    pub completes_at: u64,
+    /// Milliseconds on the clock.
+    pub created_ms: u64,
+    pub completes_ms: u64,
 }
 
 /// Which operation a scripted error answers.
@@ -54,7 +58,7 @@ pub enum Op {
 
 #[derive(Default)]
 struct State {
-    now: u64,
+    now_ms: u64,
     /// Seconds an invalidation created at `now` stays in progress: a function of its creation
     /// sequence number, so a seeded benchmark can draw them.
     completion: Option<Box<dyn FnMut(u64) -> u64 + Send>>,
@@ -112,18 +116,24 @@ impl MemoryCloudFront {
         self.lock().completion = Some(Box::new(f));
     }
 
-    /// The clock, in seconds.
+    /// The clock, in whole seconds.
     pub fn now(&self) -> u64 {
-        self.lock().now
+        self.lock().now_ms / 1000
     }
 
     pub fn advance(&self, seconds: u64) {
-        self.lock().now += seconds;
+        self.lock().now_ms += seconds * 1000;
     }
 
+    /// Moves the clock to `now` seconds (never back).
     pub fn set_now(&self, now: u64) {
+        self.set_now_ms(now * 1000);
+    }
+
+    /// Moves the clock to `now_ms` milliseconds (never back).
+    pub fn set_now_ms(&self, now_ms: u64) {
         let mut s = self.lock();
-        s.now = s.now.max(now);
+        s.now_ms = s.now_ms.max(now_ms);
     }
 
     /// The next call of `op` fails with `err` (in the order scripted).
@@ -168,7 +178,7 @@ impl MemoryCloudFront {
 }
 
 fn status(s: &State, inv: &Stored) -> Status {
-    if s.now >= inv.completes_at {
+    if s.now_ms >= inv.completes_ms {
         Status::Completed
     } else {
         Status::InProgress
@@ -199,7 +209,12 @@ impl CloudFront for Slow<'_> {
 
 /// The clock's seconds as CloudFront's `CreateTime`.
 pub fn time_of(seconds: u64) -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)
+    time_of_ms(seconds * 1000)
+}
+
+/// The clock's milliseconds as CloudFront's `CreateTime`.
+pub fn time_of_ms(ms: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_millis(ms)
 }
 
 /// What is in progress against the quota of `id`: the one rule of which invalidations share a quota.
@@ -212,7 +227,7 @@ fn in_progress(s: &State, id: &str) -> PathCounts {
         parent(other) == parent(id)
     };
     let mut total = PathCounts::default();
-    for inv in s.invalidations.iter().filter(|i| pool(&i.distribution_id) && s.now < i.completes_at) {
+    for inv in s.invalidations.iter().filter(|i| pool(&i.distribution_id) && s.now_ms < i.completes_ms) {
         let c = PathCounts::of(&inv.paths);
         total.exact += c.exact;
         total.wildcards += c.wildcards;
@@ -248,7 +263,7 @@ impl State {
             status: status(self, inv),
             paths: inv.paths.clone(),
             caller_reference: inv.caller_reference.clone(),
-            create_time: time_of(inv.created_at),
+            create_time: time_of_ms(inv.created_ms),
         }
     }
 }
@@ -309,8 +324,8 @@ impl CloudFront for MemoryCloudFront {
             id: format!("I{seq:013}"),
             caller_reference: req.caller_reference.to_string(),
             paths: req.paths.to_vec(),
-            created_at: s.now,
-            completes_at: s.now + stays,
+            created_ms: s.now_ms,
+            completes_ms: s.now_ms + stays * 1000,
         };
         let view = s.view(&inv);
         s.invalidations.push(inv);
@@ -344,7 +359,7 @@ impl CloudFront for MemoryCloudFront {
             .map(|i| InvalidationSummary {
                 id: i.id.clone(),
                 status: status(&s, i),
-                create_time: time_of(i.created_at),
+                create_time: time_of_ms(i.created_ms),
             })
             .collect();
         let next_marker = newest_first.get(start + PAGE).map(|i| i.id.clone());
@@ -416,6 +431,29 @@ mod tests {
         assert_eq!(cf.now(), 60, "the clock never goes back");
         let got = cf.get_invalidation(&id("E1"), &inv.id).await.unwrap();
         assert_eq!((PathCounts::of(&got.paths), got.create_time), (PathCounts { exact: 1, wildcards: 0 }, time_of(0)));
+    }
+
+    /// Rule (CloudFront writes `CreateTime` to the millisecond, `2019-12-05T18:24:51.407Z`): the
+    /// stand-in's times are milliseconds too, in `CreateTime` of get and list alike, and an
+    /// invalidation stops counting against the quota at the millisecond it completes, not at the
+    /// next whole second.
+    #[tokio::test]
+    async fn create_time_and_completion_are_to_the_millisecond() {
+        let cf = MemoryCloudFront::new(&["E1"]);
+        cf.set_completion(|_| 60);
+        cf.set_now_ms(5_407);
+        let inv = create(&cf, "a", &numbered("/p", 3000)).await.unwrap();
+        assert_eq!(inv.create_time, time_of_ms(5_407));
+        let listed = cf.list_invalidations(&id("E1"), None).await.unwrap();
+        assert_eq!(listed.items[0].create_time, time_of_ms(5_407));
+        assert_eq!(cf.now(), 5, "now() reads whole seconds");
+        cf.set_now_ms(65_406);
+        assert_eq!(cf.in_progress("E1").exact, 3000);
+        assert_eq!(cf.get_invalidation(&id("E1"), &inv.id).await.unwrap().status, "InProgress");
+        cf.set_now_ms(65_407);
+        assert_eq!(cf.in_progress("E1").exact, 0);
+        assert_eq!(cf.get_invalidation(&id("E1"), &inv.id).await.unwrap().status, "Completed");
+        create(&cf, "b", &paths(&["/x"])).await.unwrap();
     }
 
     /// Rule: the same CallerReference with the same paths (in any order) returns the existing
