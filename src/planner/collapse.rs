@@ -15,6 +15,7 @@ use std::collections::BinaryHeap;
 
 use super::covers::{Covers, Item};
 use super::encoding::cut_encoded;
+use crate::model::API_MAX_WILDCARDS_IN_PROGRESS;
 
 /// What one request may hold. `max_paths` is the request's size (the user's `MAX_PATHS`, at most
 /// the API's 3,000); `max_exact` and `max_wildcards` are the room CloudFront's two independent
@@ -91,7 +92,68 @@ fn merge_sorted(covers: &Covers, a: Vec<Item>, b: Vec<Item>) -> Vec<Item> {
 /// The covers within `budget` where it can be met, every input cover still covered. Where it
 /// cannot (a zero wildcard room with too many exact paths, or covers that need a wildcard), the
 /// result is as close as merging gets and [`Budget::holds`] says no.
+///
+/// `/*` only when nothing narrower fits (issue 18, item 6). With few wildcards to spare (the room
+/// left while others are in progress) the first merges seed wildcards deep in small subtrees, and
+/// the few there are then grow up to the root: given one wildcard, half of one Hugo deploy became
+/// `/*` (556 objects flushed needlessly) where `/functions/*` and the exact paths of the rest fit.
+/// So when the greedy plan holds the root wildcard and the budget has fewer wildcards than the
+/// quota, the merge runs again as if more could be spent, and the smallest of those wildcards
+/// give their exact paths back while the exact room allows ([`give_back`]); the first plan that
+/// ends within the real budget without the root is taken. A plan without `/*` costs one run, as
+/// before.
 pub fn collapse(mut covers: Covers, budget: Budget) -> Covers {
+    if budget.max_wildcards >= API_MAX_WILDCARDS_IN_PROGRESS {
+        return collapse_greedy(covers, budget);
+    }
+    covers.normalise();
+    let greedy = collapse_greedy(covers.clone(), budget);
+    if !has_root(&greedy) {
+        return greedy;
+    }
+    (budget.max_wildcards + 1..=API_MAX_WILDCARDS_IN_PROGRESS)
+        .map(|w| collapse_greedy(covers.clone(), Budget { max_wildcards: w, ..budget }))
+        .filter(|plan| !has_root(plan))
+        .find_map(|plan| give_back(&covers, &plan, budget))
+        .unwrap_or(greedy)
+}
+
+/// Whether `covers` hold the wildcard on the whole distribution (`/*`).
+fn has_root(covers: &Covers) -> bool {
+    (0..covers.len()).any(|i| covers.is_wildcard(i) && covers.text(i) == "/")
+}
+
+/// `plan` (a collapse of `original`, normalised) brought within `budget` by replacing its
+/// wildcards, the one that stands for fewest covers first, with the exact paths of `original` it
+/// covers; `None` when the exact room cannot take them. A wildcard that stands for a wildcard of
+/// `original` (a key with an unsettled character) is kept: giving it back frees no slot.
+fn give_back(original: &Covers, plan: &Covers, budget: Budget) -> Option<Covers> {
+    fn under<'a>(original: &'a Covers, prefix: &'a str) -> impl Iterator<Item = usize> + 'a {
+        (0..original.len()).filter(move |&i| original.text(i).starts_with(prefix))
+    }
+    let mut items: Vec<(&str, bool)> = (0..plan.len()).map(|i| (plan.text(i), plan.is_wildcard(i))).collect();
+    while items.iter().filter(|(_, w)| *w).count() > budget.max_wildcards {
+        let (k, _) = items
+            .iter()
+            .enumerate()
+            .filter(|(_, (p, w))| *w && under(original, p).all(|i| !original.is_wildcard(i)))
+            .map(|(k, (p, _))| (k, under(original, p).count()))
+            .min_by_key(|&(k, n)| (n, k))?;
+        let (prefix, _) = items.swap_remove(k);
+        items.extend(under(original, prefix).map(|i| (original.text(i), false)));
+    }
+    let wild = items.iter().filter(|(_, w)| *w).count();
+    if items.len() > budget.max_paths || items.len() - wild > budget.max_exact {
+        return None;
+    }
+    let paths: Vec<String> = items.iter().map(|(t, w)| if *w { format!("{t}*") } else { t.to_string() }).collect();
+    let mut c = Covers::from_paths(&paths);
+    c.normalise();
+    Some(c)
+}
+
+/// Merges neighbours, tightest first, until `budget` holds (see the module documentation).
+fn collapse_greedy(mut covers: Covers, budget: Budget) -> Covers {
     covers.normalise();
     let mut items = covers.take_items();
     let wild = items.iter().filter(|i| !i.exact).count();
@@ -383,6 +445,37 @@ mod tests {
             !Budget { max_paths: 3000, max_exact: 10, max_wildcards: 0 }.holds(&wild.paths()),
             "a wildcard with no room"
         );
+    }
+
+    /// Rule (issue 18, item 6): `/*` only when nothing narrower fits. With one wildcard to spare
+    /// the tightest pair seeds it deep (`/b/deep/x*`), and growing it until enough exact paths
+    /// are gone reaches the root; `/a/*` with the rest exact fits, and is what is planned.
+    #[test]
+    fn the_root_only_when_nothing_narrower_fits() {
+        let mut input: Vec<String> = (0..10).map(|i| format!("/a/{i}")).collect();
+        input.extend(["/b/deep/x1", "/b/deep/x2", "/c"].map(String::from));
+        let budget = |max_exact: usize, max_wildcards: usize| Budget { max_paths: 3000, max_exact, max_wildcards };
+        assert_eq!(collapse_greedy(Covers::from_paths(&input), budget(5, 1)).paths(), ["/*"], "the greedy merge alone");
+        let one_section = ["/a/*", "/b/deep/x1", "/b/deep/x2", "/c"];
+        let cases: [(usize, usize, &[&str], &str); 6] = [
+            (5, 1, &one_section, "one section's wildcard, the rest exact"),
+            (3, 1, &one_section, "the exact room taken to the last path"),
+            (2, 1, &["/*"], "nothing narrower fits"),
+            (0, 1, &["/*"], "no exact room"),
+            (1, 2, &["/a/*", "/b/deep/x*", "/c"], "two wildcards: the greedy merge"),
+            (13, 0, &[], "within the room: exact"),
+        ];
+        for (max_exact, max_wildcards, want, why) in cases {
+            let got = collapse(Covers::from_paths(&input), budget(max_exact, max_wildcards)).paths();
+            let want: Vec<String> =
+                if want.is_empty() { input.clone() } else { want.iter().map(|p| p.to_string()).collect() };
+            assert_eq!(got, want, "{why}");
+            assert!(budget(max_exact, max_wildcards).holds(&got), "{why}");
+        }
+        // A wildcard a key needs (an unsettled character) stays: giving it back frees no slot.
+        let mut needs: Vec<String> = (0..10).map(|i| format!("/a/{i}")).collect();
+        needs.extend(["/b/deep/x*", "/c"].map(String::from));
+        assert_eq!(collapse(Covers::from_paths(&needs), budget(5, 1)).paths(), ["/*"]);
     }
 
     #[test]
