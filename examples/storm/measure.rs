@@ -11,8 +11,11 @@ use crate::workload::{Site, Storm, SELF};
 use crate::world::{Function, Made, Outcome, Queueing, State};
 
 /// Per upload, in ms from its upload: when every request form of its key is covered by an
-/// invalidation created at or after it (`covered`), and when such invalidations have completed
-/// (`fresh`, the staleness). `None`: never within the horizon.
+/// invalidation created after it (`covered`), and when such invalidations have completed
+/// (`fresh`, the staleness). `None`: never within the horizon. Within one millisecond other tools
+/// act first (as in the world and the reference): an upload in the millisecond of another
+/// tool's invalidation came after it, and one in the millisecond of the function's or the
+/// reference's own came before it.
 pub struct Coverage {
     pub covered: Vec<Option<u64>>,
     pub fresh: Vec<Option<u64>>,
@@ -22,10 +25,13 @@ pub fn coverage(storm: &Storm, made: &[Made]) -> Coverage {
     coverage_after(storm, made, 0)
 }
 
-/// [`coverage`] counting only invalidations created at least `after_ms` after the upload.
+/// [`coverage`] counting only invalidations created at least `after_ms` after the upload (0:
+/// after it, other tools first within a millisecond).
 pub fn coverage_after(storm: &Storm, made: &[Made], after_ms: u64) -> Coverage {
     struct Index<'a> {
         created: u64,
+        /// Another tool's: first within its millisecond.
+        first: bool,
         completes: u64,
         exact: HashSet<&'a str>,
         prefixes: Vec<&'a str>,
@@ -34,6 +40,7 @@ pub fn coverage_after(storm: &Storm, made: &[Made], after_ms: u64) -> Coverage {
         .iter()
         .map(|i| Index {
             created: i.created_ms,
+            first: i.creator != SELF,
             completes: i.completes_ms,
             exact: i.paths.iter().filter(|p| !p.ends_with('*')).map(String::as_str).collect(),
             prefixes: i.paths.iter().filter_map(|p| p.strip_suffix('*')).collect(),
@@ -45,7 +52,11 @@ pub fn coverage_after(storm: &Storm, made: &[Made], after_ms: u64) -> Coverage {
         let arrival = u.arrival * 1000;
         let (mut c, mut f) = (Some(0), Some(0));
         for (text, wildcard) in &u.covers {
-            let covering = index.iter().filter(|i| i.created >= arrival + after_ms).filter(|i| {
+            let after = |i: &&Index| match after_ms {
+                0 => i.created > arrival || (i.created == arrival && !i.first),
+                _ => i.created >= arrival + after_ms,
+            };
+            let covering = index.iter().filter(after).filter(|i| {
                 (!wildcard && i.exact.contains(text.as_str())) || i.prefixes.iter().any(|q| text.starts_with(q))
             });
             let earliest = |a: Option<u64>, b: Option<u64>| match (a, b) {
@@ -222,6 +233,12 @@ mod tests {
             first[0].created_ms = covered_at;
             assert_eq!(duplicate_paths(&s, &first, &batches, &coverage(&s, &first).covered), 1, "{covered_at}");
             assert_eq!(beyond(&first), known, "{covered_at}");
+        }
+        // In the upload's own millisecond another tool's invalidation came first (it acts first
+        // within a second): it covers nothing; the function's own came after the upload.
+        for (creator, covered) in [(1, None), (SELF, Some(0))] {
+            let same = [made(creator, None, 0, 300_000, &["/a.css"])];
+            assert_eq!(coverage(&s, &same).covered[0], covered, "creator {creator}");
         }
     }
 }

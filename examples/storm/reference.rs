@@ -135,13 +135,7 @@ fn schedule_within(storm: &Storm, lag: u64, partial: bool, bound: u64) -> (Vec<M
     let mut last_done = 0_u64;
     for t in 0..=storm.horizon {
         w.busy.retain(|b| b.0 > t);
-        while next < order.len() && storm.uploads[order[next]].arrival <= t {
-            let i = order[next];
-            pending.insert((storm.uploads[i].arrival, i));
-            forms.add(&storm.uploads[i].covers);
-            next += 1;
-        }
-        // Other tools first; what they cover is no longer pending.
+        // Other tools first, before this second's uploads; what they cover is no longer pending.
         for (k, o) in storm.others.iter().enumerate() {
             if o.due(t) && w.create(k as Creator + 1, t, other_paths[k].clone()) {
                 let m = w.made.last().expect("just made");
@@ -158,6 +152,12 @@ fn schedule_within(storm: &Storm, lag: u64, partial: bool, bound: u64) -> (Vec<M
                     !covered
                 });
             }
+        }
+        while next < order.len() && storm.uploads[order[next]].arrival <= t {
+            let i = order[next];
+            pending.insert((storm.uploads[i].arrival, i));
+            forms.add(&storm.uploads[i].covers);
+            next += 1;
         }
         let Some(&(oldest, _)) = pending.first() else { continue };
         if worst > bound || t - oldest > bound {
@@ -286,6 +286,11 @@ mod tests {
             assert_eq!(worst, Some(if lag == 0 { 300 } else { 305 }), "lag {lag}");
             assert_eq!(made.iter().filter(|m| m.creator == SELF).count(), usize::from(lag == 0));
         }
+        // Uploaded at 10 s, the second of the tool's `/*`: the tool acted first, so its next
+        // `/*` (20 s, done at 320 s) is the first to cover it.
+        let s = storm(&[(10, &["a.css"])], Span { min: 300, max: 300 }, vec!["10:/*".parse().unwrap()], 0, 3600.0);
+        let (made, worst) = schedule(&s, 30, false);
+        assert_eq!((worst, made.iter().filter(|m| m.creator == SELF).count()), (Some(310), 0));
     }
 
     /// Worked by hand: a hold of the whole quota for 1,000 s; a key uploaded at 0 can only be
