@@ -41,12 +41,13 @@
 //! - **Other tools.** `--other EVERY:ITEMS` creates ITEMS every EVERY s (at 0, EVERY, …); a
 //!   refused create waits for the tool's next tick. `--hold S`: the whole quota (3,000 exact, 15
 //!   wildcards) held from 0 to S; the horizon grows by S. Other tools act first within a second.
-//!   Their paths are outside the site unless given (`/*`).
+//!   Their paths are outside the site unless given (`/*`). An upload in the millisecond of
+//!   another tool's invalidation came after it.
 //! - `--reference` also runs the offline schedule (`reference.rs`) on the same storm.
 //!
 //! Simplifications: the poller acts on whole seconds and an upload arrives on a whole second;
-//! other tools' calls take no time; latency is charged before CloudFront acts (a
-//! call cut short by the deadline created nothing); a cold start costs no init time; the 6 MB
+//! other tools' calls take no time; latency is charged before CloudFront acts (a call cut short
+//! by the deadline created nothing); a cold start costs no init time; the 6 MB
 //! payload limit is not modelled (1,000 S3 messages are about 1 MB); over-invalidation is counted
 //! on one listing of the site (`--site`, the newest), not the listing at each deploy.
 //!
@@ -60,8 +61,9 @@
 //! created after the change and in a strictly earlier second), and of those
 //! `duplicate_paths_beyond_margin` (the covering invalidation created at least `CLOCK_MARGIN` + 1 ms
 //! after each change: ones the function could have known of); staleness, from a change's upload
-//! to the completion of invalidations created at or after it, by anyone, that cover every request
-//! form of its key (`planner::covers_of_key`), never covered = forever. `--baseline` adds the
+//! to the completion of invalidations created after it (other tools first within a
+//! millisecond), by anyone, that cover every request form of its key
+//! (`planner::covers_of_key`), never covered = forever. `--baseline` adds the
 //! behaviour before quota-aware planning (the handler behind a CloudFront that reports nothing in
 //! progress; visibility 180 s, 5 receives, no concurrency cap) and the usual Python function (one
 //! `quote`d path per record, chunks of 3,000, a fresh CallerReference per call, any error fails the
