@@ -43,16 +43,15 @@ impl Room {
     /// The room one planned request may take: all of it on a distribution with nothing in
     /// progress (so a deploy gets the tightest plan, exactly what `cfinv plan` shows); otherwise
     /// all the exact room, but at most half the wildcard room or of what pacing lets it spend
-    /// now, whichever is less (rounded up). Wildcard room is what
-    /// lets a request fit when exact room is short, so while others are in progress one batch
-    /// must not take all of it: the next batch — often already polled, the backlog of a burst
-    /// split over concurrent invocations — then fits by merging instead of waiting, and the
-    /// backlog drains in one cycle instead of halving per cycle. The same holds for what pacing
-    /// lets a burst spend: the first half of a burst split over two invocations took all three
-    /// slots for narrow wildcards, the second half waited 90 s for the next allowance, and so did
-    /// part of it again (a reversed Hugo storm: 18.4 min; shared, 16.0). Two invocations that both see an
-    /// empty distribution may ask for more than there is: the second is refused and fits what is
-    /// left (`submit.rs`).
+    /// now, whichever is less (rounded up). Wildcard room is what lets a request fit when exact
+    /// room is short, so while others are in progress one batch must not take all of it: the next
+    /// batch — often already polled, the backlog of a burst split over concurrent invocations —
+    /// then fits by merging instead of waiting, and the backlog drains in one cycle instead of
+    /// halving per cycle. The same holds for what pacing lets a burst spend: the first half of a
+    /// burst split over two invocations took all three slots for narrow wildcards, the second
+    /// half waited 90 s for the next allowance, and so did part of it again (a reversed Hugo
+    /// storm: 18.4 min; shared, 16.0). Two invocations that both see an empty distribution may ask
+    /// for more than there is: the second is refused and fits what is left (`submit.rs`).
     pub fn share(self) -> Room {
         if self.in_progress == 0 {
             return self;

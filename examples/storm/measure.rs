@@ -51,11 +51,11 @@ pub fn coverage_after(storm: &Storm, made: &[Made], after_ms: u64) -> Coverage {
     for u in &storm.uploads {
         let arrival = u.arrival * 1000;
         let (mut c, mut f) = (Some(0), Some(0));
+        let after = |i: &&Index| match after_ms {
+            0 => i.created > arrival || (i.created == arrival && !i.first),
+            _ => i.created >= arrival + after_ms,
+        };
         for (text, wildcard) in &u.covers {
-            let after = |i: &&Index| match after_ms {
-                0 => i.created > arrival || (i.created == arrival && !i.first),
-                _ => i.created >= arrival + after_ms,
-            };
             let covering = index.iter().filter(after).filter(|i| {
                 (!wildcard && i.exact.contains(text.as_str())) || i.prefixes.iter().any(|q| text.starts_with(q))
             });

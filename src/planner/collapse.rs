@@ -149,7 +149,15 @@ fn give_back(original: &Covers, texts: &[&str], plan: &Covers, budget: Budget) -
     };
     let mut items: Vec<(&str, bool)> = (0..plan.len()).map(|i| (plan.text(i), plan.is_wildcard(i))).collect();
     let mut wild = items.iter().filter(|(_, w)| *w).count();
-    while wild > budget.max_wildcards {
+    // Each give-back only adds exact paths: past the room, no later one helps.
+    while items.len() <= budget.max_paths && items.len() - wild <= budget.max_exact {
+        if wild <= budget.max_wildcards {
+            let paths: Vec<String> =
+                items.iter().map(|(t, w)| if *w { format!("{t}*") } else { t.to_string() }).collect();
+            let mut c = Covers::from_paths(&paths);
+            c.normalise();
+            return Some(c);
+        }
         let (k, span) = items
             .iter()
             .enumerate()
@@ -159,18 +167,9 @@ fn give_back(original: &Covers, texts: &[&str], plan: &Covers, budget: Budget) -
             .min_by_key(|(k, span)| (span.len(), *k))?;
         items.swap_remove(k);
         wild -= 1;
-        if items.len() - wild + span.len() > budget.max_exact || items.len() + span.len() > budget.max_paths {
-            return None;
-        }
         items.extend(span.map(|i| (texts[i], false)));
     }
-    if items.len() > budget.max_paths || items.len() - wild > budget.max_exact {
-        return None;
-    }
-    let paths: Vec<String> = items.iter().map(|(t, w)| if *w { format!("{t}*") } else { t.to_string() }).collect();
-    let mut c = Covers::from_paths(&paths);
-    c.normalise();
-    Some(c)
+    None
 }
 
 /// Merges neighbours, tightest first, until `budget` holds (see the module documentation).
