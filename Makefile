@@ -14,11 +14,12 @@ test: setup
 
 ## Criterion benchmarks (planner at 10k/100k/1M keys, the 10,000-message SQS batch); see README "Performance".
 bench:
-	cargo bench --bench throughput
+	cargo bench -p cf-invalidator-bench --bench throughput
 
 ## cf-invalidator beside the usual Python boto3 invalidator on the same emulator and CloudFront stand-in.
 compare: setup
-	cargo build --release --bin cf-invalidator --example gen_events
+	cargo build --release --bin cf-invalidator
+	cargo build --release -p cf-invalidator-bench --bin gen_events
 	.venv/bin/python benches/compare.py
 
 ## Bounded fuzzing of intake and the planner (FUZZ_SECONDS each, default 60).
@@ -32,7 +33,7 @@ dist: setup
 
 lint:
 	cargo fmt --check
-	cargo clippy --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets -- -D warnings
 
 clean:
 	rm -rf .venv .tools node_modules target

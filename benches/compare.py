@@ -255,8 +255,8 @@ def main():
     ap.add_argument("--messages", type=int, default=10_000, help="SQS messages in the batch")
     ap.add_argument("--binary", type=Path, default=REPO / "target" / "release" / "cf-invalidator",
                     help="the cf-invalidator binary to measure")
-    ap.add_argument("--gen-events", type=Path, default=REPO / "target" / "release" / "examples" / "gen_events",
-                    help="the gen_events example, which writes the batch")
+    ap.add_argument("--gen-events", type=Path, default=REPO / "target" / "release" / "gen_events",
+                    help="the gen_events binary (package cf-invalidator-bench), which writes the batch")
     ap.add_argument("--batch", type=Path, help="an SQS batch file to use instead of running gen_events")
     ap.add_argument("--timeout", type=float, default=300,
                     help="seconds to wait for one invoke (a function that fails to initialise never answers)")

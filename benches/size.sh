@@ -3,7 +3,7 @@
 #
 #   benches/size.sh build VARIANT...      # builds each variant for arm64 and x86_64, prints sizes
 #   benches/size.sh starts [N] VARIANT... # start to first Runtime API poll of the x86_64 builds
-#   benches/size.sh bench VARIANT...      # `cargo bench --bench throughput -- plan` per variant
+#   benches/size.sh bench VARIANT...      # `cargo bench -p cf-invalidator-bench --bench throughput -- plan` per variant
 #   benches/size.sh rebench [R] VARIANT...  # those bench executables again, R interleaved rounds
 #   benches/size.sh tls VARIANT...        # the x86_64 build's HTTPS client against a local TLS server
 #   benches/size.sh list                  # the variants ("head": the profile Cargo.toml commits)
@@ -264,7 +264,7 @@ bench() {
         dir=$(with_profile "$v" x86_64)
         echo "size.sh: bench $v ..." >&2
         (cd "$dir" && CARGO_TARGET_DIR="$WORK/target-$tls-x86_64" \
-            cargo bench --bench throughput -- plan) 2>&1 | tee "$WORK/out/$v-bench.log" | grep -E '^planner|time:'
+            cargo bench -p cf-invalidator-bench --bench throughput -- plan) 2>&1 | tee "$WORK/out/$v-bench.log" | grep -E '^planner|time:'
     done
 }
 
@@ -376,7 +376,7 @@ rebench() {
     if [[ "${1:-}" =~ ^[0-9]+$ ]]; then rounds=$1; shift; fi
     local exes=() v exe
     for v in "$@"; do
-        exe=$(sed -n 's/.*Running benches\/throughput.rs (\(.*\))$/\1/p' "$WORK/out/$v-bench.log" | tail -1)
+        exe=$(sed -n 's/.*Running .*benches\/throughput.rs (\(.*\))$/\1/p' "$WORK/out/$v-bench.log" | tail -1)
         [ -x "$exe" ] || { echo "size.sh: bench $v first" >&2; exit 1; }
         exes+=("$v=$exe")
     done

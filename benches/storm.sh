@@ -8,8 +8,8 @@
 #   benches/storm.sh --serial        # extra flags go to every storm
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --example storm --quiet
-bin=target/release/examples/storm
+cargo build --release -p cf-invalidator-bench --bin storm --quiet
+bin=target/release/storm
 out=${OUT:-target/storm}
 mkdir -p "$out"
 storms=(

@@ -11,8 +11,8 @@ trap 'rm -f "$log"' EXIT
 # make lint first: formatting and clippy warnings fail the suite like a failing test.
 lint=0
 cargo fmt --check || lint=1
-cargo clippy --all-targets --quiet -- -D warnings || lint=1
-cargo test --all-targets --no-fail-fast 2>&1 | tee "$log"
+cargo clippy --workspace --all-targets --quiet -- -D warnings || lint=1
+cargo test --workspace --all-targets --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 [ "$lint" -eq 0 ] || { echo "lint failed (cargo fmt --check, cargo clippy -D warnings)"; status=1; }
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }

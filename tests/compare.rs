@@ -3,20 +3,19 @@
 //! small batch and one sample of each. Timings are printed by `make compare`, never asserted.
 
 mod support;
-#[path = "../benches/support/workload.rs"]
-mod workload;
 
 use std::path::Path;
 use std::process::Command;
 
+use cf_invalidator_bench::synthetic;
 use support::{repo, venv_bin};
 
 #[test]
 fn the_comparison_runs_both_functions_end_to_end() {
     let binary = Path::new(env!("CARGO_BIN_EXE_cf-invalidator"));
-    // The batch `gen_events sqs 300` writes, from the same workload module.
+    // The batch `gen_events sqs 300` writes, from the same synthetic workload.
     let batch = std::env::temp_dir().join(format!("cf-invalidator-compare-{}.json", std::process::id()));
-    std::fs::write(&batch, workload::sqs_batch(300)).unwrap();
+    std::fs::write(&batch, synthetic::sqs_batch(300)).unwrap();
     let out = Command::new(venv_bin("python"))
         .arg(repo().join("benches/compare.py"))
         .args(["--starts", "1", "--colds", "1", "--runs", "1", "--timeout", "60"])

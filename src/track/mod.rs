@@ -58,7 +58,7 @@ pub trait Tracker: Send + Sync {
     ) -> impl Future<Output = Result<Started, TrackError>> + Send;
 }
 
-/// No tracker: the type of `None` for callers that track nothing (`handler::handle`).
+/// No tracker: the type of `None` for callers that track nothing (`lambda::handle`).
 pub enum Off {}
 
 impl Tracker for Off {

@@ -1,8 +1,6 @@
-//! Realistic workloads shared by the benchmarks and `examples/gen_events.rs`: a site tree of
-//! pretty-URL pages, fingerprinted assets and images, and the largest SQS batch Lambda delivers.
+//! Realistic workloads shared by the benchmark, `gen_events` and the comparison test: a site tree
+//! of pretty-URL pages, fingerprinted assets and images, and the largest SQS batch Lambda delivers.
 //! Deterministic (a fixed linear congruential generator), so runs compare.
-
-#![allow(dead_code)]
 
 pub struct Lcg(u64);
 
@@ -10,12 +8,12 @@ impl Lcg {
     pub fn new(seed: u64) -> Self {
         Lcg(seed)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         self.0 >> 33
     }
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.next_u64() % n
     }
 }
 
@@ -54,14 +52,14 @@ pub fn site_keys(n: usize) -> Vec<String> {
         let w1 = WORDS[r.below(WORDS.len() as u64) as usize];
         let w2 = WORDS[r.below(WORDS.len() as u64) as usize];
         let k = match r.below(1000) {
-            0..=49 => format!("assets/js/app.{:012x}.js", r.next()),
-            50..=99 => format!("assets/css/site.{:012x}.css", r.next()),
+            0..=49 => format!("assets/js/app.{:012x}.js", r.next_u64()),
+            50..=99 => format!("assets/css/site.{:012x}.css", r.next_u64()),
             100..=199 => format!("images/{sec}/{w1}-{i}.png"),
             200..=249 => format!("{sec}/{w1}/{w2}-{i}/index.xml"),
             250..=299 => format!("downloads/{w1}/{w2}-{i}.pdf"),
             // A few awkward names: a space, a tilde, reserved characters, non-ASCII.
             300 => format!("downloads/{w1}/{w2} {i}.pdf"),
-            301 => format!("assets/js/runtime~main.{:08x}.js", r.next()),
+            301 => format!("assets/js/runtime~main.{:08x}.js", r.next_u64()),
             302 => format!("images/{sec}/{w1}@2x-{i}.png"),
             303 => format!("{sec}/{w1}/café-{i}/index.html"),
             _ => format!("{sec}/{w1}/{w2}-{i}/index.html"),

@@ -1,13 +1,13 @@
-//! Storm: real deploys replayed through the real handler (`handler::handle`) against the in-memory
+//! Storm: real deploys replayed through the real handler (`lambda::handle_with`) against the in-memory
 //! CloudFront (AWS's in-progress quota, CallerReference, statuses on a clock), a model of Lambda's
 //! SQS poller and containers, and other tools on the same distribution, on tokio's paused clock in
 //! milliseconds: hours of traffic take seconds.
 //!
 //! ```sh
-//! cargo build --release --example storm
-//! target/release/examples/storm --every 120 --complete 300..900 --seeds 1..12 --reference
-//! target/release/examples/storm --every 120 --complete 2400 --other 120:/other/* --reference
-//! target/release/examples/storm --within 60 --complete 300..900 --baseline
+//! cargo build --release -p cf-invalidator-bench --bin storm
+//! target/release/storm --every 120 --complete 300..900 --seeds 1..12 --reference
+//! target/release/storm --every 120 --complete 2400 --other 120:/other/* --reference
+//! target/release/storm --within 60 --complete 300..900 --baseline
 //! ```
 //!
 //! The model:

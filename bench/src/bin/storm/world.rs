@@ -1,5 +1,5 @@
 //! The function's world: Lambda's SQS poller, containers, other tools and CloudFront, on tokio's
-//! paused clock in milliseconds. Each invocation is a task running the real `handler::handle`;
+//! paused clock in milliseconds. Each invocation is a task running the real `lambda::handle_with`;
 //! every CloudFront call it makes goes through [`Edge`], which charges the API latency to the
 //! invocation's time, so invocations that overlap interleave their calls and race for the room.
 
@@ -30,9 +30,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Function {
-    /// `handler::handle` on the CloudFront as it is.
+    /// `lambda::handle_with` on the CloudFront as it is.
     Ours,
-    /// `handler::handle` behind a CloudFront that lists nothing in progress: quota-unaware planning.
+    /// `lambda::handle_with` behind a CloudFront that lists nothing in progress: quota-unaware planning.
     Before,
     /// The usual Python boto3 function (benches/python/invalidator.py), modelled.
     Python,

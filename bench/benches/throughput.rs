@@ -1,14 +1,12 @@
-//! `cargo bench`: the planner at 10k, 100k and 1M keys, and intake + plan of the largest SQS
+//! `cargo bench -p cf-invalidator-bench` (`make bench`): the planner at 10k, 100k and 1M keys, and intake + plan of the largest SQS
 //! batch Lambda delivers beside serde_json's bare parse of the same bytes.
-
-#[path = "support/workload.rs"]
-mod workload;
 
 use std::hint::black_box;
 
 use cf_invalidator::model::{Change, ChangeKind};
 use cf_invalidator::prepare;
 use cf_invalidator::{planner, Config};
+use cf_invalidator_bench::synthetic;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 fn config() -> Config {
@@ -20,7 +18,7 @@ fn planner_bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("planner");
     g.sample_size(10);
     for n in [10_000usize, 100_000, 1_000_000] {
-        let changes: Vec<Change> = workload::site_keys(n)
+        let changes: Vec<Change> = synthetic::site_keys(n)
             .into_iter()
             .enumerate()
             .map(|(i, key)| Change {
@@ -42,7 +40,7 @@ fn planner_bench(c: &mut Criterion) {
 
 fn sqs_batch_bench(c: &mut Criterion) {
     let cfg = config();
-    let batch = workload::sqs_batch(10_000);
+    let batch = synthetic::sqs_batch(10_000);
     let mut g = c.benchmark_group("sqs_batch_10000");
     g.sample_size(20);
     g.throughput(Throughput::Bytes(batch.len() as u64));

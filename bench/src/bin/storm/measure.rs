@@ -143,8 +143,8 @@ pub fn report(storm: &Storm, site: &Site, function: Function, q: Queueing, out: 
         stale.get(((stale.len() as f64 - 1.0) * q).round() as usize).copied().flatten().map(|ms| ms as f64 / 1000.0)
     };
     let name = match function {
-        Function::Ours => "cf-invalidator: handler::handle on CloudFront as it is",
-        Function::Before => "cf-invalidator: handler::handle, quota-unaware (ListInvalidations reports nothing)",
+        Function::Ours => "cf-invalidator: lambda::handle_with on CloudFront as it is",
+        Function::Before => "cf-invalidator: lambda::handle_with, quota-unaware (ListInvalidations reports nothing)",
         Function::Python => "the usual Python boto3 function, modelled",
     };
     json!({
