@@ -265,3 +265,190 @@ pub async fn look<C: CloudFront>(
     }
     in_force(settings, known, target, now) == Some(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroUsize;
+
+    use super::*;
+    use crate::cloudfront::memory::{time_of, MemoryCloudFront, Op};
+    use crate::cloudfront::CreateRequest;
+    use crate::config::Config;
+    use crate::model::{Change, ChangeKind};
+    use crate::planner::Routing;
+    use crate::prepare::{self, Asked};
+    use crate::reference::Token;
+    use crate::submit::{Outcome, Submitter};
+
+    fn id(d: &str) -> TargetId {
+        TargetId::parse(d).unwrap()
+    }
+
+    /// Seconds since the epoch of an RFC 3339 time (the in-memory CloudFront's clock).
+    fn at(rfc3339: &str) -> u64 {
+        humantime::parse_rfc3339(rfc3339).unwrap().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs()
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    }
+
+    async fn other(cf: &MemoryCloudFront, reference: &str, paths: &[String]) {
+        let req = CreateRequest { target: &id("E1"), caller_reference: reference, paths };
+        cf.create_invalidation(req, None).await.unwrap();
+    }
+
+    /// A deploy of `n` pages in one section: `n` exact paths when nothing is thrifty.
+    fn deploy(section: &str, n: usize) -> Vec<Change> {
+        (0..n)
+            .map(|i| Change {
+                message: 0,
+                bucket: Some("b".into()),
+                key: format!("docs/{section}/page-{i:02}.html"),
+                kind: ChangeKind::Created,
+                version: Some(format!("{section}-{i:04}")),
+                time: None,
+            })
+            .collect()
+    }
+
+    /// Submits `changes` as the function does at the in-memory CloudFront's now: the paths
+    /// created, and whether every change is covered by them.
+    async fn submit(
+        cf: &MemoryCloudFront,
+        known: &Known,
+        settings: &Settings,
+        changes: &[Change],
+    ) -> (Vec<String>, bool) {
+        let target = id("E1");
+        let asked = Asked::Changes { changes, routing: Routing::Keys { distribution_id: Some(&target) } };
+        let prepared = prepare::prepare(settings, asked, None, Token::Fixed("r"), false).unwrap();
+        let s = &prepared.submissions[0];
+        let submitter = Submitter { cf, known, settings, deadline: None, now: Some(time_of(cf.now())) };
+        match submitter.submit(s).await.unwrap().outcome {
+            Outcome::Created(inv) => {
+                let covered = s.covered_by(&inv.paths);
+                (inv.paths, covered)
+            }
+            other => panic!("not created: {other:?}"),
+        }
+    }
+
+    fn wildcards(paths: &[String]) -> usize {
+        PathCounts::of(paths).wildcards
+    }
+
+    /// Rule (issue 30): below the budget, a deploy's exact paths; once this month's paths of this
+    /// project's generated references reach it — others' and caller-given references and last
+    /// month's not counted — the plan prefers wildcards (fewer billed paths) and still covers every
+    /// change; with no wildcard slot free, exact paths all the same; a new month starts at zero.
+    #[test]
+    fn the_plan_switches_to_wildcards_at_the_budget_and_never_leaves_a_change_uncovered() {
+        block_on(async {
+            let settings =
+                Config::from_pairs(&[("DISTRIBUTION_ID", "E1"), ("MONTHLY_PATH_BUDGET", "40")]).unwrap().planner;
+            let cf = MemoryCloudFront::new(&["E1"]);
+            cf.set_completion(|_| 5);
+            let known = Known::new();
+            let many = |prefix: &str, n: usize| -> Vec<String> { (0..n).map(|i| format!("/{prefix}/{i}")).collect() };
+            // Last month: this project's 500 paths. This month: another tool's 300 and a caller's
+            // own reference with this project's prefix, 100.
+            cf.set_now(at("2026-02-27T10:00:00Z"));
+            other(&cf, "cfinv-0123456789abcdef0123456789abcdef01234567", &many("feb", 500)).await;
+            cf.set_now(at("2026-03-02T10:00:00Z"));
+            other(&cf, "deploy-tool-1", &many("tool", 300)).await;
+            other(&cf, "cfinv-release-7", &many("release", 100)).await;
+
+            // (deploy, pages, the budget in force): this month's paths before each are those of
+            // the deploys before it.
+            let cases = [("a", 20, false), ("b", 20, false), ("c", 20, true), ("d", 30, true)];
+            let mut billed = 0;
+            for (section, n, thrifty) in cases {
+                cf.advance(60);
+                let now = time_of(cf.now());
+                assert_eq!(count_month(&cf, &known, &id("E1"), now, None).await.unwrap(), billed, "before {section}");
+                assert_eq!(in_force(&settings, &known, &id("E1"), now), Some(thrifty), "before {section}");
+                let (paths, covered) = submit(&cf, &known, &settings, &deploy(section, n)).await;
+                assert!(covered, "deploy {section}: a change left uncovered by {paths:?}");
+                if thrifty {
+                    assert!(paths.len() <= 15 && paths.len() < n, "deploy {section}: {} paths: {paths:?}", paths.len());
+                    assert!(wildcards(&paths) > 0, "deploy {section}: {paths:?}");
+                } else {
+                    assert_eq!((paths.len(), wildcards(&paths)), (n, 0), "deploy {section}: {paths:?}");
+                }
+                billed += paths.len();
+            }
+
+            // No wildcard slot free (another tool's 15 in progress): exact paths, every change covered.
+            cf.advance(60);
+            cf.set_completion(|_| 3_600);
+            other(&cf, "tool-wild", &(0..15).map(|i| format!("/w{i}/*")).collect::<Vec<_>>()).await;
+            let (paths, covered) = submit(&cf, &known, &settings, &deploy("e", 20)).await;
+            assert!(in_force(&settings, &known, &id("E1"), time_of(cf.now())).unwrap());
+            assert!(covered);
+            assert_eq!((paths.len(), wildcards(&paths)), (20, 0), "{paths:?}");
+
+            // April: nothing counted yet, exact paths again.
+            cf.set_completion(|_| 5);
+            cf.set_now(at("2026-04-01T00:00:05Z"));
+            let (paths, covered) = submit(&cf, &known, &settings, &deploy("f", 20)).await;
+            assert!(covered);
+            assert_eq!((paths.len(), wildcards(&paths)), (20, 0), "{paths:?}");
+            assert_eq!(in_force(&settings, &known, &id("E1"), time_of(cf.now())), Some(false));
+        });
+    }
+
+    /// Rule: the count needs no database — a cold container derives the same count from
+    /// CloudFront's list — and a warm one reads only what was made since it last counted.
+    #[test]
+    fn the_count_is_derived_from_cloudfront_and_carried_in_the_container() {
+        block_on(async {
+            let cf = MemoryCloudFront::new(&["E1"]);
+            cf.set_completion(|_| 1);
+            cf.set_now(at("2026-03-01T00:00:00Z"));
+            let ours = |n: u32| format!("cfinv-{:040x}", n);
+            for n in 0..150u32 {
+                other(&cf, &ours(n), &[format!("/p/{n}"), format!("/q/{n}*")]).await;
+                cf.advance(1);
+            }
+            let now = time_of(cf.now());
+            let warm = Known::new();
+            assert_eq!(count_month(&cf, &warm, &id("E1"), now, None).await.unwrap(), 300);
+            let gets = cf.calls(Op::Get);
+            for n in 150..153u32 {
+                other(&cf, &ours(n), &[format!("/p/{n}")]).await;
+            }
+            cf.advance(1);
+            let now = time_of(cf.now());
+            assert_eq!(count_month(&cf, &warm, &id("E1"), now, None).await.unwrap(), 303);
+            assert_eq!(cf.calls(Op::Get) - gets, 3, "a warm container reads only the new ones");
+            assert_eq!(count_month(&cf, &Known::new(), &id("E1"), now, None).await.unwrap(), 303, "a cold one agrees");
+            let settings = |b: usize| Settings {
+                monthly_path_budget: NonZeroUsize::new(b),
+                ..Config::from_pairs(&[]).unwrap().planner
+            };
+            assert_eq!(in_force(&settings(303), &warm, &id("E1"), now), Some(true));
+            assert_eq!(in_force(&settings(304), &warm, &id("E1"), now), Some(false));
+            assert_eq!(in_force(&settings(0), &warm, &id("E1"), now), None, "no budget");
+        });
+    }
+
+    /// Rule: a month is a calendar month in UTC, given as YYYY-MM.
+    #[test]
+    fn months_are_utc_calendar_months() {
+        let m = Month::parse("2026-12").unwrap();
+        assert_eq!(
+            (m.start, m.end),
+            (
+                humantime::parse_rfc3339("2026-12-01T00:00:00Z").unwrap(),
+                humantime::parse_rfc3339("2027-01-01T00:00:00Z").unwrap()
+            )
+        );
+        assert_eq!(Month::containing(humantime::parse_rfc3339("2026-02-28T23:59:59Z").unwrap()).label(), "2026-02");
+        assert!(Month::parse("2026-02").unwrap().contains(humantime::parse_rfc3339("2026-02-28T23:59:59Z").unwrap()));
+        assert!(!Month::parse("2026-02").unwrap().contains(humantime::parse_rfc3339("2026-03-01T00:00:00Z").unwrap()));
+        for bad in ["2026-13", "2026-1", "26-01", "2026/01", "January", "", "2026-00", "2026-01-01"] {
+            assert!(Month::parse(bad).unwrap_err().contains("YYYY-MM"), "{bad:?}");
+        }
+    }
+}

@@ -1225,3 +1225,38 @@ fn the_dashboard_shows_thresholds_and_the_free_allowance_and_the_readme_explains
     }
     assert!(readme.contains("CreateDashboard=false"), "README \"Dashboard\": how to turn it off");
 }
+
+/// Rule (issue 30): `MonthlyPathBudget` is optional (empty: no budget) and reaches the function as
+/// `MONTHLY_PATH_BUDGET`; whatever its pattern lets through, the function reads as the same
+/// budget, and what the function would refuse the pattern refuses first — the way someone types
+/// a number into the console or a `--parameter-overrides`.
+#[test]
+fn the_monthly_path_budget_parameter_means_what_the_function_reads() {
+    let t = template();
+    let p = &t["Parameters"]["MonthlyPathBudget"];
+    assert_eq!((&p["Type"], &p["Default"]), (&json!("String"), &json!("")));
+    let env = &t["Resources"]["InvalidatorFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(env["MONTHLY_PATH_BUDGET"], json!({"Ref": "MonthlyPathBudget"}));
+    let values =
+        ["", "1", "800", "1000", "999999999", "0", "1,000", "1 000", "-5", "1e3", "1000000000", "08", " 5", "none"];
+    let script = format!(
+        "import re, json; print(json.dumps([bool(re.fullmatch({pattern:?}, v)) for v in {values:?}]))",
+        pattern = p["AllowedPattern"].as_str().unwrap(),
+        values = values.to_vec()
+    );
+    let out = Command::new(venv_bin("python")).args(["-c", &script]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let allowed: Vec<bool> = serde_json::from_slice(&out.stdout).unwrap();
+    for (value, allowed) in values.iter().zip(allowed) {
+        let read = cf_invalidator::Config::from_pairs(&[("MONTHLY_PATH_BUDGET", value)]);
+        match read {
+            Ok(cfg) if allowed => {
+                let want = value.parse::<usize>().ok();
+                assert_eq!(cfg.planner.monthly_path_budget.map(|b| b.get()), want, "{value:?}");
+            }
+            Err(e) => assert!(!allowed, "{value:?} passes the pattern, yet the function refuses it: {e}"),
+            // Stricter than the function (a leading zero, past 999,999,999): refused at deploy.
+            Ok(_) => {}
+        }
+    }
+}
