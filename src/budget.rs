@@ -338,7 +338,7 @@ mod tests {
         PathCounts::of(paths).wildcards
     }
 
-    /// Rule (issue 30): below the budget, a deploy's exact paths; once this month's paths of this
+    /// Rule: below the budget, a deploy's exact paths; once this month's paths of this
     /// project's generated references reach it — others' and caller-given references and last
     /// month's not counted — the plan prefers wildcards (fewer billed paths) and still covers every
     /// change; with no wildcard slot free, exact paths all the same; a new month starts at zero.

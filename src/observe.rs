@@ -398,7 +398,7 @@ mod tests {
         assert_eq!(lines.iter().map(|l| staleness_values(&valid_emf(l)).len()).sum::<usize>(), 150);
     }
 
-    /// Rule (issue 30): per distribution, the invalidations, paths and wildcards created, the
+    /// Rule: per distribution, the invalidations, paths and wildcards created, the
     /// refusals and throttles, the changes waiting and (with a budget) whether the monthly path
     /// budget was in force, each once, in the first document, by `DistributionId` alone; every
     /// name and unit declared is one of [`DISTRIBUTION_METRICS`] and the function's document

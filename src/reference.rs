@@ -245,7 +245,7 @@ mod tests {
         assert_eq!((given.value.as_str(), given.origin), ("deploy-1", Origin::Caller));
     }
 
-    /// Rule (issue 30): what this module and the workflow generate is recognised — whatever the
+    /// Rule: what this module and the workflow generate is recognised — whatever the
     /// changes, tokens and unversioned runs — and nothing a caller may choose for itself is, even
     /// with the same prefix.
     #[test]

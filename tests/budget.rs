@@ -26,7 +26,7 @@ fn generated(key: &str) -> String {
     cf_invalidator::reference::decide(None, D, [&change].into_iter(), &[], "earlier").value
 }
 
-/// Rule (issue 30): with this month's 60 paths of the function's own on the distribution (and
+/// Rule: with this month's 60 paths of the function's own on the distribution (and
 /// another tool's 500, which do not count), a budget of 50 is in force: a batch of 30 pages is
 /// sent as at most 15 paths, wildcards among them, covering every page; a budget of 1,000 is not:
 /// 30 exact paths. The summary's `budget_in_force` and the distribution's `PathBudgetInForce` say

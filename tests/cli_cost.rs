@@ -61,7 +61,7 @@ fn two_months(moto: &Moto) {
     assert_eq!(moto.create_at(DIST, &made).len(), made.len());
 }
 
-/// Rule (issue 30): a month's paths split between this project's generated references and
+/// Rule: a month's paths split between this project's generated references and
 /// everyone else's (a caller's own `cfinv-release-7` is someone else's), wildcards among them,
 /// the charge past the account's free 1,000 as a range (alone / used up elsewhere), the most
 /// expensive first; the months on either side count nowhere; every invalidation of the month is

@@ -1050,7 +1050,7 @@ fn readme_section(heading: &str) -> String {
     rest[..end].to_string()
 }
 
-/// Rule (issue 30): the dashboard is on by default and `CreateDashboard=false` leaves it out; its
+/// Rule: the dashboard is on by default and `CreateDashboard=false` leaves it out; its
 /// body is JSON once deployed.
 #[test]
 fn the_dashboard_is_on_by_default_and_can_be_turned_off() {
@@ -1069,7 +1069,7 @@ fn the_dashboard_is_on_by_default_and_can_be_turned_off() {
     assert!(body["widgets"].as_array().is_some_and(|w| !w.is_empty()));
 }
 
-/// Rule (issue 30): every metric the dashboard draws from the function's namespace is one the
+/// Rule: every metric the dashboard draws from the function's namespace is one the
 /// function writes, with the dimensions it writes it with — read off the documents the code
 /// itself makes (src/observe.rs), not restated here; the namespace is the function's with the
 /// template's environment. The others name this template's own queues and function.
@@ -1188,7 +1188,7 @@ fn the_dashboard_reads_what_the_function_writes_and_the_stacks_own_resources() {
     }
 }
 
-/// Rule (issue 30): staleness is drawn against the threshold its alarm uses, the paths over 30
+/// Rule: staleness is drawn against the threshold its alarm uses, the paths over 30
 /// days as this function's share of the account-wide free 1,000, and the README says what each
 /// widget means.
 #[test]
@@ -1226,7 +1226,7 @@ fn the_dashboard_shows_thresholds_and_the_free_allowance_and_the_readme_explains
     assert!(readme.contains("CreateDashboard=false"), "README \"Dashboard\": how to turn it off");
 }
 
-/// Rule (issue 30): `MonthlyPathBudget` is optional (empty: no budget) and reaches the function as
+/// Rule: `MonthlyPathBudget` is optional (empty: no budget) and reaches the function as
 /// `MONTHLY_PATH_BUDGET`; whatever its pattern lets through, the function reads as the same
 /// budget, and what the function would refuse the pattern refuses first — the way someone types
 /// a number into the console or a `--parameter-overrides`.
