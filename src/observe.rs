@@ -39,8 +39,8 @@ pub struct Summary<'a> {
     pub refusals: usize,
     /// Requests held back because CloudFront's in-progress quota had no room: their changes wait.
     pub waiting: usize,
-    /// Requests planned for fewest billed paths because this month's paths reached
-    /// `MONTHLY_PATH_BUDGET` (`budget.rs`).
+    /// Requests submitted while their distribution's paths this month had reached
+    /// `MONTHLY_PATH_BUDGET` (`budget.rs`): planned for fewest billed paths.
     pub budget_in_force: usize,
     pub failed_messages: usize,
     /// Requests refused for CloudFront's rate or in-progress limits.
