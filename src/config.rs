@@ -16,6 +16,9 @@ use crate::planner::routing::{parse_routes, Routes};
 use crate::planner::tags::TagRules;
 use crate::planner::Settings;
 
+/// The largest `MONTHLY_PATH_BUDGET`: a billion paths ($5 million past the free tier) is no budget.
+pub const MAX_MONTHLY_PATH_BUDGET: usize = 1_000_000_000;
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Default distribution for events; an explicit request's `distribution_id` wins.
@@ -96,6 +99,11 @@ impl Config {
         };
         let max_paths = number("MAX_PATHS", API_MAX_PATHS, API_MAX_PATHS)?;
         let max_wildcards = number("MAX_WILDCARDS", API_MAX_WILDCARDS, API_MAX_WILDCARDS)?;
+        // Unset or empty: no budget (the template's default parameter is empty).
+        let monthly_path_budget = match set("MONTHLY_PATH_BUDGET") {
+            None => None,
+            Some(_) => Some(number("MONTHLY_PATH_BUDGET", 1, MAX_MONTHLY_PATH_BUDGET)?),
+        };
 
         let globs = |name: &'static str| -> Result<Vec<String>, Error> {
             split_list(&var(name).unwrap_or_default()).map_err(|m| err(name, m))
@@ -155,7 +163,7 @@ impl Config {
 
         Ok(Config {
             distribution_id,
-            planner: Settings { routes, index_document, max_paths, max_wildcards, filter, tags },
+            planner: Settings { routes, index_document, max_paths, max_wildcards, filter, tags, monthly_path_budget },
             roles,
             tenant_parents,
             metrics_namespace,
@@ -235,6 +243,9 @@ mod tests {
         assert!(c.planner.routes.is_empty());
         assert_eq!(c.planner.index_document.as_deref(), Some("index.html"));
         assert_eq!((c.planner.max_paths, c.planner.max_wildcards), (n(3000), n(15)));
+        assert_eq!(c.planner.monthly_path_budget, None, "no budget unless asked");
+        assert_eq!(cfg(&[("MONTHLY_PATH_BUDGET", "")]).unwrap().planner.monthly_path_budget, None, "empty: none");
+        assert_eq!(cfg(&[("MONTHLY_PATH_BUDGET", " 800 ")]).unwrap().planner.monthly_path_budget, Some(n(800)));
     }
 
     /// Each invalid value is refused with an error naming the variable and the allowed values.
@@ -247,6 +258,10 @@ mod tests {
             ("MAX_PATHS", "3001", "from 1 to 3000"),
             ("MAX_PATHS", "ten", "from 1 to 3000"),
             ("MAX_WILDCARDS", "16", "from 1 to 15"),
+            ("MONTHLY_PATH_BUDGET", "0", "from 1 to 1000000000"),
+            ("MONTHLY_PATH_BUDGET", "1,000", "from 1 to 1000000000"),
+            ("MONTHLY_PATH_BUDGET", "-5", "from 1 to 1000000000"),
+            ("MONTHLY_PATH_BUDGET", "1e3", "from 1 to 1000000000"),
             ("INDEX_DOCUMENT", "a/index.html", "without '/'"),
             ("EXCLUDE", "[1,2]", "JSON array"),
             ("EXCLUDE", "a[", "invalid glob"),

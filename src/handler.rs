@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+use crate::budget;
 use crate::cloudfront::{CloudFront, Invalidation, Status};
 use crate::config::Config;
 use crate::deadline::Instant;
@@ -126,9 +127,10 @@ struct Tally {
     covered: usize,
     /// Creates refused for room taken since it was read (each followed by a new look).
     refusals: usize,
-    /// Per distribution or tenant: each covered change's staleness, and the changes waiting for
-    /// room.
-    by_distribution: BTreeMap<TargetId, (Vec<Duration>, usize)>,
+    /// Submissions planned while their distribution's monthly path budget was in force.
+    budget_in_force: usize,
+    /// Per distribution or tenant: what the per-distribution metrics count (observe.rs).
+    by_distribution: BTreeMap<TargetId, observe::DistributionCounts>,
     /// Messages of submissions held for room, and messages failed for any other reason.
     held: BTreeSet<usize>,
     broken: BTreeSet<usize>,
@@ -147,6 +149,12 @@ impl Tally {
         self.error.get_or_insert(e);
     }
 
+    /// Records whether the monthly path budget was in force on a distribution (`None`: no budget).
+    fn budget(&mut self, d: &TargetId, in_force: Option<bool>) {
+        self.budget_in_force += usize::from(in_force == Some(true));
+        self.by_distribution.entry(d.clone()).or_default().budget_in_force = in_force;
+    }
+
     /// Records what the submit step did with one submission.
     fn record(&mut self, s: &Submission<'_>, submitted: Result<Submitted, Error>, timeout: u32) {
         let d = &s.distribution_id;
@@ -155,8 +163,9 @@ impl Tally {
             held_back = sub.held_back;
             self.refusals += sub.refusals;
             let per = self.by_distribution.entry(d.clone()).or_default();
-            per.0.extend(sub.staleness);
-            per.1 += sub.waiting;
+            per.staleness.extend(sub.staleness);
+            per.changes_waiting += sub.waiting;
+            per.refusals += sub.refusals;
             if !sub.covering.is_empty() {
                 self.covered += 1;
             }
@@ -169,6 +178,10 @@ impl Tally {
         match outcome {
             Ok(Outcome::Created(inv)) => {
                 let c = PathCounts::of(&inv.paths);
+                let per = self.by_distribution.entry(d.clone()).or_default();
+                per.invalidations += 1;
+                per.paths += inv.paths.len();
+                per.wildcards += c.wildcards;
                 self.requests += 1;
                 self.paths += inv.paths.len();
                 self.wildcards += c.wildcards;
@@ -194,6 +207,7 @@ impl Tally {
                     self.waiting += 1;
                 }
                 self.held.extend(s.messages().iter().copied());
+                self.by_distribution.entry(d.clone()).or_default().throttled += 1;
                 self.fail(s.messages().iter().copied(), held(d, room, refused));
             }
             Err(e) => {
@@ -206,6 +220,9 @@ impl Tally {
                     error = %e,
                     "invalidation not created"
                 );
+                if matches!(e, Error::Throttled(_) | Error::TooManyInvalidationsInProgress { .. }) {
+                    self.by_distribution.entry(d.clone()).or_default().throttled += 1;
+                }
                 self.fail(s.messages().iter().copied(), e);
             }
         }
@@ -213,6 +230,7 @@ impl Tally {
             // Only part of the batch fitted: the rest of its messages wait as a held one's do.
             self.waiting += 1;
             self.held.extend(held_back.iter().copied());
+            self.by_distribution.entry(d.clone()).or_default().throttled += 1;
             let message = format!("{} message(s) of the batch did not fit the room left; they wait", held_back.len());
             self.fail(held_back, Error::TooManyInvalidationsInProgress { distribution_id: d.to_string(), message });
         }
@@ -299,9 +317,11 @@ pub async fn run<C: CloudFront, T: Tracker>(
         Some(Ok(prepared)) => {
             tally.skipped = prepared.skipped;
             let submitter = Submitter { cf, known, settings: &cfg.planner, deadline: inv.deadline, now: inv.now };
+            let now = inv.now.unwrap_or_else(SystemTime::now);
             for s in &prepared.submissions {
                 let outcome = submitter.submit(s).await;
                 tally.record(s, outcome, timeout);
+                tally.budget(&s.distribution_id, budget::in_force(&cfg.planner, known, &s.distribution_id, now));
             }
         }
     }
@@ -347,7 +367,7 @@ fn report(cfg: &Config, intake: Option<&Intake>, t: &Tally, started: Instant) {
         );
     }
     for m in metrics {
-        observe::report_distribution(ns, function, m.distribution_id, m.tenant_id, m.staleness, m.waiting);
+        observe::report_distribution(ns, function, m.distribution_id, m.tenant_id, m.counts);
     }
 }
 
@@ -358,8 +378,7 @@ struct DistributionMetrics<'t> {
     distribution_id: &'t str,
     /// The tenant whose changes these are (a member of the document, not a dimension).
     tenant_id: Option<&'t str>,
-    staleness: &'t [Duration],
-    waiting: usize,
+    counts: &'t observe::DistributionCounts,
 }
 
 /// The invocation's per-distribution metrics, each by the distribution it counts towards: a
@@ -381,7 +400,7 @@ fn by_parent<'t>(cfg: &'t Config, t: &'t Tally) -> (Vec<DistributionMetrics<'t>>
     let metrics = t
         .by_distribution
         .iter()
-        .map(|(target, (staleness, waiting))| {
+        .map(|(target, counts)| {
             let (distribution_id, tenant_id) = match target {
                 TargetId::Distribution(d) => (d.as_str(), None),
                 TargetId::Tenant(tenant) => match cfg.tenant_parents.get(tenant) {
@@ -392,7 +411,7 @@ fn by_parent<'t>(cfg: &'t Config, t: &'t Tally) -> (Vec<DistributionMetrics<'t>>
                     }
                 },
             };
-            DistributionMetrics { distribution_id, tenant_id, staleness, waiting: *waiting }
+            DistributionMetrics { distribution_id, tenant_id, counts }
         })
         .collect();
     (metrics, unparented)
@@ -414,6 +433,7 @@ fn summarize<'t>(intake: Option<&Intake>, t: &'t Tally, started: Instant) -> Sum
         covered_already: t.covered,
         refusals: t.refusals,
         waiting: t.waiting,
+        budget_in_force: t.budget_in_force,
         failed_messages: t.failed.len(),
         throttled: t.throttled,
         tracked: t.tracking.started + t.tracking.already,
@@ -1318,15 +1338,14 @@ mod freshness {
         // Each change's time is the end of its event second (intake), so 100 - (second + 1).
         let secs = |v: &[u64]| v.iter().map(|s| Duration::from_secs(*s)).collect::<Vec<_>>();
         let (acme, initech, own) = (secs(&[89, 59]), secs(&[29]), secs(&[14]));
-        let metrics = |distribution_id, tenant_id, staleness, waiting| DistributionMetrics {
-            distribution_id,
-            tenant_id,
-            staleness,
-            waiting,
+        let metrics = |distribution_id, tenant_id, staleness: &[Duration], waiting| {
+            (distribution_id, tenant_id, staleness.to_vec(), waiting)
         };
         let (got, unparented) = by_parent(&c, &t);
         assert_eq!(
-            got,
+            got.iter()
+                .map(|m| (m.distribution_id, m.tenant_id, m.counts.staleness.clone(), m.counts.changes_waiting))
+                .collect::<Vec<_>>(),
             [
                 metrics(PARENT, None, &own[..], 0),
                 metrics(PARENT, Some("dt_acme"), &acme[..], 0),
@@ -1339,9 +1358,7 @@ mod freshness {
         // As EMF: under the parent's DistributionId, in the one dimension set the alarm matches.
         let docs: Vec<Value> = got
             .iter()
-            .flat_map(|m| {
-                observe::distribution_emf("NS", "fn", m.distribution_id, m.tenant_id, m.staleness, m.waiting, 0)
-            })
+            .flat_map(|m| observe::distribution_emf("NS", "fn", m.distribution_id, m.tenant_id, m.counts, 0))
             .map(|l| serde_json::from_str(&l).unwrap())
             .collect();
         for d in &docs {

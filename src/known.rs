@@ -41,6 +41,8 @@ pub struct Known {
     /// Per distribution: every invalidation created before this time was completed at the last
     /// read of the room, and so still is.
     settled: Mutex<HashMap<String, SystemTime>>,
+    /// This month's paths per distribution, for the monthly path budget (`budget.rs`).
+    pub(crate) months: crate::budget::Months,
 }
 
 impl Known {

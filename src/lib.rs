@@ -15,7 +15,8 @@
 //! - [`reference`] decides each request's CallerReference, the one rule;
 //! - [`submit`] is the one submit step of the Lambda and `cfinv invalidate`: an earlier
 //!   invalidation of the same request first, then the room ([`quota`]), the fit, the create, and
-//!   recovery; [`known`] is what a container remembers between invocations;
+//!   recovery; [`known`] is what a container remembers between invocations; [`budget`] reads
+//!   what a month of invalidations bills (`cfinv cost`) and keeps the monthly path budget;
 //! - [`handler`] runs one invocation through these and tracks what it made ([`track`]);
 //!   [`observe`] reports it (one summary line, EMF metrics);
 //! - [`config`] reads and validates the environment once, and builds the planner's settings;
@@ -28,6 +29,7 @@
 //! these together. [`error`] holds the typed errors and their stable `errorType` names;
 //! `sdk_error` writes an SDK error as the one line they carry.
 
+pub mod budget;
 pub mod cloudfront;
 pub mod config;
 pub mod deadline;

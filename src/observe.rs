@@ -4,11 +4,15 @@
 //! metrics, so no PutMetricData call, no extra permission, no latency. Never keys or payloads at
 //! INFO; the keys and paths of each request are logged at DEBUG only.
 //!
-//! Two kinds of EMF documents: one per invocation ([`emf`], by `FunctionName`), and per
-//! distribution the staleness of the changes it covered and the changes still waiting for room
-//! ([`distribution_emf`], by `DistributionId`): staleness is a property of the site, not of the
-//! function, and the template's alarm watches one distribution. A distribution tenant's changes
-//! count towards its parent distribution (`DISTRIBUTION_TENANTS`), the tenant named beside them.
+//! Two kinds of EMF documents: one per invocation ([`emf`], by `FunctionName`: [`FUNCTION_METRICS`]),
+//! and per distribution what the invocation did there ([`distribution_emf`], by `DistributionId`:
+//! [`DISTRIBUTION_METRICS`]) — the staleness of the changes it covered, the changes still waiting
+//! for room, the invalidations, paths and wildcards it created, the creates refused for room, the
+//! requests throttled, and whether the monthly path budget was in force. Staleness is a property of
+//! the site, not of the function, and the template's alarm and dashboard watch one distribution. A
+//! distribution tenant's counts go to its parent distribution (`DISTRIBUTION_TENANTS`), the tenant
+//! named beside them. The two lists of names are what the template's dashboard and alarms are
+//! checked against (tests/template.rs).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -35,6 +39,9 @@ pub struct Summary<'a> {
     pub refusals: usize,
     /// Requests held back because CloudFront's in-progress quota had no room: their changes wait.
     pub waiting: usize,
+    /// Requests submitted while their distribution's paths this month had reached
+    /// `MONTHLY_PATH_BUDGET` (`budget.rs`): planned for fewest billed paths.
+    pub budget_in_force: usize,
     pub failed_messages: usize,
     /// Requests refused for CloudFront's rate or in-progress limits.
     pub throttled: usize,
@@ -65,6 +72,7 @@ pub fn report(s: &Summary, metrics_namespace: Option<&str>, function_name: Optio
         covered_already = s.covered_already,
         refusals = s.refusals,
         waiting = s.waiting,
+        budget_in_force = s.budget_in_force,
         failed_messages = s.failed_messages,
         throttled = s.throttled,
         tracked = s.tracked,
@@ -78,39 +86,54 @@ pub fn report(s: &Summary, metrics_namespace: Option<&str>, function_name: Optio
     }
 }
 
+/// The metrics of [`emf`], by `FunctionName`: (name, unit).
+pub const FUNCTION_METRICS: [(&str, &str); 12] = [
+    ("MessagesReceived", "Count"),
+    ("KeysReceived", "Count"),
+    ("PathsSubmitted", "Count"),
+    ("Wildcards", "Count"),
+    ("InvalidationsCreated", "Count"),
+    ("Refusals", "Count"),
+    ("Throttled", "Count"),
+    ("Waiting", "Count"),
+    ("FailedMessages", "Count"),
+    ("TrackingFailed", "Count"),
+    ("UnexpectedErrors", "Count"),
+    ("Duration", "Milliseconds"),
+];
+
 /// One EMF document (CloudWatch "Embedded metric format specification").
 pub fn emf(s: &Summary, namespace: &str, function_name: &str) -> String {
-    let ms = now_ms();
-    let metric = |name: &str| json!({"Name": name, "Unit": "Count"});
-    json!({
+    let values = [
+        s.messages as u64,
+        s.keys_in as u64,
+        s.paths as u64,
+        s.wildcards as u64,
+        s.invalidations.len() as u64,
+        s.refusals as u64,
+        s.throttled as u64,
+        s.waiting as u64,
+        s.failed_messages as u64,
+        s.tracking_failed as u64,
+        u64::from(is_unexpected(s.error_type)),
+        s.duration_ms,
+    ];
+    let mut doc = json!({
         "_aws": {
-            "Timestamp": ms,
+            "Timestamp": now_ms(),
             "CloudWatchMetrics": [{
                 "Namespace": namespace,
                 "Dimensions": [["FunctionName"]],
-                "Metrics": [
-                    metric("MessagesReceived"), metric("KeysReceived"), metric("PathsSubmitted"), metric("Wildcards"),
-                    metric("InvalidationsCreated"), metric("Throttled"), metric("Waiting"), metric("FailedMessages"),
-                    metric("TrackingFailed"), metric("UnexpectedErrors"),
-                    {"Name": "Duration", "Unit": "Milliseconds"}
-                ]
+                "Metrics": FUNCTION_METRICS.iter().map(|(name, unit)| json!({"Name": name, "Unit": unit})).collect::<Vec<_>>(),
             }]
         },
         "FunctionName": function_name,
         "Source": s.source,
-        "MessagesReceived": s.messages,
-        "KeysReceived": s.keys_in,
-        "PathsSubmitted": s.paths,
-        "Wildcards": s.wildcards,
-        "InvalidationsCreated": s.invalidations.len(),
-        "Throttled": s.throttled,
-        "Waiting": s.waiting,
-        "FailedMessages": s.failed_messages,
-        "TrackingFailed": s.tracking_failed,
-        "UnexpectedErrors": u8::from(is_unexpected(s.error_type)),
-        "Duration": s.duration_ms,
-    })
-    .to_string()
+    });
+    for ((name, _), value) in FUNCTION_METRICS.iter().zip(values) {
+        doc[*name] = json!(value);
+    }
+    doc.to_string()
 }
 
 /// The error types that are part of normal operation: a batch held for room
@@ -136,33 +159,75 @@ pub fn staleness(change_time: SystemTime, create_time: SystemTime) -> Duration {
     create_time.duration_since(change_time).unwrap_or(Duration::ZERO)
 }
 
-/// The per-distribution EMF documents of one invocation: `Staleness` (Seconds, one value per
-/// change covered, whether by an invalidation created now or one found covering already) and
-/// `ChangesWaiting` (Count, the changes held for room), both by `DistributionId` (the parent
-/// distribution).
+/// The metrics of [`distribution_emf`], by `DistributionId`: (name, unit).
+pub const DISTRIBUTION_METRICS: [(&str, &str); 8] = [
+    ("Staleness", "Seconds"),
+    ("ChangesWaiting", "Count"),
+    ("InvalidationsCreated", "Count"),
+    ("PathsSubmitted", "Count"),
+    ("Wildcards", "Count"),
+    ("Refusals", "Count"),
+    ("Throttled", "Count"),
+    ("PathBudgetInForce", "Count"),
+];
+
+/// What one invocation did on one distribution (or tenant): the values of [`distribution_emf`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DistributionCounts {
+    /// One value per change covered, whether by an invalidation created now or one found
+    /// covering already ([`staleness`]).
+    pub staleness: Vec<Duration>,
+    /// Changes held for room.
+    pub changes_waiting: usize,
+    /// Invalidations created, and their paths and wildcard paths.
+    pub invalidations: usize,
+    pub paths: usize,
+    pub wildcards: usize,
+    /// Creates CloudFront refused for room taken since it was read.
+    pub refusals: usize,
+    /// Requests refused for CloudFront's rate or in-progress limits (as the function's `Throttled`).
+    pub throttled: usize,
+    /// With `MONTHLY_PATH_BUDGET`: whether this month's paths had reached it (`None`: no budget,
+    /// no data point).
+    pub budget_in_force: Option<bool>,
+}
+
+/// The per-distribution EMF documents of one invocation ([`DISTRIBUTION_METRICS`]), all by
+/// `DistributionId` (the parent distribution): `Staleness` (Seconds, one value per change covered)
+/// and the counts of [`DistributionCounts`].
 ///
-/// A tenant's changes count towards its parent: `distribution_id` is then the parent's id and
+/// A tenant's counts go to its parent: `distribution_id` is then the parent's id and
 /// `tenant_id` names the tenant as a plain member `DistributionTenantId` of the document — searchable
 /// in CloudWatch Logs Insights, but not a dimension. The one dimension set stays {`DistributionId`}
 /// because CloudWatch matches an alarm's dimensions exactly: a second set, or a dimension added to
-/// this one, would leave the template's `StalenessAlarm` (on `DistributionId` alone) blind to a
-/// tenant's changes. At most [`EMF_MAX_VALUES`] staleness values per document, so a large batch
-/// gives several; `ChangesWaiting` is in the first only, so that its Sum counts each change once.
-/// Always at least one document: a zero `ChangesWaiting` is a data point, so the metric shows
-/// "nothing waits" rather than "no data". Pure: the caller gives the timestamp (ms since the epoch).
+/// this one, would leave the template's `StalenessAlarm` (on `DistributionId` alone) and its
+/// dashboard blind to a tenant's changes. At most [`EMF_MAX_VALUES`] staleness values per document,
+/// so a large batch gives several; the counts are in the first only, so that their Sum counts each
+/// once. Always at least one document: a zero is a data point, so the metric shows "nothing waits"
+/// rather than "no data". Pure: the caller gives the timestamp (ms since the epoch).
 pub fn distribution_emf(
     namespace: &str,
     function_name: &str,
     distribution_id: &str,
     tenant_id: Option<&str>,
-    staleness: &[Duration],
-    changes_waiting: usize,
+    counts: &DistributionCounts,
     timestamp_ms: u64,
 ) -> Vec<String> {
     // Milliseconds are CloudFront's and S3's precision; seconds are the unit the alarm reads.
     let seconds = |d: &Duration| d.as_millis() as f64 / 1000.0;
+    let staleness = &counts.staleness;
     let chunks: Vec<&[Duration]> =
         if staleness.is_empty() { vec![&[]] } else { staleness.chunks(EMF_MAX_VALUES).collect() };
+    let firsts: [(&str, Option<u64>); 7] = [
+        ("ChangesWaiting", Some(counts.changes_waiting as u64)),
+        ("InvalidationsCreated", Some(counts.invalidations as u64)),
+        ("PathsSubmitted", Some(counts.paths as u64)),
+        ("Wildcards", Some(counts.wildcards as u64)),
+        ("Refusals", Some(counts.refusals as u64)),
+        ("Throttled", Some(counts.throttled as u64)),
+        ("PathBudgetInForce", counts.budget_in_force.map(u64::from)),
+    ];
+    let unit = |name: &str| DISTRIBUTION_METRICS.iter().find(|(n, _)| *n == name).map_or("Count", |(_, u)| *u);
     chunks
         .into_iter()
         .enumerate()
@@ -176,12 +241,16 @@ pub fn distribution_emf(
                 doc["DistributionTenantId"] = json!(tenant);
             }
             if !chunk.is_empty() {
-                metrics.push(json!({"Name": "Staleness", "Unit": "Seconds"}));
+                metrics.push(json!({"Name": "Staleness", "Unit": unit("Staleness")}));
                 doc["Staleness"] = json!(chunk.iter().map(seconds).collect::<Vec<f64>>());
             }
             if i == 0 {
-                metrics.push(json!({"Name": "ChangesWaiting", "Unit": "Count"}));
-                doc["ChangesWaiting"] = json!(changes_waiting);
+                for (name, value) in firsts {
+                    if let Some(v) = value {
+                        metrics.push(json!({"Name": name, "Unit": unit(name)}));
+                        doc[name] = json!(v);
+                    }
+                }
             }
             doc["_aws"] = json!({
                 "Timestamp": timestamp_ms,
@@ -202,19 +271,11 @@ pub fn report_distribution(
     function_name: Option<&str>,
     distribution_id: &str,
     tenant_id: Option<&str>,
-    staleness: &[Duration],
-    changes_waiting: usize,
+    counts: &DistributionCounts,
 ) {
     if let Some(ns) = metrics_namespace {
-        for line in distribution_emf(
-            ns,
-            function_name.unwrap_or("local"),
-            distribution_id,
-            tenant_id,
-            staleness,
-            changes_waiting,
-            now_ms(),
-        ) {
+        for line in distribution_emf(ns, function_name.unwrap_or("local"), distribution_id, tenant_id, counts, now_ms())
+        {
             println!("{line}");
         }
     }
@@ -296,7 +357,8 @@ mod tests {
     #[test]
     fn staleness_of_250_changes_fills_three_documents_of_at_most_100_values() {
         let given: Vec<Duration> = (0..250u64).map(|i| Duration::from_millis(i * 1_001)).collect();
-        let lines = distribution_emf("CfInvalidator", "fn", "EDFDVBD632BHDS5", None, &given, 7, 1_700_000_000_000);
+        let counts = DistributionCounts { staleness: given, changes_waiting: 7, ..Default::default() };
+        let lines = distribution_emf("CfInvalidator", "fn", "EDFDVBD632BHDS5", None, &counts, 1_700_000_000_000);
         assert_eq!(lines.len(), 3);
         let docs: Vec<serde_json::Value> = lines.iter().map(|l| valid_emf(l)).collect();
         assert_eq!(docs.iter().map(|d| staleness_values(d).len()).collect::<Vec<_>>(), [100, 100, 50]);
@@ -325,7 +387,8 @@ mod tests {
     #[test]
     fn a_tenants_documents_are_by_its_parent_and_name_the_tenant_outside_the_dimensions() {
         let given = vec![Duration::from_secs(90); 150];
-        let lines = distribution_emf("CfInvalidator", "fn", "E2PLATFORM", Some("dt_acme"), &given, 3, 0);
+        let counts = DistributionCounts { staleness: given, changes_waiting: 3, ..Default::default() };
+        let lines = distribution_emf("CfInvalidator", "fn", "E2PLATFORM", Some("dt_acme"), &counts, 0);
         assert_eq!(lines.len(), 2);
         for line in &lines {
             let d = valid_emf(line);
@@ -335,14 +398,79 @@ mod tests {
         assert_eq!(lines.iter().map(|l| staleness_values(&valid_emf(l)).len()).sum::<usize>(), 150);
     }
 
+    /// Rule: per distribution, the invalidations, paths and wildcards created, the
+    /// refusals and throttles, the changes waiting and (with a budget) whether the monthly path
+    /// budget was in force, each once, in the first document, by `DistributionId` alone; every
+    /// name and unit declared is one of [`DISTRIBUTION_METRICS`] and the function's document
+    /// declares exactly [`FUNCTION_METRICS`]. No budget: no `PathBudgetInForce` data point.
+    #[test]
+    fn each_distribution_gets_its_counts_once_in_the_dimension_set_the_alarm_matches() {
+        let counts = DistributionCounts {
+            staleness: vec![Duration::from_secs(3); 120],
+            changes_waiting: 4,
+            invalidations: 2,
+            paths: 37,
+            wildcards: 3,
+            refusals: 1,
+            throttled: 5,
+            budget_in_force: Some(true),
+        };
+        let docs: Vec<serde_json::Value> =
+            distribution_emf("NS", "fn", "E1", None, &counts, 0).iter().map(|l| valid_emf(l)).collect();
+        assert_eq!(docs.len(), 2);
+        // (metric, value in the first document)
+        let cases = [
+            ("ChangesWaiting", 4),
+            ("InvalidationsCreated", 2),
+            ("PathsSubmitted", 37),
+            ("Wildcards", 3),
+            ("Refusals", 1),
+            ("Throttled", 5),
+            ("PathBudgetInForce", 1),
+        ];
+        for (name, want) in cases {
+            assert_eq!(docs[0][name], want, "{name}");
+            assert_eq!(docs[1].get(name), None, "{name} counted twice");
+        }
+        for d in &docs {
+            let directive = &d["_aws"]["CloudWatchMetrics"][0];
+            assert_eq!(directive["Dimensions"], json!([["DistributionId"]]));
+            for m in directive["Metrics"].as_array().unwrap() {
+                let declared = (m["Name"].as_str().unwrap(), m["Unit"].as_str().unwrap());
+                assert!(DISTRIBUTION_METRICS.contains(&declared), "{declared:?}");
+            }
+        }
+        let without = DistributionCounts { budget_in_force: None, ..counts.clone() };
+        let first = valid_emf(&distribution_emf("NS", "fn", "E1", None, &without, 0)[0]);
+        assert_eq!(first.get("PathBudgetInForce"), None);
+        let not_reached = DistributionCounts { budget_in_force: Some(false), ..counts };
+        assert_eq!(valid_emf(&distribution_emf("NS", "fn", "E1", None, &not_reached, 0)[0])["PathBudgetInForce"], 0);
+
+        let summary = valid_emf(&emf(&Summary { refusals: 2, ..Default::default() }, "NS", "fn"));
+        let declared: Vec<(String, String)> = summary["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| (m["Name"].as_str().unwrap().to_string(), m["Unit"].as_str().unwrap().to_string()))
+            .collect();
+        let want: Vec<(String, String)> =
+            FUNCTION_METRICS.iter().map(|(n, u)| (n.to_string(), u.to_string())).collect();
+        assert_eq!(declared, want);
+        assert_eq!(summary["Refusals"], 2);
+    }
+
     /// Rule: ceil(n / 100) documents for n staleness values, and one when there are none (the
     /// changes waiting are still a data point, zero included); the waiting count appears once.
     #[test]
     fn document_count_follows_the_number_of_values() {
         let cases = [(0, 0, 1), (0, 12, 1), (1, 0, 1), (99, 0, 1), (100, 3, 1), (101, 0, 2), (200, 0, 2), (201, 1, 3)];
         for (n, waiting, want) in cases {
-            let given = vec![Duration::from_secs(5); n];
-            let lines = distribution_emf("NS", "fn", "E1", None, &given, waiting, 0);
+            let counts = DistributionCounts {
+                staleness: vec![Duration::from_secs(5); n],
+                changes_waiting: waiting,
+                ..Default::default()
+            };
+            let lines = distribution_emf("NS", "fn", "E1", None, &counts, 0);
             assert_eq!(lines.len(), want, "{n} values");
             let docs: Vec<serde_json::Value> = lines.iter().map(|l| valid_emf(l)).collect();
             assert_eq!(docs.iter().map(|d| staleness_values(d).len()).sum::<usize>(), n, "{n} values");

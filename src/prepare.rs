@@ -78,7 +78,9 @@ impl Submission<'_> {
         match &self.what {
             What::Changes(request) => {
                 let share = room.share();
-                request.fit(Budget::configured(settings).within_room(share.exact, share.wildcards))
+                let budget = Budget::configured(settings).within_room(share.exact, share.wildcards);
+                // The monthly path budget reached: the thriftiest plan that fits, else the usual.
+                room.thrifty.then(|| request.fit(budget.thrifty())).flatten().or_else(|| request.fit(budget))
             }
             What::Paths => {
                 let budget = Budget { max_paths: API_MAX_PATHS, max_exact: room.exact, max_wildcards: room.wildcards };

@@ -24,6 +24,9 @@ pub struct Room {
     pub in_progress: usize,
     /// The wildcard paths a stream of changes may spend now ([`paced`]): at most `wildcards`.
     pub spend: usize,
+    /// This month's paths on the distribution reached `MONTHLY_PATH_BUDGET` (`budget.rs`): plan
+    /// for fewest billed paths. Set by the submit step, never by the read of the room.
+    pub thrifty: bool,
 }
 
 impl Room {
@@ -33,11 +36,12 @@ impl Room {
         wildcards: API_MAX_WILDCARDS_IN_PROGRESS,
         in_progress: 0,
         spend: API_MAX_WILDCARDS_IN_PROGRESS,
+        thrifty: false,
     };
 
     /// The room of a quota with `exact` and `wildcards` left, unpaced.
     pub fn of(exact: usize, wildcards: usize, in_progress: usize) -> Room {
-        Room { exact, wildcards, in_progress, spend: wildcards }
+        Room { exact, wildcards, in_progress, spend: wildcards, thrifty: false }
     }
 
     /// The room one planned request may take: all of it on a distribution with nothing in
@@ -221,7 +225,8 @@ pub async fn room<C: CloudFront>(
         Some(_) if in_progress > 0 => paced(lasts, &mut wild).min(wildcards),
         _ => wildcards,
     };
-    Ok(Room { exact: API_MAX_PATHS_IN_PROGRESS.saturating_sub(busy.exact), wildcards, in_progress, spend })
+    let exact = API_MAX_PATHS_IN_PROGRESS.saturating_sub(busy.exact);
+    Ok(Room { exact, wildcards, in_progress, spend, thrifty: false })
 }
 
 /// Reads `ids` (GetInvalidation, remembered) [`READ_AT_ONCE`] at a time until `until`, showing
@@ -417,8 +422,7 @@ mod tests {
         let shares: Vec<usize> = [15, 8, 7, 4, 2, 1, 0].iter().map(|&w| Room::of(10, w, 1).share().wildcards).collect();
         assert_eq!(shares, [8, 4, 4, 2, 1, 1, 0]);
         // Pacing: half of what may be spent now, when that is less than the room.
-        let paced =
-            |wildcards: usize, spend: usize| Room { exact: 10, wildcards, in_progress: 1, spend }.share().wildcards;
+        let paced = |wildcards: usize, spend: usize| Room { spend, ..Room::of(10, wildcards, 1) }.share().wildcards;
         let cases = [(10, 3, 2), (10, 2, 1), (10, 1, 1), (10, 0, 0), (4, 6, 2), (15, 15, 8)];
         for (wildcards, spend, want) in cases {
             assert_eq!(paced(wildcards, spend), want, "{wildcards} left, {spend} may be spent");

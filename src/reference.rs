@@ -97,6 +97,25 @@ pub fn is_ours(caller_reference: &str) -> bool {
     OUR_PREFIXES.iter().any(|p| caller_reference.starts_with(p))
 }
 
+/// Whether a CallerReference has the form this project generates — not merely its prefix, as
+/// [`is_ours`] reads it: `cfinv-` and 40 lower-case hex digits ([`finish`]), perhaps followed by
+/// `-` and the start time in nanoseconds of an unversioned run ([`decide_with`]), or the workflow's
+/// `sfn-<execution name>` (1 to 80 characters, what Step Functions allows in a name). A reference a
+/// caller chose, even one starting `cfinv-`, is not: `cfinv cost` bills it to others, and the
+/// monthly path budget (`budget.rs`) does not count it.
+pub fn is_generated(caller_reference: &str) -> bool {
+    if let Some(name) = caller_reference.strip_prefix("sfn-") {
+        return (1..=80).contains(&name.chars().count());
+    }
+    let Some(rest) = caller_reference.strip_prefix("cfinv-") else { return false };
+    let (digest, at) = match rest.split_once('-') {
+        Some((digest, at)) => (digest, Some(at)),
+        None => (rest, None),
+    };
+    let hex = digest.len() == 40 && digest.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    hex && at.is_none_or(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// The one rule (see the module documentation).
 pub fn decide<'c>(
     given: Option<&str>,
@@ -224,6 +243,40 @@ mod tests {
         assert_eq!(decide(None, "E1", std::iter::empty(), &p, "t").origin, Origin::Paths);
         let given = decide(Some("deploy-1"), "E1", [&a1].into_iter(), &p, "t");
         assert_eq!((given.value.as_str(), given.origin), ("deploy-1", Origin::Caller));
+    }
+
+    /// Rule: what this module and the workflow generate is recognised — whatever the
+    /// changes, tokens and unversioned runs — and nothing a caller may choose for itself is, even
+    /// with the same prefix.
+    #[test]
+    fn generated_references_are_recognised_by_their_form() {
+        let k = change("a", None, 0);
+        let generated = [
+            decide(None, "E1", [&k].into_iter(), &[], "req-1").value,
+            decide(None, "E1", std::iter::empty(), &["/a".to_string()], "req-1").value,
+            decide_with(None, "E1", [&k].into_iter(), &[], Token::Unversioned { at: 1_764_000_000_123_456_789 }).value,
+            "sfn-deploy-42".to_string(),
+        ];
+        for r in &generated {
+            assert!(is_generated(r), "{r}");
+        }
+        let chosen = [
+            ("a caller's own", "deploy-2026-01-01"),
+            ("the prefix only", "cfinv-"),
+            ("a caller's cfinv- name", "cfinv-my-deploy"),
+            ("upper-case hex", "cfinv-0123456789ABCDEF0123456789ABCDEF01234567"),
+            ("39 hex digits", "cfinv-0123456789abcdef0123456789abcdef0123456"),
+            ("a non-numeric run time", "cfinv-0123456789abcdef0123456789abcdef01234567-x"),
+            ("an empty run time", "cfinv-0123456789abcdef0123456789abcdef01234567-"),
+            ("the workflow's prefix only", "sfn-"),
+            ("a console's", "console-2026"),
+            ("empty", ""),
+        ];
+        for (rule, r) in chosen {
+            assert!(!is_generated(r), "{rule}: {r}");
+        }
+        let caller = decide(Some("cfinv-release-7"), "E1", [&k].into_iter(), &[], "t").value;
+        assert!(!is_generated(&caller), "a caller-given reference stays the caller's");
     }
 
     /// Rule: without a version or id, keys are the same request only while in progress — each

@@ -20,6 +20,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::{Duration, SystemTime};
 
+use crate::budget;
 use crate::cloudfront::{CloudFront, CreateRequest, Invalidation};
 use crate::deadline::{self, Instant};
 use crate::error::Error;
@@ -194,6 +195,9 @@ impl<C: CloudFront> Submitter<'_, C> {
         // plan and the create: an invalidation another invocation makes in between (its `/*`
         // covering these changes) is then seen, unless it lands in the last moment.
         let room = self.room_or_full(target).await;
+        let now = self.now.unwrap_or_else(SystemTime::now);
+        let thrifty = budget::look(self.cf, self.known, self.settings, target, now, self.deadline).await;
+        let room = Room { thrifty, ..room };
         // Changes that carry a time bound the search: an earlier attempt of changes was made
         // after them. A caller's reference may have been used before (a request received again,
         // its keys' time a new receipt): those still in progress before the time are read too.

@@ -890,8 +890,12 @@ fn metric_alarms_read_the_namespace_and_dimensions_the_function_emits() {
             d["Metrics"].as_array().unwrap().iter().map(|m| m["Name"].as_str().unwrap().to_string()).collect();
         (dims, metrics)
     };
-    let staleness =
-        observe::distribution_emf(&namespace, "fn", "E1", None, &[std::time::Duration::from_secs(1)], 0, 0).remove(0);
+    let counts = observe::DistributionCounts {
+        staleness: vec![std::time::Duration::from_secs(1)],
+        budget_in_force: Some(false),
+        ..Default::default()
+    };
+    let staleness = observe::distribution_emf(&namespace, "fn", "E1", None, &counts, 0).remove(0);
     let summary = observe::emf(&observe::Summary::default(), &namespace, "fn");
     for (name, a) in alarms(&t).into_iter().filter(|(_, a)| a["Properties"]["Namespace"] != "AWS/SQS") {
         let p = &a["Properties"];
@@ -943,4 +947,316 @@ fn alarms_notify_the_topic_only_when_one_is_given() {
     let p = &t["Parameters"];
     assert_eq!((&p["CreateAlarms"]["Default"], &p["AlarmTopicArn"]["Default"]), (&json!("true"), &json!("")));
     assert_eq!(as_u64(&p["StalenessAlarmSeconds"]["Default"]), 3600);
+}
+
+/// The dashboard's body as a deployment gets it: every `Fn::Sub` variable given a value — a
+/// Number parameter its default, anything else `<NAME>` — and CloudWatch's own `${!…}` labels
+/// unescaped; then parsed as JSON (CloudWatch refuses a body that is not). Panics unless each
+/// variable is a parameter, a resource of the template, an attribute of one, or a pseudo
+/// parameter.
+fn dashboard_body(t: &Value) -> Value {
+    let d = &t["Resources"]["Dashboard"];
+    assert_eq!(d["Type"], "AWS::CloudWatch::Dashboard");
+    let text = d["Properties"]["DashboardBody"]["Fn::Sub"].as_str().expect("DashboardBody: !Sub with no variables map");
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find('}').expect("an unclosed ${") + start;
+        let name = &rest[start + 2..end];
+        rest = &rest[end + 1..];
+        if let Some(literal) = name.strip_prefix('!') {
+            out.push_str(&format!("${{{literal}}}"));
+            continue;
+        }
+        let p = &t["Parameters"][name];
+        if p["Type"] == "Number" {
+            out.push_str(&as_u64(&p["Default"]).to_string());
+            continue;
+        }
+        let resource = name.split('.').next().unwrap();
+        assert!(
+            !p.is_null() || !t["Resources"][resource].is_null() || name.starts_with("AWS::"),
+            "${{{name}}} is neither a parameter, a resource nor a pseudo parameter"
+        );
+        out.push_str(&format!("<{name}>"));
+    }
+    out.push_str(rest);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("the dashboard body is not JSON: {e}\n{out}"))
+}
+
+/// One metric a dashboard widget draws.
+#[derive(Debug, Clone, PartialEq)]
+struct Drawn {
+    widget: String,
+    namespace: String,
+    name: String,
+    /// (dimension, value); a SEARCH's dimension values are whatever the metrics hold (`*`).
+    dimensions: Vec<(String, String)>,
+    stat: String,
+    period: u64,
+}
+
+/// Every metric the dashboard's widgets draw: a metric array `[namespace, name, dimension,
+/// value, …, {options}]`, or an expression `SEARCH('{namespace,dimension,…}
+/// MetricName="name"', 'stat', period)`.
+fn drawn(body: &Value) -> Vec<Drawn> {
+    let mut out = Vec::new();
+    for w in body["widgets"].as_array().unwrap().iter().filter(|w| w["type"] == "metric") {
+        let p = &w["properties"];
+        let widget = p["title"].as_str().expect("every metric widget has a title").to_string();
+        for m in p["metrics"].as_array().unwrap() {
+            let m = m.as_array().unwrap();
+            if let Some(expression) = m[0].get("expression").and_then(Value::as_str) {
+                let search = expression.strip_prefix("SEARCH('{").unwrap_or_else(|| panic!("{widget}: {expression}"));
+                let (schema, rest) = search.split_once("} MetricName=\"").unwrap();
+                let (name, rest) = rest.split_once("\"', '").unwrap();
+                let (stat, period) = rest.split_once("', ").unwrap();
+                let mut schema = schema.split(',');
+                let namespace = schema.next().unwrap().to_string();
+                out.push(Drawn {
+                    widget: widget.clone(),
+                    namespace,
+                    name: name.to_string(),
+                    dimensions: schema.map(|d| (d.to_string(), "*".to_string())).collect(),
+                    stat: stat.to_string(),
+                    period: period.trim_end_matches(')').parse().unwrap(),
+                });
+                continue;
+            }
+            let texts: Vec<&str> = m.iter().filter_map(Value::as_str).collect();
+            let options = m.iter().find(|v| v.is_object()).cloned().unwrap_or(json!({}));
+            assert!(texts.len() >= 2 && texts.len() % 2 == 0, "{widget}: {m:?}");
+            out.push(Drawn {
+                widget: widget.clone(),
+                namespace: texts[0].to_string(),
+                name: texts[1].to_string(),
+                dimensions: texts[2..].chunks(2).map(|d| (d[0].to_string(), d[1].to_string())).collect(),
+                stat: options["stat"].as_str().or(p["stat"].as_str()).expect("a statistic").to_string(),
+                period: as_u64(&p["period"]),
+            });
+        }
+    }
+    out
+}
+
+/// The README's "Dashboard" section.
+fn readme_section(heading: &str) -> String {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let start =
+        readme.find(&format!("\n## {heading}\n")).unwrap_or_else(|| panic!("the README has no {heading} section"));
+    let rest = &readme[start + 1..];
+    let end = rest[3..].find("\n## ").map_or(rest.len(), |e| e + 3);
+    rest[..end].to_string()
+}
+
+/// Rule: the dashboard is on by default and `CreateDashboard=false` leaves it out; its
+/// body is JSON once deployed.
+#[test]
+fn the_dashboard_is_on_by_default_and_can_be_turned_off() {
+    let t = template();
+    let p = &t["Parameters"]["CreateDashboard"];
+    assert_eq!((&p["Default"], &p["AllowedValues"]), (&json!("true"), &json!(["true", "false"])));
+    assert_eq!(t["Resources"]["Dashboard"]["Condition"], "MakeDashboard");
+    let base = [("DistributionId", "EDFDVBD632BHDS5"), ("BucketName", "my-site")];
+    let cases: [(&[(&str, &str)], bool); 3] =
+        [(&[], true), (&[("CreateDashboard", "true")], true), (&[("CreateDashboard", "false")], false)];
+    for (extra, want) in cases {
+        let params: Vec<(&str, &str)> = base.iter().chain(extra).copied().collect();
+        assert_eq!(condition(&t, &params, "MakeDashboard"), want, "{extra:?}");
+    }
+    let body = dashboard_body(&t);
+    assert!(body["widgets"].as_array().is_some_and(|w| !w.is_empty()));
+}
+
+/// Rule: every metric the dashboard draws from the function's namespace is one the
+/// function writes, with the dimensions it writes it with — read off the documents the code
+/// itself makes (src/observe.rs), not restated here; the namespace is the function's with the
+/// template's environment. The others name this template's own queues and function.
+#[test]
+fn the_dashboard_reads_what_the_function_writes_and_the_stacks_own_resources() {
+    use cf_invalidator::observe;
+    let t = template();
+    let env = t["Resources"]["InvalidatorFunction"]["Properties"]["Environment"]["Variables"].clone();
+    let namespace = cf_invalidator::Config::from_lookup(|n| env.get(n).and_then(Value::as_str).map(str::to_string))
+        .unwrap()
+        .metrics_namespace
+        .expect("the template leaves metrics on");
+    // What the code declares, by dimension set: every metric it can write there.
+    let declared = |line: &str| -> (Vec<String>, BTreeSet<String>) {
+        let doc: Value = serde_json::from_str(line).unwrap();
+        let d = &doc["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(d["Namespace"], json!(namespace));
+        let dims = d["Dimensions"][0].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect();
+        (dims, d["Metrics"].as_array().unwrap().iter().map(|m| m["Name"].as_str().unwrap().to_string()).collect())
+    };
+    let everything = observe::DistributionCounts {
+        staleness: vec![std::time::Duration::from_secs(1)],
+        budget_in_force: Some(true),
+        ..Default::default()
+    };
+    let written = [
+        declared(&observe::distribution_emf(&namespace, "fn", "E1", None, &everything, 0)[0]),
+        declared(&observe::emf(&observe::Summary::default(), &namespace, "fn")),
+    ];
+    let drawn = drawn(&dashboard_body(&t));
+    assert!(!drawn.is_empty());
+    let stats = ["Maximum", "Sum", "Average", "p99"];
+    for d in &drawn {
+        assert!(stats.contains(&d.stat.as_str()), "{d:?}");
+        let dims: Vec<String> = d.dimensions.iter().map(|(n, _)| n.clone()).collect();
+        match d.namespace.as_str() {
+            ns if ns == namespace => {
+                let (_, names) = written
+                    .iter()
+                    .find(|(set, _)| *set == dims)
+                    .unwrap_or_else(|| panic!("the function writes no metric by {dims:?}: {d:?}"));
+                assert!(names.contains(&d.name), "the function writes no {} by {dims:?}: {d:?}", d.name);
+                if dims == ["FunctionName"] {
+                    assert_eq!(d.dimensions[0].1, "<InvalidatorFunction>", "{d:?}");
+                }
+            }
+            "AWS/SQS" => {
+                assert_eq!(d.name, "ApproximateNumberOfMessagesVisible", "{d:?}");
+                let queue = d.dimensions[0].1.trim_matches(['<', '>']).strip_suffix(".QueueName").unwrap();
+                assert_eq!(
+                    (dims.as_slice(), t["Resources"][queue]["Type"].as_str()),
+                    (&["QueueName".to_string()][..], Some("AWS::SQS::Queue")),
+                    "{d:?}"
+                );
+            }
+            "AWS/Lambda" => {
+                assert_eq!(d.dimensions, [("FunctionName".to_string(), "<InvalidatorFunction>".to_string())], "{d:?}")
+            }
+            other => panic!("namespace {other}: {d:?}"),
+        }
+    }
+    let dist = || vec![("DistributionId".to_string(), "*".to_string())];
+    /// (what on-call must see, namespace, metric, dimensions, statistic)
+    type Wanted<'a> = (&'a str, &'a str, &'a str, Vec<(String, String)>, &'a str);
+    let wanted: Vec<Wanted> = vec![
+        ("staleness max", &namespace, "Staleness", dist(), "Maximum"),
+        ("staleness p99", &namespace, "Staleness", dist(), "p99"),
+        ("changes waiting for room", &namespace, "ChangesWaiting", dist(), "Sum"),
+        ("invalidations created", &namespace, "InvalidationsCreated", dist(), "Sum"),
+        ("paths created", &namespace, "PathsSubmitted", dist(), "Sum"),
+        ("wildcards created", &namespace, "Wildcards", dist(), "Sum"),
+        ("refusals", &namespace, "Refusals", dist(), "Sum"),
+        ("throttles", &namespace, "Throttled", dist(), "Sum"),
+        ("budget in force", &namespace, "PathBudgetInForce", dist(), "Maximum"),
+        (
+            "unexpected errors",
+            &namespace,
+            "UnexpectedErrors",
+            vec![("FunctionName".into(), "<InvalidatorFunction>".into())],
+            "Sum",
+        ),
+        (
+            "change DLQ",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            vec![("QueueName".into(), "<ChangeDeadLetterQueue.QueueName>".into())],
+            "Maximum",
+        ),
+        (
+            "failed-event DLQ",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            vec![("QueueName".into(), "<FailedEventDeadLetterQueue.QueueName>".into())],
+            "Maximum",
+        ),
+        (
+            "function errors",
+            "AWS/Lambda",
+            "Errors",
+            vec![("FunctionName".into(), "<InvalidatorFunction>".into())],
+            "Sum",
+        ),
+        (
+            "function duration",
+            "AWS/Lambda",
+            "Duration",
+            vec![("FunctionName".into(), "<InvalidatorFunction>".into())],
+            "Maximum",
+        ),
+    ];
+    for (what, ns, name, dimensions, stat) in wanted {
+        assert!(
+            drawn.iter().any(|d| d.namespace == ns && d.name == name && d.dimensions == dimensions && d.stat == stat),
+            "the dashboard does not show {what}"
+        );
+    }
+}
+
+/// Rule: staleness is drawn against the threshold its alarm uses, the paths over 30
+/// days as this function's share of the account-wide free 1,000, and the README says what each
+/// widget means.
+#[test]
+fn the_dashboard_shows_thresholds_and_the_free_allowance_and_the_readme_explains_each_widget() {
+    let t = template();
+    let body = dashboard_body(&t);
+    let widgets = body["widgets"].as_array().unwrap();
+    let titled = |what: &str| -> &Value {
+        let found: Vec<&Value> = widgets
+            .iter()
+            .filter(|w| w["properties"]["metrics"].to_string().contains(&format!("MetricName=\\\"{what}\\\"")))
+            .collect();
+        assert!(!found.is_empty(), "no widget draws {what}");
+        found[0]
+    };
+    let params = [("DistributionId", "EDFDVBD632BHDS5"), ("BucketName", "my-site")];
+    let threshold = resolve(&t, &params, &t["Resources"]["StalenessAlarm"]["Properties"]["Threshold"]).unwrap();
+    let annotations = &titled("Staleness")["properties"]["annotations"]["horizontal"];
+    assert_eq!(annotations[0]["value"].as_u64(), Some(as_u64(&threshold)), "{annotations}");
+    assert!(t["Resources"]["Dashboard"]["Properties"]["DashboardBody"]
+        .to_string()
+        .contains("${StalenessAlarmSeconds}"));
+
+    let month: Vec<Drawn> = drawn(&body).into_iter().filter(|d| d.period == 30 * 86_400).collect();
+    assert_eq!(month.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(), ["PathsSubmitted"]);
+    let w = widgets.iter().find(|w| w["properties"]["title"] == json!(month[0].widget)).unwrap();
+    assert_eq!((&w["properties"]["start"], &w["properties"]["setPeriodToTimeRange"]), (&json!("-P30D"), &json!(true)));
+    assert!(month[0].widget.contains("account-wide free 1,000"), "{}", month[0].widget);
+
+    let readme = readme_section("Dashboard");
+    for w in widgets.iter().filter(|w| w["type"] == "metric") {
+        let title = w["properties"]["title"].as_str().unwrap();
+        assert!(readme.contains(&format!("| {title} |")), "README \"Dashboard\" has no row for the widget {title:?}");
+    }
+    assert!(readme.contains("CreateDashboard=false"), "README \"Dashboard\": how to turn it off");
+}
+
+/// Rule: `MonthlyPathBudget` is optional (empty: no budget) and reaches the function as
+/// `MONTHLY_PATH_BUDGET`; whatever its pattern lets through, the function reads as the same
+/// budget, and what the function would refuse the pattern refuses first — the way someone types
+/// a number into the console or a `--parameter-overrides`.
+#[test]
+fn the_monthly_path_budget_parameter_means_what_the_function_reads() {
+    let t = template();
+    let p = &t["Parameters"]["MonthlyPathBudget"];
+    assert_eq!((&p["Type"], &p["Default"]), (&json!("String"), &json!("")));
+    let env = &t["Resources"]["InvalidatorFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(env["MONTHLY_PATH_BUDGET"], json!({"Ref": "MonthlyPathBudget"}));
+    let values =
+        ["", "1", "800", "1000", "999999999", "0", "1,000", "1 000", "-5", "1e3", "1000000000", "08", " 5", "none"];
+    let script = format!(
+        "import re, json; print(json.dumps([bool(re.fullmatch({pattern:?}, v)) for v in {values:?}]))",
+        pattern = p["AllowedPattern"].as_str().unwrap(),
+        values = values.to_vec()
+    );
+    let out = Command::new(venv_bin("python")).args(["-c", &script]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let allowed: Vec<bool> = serde_json::from_slice(&out.stdout).unwrap();
+    for (value, allowed) in values.iter().zip(allowed) {
+        let read = cf_invalidator::Config::from_pairs(&[("MONTHLY_PATH_BUDGET", value)]);
+        match read {
+            Ok(cfg) if allowed => {
+                let want = value.parse::<usize>().ok();
+                assert_eq!(cfg.planner.monthly_path_budget.map(|b| b.get()), want, "{value:?}");
+            }
+            Err(e) => assert!(!allowed, "{value:?} passes the pattern, yet the function refuses it: {e}"),
+            // Stricter than the function (a leading zero, past 999,999,999): refused at deploy.
+            Ok(_) => {}
+        }
+    }
 }

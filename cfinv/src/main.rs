@@ -2,6 +2,7 @@
 //! variables as the Lambda. One file per subcommand, each with its `Args` and `run()`;
 //! `cfinv invalidate` is the deploy-script tool: keys in, invalidations created and waited for.
 
+mod cost;
 mod create_and_wait;
 mod input;
 mod invalidate;
@@ -85,6 +86,11 @@ enum Command {
     /// between this function's invalidations (references cfinv-… and sfn-…) and other tools'.
     #[command(after_help = room::AFTER_HELP)]
     Room(room::Args),
+    /// What a month of invalidations on a distribution bills, and by whom: this project's paths,
+    /// others' (including references a caller chose), wildcards, the estimated charge past the
+    /// account's free 1,000 paths, and the most expensive invalidations.
+    #[command(after_help = cost::AFTER_HELP)]
+    Cost(cost::Args),
 }
 
 fn main() -> ExitCode {
@@ -95,6 +101,7 @@ fn main() -> ExitCode {
         Command::List(args) => list::run(args),
         Command::Status(args) => status::run(args),
         Command::Room(args) => room::run(args),
+        Command::Cost(args) => cost::run(args),
     }
 }
 

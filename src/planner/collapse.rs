@@ -45,6 +45,18 @@ impl Budget {
         }
     }
 
+    /// The budget for fewest billed paths, once this month's paths reached `MONTHLY_PATH_BUDGET`
+    /// (`budget.rs`): at most as many paths as wildcards may be spent, so that neighbours merge
+    /// into wildcards (each billed as one path, covering more objects than changed) where more
+    /// exact paths than that would be billed. With no wildcard to spend, unchanged: exact paths
+    /// are still used. A plan is only ever narrowed to fit, never left uncovering a change.
+    pub fn thrifty(self) -> Self {
+        if self.max_wildcards == 0 {
+            return self;
+        }
+        Budget { max_paths: self.max_paths.min(self.max_wildcards), ..self }
+    }
+
     /// Whether `paths` (non-empty) fit.
     pub fn holds<S: AsRef<str>>(&self, paths: &[S]) -> bool {
         let c = crate::model::PathCounts::of(paths);

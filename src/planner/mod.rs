@@ -42,6 +42,9 @@ pub struct Settings {
     pub filter: KeyFilter,
     /// `TAGS`: cache tags that changes of matching keys add to their request.
     pub tags: TagRules,
+    /// `MONTHLY_PATH_BUDGET`: this project's paths a month on a distribution past which plans are
+    /// made for fewest billed paths ([`Budget::thrifty`], `budget.rs`); `None`: no budget.
+    pub monthly_path_budget: Option<std::num::NonZeroUsize>,
 }
 
 /// What one path costs past the free tier (CloudFront pricing, per path, wildcard or not).
@@ -467,6 +470,7 @@ mod tests {
             max_wildcards: n("MAX_WILDCARDS", 15),
             filter: KeyFilter::new(&list("INCLUDE"), &list("EXCLUDE")).unwrap(),
             tags: var("TAGS").map(|t| TagRules::parse(&t).unwrap()).unwrap_or_default(),
+            monthly_path_budget: None,
         }
     }
 

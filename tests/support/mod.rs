@@ -233,6 +233,18 @@ impl Moto {
         out
     }
 
+    /// Invalidations made at given `CreateTime`s, completed (to fill past months): each
+    /// (CallerReference, paths, RFC 3339 time); their ids in the same order.
+    pub fn create_at(&self, distribution_id: &str, invalidations: &[(String, Vec<String>, String)]) -> Vec<String> {
+        let specs: Vec<Value> = invalidations
+            .iter()
+            .map(|(r, paths, t)| serde_json::json!({"caller_reference": r, "paths": paths, "create_time": t}))
+            .collect();
+        let body = serde_json::json!({"distribution_id": distribution_id, "invalidations": specs});
+        let out = self.control("POST", "/_cfstub/invalidations", &body);
+        out["ids"].as_array().unwrap().iter().map(|i| i.as_str().unwrap().to_string()).collect()
+    }
+
     /// Every invalidation of a distribution, newest first (ListInvalidations).
     pub async fn invalidation_ids(&self, distribution_id: &str) -> Vec<String> {
         let out = self.sdk().list_invalidations().distribution_id(distribution_id).send().await.unwrap();

@@ -39,6 +39,11 @@ ignores CallerReference. Here, without touching the product:
     POST /_cfstub/config {"tenant_quota_on_parent": true}. Step Functions'
     `aws-sdk:cloudfront:getInvalidationForDistributionTenant` reaches them over the wire too
     (moto's botocore predates the operation, so the launcher gives its client the call);
+  * invalidations made at a given `CreateTime`, so that tests can fill past months:
+    POST /_cfstub/invalidations {"distribution_id", "invalidations": [{"caller_reference", "paths",
+    "create_time": RFC 3339}, ...]} creates them as CreateInvalidation does (CallerReference, paths),
+    dates them and completes them (an old invalidation is long completed); the list stays newest
+    first by CreateTime. Answers {"ids": [...]}, in the order given;
   * moto's Lambda `invoke` (no Docker) can be forwarded to a Lambda Runtime API emulator such as
     `cargo lambda watch` (--lambda-endpoint), so Step Functions runs the real binary.
 
@@ -337,6 +342,24 @@ def create_tenant(tenant, parent):
             BACKENDS.append(backend)
 
 
+def create_dated(dist_id, specs):
+    """Invalidations of a distribution of moto's default account made at the given CreateTimes,
+    completed; the distribution's list re-sorted by CreateTime (it is listed newest first)."""
+    import datetime
+    backend = cf_models.cloudfront_backends[DEFAULT_ACCOUNT]["aws"]
+    ids = []
+    for spec in specs:
+        inv = create_invalidation(backend, dist_id, spec["paths"], spec["caller_reference"])
+        t = datetime.datetime.fromisoformat(spec["create_time"].replace("Z", "+00:00"))
+        with LOCK:
+            inv.create_time = t.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+            inv.status = "Completed"
+        ids.append(inv.id)
+    with LOCK:
+        backend.invalidations.get(dist_id, []).sort(key=lambda i: i.create_time)
+    return ids
+
+
 class Control:
     """WSGI middleware: the /_cfstub/ control API, fault injection and the call log."""
 
@@ -392,6 +415,8 @@ class Control:
             out = {"distribution_id": create_distribution(ENDPOINT[0], body.get("comment", "test"), body.get("id"),
                                                           body.get("account"))}
             return self.reply(start_response, out)
+        if path == "/_cfstub/invalidations" and method == "POST":
+            return self.reply(start_response, {"ids": create_dated(body["distribution_id"], body["invalidations"])})
         if path == "/_cfstub/tenant" and method == "POST":
             create_tenant(body["id"], body["distribution_id"])
             return self.reply(start_response, {"id": body["id"], "distribution_id": body["distribution_id"]})
