@@ -22,7 +22,8 @@ compare: setup
 	cargo build --release -p cf-invalidator-bench --bin gen_events
 	.venv/bin/python benches/compare.py
 
-## Bounded fuzzing of intake and the planner (FUZZ_SECONDS each, default 60).
+## Bounded fuzzing of every target in fuzz/ (FUZZ_SECONDS each, default 60), every target even after
+## a crash; lists each crash with its reproduction command and fails if any; README "Fuzzing".
 fuzz:
 	@scripts/fuzz.sh
 
