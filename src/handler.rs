@@ -172,12 +172,14 @@ impl Tally {
                 self.requests += 1;
                 self.paths += inv.paths.len();
                 self.wildcards += c.wildcards;
-                self.created.push(Created::describe(d, &s.reference.value, inv, timeout));
+                let reference = reference_of(s, &inv);
+                self.created.push(Created::describe(d, &reference, inv, timeout));
             }
             Ok(Outcome::Earlier(inv)) => {
                 self.already += 1;
                 if let Some(inv) = inv {
-                    self.created.push(Created::describe(d, &s.reference.value, inv, timeout));
+                    let reference = reference_of(s, &inv);
+                    self.created.push(Created::describe(d, &reference, inv, timeout));
                 }
             }
             Ok(Outcome::Covered(invs)) => {
@@ -216,6 +218,16 @@ impl Tally {
             let message = format!("{} message(s) of the batch did not fit the room left; they wait", held_back.len());
             self.fail(held_back, Error::TooManyInvalidationsInProgress { distribution_id: d.to_string(), message });
         }
+    }
+}
+
+/// The CallerReference an invalidation of `s` was made under: the submission's, or a redeploy's
+/// derived from it (`submit.rs`), as CloudFront gives it back.
+fn reference_of(s: &Submission<'_>, inv: &Invalidation) -> String {
+    if inv.caller_reference.is_empty() {
+        s.reference.value.clone()
+    } else {
+        inv.caller_reference.clone()
     }
 }
 
@@ -618,6 +630,27 @@ mod tests {
         assert_eq!(out["timeout"], 60);
         let e = run(&dist(), &cf, br#"{"distribution_id":"ENOSUCH","paths":["/a"]}"#, "r").unwrap_err();
         assert_eq!(e.error_type(), "NoSuchDistribution");
+    }
+
+    /// Rule: a rollback is a new deploy, a retry is not — an explicit request's own
+    /// `caller_reference` sent again gets its earlier invalidation back while nothing made since
+    /// covers its keys, and a new one (reported under the reference derived for it) once another
+    /// deploy has.
+    #[test]
+    fn an_explicit_reference_sent_again_after_another_deploy_is_a_new_deploy() {
+        let cf = MemoryCloudFront::new(&[D]);
+        let release = |r: &str| json!({"keys": ["index.html", "js/app.js"], "caller_reference": r}).to_string();
+        let id = |out: &Value| out["invalidation_id"].as_str().unwrap().to_string();
+        let first = response(run(&dist(), &cf, release("release-1.2").as_bytes(), "r1").unwrap());
+        let retry = response(run(&dist(), &cf, release("release-1.2").as_bytes(), "r2").unwrap());
+        assert_eq!((id(&retry), cf.invalidation_count()), (id(&first), 1), "a retry");
+        run(&dist(), &cf, release("release-1.3").as_bytes(), "r3").unwrap();
+        let rollback = response(run(&dist(), &cf, release("release-1.2").as_bytes(), "r4").unwrap());
+        assert_ne!(id(&rollback), id(&first), "a rollback after release-1.3");
+        let derived = crate::reference::redeployed("release-1.2");
+        assert_eq!((rollback["caller_reference"].as_str(), cf.invalidation_count()), (Some(derived.as_str()), 3));
+        let again = response(run(&dist(), &cf, release("release-1.2").as_bytes(), "r5").unwrap());
+        assert_eq!((id(&again), cf.invalidation_count()), (id(&rollback), 3), "the rollback retried");
     }
 
     /// Rule: a redelivery creates nothing new — the same event twice is one invalidation, and
