@@ -12,7 +12,14 @@ use crate::error::Error;
 /// An SQS body, read where it is deserialized: serde_json hands over the unescaped text in its
 /// scratch buffer, and the notification inside is parsed from there, so a 10,000-message batch
 /// makes no copy of each body. `Err` holds why the body could not be read.
-pub(crate) type Body = Result<Notification, String>;
+pub(crate) type Body = Result<Read, String>;
+
+/// What an SQS body holds: a notification, or an explicit request returned from the failed-event
+/// queue (with its request id).
+pub(crate) enum Read {
+    Notification(Notification),
+    Returned(Box<(Intake, String)>),
+}
 
 pub(crate) fn body<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Body>, D::Error> {
     struct V;
@@ -84,7 +91,15 @@ pub(crate) fn read(records: Vec<Record<'_>>) -> Result<Intake, Error> {
         }
         intake.messages.push(id);
         match r.body {
-            Some(Ok(n)) => {
+            Some(Ok(Read::Returned(returned))) => {
+                let (mut request, request_id) = *returned;
+                for c in &mut request.changes {
+                    c.message = i;
+                    c.time = super::earliest(c.time, r.sent);
+                }
+                intake.returned.push(super::Returned { message: i, request, request_id });
+            }
+            Some(Ok(Read::Notification(n))) => {
                 // SQS accepted the message after every change in it was made (see
                 // `super::earliest`); the body's own times are usually earlier.
                 let sent = r.sent;
@@ -102,10 +117,13 @@ pub(crate) fn read(records: Vec<Record<'_>>) -> Result<Intake, Error> {
     Ok(intake)
 }
 
-fn read_body(body: &str) -> Result<Notification, Error> {
-    let p: Payload =
+fn read_body(body: &str) -> Result<Read, Error> {
+    let mut p: Payload =
         serde_json::from_str(body).map_err(|e| Error::invalid(format!("body is not JSON of a known shape ({e})")))?;
-    notification(p)?.ok_or_else(|| {
+    if let Some(returned) = super::returned(&mut p)? {
+        return Ok(Read::Returned(Box::new(returned)));
+    }
+    notification(p)?.map(Read::Notification).ok_or_else(|| {
         Error::invalid(
             "body is neither an S3 notification, an SNS envelope of one, an EventBridge S3 event nor the S3 test event",
         )
