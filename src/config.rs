@@ -14,7 +14,7 @@ use crate::model::{
 use crate::planner::filter::KeyFilter;
 use crate::planner::routing::{parse_routes, Routes};
 use crate::planner::tags::TagRules;
-use crate::planner::Settings;
+use crate::planner::{Parents, Settings};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -155,7 +155,15 @@ impl Config {
 
         Ok(Config {
             distribution_id,
-            planner: Settings { routes, index_document, max_paths, max_wildcards, filter, tags },
+            planner: Settings {
+                tenant_parents: possible_parents(&routes, &tenant_parents),
+                routes,
+                index_document,
+                max_paths,
+                max_wildcards,
+                filter,
+                tags,
+            },
             roles,
             tenant_parents,
             metrics_namespace,
@@ -170,6 +178,21 @@ impl Config {
 /// `DistributionTenants`, which CloudFormation joins with commas), blank items ignored (an empty
 /// parameter joins to ""), each pair trimmed. A tenant has one parent: the same pair twice is
 /// harmless, two parents for one tenant is refused.
+/// The distributions that may have tenants: each parent `DISTRIBUTION_TENANTS` names, or every
+/// distribution when `ROUTES` names a tenant whose parent it does not (that tenant's parent may be
+/// any of them).
+fn possible_parents(routes: &Routes, parents: &BTreeMap<TenantId, DistributionId>) -> Parents {
+    let unparented = routes.routes.iter().flat_map(|r| &r.targets).any(|t| match &t.distribution_id {
+        TargetId::Tenant(tenant) => !parents.contains_key(tenant),
+        TargetId::Distribution(_) => false,
+    });
+    match (unparented, parents.is_empty()) {
+        (true, _) => Parents::Any,
+        (false, true) => Parents::None,
+        (false, false) => Parents::These(parents.values().map(|d| d.to_string()).collect()),
+    }
+}
+
 fn parse_tenant_parents(v: &str) -> Result<BTreeMap<TenantId, DistributionId>, String> {
     const FORM: &str = "comma-separated PARENT/TENANT pairs, e.g. E2ABC/dt_acme,E2ABC/dt_globex; empty for none";
     let mut parents = BTreeMap::new();

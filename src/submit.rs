@@ -245,7 +245,7 @@ impl<C: CloudFront> Submitter<'_, C> {
         };
         // An earlier attempt of this request. A caller's reference reused for other keys is not
         // this request's: CloudFront's answer to the create says so.
-        if let Some(inv) = recent.iter().find(|i| s.reference.matches(&i.caller_reference)) {
+        if let Some(inv) = self.attempt_of(s, &recent) {
             if answers(s, inv) {
                 let inv = match self.latest(s, inv.clone(), None).await? {
                     Latest::Answer(inv) => inv,
@@ -256,7 +256,7 @@ impl<C: CloudFront> Submitter<'_, C> {
                 return Ok(Attempt::Done(Submitted { refusals, ..earlier }));
             }
         }
-        let (covering, covered, left) = covered_already(self.settings, s, &recent);
+        let (covering, covered, left) = covered_already(self.settings, s, self.owned(target, &recent));
         let narrowed;
         let s = match left {
             Left::All => s,
@@ -342,8 +342,8 @@ impl<C: CloudFront> Submitter<'_, C> {
             // The answer was lost (a time-out, a broken connection): CloudFront may have
             // created it. Look once among those in progress before the caller retries.
             Err(e @ Error::CloudFront(_)) => match self.recent(target, Scope::InProgress).await {
-                Ok(r) => match r.into_iter().find(|i| s.reference.matches(&i.caller_reference)) {
-                    Some(inv) => Outcome::Created(inv),
+                Ok(r) => match self.attempt_of(s, &r) {
+                    Some(inv) => Outcome::Created(inv.clone()),
                     None => return Err(e),
                 },
                 Err(_) => return Err(e),
@@ -366,7 +366,7 @@ impl<C: CloudFront> Submitter<'_, C> {
     /// `None`: derived from the changes and not listed, invalidated by an earlier delivery.
     async fn after_already_exists(&self, s: &Submission<'_>, e: Error) -> Result<Option<Latest>, Error> {
         let read = self.recent(&s.distribution_id, Scope::All).await;
-        let found = read.as_ref().map(|r| r.iter().find(|i| s.reference.matches(&i.caller_reference)));
+        let found = read.as_ref().map(|r| self.attempt_of(s, r));
         match found {
             Ok(Some(inv)) if answers(s, inv) => {
                 let later: Vec<Invalidation> = read
@@ -431,6 +431,35 @@ impl<C: CloudFront> Submitter<'_, C> {
             }
         }
         Ok(Latest::Redeploy(reference::redeployed(&candidate.caller_reference)))
+    }
+
+    /// The invalidation among `recent` (read from the submission's target) that an earlier
+    /// attempt of this request made: the one with its reference. On a distribution that may list
+    /// its tenants' invalidations ([`Submitter::owned`]), a caller's own reference is not
+    /// looked for there — a workflow gives one reference to each distribution and tenant it
+    /// invalidates, so the one found may be a tenant's — and CloudFront's answer to the create
+    /// finds it instead; references derived here name their target and cannot be a tenant's.
+    fn attempt_of<'r>(&self, s: &Submission<'_>, recent: &'r [Invalidation]) -> Option<&'r Invalidation> {
+        if s.reference.origin == Origin::Caller && self.settings.tenant_parents.may_be(&s.distribution_id) {
+            return None;
+        }
+        recent.iter().find(|i| s.reference.matches(&i.caller_reference))
+    }
+
+    /// The invalidations of `recent` that may count as covering `target`'s changes. Whether a
+    /// parent distribution's ListInvalidations also returns its tenants' invalidations is
+    /// *unsettled*; if it did, a tenant's `/*`, which clears only that tenant's cache, would
+    /// count as covering the parent's changes. So on a distribution that may have tenants (one
+    /// `DISTRIBUTION_TENANTS` names, or any when a route's tenant has no parent there) none
+    /// counts: nothing in the list tells a tenant's from the parent's own. The safe side: an
+    /// invalidation more than needed, never a change left stale. A tenant's list holds its own
+    /// only, and only they count for it (the parent's may not clear the tenant's cache).
+    fn owned<'r>(&self, target: &TargetId, recent: &'r [Invalidation]) -> &'r [Invalidation] {
+        if self.settings.tenant_parents.may_be(target) {
+            &[]
+        } else {
+            recent
+        }
     }
 
     /// The room, or the whole quota when it cannot be read (a role without
@@ -780,6 +809,56 @@ mod tests {
         let rollback = submitter.submit(&a.submissions[0]).await.unwrap().outcome;
         assert!(matches!(rollback, Outcome::Created(_)), "{rollback:?}");
         assert_eq!(cf.invalidation_count(), 3);
+    }
+
+    /// Rule (tenants: one list, one owner): whether a parent distribution's list also holds its
+    /// tenants' invalidations is unsettled, so in both readings a tenant's `/*` made after a
+    /// parent's change never counts as covering it, nor the parent's `/*` a tenant's change; on a
+    /// distribution without tenants, another's `/*` covers as before.
+    #[tokio::test]
+    async fn a_tenants_invalidation_never_covers_its_parents_changes_nor_the_reverse() {
+        let tenant = "dt_acme";
+        let routes = json!([
+            {"prefix": "customers/acme/", "distributions": [{"id": tenant, "origin_path": "/customers/acme"}]},
+            {"prefix": "", "distributions": [D]}
+        ])
+        .to_string();
+        let parents = format!("{D}/{tenant}");
+        // (reading, DISTRIBUTION_TENANTS, whose `/*` at 100, the change at 10, covered?)
+        let cases = [
+            (false, Some(&parents), tenant, "index.html", false),
+            (true, Some(&parents), tenant, "index.html", false),
+            (false, Some(&parents), D, "customers/acme/a.css", false),
+            (true, Some(&parents), D, "customers/acme/a.css", false),
+            (true, None, tenant, "index.html", false),
+            (false, None, D, "index.html", true),
+        ];
+        for (lists, parents, by, key, want_covered) in cases {
+            let mut vars = vec![("ROUTES", routes.as_str())];
+            if let Some(p) = parents {
+                vars.push(("DISTRIBUTION_TENANTS", p));
+            } else if want_covered {
+                vars = vec![("DISTRIBUTION_ID", D)];
+            }
+            let cfg = Config::from_pairs(&vars).unwrap();
+            let cf = MemoryCloudFront::new(&[D]);
+            cf.add_tenant(tenant, D);
+            cf.parent_lists_tenants(lists);
+            cf.set_now(100);
+            let target = TargetId::parse(by).unwrap();
+            let all = ["/*".to_string()];
+            cf.create_invalidation(CreateRequest { target: &target, caller_reference: "person", paths: &all }, None)
+                .await
+                .unwrap();
+            let known = Known::new();
+            let submitter = Submitter { cf: &cf, known: &known, settings: &cfg.planner, deadline: None, now: None };
+            let intake = intake::parse(&event(&[(key, 10)])).unwrap();
+            let prepared = prepare_payload(&cfg.planner, &intake, Token::Fixed("r"), false).unwrap();
+            let got = submitter.submit(&prepared.submissions[0]).await.unwrap().outcome;
+            let rule = format!("parent lists tenants: {lists}, tenants {parents:?}, /* by {by}, change of {key}");
+            assert_eq!(matches!(got, Outcome::Covered(_)), want_covered, "{rule}: {got:?}");
+            assert_eq!(matches!(got, Outcome::Created(_)), !want_covered, "{rule}: {got:?}");
+        }
     }
 
     /// Rule: a refusal is looked at again (another invocation took the room), but a second

@@ -42,6 +42,31 @@ pub struct Settings {
     pub filter: KeyFilter,
     /// `TAGS`: cache tags that changes of matching keys add to their request.
     pub tags: TagRules,
+    /// The distributions whose list may hold their tenants' invalidations (the submit step's
+    /// concern, set by config.rs from the tenants it knows).
+    pub tenant_parents: Parents,
+}
+
+/// Which distributions may be the parent of a distribution tenant: those named in
+/// `DISTRIBUTION_TENANTS`, or every distribution when a route names a tenant whose parent is not
+/// named there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Parents {
+    #[default]
+    None,
+    These(BTreeSet<String>),
+    Any,
+}
+
+impl Parents {
+    /// Whether `target` is a distribution that may have tenants.
+    pub fn may_be(&self, target: &TargetId) -> bool {
+        match (self, target) {
+            (_, TargetId::Tenant(_)) | (Parents::None, _) => false,
+            (Parents::These(ds), TargetId::Distribution(d)) => ds.contains(d.as_str()),
+            (Parents::Any, TargetId::Distribution(_)) => true,
+        }
+    }
 }
 
 /// What one path costs past the free tier (CloudFront pricing, per path, wildcard or not).
@@ -476,6 +501,7 @@ mod tests {
             max_wildcards: n("MAX_WILDCARDS", 15),
             filter: KeyFilter::new(&list("INCLUDE"), &list("EXCLUDE")).unwrap(),
             tags: var("TAGS").map(|t| TagRules::parse(&t).unwrap()).unwrap_or_default(),
+            tenant_parents: Parents::None,
         }
     }
 
