@@ -287,7 +287,7 @@ pub async fn run<C: CloudFront, T: Tracker>(
     tracing::debug!(keys = ?intake.changes.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), "changed keys");
     let submitter = Submitter { cf, known, settings: &cfg.planner, deadline: inv.deadline, now: inv.now };
     // A batch of requests returned from the failed-event queue alone has no events to plan.
-    if !(intake.changes.is_empty() && !intake.returned.is_empty()) {
+    if !intake.changes.is_empty() || intake.returned.is_empty() {
         submit_request(cfg, &submitter, &intake, &inv.request_id, None, &mut tally).await;
     }
     // Only what came from events is tracked (explicit requests are not; see below).
