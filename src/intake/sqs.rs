@@ -169,6 +169,42 @@ mod tests {
         assert_eq!(i.ignored, 1);
     }
 
+    /// Rule: a destination record is read as what its `requestPayload` was — an event's changes,
+    /// or an explicit request returned with its request id (`requestContext.requestId`), its
+    /// changes stamped with the message; a request without that id, or malformed, fails alone.
+    #[test]
+    fn destination_records_are_read_as_what_they_carry() {
+        let record = |payload: serde_json::Value, context: serde_json::Value| {
+            json!({"version":"1.0","timestamp":"2026-01-01T00:00:00.000Z","requestContext":context,
+                   "requestPayload":payload,"responseContext":{"statusCode":200},"responsePayload":null})
+            .to_string()
+        };
+        let id = json!({"requestId":"req-1","condition":"RetriesExhausted"});
+        let s3_event: serde_json::Value = serde_json::from_str(&s3("ev.html", "01")).unwrap();
+        let batch = json!({"Records":[
+            msg("m0", &record(json!({"keys":["k.html"]}), id.clone())),
+            msg("m1", &record(s3_event, id.clone())),
+            msg("m2", &record(json!({"keys":["k.html"]}), json!({}))),
+            msg("m3", &record(json!({"distribution_id":"EDFDVBD632BHDS5","paths":[]}), id.clone())),
+            msg("m4", &record(json!({"track":{"invalidations":[{"distribution_id":"EDFDVBD632BHDS5","invalidation_id":"I1"}]}}), id)),
+        ]});
+        let i = parse(batch.to_string().as_bytes()).unwrap();
+        /// A returned request: its message, request id, and its changes' (message, key).
+        type Seen<'a> = (usize, &'a str, Vec<(usize, &'a str)>);
+        let returned: Vec<Seen> = i
+            .returned
+            .iter()
+            .map(|r| {
+                let changes = r.request.changes.iter().map(|c| (c.message, c.key.as_str())).collect();
+                (r.message, r.request_id.as_str(), changes)
+            })
+            .collect();
+        assert_eq!(returned, [(0, "req-1", vec![(0, "k.html")]), (4, "req-1", vec![])]);
+        assert!(i.returned.iter().all(|r| r.request.source == Source::Explicit && r.request.explicit.is_some()));
+        assert_eq!(i.changes.iter().map(|c| (c.message, c.key.as_str())).collect::<Vec<_>>(), [(1, "ev.html")]);
+        assert_eq!(i.malformed.iter().map(|m| m.0).collect::<Vec<_>>(), [2, 3]);
+    }
+
     #[test]
     fn a_message_without_an_id_fails_the_whole_batch() {
         let e = parse(br#"{"Records":[{"eventSource":"aws:sqs","body":"{}"}]}"#).unwrap_err();
