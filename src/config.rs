@@ -14,7 +14,7 @@ use crate::model::{
 use crate::planner::filter::KeyFilter;
 use crate::planner::routing::{parse_routes, Routes};
 use crate::planner::tags::TagRules;
-use crate::planner::Settings;
+use crate::planner::{Parents, Settings};
 
 /// The largest `MONTHLY_PATH_BUDGET`: a billion paths ($5 million past the free tier) is no budget.
 pub const MAX_MONTHLY_PATH_BUDGET: usize = 1_000_000_000;
@@ -163,7 +163,16 @@ impl Config {
 
         Ok(Config {
             distribution_id,
-            planner: Settings { routes, index_document, max_paths, max_wildcards, filter, tags, monthly_path_budget },
+            planner: Settings {
+                tenant_parents: possible_parents(&routes, &tenant_parents),
+                routes,
+                index_document,
+                max_paths,
+                max_wildcards,
+                filter,
+                tags,
+                monthly_path_budget,
+            },
             roles,
             tenant_parents,
             metrics_namespace,
@@ -178,6 +187,21 @@ impl Config {
 /// `DistributionTenants`, which CloudFormation joins with commas), blank items ignored (an empty
 /// parameter joins to ""), each pair trimmed. A tenant has one parent: the same pair twice is
 /// harmless, two parents for one tenant is refused.
+/// The distributions that may have tenants: each parent `DISTRIBUTION_TENANTS` names, or every
+/// distribution when `ROUTES` names a tenant whose parent it does not (that tenant's parent may be
+/// any of them).
+fn possible_parents(routes: &Routes, parents: &BTreeMap<TenantId, DistributionId>) -> Parents {
+    let unparented = routes.routes.iter().flat_map(|r| &r.targets).any(|t| match &t.distribution_id {
+        TargetId::Tenant(tenant) => !parents.contains_key(tenant),
+        TargetId::Distribution(_) => false,
+    });
+    match (unparented, parents.is_empty()) {
+        (true, _) => Parents::Any,
+        (false, true) => Parents::None,
+        (false, false) => Parents::These(parents.values().map(|d| d.to_string()).collect()),
+    }
+}
+
 fn parse_tenant_parents(v: &str) -> Result<BTreeMap<TenantId, DistributionId>, String> {
     const FORM: &str = "comma-separated PARENT/TENANT pairs, e.g. E2ABC/dt_acme,E2ABC/dt_globex; empty for none";
     let mut parents = BTreeMap::new();

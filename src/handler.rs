@@ -156,7 +156,13 @@ impl Tally {
     }
 
     /// Records what the submit step did with one submission.
-    fn record(&mut self, s: &Submission<'_>, submitted: Result<Submitted, Error>, timeout: u32) {
+    fn record(
+        &mut self,
+        s: &Submission<'_>,
+        messages: &BTreeSet<usize>,
+        submitted: Result<Submitted, Error>,
+        timeout: u32,
+    ) {
         let d = &s.distribution_id;
         let mut held_back = BTreeSet::new();
         let outcome = submitted.map(|sub| {
@@ -185,12 +191,14 @@ impl Tally {
                 self.requests += 1;
                 self.paths += inv.paths.len();
                 self.wildcards += c.wildcards;
-                self.created.push(Created::describe(d, &s.reference.value, inv, timeout));
+                let reference = reference_of(s, &inv);
+                self.created.push(Created::describe(d, &reference, inv, timeout));
             }
             Ok(Outcome::Earlier(inv)) => {
                 self.already += 1;
                 if let Some(inv) = inv {
-                    self.created.push(Created::describe(d, &s.reference.value, inv, timeout));
+                    let reference = reference_of(s, &inv);
+                    self.created.push(Created::describe(d, &reference, inv, timeout));
                 }
             }
             Ok(Outcome::Covered(invs)) => {
@@ -206,9 +214,9 @@ impl Tally {
                 } else {
                     self.waiting += 1;
                 }
-                self.held.extend(s.messages().iter().copied());
+                self.held.extend(messages.iter().copied());
                 self.by_distribution.entry(d.clone()).or_default().throttled += 1;
-                self.fail(s.messages().iter().copied(), held(d, room, refused));
+                self.fail(messages.iter().copied(), held(d, room, refused));
             }
             Err(e) => {
                 self.requests += 1;
@@ -223,7 +231,7 @@ impl Tally {
                 if matches!(e, Error::Throttled(_) | Error::TooManyInvalidationsInProgress { .. }) {
                     self.by_distribution.entry(d.clone()).or_default().throttled += 1;
                 }
-                self.fail(s.messages().iter().copied(), e);
+                self.fail(messages.iter().copied(), e);
             }
         }
         if !held_back.is_empty() {
@@ -234,6 +242,16 @@ impl Tally {
             let message = format!("{} message(s) of the batch did not fit the room left; they wait", held_back.len());
             self.fail(held_back, Error::TooManyInvalidationsInProgress { distribution_id: d.to_string(), message });
         }
+    }
+}
+
+/// The CallerReference an invalidation of `s` was made under: the submission's, or a redeploy's
+/// derived from it (`submit.rs`), as CloudFront gives it back.
+fn reference_of(s: &Submission<'_>, inv: &Invalidation) -> String {
+    if inv.caller_reference.is_empty() {
+        s.reference.value.clone()
+    } else {
+        inv.caller_reference.clone()
     }
 }
 
@@ -285,45 +303,15 @@ pub async fn run<C: CloudFront, T: Tracker>(
     let malformed: BTreeSet<usize> = intake.malformed.iter().map(|m| m.0).collect();
     let mut tally = Tally { failed: malformed.clone(), broken: malformed, ..Default::default() };
     tracing::debug!(keys = ?intake.changes.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), "changed keys");
-    let timeout = prepare::wait_timeout(&intake);
-    let prepared = match &intake.explicit {
-        // A tracking input: nothing is created; each invalidation as CloudFront has it.
-        Some(ExplicitRequest { what: Explicit::Track { invalidations }, .. }) => {
-            for t in invalidations {
-                match cf.get_invalidation(&t.distribution_id, &t.invalidation_id).await {
-                    Ok(i) => {
-                        let reference = i.caller_reference.clone();
-                        let mut c = Created::describe(&t.distribution_id, &reference, i, t.timeout.unwrap_or(timeout));
-                        c.deadline = t.deadline.clone().unwrap_or(c.deadline);
-                        tally.created.push(c);
-                    }
-                    Err(e) => tally.fail([0], e),
-                }
-            }
-            None
-        }
-        _ => Some(prepare::prepare_payload(&cfg.planner, &intake, Token::Fixed(&inv.request_id), false)),
-    };
-    match prepared {
-        None => {}
-        Some(Err(e)) => {
-            tracing::warn!(error_type = e.error_type(), error = %e, "not planned");
-            let messages: BTreeSet<usize> = match &intake.explicit {
-                Some(_) => BTreeSet::from([0]),
-                None => intake.changes.iter().map(|c| c.message).collect(),
-            };
-            tally.fail(messages, e);
-        }
-        Some(Ok(prepared)) => {
-            tally.skipped = prepared.skipped;
-            let submitter = Submitter { cf, known, settings: &cfg.planner, deadline: inv.deadline, now: inv.now };
-            let now = inv.now.unwrap_or_else(SystemTime::now);
-            for s in &prepared.submissions {
-                let outcome = submitter.submit(s).await;
-                tally.record(s, outcome, timeout);
-                tally.budget(&s.distribution_id, budget::in_force(&cfg.planner, known, &s.distribution_id, now));
-            }
-        }
+    let submitter = Submitter { cf, known, settings: &cfg.planner, deadline: inv.deadline, now: inv.now };
+    // A batch of requests returned from the failed-event queue alone has no events to plan.
+    if !intake.changes.is_empty() || intake.returned.is_empty() {
+        submit_request(cfg, &submitter, &intake, &inv.request_id, None, &mut tally).await;
+    }
+    // Only what came from events is tracked (explicit requests are not; see below).
+    let from_events = tally.created.len();
+    for r in &intake.returned {
+        submit_request(cfg, &submitter, &r.request, &r.request_id, Some(r.message), &mut tally).await;
     }
     for c in &mut tally.created {
         c.role_arn = cfg.roles.get(&c.distribution_id).cloned();
@@ -332,7 +320,7 @@ pub async fn run<C: CloudFront, T: Tracker>(
     // or from a caller who chose not to wait. A tracker that fails never fails a message
     // (`track::track_all` says why): only `tally.tracking` counts it.
     if let (Some(tracker), None) = (tracker, &intake.explicit) {
-        let created = tally.created.iter().map(|c| track::Tracked {
+        let created = tally.created[..from_events].iter().map(|c| track::Tracked {
             distribution_id: &c.distribution_id,
             invalidation_id: &c.invalidation_id,
             entry: c,
@@ -350,6 +338,62 @@ pub async fn run<C: CloudFront, T: Tracker>(
         error: tally.error,
         skipped: tally.skipped,
     })
+}
+
+/// Submits what one request asks (`token` stands in for the version of changes that carry
+/// none): its changes routed and planned, or given paths, each distribution's submission through
+/// the submit step; a tracking input is read back instead. `message`: the SQS message a request
+/// returned from the failed-event queue came in, which every outcome of it is recorded against.
+async fn submit_request<C: CloudFront>(
+    cfg: &Config,
+    submitter: &Submitter<'_, C>,
+    intake: &Intake,
+    token: &str,
+    message: Option<usize>,
+    tally: &mut Tally,
+) {
+    let timeout = prepare::wait_timeout(intake);
+    let messages_of = |s: Option<&Submission<'_>>| -> BTreeSet<usize> {
+        match (message, s, &intake.explicit) {
+            (Some(m), _, _) => BTreeSet::from([m]),
+            (None, Some(s), _) => s.messages().clone(),
+            (None, None, Some(_)) => BTreeSet::from([0]),
+            (None, None, None) => intake.changes.iter().map(|c| c.message).collect(),
+        }
+    };
+    if let Some(ExplicitRequest { what: Explicit::Track { invalidations }, .. }) = &intake.explicit {
+        // A tracking input: nothing is created; each invalidation as CloudFront has it.
+        for t in invalidations {
+            match submitter.cf.get_invalidation(&t.distribution_id, &t.invalidation_id).await {
+                Ok(i) => {
+                    let reference = i.caller_reference.clone();
+                    let mut c = Created::describe(&t.distribution_id, &reference, i, t.timeout.unwrap_or(timeout));
+                    c.deadline = t.deadline.clone().unwrap_or(c.deadline);
+                    tally.created.push(c);
+                }
+                Err(e) => tally.fail(messages_of(None), e),
+            }
+        }
+        return;
+    }
+    match prepare::prepare_payload(&cfg.planner, intake, Token::Fixed(token), false) {
+        Err(e) => {
+            tracing::warn!(error_type = e.error_type(), error = %e, "not planned");
+            tally.fail(messages_of(None), e);
+        }
+        Ok(prepared) => {
+            for (why, n) in prepared.skipped {
+                *tally.skipped.entry(why).or_default() += n;
+            }
+            let now = submitter.now.unwrap_or_else(SystemTime::now);
+            for s in &prepared.submissions {
+                let outcome = submitter.submit(s).await;
+                tally.record(s, &messages_of(Some(s)), outcome, timeout);
+                let in_force = budget::in_force(&cfg.planner, submitter.known, &s.distribution_id, now);
+                tally.budget(&s.distribution_id, in_force);
+            }
+        }
+    }
 }
 
 /// The invocation's counts, reported once (observe.rs) whatever happened: never keys or payloads.
@@ -640,6 +684,27 @@ mod tests {
         assert_eq!(e.error_type(), "NoSuchDistribution");
     }
 
+    /// Rule: a rollback is a new deploy, a retry is not — an explicit request's own
+    /// `caller_reference` sent again gets its earlier invalidation back while nothing made since
+    /// covers its keys, and a new one (reported under the reference derived for it) once another
+    /// deploy has.
+    #[test]
+    fn an_explicit_reference_sent_again_after_another_deploy_is_a_new_deploy() {
+        let cf = MemoryCloudFront::new(&[D]);
+        let release = |r: &str| json!({"keys": ["index.html", "js/app.js"], "caller_reference": r}).to_string();
+        let id = |out: &Value| out["invalidation_id"].as_str().unwrap().to_string();
+        let first = response(run(&dist(), &cf, release("release-1.2").as_bytes(), "r1").unwrap());
+        let retry = response(run(&dist(), &cf, release("release-1.2").as_bytes(), "r2").unwrap());
+        assert_eq!((id(&retry), cf.invalidation_count()), (id(&first), 1), "a retry");
+        run(&dist(), &cf, release("release-1.3").as_bytes(), "r3").unwrap();
+        let rollback = response(run(&dist(), &cf, release("release-1.2").as_bytes(), "r4").unwrap());
+        assert_ne!(id(&rollback), id(&first), "a rollback after release-1.3");
+        let derived = crate::reference::redeployed("release-1.2");
+        assert_eq!((rollback["caller_reference"].as_str(), cf.invalidation_count()), (Some(derived.as_str()), 3));
+        let again = response(run(&dist(), &cf, release("release-1.2").as_bytes(), "r5").unwrap());
+        assert_eq!((id(&again), cf.invalidation_count()), (id(&rollback), 3), "the rollback retried");
+    }
+
     /// Rule: a redelivery creates nothing new — the same event twice is one invalidation, and
     /// when the room changed in between (other paths for the same changes), CloudFront's
     /// InvalidationBatchAlreadyExists means the changes were invalidated already: acknowledged.
@@ -815,6 +880,71 @@ mod tests {
         b["Records"][0]["body"] = json!(record.to_string());
         assert!(failures(&run(&dist(), &cf, b.to_string().as_bytes(), "r").unwrap()).is_empty());
         assert_eq!(cf.invalidations()[0].paths, ["/late.html"]);
+    }
+
+    /// Lambda's on-failure destination record of an async invoke of `payload`.
+    fn destination_record(payload: &Value, request_id: &str) -> String {
+        json!({"version":"1.0","timestamp":"2026-01-01T00:00:00.000Z",
+            "requestContext":{"requestId":request_id,"functionArn":"arn:aws:lambda:us-east-1:1:function:f:$LATEST",
+                "condition":"RetriesExhausted","approximateInvokeCount":3},
+            "requestPayload": payload,
+            "responseContext":{"statusCode":200,"executedVersion":"$LATEST","functionError":"Unhandled"},
+            "responsePayload":{"errorType":"TooManyInvalidationsInProgress","errorMessage":"no room"}})
+        .to_string()
+    }
+
+    /// Rule: every request that fails into the failed-event queue comes back as what it was. A
+    /// destination record of an explicit request (keys, paths, a workflow's, a tracking input) is
+    /// submitted as that request, under the reference its own attempts derived (from the request
+    /// id, `requestContext.requestId`, when it gave none), and acknowledged or held by its own
+    /// outcome beside the batch's S3 messages; a malformed one fails alone.
+    #[test]
+    fn explicit_requests_come_back_from_the_failed_event_queue_as_what_they_were() {
+        let keys = json!({"keys": ["docs/a.html"]});
+        let paths = json!({"distribution_id": D, "paths": ["/p/*"]});
+        let workflow = json!({"keys": ["w.html"], "caller_reference": "sfn-deploy-9"});
+        // What the original async attempts derived: a direct invoke with the same request id.
+        let direct = |payload: &Value, id: &str| {
+            let out = response(run(&dist(), &MemoryCloudFront::new(&[D]), payload.to_string().as_bytes(), id).unwrap());
+            out["caller_reference"].as_str().unwrap().to_string()
+        };
+        let cf = MemoryCloudFront::new(&[D]);
+        let target = crate::model::TargetId::parse(D).unwrap();
+        // Every wildcard slot taken: the paths request waits, the exact ones go.
+        let wild: Vec<String> = (0..15).map(|i| format!("/w{i}/*")).collect();
+        let busy = CreateRequest { target: &target, caller_reference: "busy", paths: &wild };
+        let busy = block_on(cf.create_invalidation(busy, None)).unwrap();
+        let track = json!({"track": {"invalidations": [{"distribution_id": D, "invalidation_id": busy.id}]}});
+        let mut b: Value =
+            serde_json::from_slice(&batch(&[(0, "a.html"), (1, "x"), (2, "x"), (3, "x"), (4, "x"), (5, "x")])).unwrap();
+        for (i, body) in [
+            (1, destination_record(&keys, "req-1")),
+            (2, destination_record(&paths, "req-2")),
+            (3, destination_record(&workflow, "req-3")),
+            (4, destination_record(&json!({"distribution_id": D, "paths": []}), "req-4")),
+            (5, destination_record(&track, "req-5")),
+        ] {
+            b["Records"][i]["body"] = json!(body);
+        }
+        let out = run(&dist(), &cf, b.to_string().as_bytes(), "r").unwrap();
+        assert_eq!(failures(&out), ["m2", "m4"], "the paths wait for a wildcard slot; the malformed one fails alone");
+        let made = cf.invalidations();
+        let by_paths = |p: &[&str]| made.iter().find(|i| i.paths == p).map(|i| i.caller_reference.clone());
+        assert!(by_paths(&["/a.html"]).is_some(), "the S3 message beside them");
+        let docs = ["/docs/a.html"];
+        assert_eq!(by_paths(&docs), Some(direct(&keys, "req-1")), "the keys' reference, as its attempts derived it");
+        assert_eq!(by_paths(&["/w.html"]).as_deref(), Some("sfn-deploy-9"), "the workflow's own reference");
+        assert_eq!(made.len(), 4, "nothing for the tracking input, the held paths or the malformed one");
+
+        // Room freed: the held paths request comes back (the same body) and goes, under the
+        // reference its attempts derived.
+        cf.advance(3600);
+        let mut again: Value = serde_json::from_slice(&batch(&[(2, "x")])).unwrap();
+        again["Records"][0]["body"] = json!(destination_record(&paths, "req-2"));
+        assert!(failures(&run(&dist(), &cf, again.to_string().as_bytes(), "r2").unwrap()).is_empty());
+        assert_eq!(cf.invalidations().len(), 5);
+        let last = cf.invalidations().pop().unwrap();
+        assert_eq!((last.paths, last.caller_reference), (vec!["/p/*".to_string()], direct(&paths, "req-2")));
     }
 
     /// Rule: a workflow's create step retried after the room changed (one distribution created,
@@ -1332,7 +1462,7 @@ mod freshness {
         let mut t = Tally::default();
         for s in &prepared.submissions {
             let outcome = block_on(submitter.submit(s));
-            t.record(s, outcome, 60);
+            t.record(s, s.messages(), outcome, 60);
         }
 
         // Each change's time is the end of its event second (intake), so 100 - (second + 1).

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime};
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
 
@@ -89,15 +90,19 @@ pub async fn handle_with<C: CloudFront, T: Tracker, Q: Queue>(
 ) -> Result<Output, Error> {
     let mut handled = handler::run(cfg, cf, known, tracker, payload, inv).await?;
     if let Some(q) = queue {
-        requeue(q, &mut handled, payload).await;
+        requeue(q, &mut handled, payload, inv.deadline).await;
     }
     respond(handled)
 }
 
 /// Sends the SQS messages that only wait for room back to their queue as new messages
-/// (`queue/` says why) and acknowledges them; a message that could not be sent stays failed and
-/// comes back after the visibility timeout, as it would without a queue.
-async fn requeue<Q: Queue>(q: &Q, h: &mut Handled, payload: &[u8]) {
+/// (`queue/` says why) and acknowledges them: one SendMessageBatch per ten messages,
+/// [`queue::SENDS_AT_ONCE`] in flight at once, within the invocation's deadline (less the time kept
+/// to answer). A message whose batch could not be sent, or was not sent in time, stays failed and
+/// comes back after the visibility timeout, as it would without a queue; one whose batch was in
+/// flight at the deadline may then come back twice (its copy too), which its CallerReference
+/// makes harmless. Each message is listed at most once, failed or sent.
+async fn requeue<Q: Queue>(q: &Q, h: &mut Handled, payload: &[u8], deadline: Option<Instant>) {
     if h.intake.source != Source::Sqs || h.held.is_empty() {
         return;
     }
@@ -113,25 +118,52 @@ async fn requeue<Q: Queue>(q: &Q, h: &mut Handled, payload: &[u8]) {
             by_queue.entry(arn).or_default().push((i, body));
         }
     }
-    for (arn, held) in by_queue {
-        let bodies: Vec<&str> = held.iter().map(|(_, b)| *b).collect();
-        match q.send_later(arn, &bodies, queue::REQUEUE_DELAY).await {
+    let mut batches = by_queue
+        .iter()
+        .flat_map(|(arn, held)| held.chunks(queue::BATCH).map(move |chunk| (*arn, chunk)))
+        .map(|(arn, chunk)| async move {
+            let bodies: Vec<&str> = chunk.iter().map(|(_, b)| *b).collect();
+            (arn, chunk, q.send_later(arn, &bodies, queue::REQUEUE_DELAY).await)
+        });
+    let until = deadline.map(|d| Instant::now() + crate::deadline::left(d));
+    let mut running = FuturesUnordered::new();
+    running.extend(batches.by_ref().take(queue::SENDS_AT_ONCE));
+    let (mut sent, mut failed) = (0, 0);
+    loop {
+        let next = match until {
+            None => running.next().await,
+            Some(t) => tokio::time::timeout_at(t, running.next()).await.unwrap_or(None),
+        };
+        let Some((arn, chunk, result)) = next else { break };
+        match result {
             Ok(()) => {
-                tracing::info!(
-                    queue = arn,
-                    messages = held.len(),
-                    delay_s = queue::REQUEUE_DELAY.as_secs(),
-                    "held for room: sent back as new messages"
-                );
-                for (i, _) in held {
-                    h.failed.remove(&i);
+                for (i, _) in chunk {
+                    h.failed.remove(i);
                     h.requeued += 1;
                 }
+                sent += chunk.len();
             }
             Err(e) => {
-                tracing::warn!(queue = arn, error_type = e.error_type(), error = %e, "held messages not sent back; they come back after the visibility timeout");
+                failed += chunk.len();
+                tracing::warn!(queue = arn, messages = chunk.len(), error_type = e.error_type(), error = %e, "held messages not sent back; they come back after the visibility timeout");
             }
         }
+        running.extend(batches.next());
+    }
+    let held = by_queue.values().map(Vec::len).sum::<usize>();
+    let late = held - sent - failed;
+    if sent > 0 {
+        tracing::info!(
+            messages = sent,
+            delay_s = queue::REQUEUE_DELAY.as_secs(),
+            "held for room: sent back as new messages"
+        );
+    }
+    if late > 0 {
+        tracing::warn!(
+            messages = late,
+            "held messages not sent back before the deadline; they come back after the visibility timeout"
+        );
     }
 }
 
@@ -268,5 +300,43 @@ mod requeue_tests {
         q.fail();
         let e = run(&cf, &q, &batch(&["a.html", "b.html"])).unwrap_err();
         assert_eq!(e.error_type(), "TooManyInvalidationsInProgress", "nothing sent back, nothing acknowledged");
+    }
+
+    /// Rule: held messages go back in parallel batches within the invocation's deadline. With a
+    /// queue too slow to take them all in time (3 s a call, 12 s left), what was sent is
+    /// acknowledged, the rest is failed once each (SQS redelivers it), and no message is both;
+    /// no call is in flight past the deadline. On tokio's paused clock: the seconds are simulated.
+    #[test]
+    fn requeueing_keeps_the_deadline() {
+        let cf = full();
+        let q = MemoryQueue::new();
+        q.slow(Duration::from_secs(3));
+        let keys: Vec<String> = (0..1000).map(|i| format!("k/{i}.html")).collect();
+        let payload = batch(&keys.iter().map(String::as_str).collect::<Vec<_>>());
+        let cfg = Config::from_pairs(&[("DISTRIBUTION_ID", D), ("METRICS_NAMESPACE", "")]).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
+        let (out, left) = rt.block_on(async {
+            let deadline = Instant::now() + Duration::from_secs(12);
+            let inv = Invocation { request_id: "r".into(), deadline: Some(deadline), now: None };
+            let out = handle_with(&cfg, &cf, &Known::new(), None::<&track::Off>, Some(&q), &payload, &inv).await;
+            (out, deadline.saturating_duration_since(Instant::now()))
+        });
+        let Output::Sqs(r) = out.unwrap() else { panic!("an SQS answer") };
+        let failed: Vec<String> = r.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
+        let unique: BTreeSet<&String> = failed.iter().collect();
+        assert_eq!(unique.len(), failed.len(), "no message reported twice");
+        let sent: BTreeSet<String> = q.sent().into_iter().map(|s| s.body).collect();
+        let records: Vec<serde_json::Value> =
+            serde_json::from_slice::<serde_json::Value>(&payload).unwrap()["Records"].as_array().unwrap().clone();
+        for record in &records {
+            let (id, body) = (record["messageId"].as_str().unwrap(), record["body"].as_str().unwrap());
+            let was_sent = sent.contains(body);
+            assert!(was_sent != unique.contains(&id.to_string()), "{id}: sent back or failed, never both nor neither");
+        }
+        let (calls, at_once) = q.calls();
+        assert!(sent.len() >= 100 && sent.len() < 1000, "part sent in time: {}", sent.len());
+        assert!(at_once > 1 && at_once <= queue::SENDS_AT_ONCE, "in parallel, bounded: {at_once}");
+        assert!(calls * queue::BATCH >= sent.len());
+        assert!(left >= crate::deadline::ANSWER_MARGIN, "answered before the deadline: {left:?} left");
     }
 }

@@ -13,7 +13,7 @@ use crate::intake::explicit::MAX_TIMEOUT;
 use crate::intake::{Explicit, ExplicitRequest, Intake};
 use crate::model::{Change, TargetId, API_MAX_PATHS};
 use crate::planner::explain::{self, PathWhy};
-use crate::planner::{self, Budget, Plan, Routing, Settings};
+use crate::planner::{self, Budget, ItemIndex, Plan, Routing, Settings};
 use crate::quota::Room;
 use crate::reference::{self, Origin, Reference, Token};
 
@@ -142,6 +142,29 @@ impl Submission<'_> {
             token: self.token,
         };
         Some(submission.with_whole_plan(settings, false))
+    }
+
+    /// Whether its reference may come back with a later deploy of the same keys: a caller's own
+    /// reference, given paths, or keys that carry no S3 version (their token is a deploy's id or
+    /// a request id). A reference derived from S3 versions names those writes and no later one.
+    pub fn reusable_reference(&self) -> bool {
+        self.reference.origin != Origin::Changes || self.changes().any(|c| c.version.is_none())
+    }
+
+    /// Whether `index` (an invalidation's items) covers any of its changes, by the rule that
+    /// decides "covered already" ([`planner::Request::change_covered`]); for given paths, any of
+    /// them.
+    pub fn any_covered(&self, settings: &Settings, index: &ItemIndex) -> bool {
+        match &self.what {
+            What::Changes(r) => r.each_change().any(|(c, k)| planner::Request::change_covered(settings, c, k, index)),
+            What::Paths => self.plan.paths.iter().any(|p| index.covers_item(p)),
+        }
+    }
+
+    /// The same submission under another reference (a redeploy's, `reference::redeployed`).
+    pub fn with_reference(&self, value: String) -> Self {
+        let reference = Reference { value, origin: self.reference.origin, family: None };
+        Submission { reference, ..self.clone() }
     }
 
     /// Whether `paths` (an invalidation's, perhaps planned into other room) cover every request

@@ -167,6 +167,19 @@ pub fn decide<'c>(
     Reference { value: finish(h), origin, family: None }
 }
 
+/// The reference of a request deployed again: its earlier invalidation (reference `earlier`) has
+/// been followed by another that covers some of its keys, so that earlier one no longer answers
+/// it (`submit.rs`). Derived from `earlier` alone, so that a retry of the redeploy finds the
+/// invalidation it made, and a redeploy after yet another deploy derives the next one from it: a
+/// chain `r`, `redeployed(r)`, `redeployed(redeployed(r))`, ... of which the newest not followed by a
+/// covering invalidation is the answer.
+pub fn redeployed(earlier: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"cf-invalidator/3 deployed again\n");
+    h.update(earlier.as_bytes());
+    finish(h)
+}
+
 fn kind_byte(kind: ChangeKind) -> u8 {
     match kind {
         ChangeKind::Created => b'C',
@@ -277,6 +290,19 @@ mod tests {
         }
         let caller = decide(Some("cfinv-release-7"), "E1", [&k].into_iter(), &[], "t").value;
         assert!(!is_generated(&caller), "a caller-given reference stays the caller's");
+    }
+
+    /// Rule: a redeploy's reference is derived from the earlier one alone — the same earlier
+    /// reference, the same redeploy (a retry finds it); each link of a chain differs from the
+    /// others and from its start; ours, and within CloudFront's 128 characters.
+    #[test]
+    fn redeploys_chain_deterministically() {
+        for start in ["release-1.2", "sfn-deploy-7", &"x".repeat(128)] {
+            let (r1, r2) = (redeployed(start), redeployed(&redeployed(start)));
+            assert_eq!(r1, redeployed(start), "{start}");
+            assert!(r1 != start && r2 != r1 && r2 != start, "{start}");
+            assert!(is_ours(&r1) && r1.len() <= 128, "{r1}");
+        }
     }
 
     /// Rule: without a version or id, keys are the same request only while in progress — each

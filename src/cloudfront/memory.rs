@@ -68,6 +68,8 @@ struct State {
     /// Tenants' invalidations count against their parent's quota (with the parent's own and every
     /// sibling's), instead of one quota per tenant.
     tenant_quota_on_parent: bool,
+    /// A parent distribution's list (and GetInvalidation) also holds its tenants' invalidations.
+    parent_lists_tenants: bool,
     /// Oldest first.
     invalidations: Vec<Stored>,
     scripted: VecDeque<(Op, Error)>,
@@ -109,6 +111,13 @@ impl MemoryCloudFront {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The unsettled listing reading: `true` makes a parent distribution's ListInvalidations (and
+    /// GetInvalidation) also hold its tenants' invalidations; `false` (the default) keeps each
+    /// list to its own.
+    pub fn parent_lists_tenants(&self, lists: bool) {
+        self.lock().parent_lists_tenants = lists;
     }
 
     /// How long each new invalidation stays in progress: `f(sequence number)` seconds.
@@ -257,6 +266,15 @@ impl State {
         }
     }
 
+    /// Whether `target`'s list holds `inv`: its own, and with [`MemoryCloudFront::parent_lists_tenants`]
+    /// a parent's also its tenants'.
+    fn lists(&self, target: &TargetId, inv: &Stored) -> bool {
+        inv.distribution_id == target.as_str()
+            || (self.parent_lists_tenants
+                && matches!(target, TargetId::Distribution(_))
+                && self.tenants.get(&inv.distribution_id).is_some_and(|p| p == target.as_str()))
+    }
+
     fn view(&self, inv: &Stored) -> Invalidation {
         Invalidation {
             id: inv.id.clone(),
@@ -335,20 +353,20 @@ impl CloudFront for MemoryCloudFront {
     async fn get_invalidation(&self, target: &TargetId, id: &str) -> Result<Invalidation, Error> {
         let mut s = self.lock();
         s.call(Op::Get, target)?;
-        let inv = s.invalidations.iter().find(|i| i.distribution_id == target.as_str() && i.id == id);
+        let inv = s.invalidations.iter().find(|i| s.lists(target, i) && i.id == id);
         match inv {
             Some(inv) => Ok(s.view(inv)),
             None => Err(Error::InvalidInput(format!("no invalidation {id} on {target}"))),
         }
     }
 
-    /// A tenant's list holds its own invalidations only, never its parent's or its siblings'.
+    /// A tenant's list holds its own invalidations only, never its parent's or its siblings'; a
+    /// parent's, its own (and its tenants' with [`MemoryCloudFront::parent_lists_tenants`]).
     async fn list_invalidations(&self, target: &TargetId, marker: Option<&str>) -> Result<InvalidationPage, Error> {
         const PAGE: usize = 100;
         let mut s = self.lock();
         s.call(Op::List, target)?;
-        let newest_first: Vec<&Stored> =
-            s.invalidations.iter().rev().filter(|i| i.distribution_id == target.as_str()).collect();
+        let newest_first: Vec<&Stored> = s.invalidations.iter().rev().filter(|i| s.lists(target, i)).collect();
         let start = match marker {
             Some(m) => newest_first.iter().position(|i| i.id == m).unwrap_or(newest_first.len()),
             None => 0,

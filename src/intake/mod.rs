@@ -67,12 +67,38 @@ pub struct Intake {
     pub ignored: usize,
     /// Set for the explicit request shape.
     pub explicit: Option<ExplicitRequest>,
+    /// Explicit requests (paths, keys, a workflow's or a tracking input) that an SQS batch
+    /// carries back from the failed-event queue, one per message: each is submitted as the
+    /// request it was, and acknowledged or held by its own outcome.
+    pub returned: Vec<Returned>,
 }
 
 impl Intake {
     fn new(source: Source) -> Self {
-        Intake { source, changes: Vec::new(), messages: Vec::new(), malformed: Vec::new(), ignored: 0, explicit: None }
+        Intake {
+            source,
+            changes: Vec::new(),
+            messages: Vec::new(),
+            malformed: Vec::new(),
+            ignored: 0,
+            explicit: None,
+            returned: Vec::new(),
+        }
     }
+}
+
+/// An explicit request that came back in Lambda's on-failure destination record of an async
+/// invoke (`requestPayload`), as an SQS message of the failed-event queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Returned {
+    /// The SQS message (index into [`Intake::messages`]); its changes carry it too.
+    pub message: usize,
+    /// The request as a direct invoke of it reads it (`source` [`Source::Explicit`]).
+    pub request: Intake,
+    /// The failed invocation's request id (`requestContext.requestId`): the token its attempts
+    /// derived their CallerReference with (Lambda keeps it across its own retries), so that
+    /// the read-back derives the same one and finds what an attempt made.
+    pub request_id: String,
 }
 
 pub(crate) const ACCEPTED_SHAPES: &str =
@@ -107,6 +133,12 @@ pub(crate) struct Payload<'a> {
     // event, which failed after Lambda's own retries.
     #[serde(rename = "requestPayload", borrow)]
     pub request_payload: Option<&'a serde_json::value::RawValue>,
+    /// The destination record's `requestContext` (its `requestId`) and `timestamp` (when the
+    /// last attempt failed).
+    #[serde(rename = "requestContext")]
+    pub request_context: Option<RequestContext>,
+    #[serde(rename = "timestamp", default, deserialize_with = "rfc3339_field")]
+    pub failed_at: Option<SystemTime>,
     // Explicit request: kept as raw JSON so that a wrong type is reported by field name.
     pub distribution_id: Option<serde_json::Value>,
     pub distribution_tenant_id: Option<serde_json::Value>,
@@ -129,6 +161,13 @@ pub(crate) struct Payload<'a> {
     pub requested_at: Option<serde_json::Value>,
     /// The workflow's tracking input: `{"track": {"invalidations": [...]}}`.
     pub track: Option<serde_json::Value>,
+}
+
+/// A destination record's `requestContext`, of which only the request id is read.
+#[derive(Deserialize, Default)]
+pub(crate) struct RequestContext {
+    #[serde(rename = "requestId")]
+    pub request_id: Option<String>,
 }
 
 /// A string field that borrows from the payload unless it has escapes. serde borrows a bare
@@ -372,6 +411,24 @@ fn from_records(records: Vec<Record<'_>>) -> Result<Intake, Error> {
     }
 }
 
+/// Reads Lambda's on-failure destination record `p` when it carries an explicit request:
+/// `Ok(None)` when it carries none (the record of an event). The request is read as a direct
+/// invoke reads it, its keys taking the time the last attempt failed (the record's `timestamp`,
+/// after they were written; the SQS reader bounds it by `SentTimestamp`).
+pub(crate) fn returned(p: &mut Payload<'_>) -> Result<Option<(Intake, String)>, Error> {
+    let Some(original) = p.request_payload else { return Ok(None) };
+    let Ok(inner) = serde_json::from_str::<Payload>(original.get()) else { return Ok(None) };
+    if inner.records.is_some() || !explicit::is_explicit(&inner) {
+        return Ok(None);
+    }
+    let request_id = p.request_context.take().and_then(|c| c.request_id).filter(|id| !id.is_empty());
+    let request_id = request_id.ok_or_else(|| {
+        Error::invalid("a destination record of an explicit request without requestContext.requestId")
+    })?;
+    let request = explicit::read(inner, p.failed_at)?;
+    Ok(Some((request, request_id)))
+}
+
 /// What one S3-family notification (S3, SNS-wrapped, EventBridge, test event) held.
 pub(crate) struct Notification {
     pub source: Source,
@@ -394,8 +451,9 @@ pub(crate) fn notification(p: Payload<'_>) -> Result<Option<Notification>, Error
         return Ok(Some(Notification { source: Source::TestEvent, changes: Vec::new(), ignored: 1 }));
     }
     if let Some(original) = p.request_payload {
-        // A direct invoke that failed (say, CloudFront's quota was full) comes back through the
-        // failed-event queue and is read as the event it was.
+        // A direct invoke of an event that failed (say, CloudFront's quota was full) comes back
+        // through the failed-event queue and is read as the event it was (an explicit request,
+        // as the request it was: [`returned`]).
         let inner: Payload = serde_json::from_str(original.get())
             .map_err(|e| Error::invalid(format!("requestPayload is not JSON of a known shape ({e})")))?;
         return notification(inner);

@@ -12,7 +12,14 @@ use crate::error::Error;
 /// An SQS body, read where it is deserialized: serde_json hands over the unescaped text in its
 /// scratch buffer, and the notification inside is parsed from there, so a 10,000-message batch
 /// makes no copy of each body. `Err` holds why the body could not be read.
-pub(crate) type Body = Result<Notification, String>;
+pub(crate) type Body = Result<Read, String>;
+
+/// What an SQS body holds: a notification, or an explicit request returned from the failed-event
+/// queue (with its request id).
+pub(crate) enum Read {
+    Notification(Notification),
+    Returned(Box<(Intake, String)>),
+}
 
 pub(crate) fn body<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Body>, D::Error> {
     struct V;
@@ -84,7 +91,15 @@ pub(crate) fn read(records: Vec<Record<'_>>) -> Result<Intake, Error> {
         }
         intake.messages.push(id);
         match r.body {
-            Some(Ok(n)) => {
+            Some(Ok(Read::Returned(returned))) => {
+                let (mut request, request_id) = *returned;
+                for c in &mut request.changes {
+                    c.message = i;
+                    c.time = super::earliest(c.time, r.sent);
+                }
+                intake.returned.push(super::Returned { message: i, request, request_id });
+            }
+            Some(Ok(Read::Notification(n))) => {
                 // SQS accepted the message after every change in it was made (see
                 // `super::earliest`); the body's own times are usually earlier.
                 let sent = r.sent;
@@ -102,10 +117,13 @@ pub(crate) fn read(records: Vec<Record<'_>>) -> Result<Intake, Error> {
     Ok(intake)
 }
 
-fn read_body(body: &str) -> Result<Notification, Error> {
-    let p: Payload =
+fn read_body(body: &str) -> Result<Read, Error> {
+    let mut p: Payload =
         serde_json::from_str(body).map_err(|e| Error::invalid(format!("body is not JSON of a known shape ({e})")))?;
-    notification(p)?.ok_or_else(|| {
+    if let Some(returned) = super::returned(&mut p)? {
+        return Ok(Read::Returned(Box::new(returned)));
+    }
+    notification(p)?.map(Read::Notification).ok_or_else(|| {
         Error::invalid(
             "body is neither an S3 notification, an SNS envelope of one, an EventBridge S3 event nor the S3 test event",
         )
@@ -149,6 +167,42 @@ mod tests {
         let bad: Vec<usize> = i.malformed.iter().map(|(m, _)| *m).collect();
         assert_eq!(bad, vec![4, 5, 6]);
         assert_eq!(i.ignored, 1);
+    }
+
+    /// Rule: a destination record is read as what its `requestPayload` was — an event's changes,
+    /// or an explicit request returned with its request id (`requestContext.requestId`), its
+    /// changes stamped with the message; a request without that id, or malformed, fails alone.
+    #[test]
+    fn destination_records_are_read_as_what_they_carry() {
+        let record = |payload: serde_json::Value, context: serde_json::Value| {
+            json!({"version":"1.0","timestamp":"2026-01-01T00:00:00.000Z","requestContext":context,
+                   "requestPayload":payload,"responseContext":{"statusCode":200},"responsePayload":null})
+            .to_string()
+        };
+        let id = json!({"requestId":"req-1","condition":"RetriesExhausted"});
+        let s3_event: serde_json::Value = serde_json::from_str(&s3("ev.html", "01")).unwrap();
+        let batch = json!({"Records":[
+            msg("m0", &record(json!({"keys":["k.html"]}), id.clone())),
+            msg("m1", &record(s3_event, id.clone())),
+            msg("m2", &record(json!({"keys":["k.html"]}), json!({}))),
+            msg("m3", &record(json!({"distribution_id":"EDFDVBD632BHDS5","paths":[]}), id.clone())),
+            msg("m4", &record(json!({"track":{"invalidations":[{"distribution_id":"EDFDVBD632BHDS5","invalidation_id":"I1"}]}}), id)),
+        ]});
+        let i = parse(batch.to_string().as_bytes()).unwrap();
+        /// A returned request: its message, request id, and its changes' (message, key).
+        type Seen<'a> = (usize, &'a str, Vec<(usize, &'a str)>);
+        let returned: Vec<Seen> = i
+            .returned
+            .iter()
+            .map(|r| {
+                let changes = r.request.changes.iter().map(|c| (c.message, c.key.as_str())).collect();
+                (r.message, r.request_id.as_str(), changes)
+            })
+            .collect();
+        assert_eq!(returned, [(0, "req-1", vec![(0, "k.html")]), (4, "req-1", vec![])]);
+        assert!(i.returned.iter().all(|r| r.request.source == Source::Explicit && r.request.explicit.is_some()));
+        assert_eq!(i.changes.iter().map(|c| (c.message, c.key.as_str())).collect::<Vec<_>>(), [(1, "ev.html")]);
+        assert_eq!(i.malformed.iter().map(|m| m.0).collect::<Vec<_>>(), [2, 3]);
     }
 
     #[test]

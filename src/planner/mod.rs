@@ -45,6 +45,31 @@ pub struct Settings {
     /// `MONTHLY_PATH_BUDGET`: this project's paths a month on a distribution past which plans are
     /// made for fewest billed paths ([`Budget::thrifty`], `budget.rs`); `None`: no budget.
     pub monthly_path_budget: Option<std::num::NonZeroUsize>,
+    /// The distributions whose list may hold their tenants' invalidations (the submit step's
+    /// concern, set by config.rs from the tenants it knows).
+    pub tenant_parents: Parents,
+}
+
+/// Which distributions may be the parent of a distribution tenant: those named in
+/// `DISTRIBUTION_TENANTS`, or every distribution when a route names a tenant whose parent is not
+/// named there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Parents {
+    #[default]
+    None,
+    These(BTreeSet<String>),
+    Any,
+}
+
+impl Parents {
+    /// Whether `target` is a distribution that may have tenants.
+    pub fn may_be(&self, target: &TargetId) -> bool {
+        match (self, target) {
+            (_, TargetId::Tenant(_)) | (Parents::None, _) => false,
+            (Parents::These(ds), TargetId::Distribution(d)) => ds.contains(d.as_str()),
+            (Parents::Any, TargetId::Distribution(_)) => true,
+        }
+    }
 }
 
 /// What one path costs past the free tier (CloudFront pricing, per path, wildcard or not).
@@ -223,6 +248,15 @@ impl<'p> ItemIndex<'p> {
             }
         }
         index
+    }
+
+    /// Whether an item (a path, a wildcard or a tag, as sent) is covered: the same item, or a
+    /// wildcard whose prefix starts it.
+    pub fn covers_item(&self, item: &str) -> bool {
+        match item.strip_suffix('*') {
+            Some(prefix) => self.covers(prefix, true),
+            None => self.covers(item, false),
+        }
     }
 
     /// An exact cover is covered by the same item or a wildcard whose prefix starts it; a
@@ -471,6 +505,7 @@ mod tests {
             filter: KeyFilter::new(&list("INCLUDE"), &list("EXCLUDE")).unwrap(),
             tags: var("TAGS").map(|t| TagRules::parse(&t).unwrap()).unwrap_or_default(),
             monthly_path_budget: None,
+            tenant_parents: Parents::None,
         }
     }
 

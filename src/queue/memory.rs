@@ -18,6 +18,10 @@ pub struct Sent {
 pub struct MemoryQueue {
     sent: Mutex<Vec<Sent>>,
     failing: Mutex<bool>,
+    /// How long each call takes (on tokio's clock, so a paused one takes none).
+    latency: Mutex<Duration>,
+    /// Calls started, and the most in flight at once.
+    calls: Mutex<(usize, usize, usize)>,
 }
 
 impl MemoryQueue {
@@ -33,10 +37,39 @@ impl MemoryQueue {
     pub fn fail(&self) {
         *self.failing.lock().unwrap_or_else(|p| p.into_inner()) = true;
     }
+
+    /// Every call from now on takes this long (a slow SQS, a far region).
+    pub fn slow(&self, latency: Duration) {
+        *self.latency.lock().unwrap_or_else(|p| p.into_inner()) = latency;
+    }
+
+    /// Calls started, and the most that were in flight at once.
+    pub fn calls(&self) -> (usize, usize) {
+        let c = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        (c.0, c.2)
+    }
 }
 
 impl Queue for MemoryQueue {
     async fn send_later(&self, queue_arn: &str, bodies: &[&str], delay: Duration) -> Result<(), Error> {
+        {
+            let mut c = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+            c.0 += 1;
+            c.1 += 1;
+            c.2 = c.2.max(c.1);
+        }
+        let latency = *self.latency.lock().unwrap_or_else(|p| p.into_inner());
+        // Counted out of flight however the call ends (a caller that stops waiting drops it).
+        struct Landed<'a>(&'a Mutex<(usize, usize, usize)>);
+        impl Drop for Landed<'_> {
+            fn drop(&mut self) {
+                self.0.lock().unwrap_or_else(|p| p.into_inner()).1 -= 1;
+            }
+        }
+        let _landed = Landed(&self.calls);
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
         if *self.failing.lock().unwrap_or_else(|p| p.into_inner()) {
             return Err(Error::AccessDenied { distribution_id: String::new(), message: "sqs:SendMessage".into() });
         }

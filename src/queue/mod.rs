@@ -32,6 +32,11 @@ pub const REQUEUE_DELAY: Duration = Duration::from_secs(30);
 /// SendMessageBatch's limit.
 pub const BATCH: usize = 10;
 
+/// SendMessageBatch calls in flight at once when held messages go back: a batch of 10,000 held
+/// messages is 1,000 calls, about 100 ms each, so one after another they would outlast the
+/// function's 30 s; 16 at once send them in about 7 s.
+pub const SENDS_AT_ONCE: usize = 16;
+
 /// The port.
 pub trait Queue: Send + Sync {
     /// Sends each body as a new message of the queue named by `queue_arn`, visible after `delay`

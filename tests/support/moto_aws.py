@@ -36,7 +36,9 @@ ignores CallerReference. Here, without touching the product:
     dt_a=PARENT,... or POST /_cfstub/tenant {"id", "distribution_id"}; a tenant lists only its own
     invalidations. Whether the quota counts per tenant or on the parent is unsettled at AWS: per
     tenant by default, on the parent (with the parent's own and every sibling's) with
-    POST /_cfstub/config {"tenant_quota_on_parent": true}. Step Functions'
+    POST /_cfstub/config {"tenant_quota_on_parent": true}. Whether a parent's ListInvalidations (and
+    GetInvalidation) also holds its tenants' invalidations is unsettled too: its own only by default,
+    its tenants' as well with POST /_cfstub/config {"parent_lists_tenants": true}. Step Functions'
     `aws-sdk:cloudfront:getInvalidationForDistributionTenant` reaches them over the wire too
     (moto's botocore predates the operation, so the launcher gives its client the call);
   * invalidations made at a given `CreateTime`, so that tests can fill past months:
@@ -51,6 +53,7 @@ Prints one JSON line {"endpoint": ..., "port": ..., "distributions": [...]} when
 serves until stdin closes or it is killed. Binds 127.0.0.1 on a free port unless --port is given.
 """
 import argparse
+import itertools
 import json
 import os
 import re
@@ -65,11 +68,14 @@ from moto.server import ThreadedMotoServer
 from moto.utilities.paginator import paginate
 
 STATE = {"complete_after_reads": 1, "complete_after_seconds": None, "quota": False, "tenant_quota_on_parent": False,
-         "faults": [], "log": []}
+         "parent_lists_tenants": False, "faults": [], "log": []}
 # Distribution tenants: tenant id -> parent distribution id (in moto's default account). Their
 # invalidations are kept in the backend's `invalidations` under the tenant's id.
 TENANTS = {}
-CONFIG_KEYS = ("complete_after_reads", "complete_after_seconds", "quota", "tenant_quota_on_parent")
+CONFIG_KEYS = ("complete_after_reads", "complete_after_seconds", "quota", "tenant_quota_on_parent",
+               "parent_lists_tenants")
+# The order invalidations were made in, across distributions and tenants (a merged list's order).
+SEQUENCE = itertools.count()
 # CloudFront's quotas per distribution: exact paths and wildcard paths in progress, counted apart.
 MAX_PATHS_IN_PROGRESS = 3000
 MAX_WILDCARDS_IN_PROGRESS = 15
@@ -168,15 +174,30 @@ def create_invalidation(self, dist_id, paths, caller_ref, tenant=None):
             inv = cf_models.Invalidation(dist, paths, caller_ref)
             self.invalidations.setdefault(tenant, []).append(inv)
         inv.reads = 0
+        inv.seq = next(SEQUENCE)
         inv.created_at = time.monotonic()
         inv.complete_after_seconds = STATE["complete_after_seconds"]
         inv.status = "Completed" if STATE["complete_after_reads"] == 0 else "InProgress"
     return inv
 
 
+def _listed(self, dist_id):
+    """A distribution's invalidations, oldest first: its own, and with `parent_lists_tenants` its
+    tenants' too (whether CloudFront lists them there is unsettled)."""
+    own = list(self.invalidations.get(dist_id) or [])
+    if STATE["parent_lists_tenants"]:
+        for tenant, parent in TENANTS.items():
+            if parent == dist_id:
+                own += self.invalidations.get(tenant, [])
+        own.sort(key=lambda i: getattr(i, "seq", -1))
+    return own
+
+
 def get_invalidation(self, dist_id, inv_id, tenant=None):
     if tenant is None:
-        inv = _orig_get(self, dist_id, inv_id)
+        inv = next((i for i in _listed(self, dist_id) if i.id == inv_id), None)
+        if inv is None:
+            inv = _orig_get(self, dist_id, inv_id)
     else:
         inv = next((i for i in self.invalidations.get(tenant, []) if i.id == inv_id), None)
         if inv is None:
@@ -208,7 +229,7 @@ def list_invalidations(self, dist_id):
     self.get_distribution(dist_id)  # NoSuchDistribution, as AWS answers (moto lists nothing)
     # moto lists oldest first; CloudFront newest first (the handler stops paging at the first
     # page without an InProgress entry, which is only right newest first).
-    return list(reversed(self.invalidations.get(dist_id) or []))
+    return list(reversed(_listed(self, dist_id)))
 
 
 # Distributions get the ids a test or the demo asks for (moto draws random ones), so that the
