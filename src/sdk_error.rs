@@ -59,3 +59,29 @@ where
     // A message is the service's text: keep the line one line whatever it holds.
     line.replace(['\n', '\r'], " ")
 }
+
+/// Why a call was not sent, when it was for want of credentials: no provider of the chain found
+/// any (`CredentialsNotLoaded`, each provider's reason included). A provider that found a source
+/// and failed with it (an expired SSO session, a `credential_process` that exits non-zero) is not
+/// this: its error is the call's, with the provider's message in [`one_line`].
+pub(crate) fn no_credentials<E, R>(e: &SdkError<E, R>) -> Option<String>
+where
+    E: StdError + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_credential_types::provider::error::CredentialsError;
+    let mut cause: Option<&(dyn StdError + 'static)> = e.source();
+    while let Some(c) = cause {
+        if let Some(CredentialsError::CredentialsNotLoaded(_)) = c.downcast_ref::<CredentialsError>() {
+            let mut why = c.to_string();
+            let mut inner = c.source();
+            while let Some(i) = inner {
+                let _ = write!(why, ": {i}");
+                inner = i.source();
+            }
+            return Some(why.replace(['\n', '\r'], " "));
+        }
+        cause = c.source();
+    }
+    None
+}
