@@ -200,7 +200,8 @@ pub fn run(args: Args) -> ExitCode {
             return report.finish(started);
         }
     };
-    let progress = Progress::new(std::io::stderr().is_terminal());
+    let deadline = started.into_std() + Duration::from_secs(args.timeout);
+    let progress = Progress::new(std::io::stderr().is_terminal(), deadline);
     let mut run =
         Run::new(started, Duration::from_secs(args.timeout), Duration::from_secs(args.interval), progress, report);
     rt.block_on(async {

@@ -41,6 +41,11 @@ where
     fn format_event(&self, _: &FmtContext<'_, S, N>, mut w: Writer<'_>, event: &Event<'_>) -> fmt::Result {
         let mut f = Fields::default();
         event.record(&mut f);
+        // Without credentials every step fails the same way, and cfinv's own error line says so
+        // once, with how to provide them.
+        if f.error_type.as_deref() == Some("NoCredentials") {
+            return Ok(());
+        }
         writeln!(w, "{}", f.line(*event.metadata().level()))
     }
 }
@@ -85,7 +90,6 @@ fn restore(error_type: Option<&str>) -> &'static str {
         Some("AccessDenied") => {
             "; to restore this check, allow cloudfront:ListInvalidations and cloudfront:GetInvalidation on the distribution"
         }
-        Some("NoCredentials") => "; no AWS credentials were found",
         _ => "",
     }
 }
