@@ -158,8 +158,8 @@ fn bare_cfinv(moto: &Moto, home: &Path) -> Command {
 
 /// Rule: no credentials anywhere is its own error (`NoCredentials`, exit 4), one clear line that
 /// says how to provide them, never a retryable `CloudFrontError`; nothing reaches CloudFront. A
-/// `credential_process` profile gives the credentials that sign the calls; one whose process fails
-/// is that provider's error, named, not "none found".
+/// `credential_process` profile and an assume-role profile give the credentials that sign the
+/// calls; a profile whose process fails is that provider's error, named, not "none found".
 #[tokio::test]
 async fn credentials_missing_and_from_a_process() {
     let moto = Moto::start(&["--complete-after", "-1"]);
@@ -207,6 +207,23 @@ async fn credentials_missing_and_from_a_process() {
     let out = support::run_cfinv(cmd, "");
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(moto.signers().iter().any(|k| k == "AKIDPROCESS"), "{:?}", moto.signers());
+
+    // An assume-role profile: the source profile's keys ask STS (the stand-in's) for the role's.
+    home.write(".aws/credentials", "[base]\naws_access_key_id = AKIDBASE\naws_secret_access_key = s\n");
+    let config = std::fs::read_to_string(home.0.join(".aws/config")).unwrap();
+    home.write(
+        ".aws/config",
+        &format!(
+            "{config}\n[profile assumer]\nrole_arn = arn:aws:iam::123456789012:role/deployer\nsource_profile = base\n"
+        ),
+    );
+    let before = moto.signers().len();
+    let mut cmd = bare_cfinv(&moto, &home.0);
+    cmd.env("AWS_PROFILE", "assumer").env("AWS_ENDPOINT_URL_STS", &moto.endpoint).args(["invalidate", "a.html"]);
+    let out = support::run_cfinv(cmd, "");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let signers = moto.signers();
+    assert!(signers[before..].iter().all(|k| k.starts_with("ASIA")), "the role's keys: {signers:?}");
 
     let mut cmd = bare_cfinv(&moto, &home.0);
     cmd.env("AWS_PROFILE", "broken").args(["status", &d, "I1"]);
@@ -301,4 +318,56 @@ async fn a_sync_log_is_previewed_without_a_call() {
     let out = cfinv(&moto, &[], &["plan", "--from", "-"], &event);
     assert_eq!(out.json()["source"], "s3");
     assert!(moto.calls().is_empty(), "no AWS call: {:?}", moto.calls());
+}
+
+/// Runs `cfinv` on a terminal (a pseudo-terminal, Python's `pty`), reading what it draws until
+/// `--timeout`'s countdown has shown two values or a minute has passed, then sends SIGTERM: the
+/// values seen, and the exit status.
+const ON_A_TERMINAL: &str = r#"
+import os, pty, re, select, signal, sys, time, json
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+out, seen, end = b"", set(), time.time() + 60
+while len(seen) < 2 and time.time() < end:
+    r, _, _ = select.select([fd], [], [], 0.2)
+    if r:
+        try:
+            out += os.read(fd, 65536)
+        except OSError:
+            break
+    seen = set(re.findall(r"timeout in (\d+m\d+s)", out.decode(errors="replace")))
+os.kill(pid, signal.SIGTERM)
+try:
+    while select.select([fd], [], [], 1)[0]:
+        out += os.read(fd, 65536)
+except OSError:
+    pass
+_, status = os.waitpid(pid, 0)
+print(json.dumps({"seen": sorted(seen), "code": os.waitstatus_to_exitcode(status),
+                  "terminated": "terminated (SIGTERM)" in out.decode(errors="replace")}))
+"#;
+
+/// Rule: on a terminal, the live line's "timeout in" counts down between two polls (here the next
+/// poll is 15 minutes away), and SIGTERM ends the run with 143, the invalidation named.
+#[test]
+fn the_live_line_counts_down_and_sigterm_exits_143() {
+    let moto = Moto::start(&["--complete-after", "-1"]);
+    let mut cmd = Command::new(support::venv_bin("python"));
+    cmd.arg("-c").arg(ON_A_TERMINAL).arg(support::cfinv());
+    cmd.args(["invalidate", "--wait", "--interval", "3600", "index.html"]);
+    for v in support::CONFIG_VARS {
+        cmd.env_remove(v);
+    }
+    cmd.env("AWS_ENDPOINT_URL_CLOUDFRONT", &moto.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("DISTRIBUTION_ID", &moto.distributions[0]);
+    let out = cmd.output().unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    });
+    assert_eq!(doc["seen"].as_array().map(Vec::len), Some(2), "{doc}");
+    assert_eq!(doc["code"], 143, "{doc}");
+    assert_eq!(doc["terminated"], true, "{doc}");
 }
