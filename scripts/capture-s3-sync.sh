@@ -17,7 +17,12 @@
 #                    with s3api, as no local name can hold "//");
 #   move-s3.txt      `mv` from S3 to S3: move: lines with an S3 source and destination;
 #   move-local.txt   `mv` from S3 to a local folder whose name holds " to " and " s3:" (relpath
-#                    makes the key's "s3://" "s3:/" there); the object is gone from S3 afterwards.
+#                    makes the key's "s3://" "s3:/" there); the object is gone from S3 afterwards;
+#   cp-recursive.txt `cp --recursive` of a folder: upload: lines, padded like sync's;
+#   rm-recursive.txt `rm --recursive` of a bucket: delete: lines after file-count progress lines;
+#   sync-delete-many.txt  `--delete` after page.html was removed from 20 sections (and each
+#                    section's index.html changed): many padded delete: lines, each of which must
+#                    give its exact key (no wildcard for the padding).
 # Run: scripts/capture-s3-sync.sh   (then review `git diff --stat cfinv/tests/fixtures/aws-s3`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,6 +78,24 @@ aws s3 mv s3://my-copy/ s3://my-archive/ --recursive >"$out/move-s3.txt"
 
 mkdir -p "local to s3:"
 aws s3 mv s3://my-archive/docs/ "local to s3:/x to y/" --recursive >"$out/move-local.txt"
+
+aws s3 mb s3://my-cp >/dev/null
+aws s3 cp site/ s3://my-cp/ --recursive >"$out/cp-recursive.txt"
+aws s3 rm s3://my-cp/ --recursive >"$out/rm-recursive.txt"
+
+aws s3 mb s3://my-sections >/dev/null
+mkdir -p sections
+for i in $(seq 1 20); do
+  mkdir -p "sections/sec$i"
+  fill "sections/sec$i/index.html" i
+  fill "sections/sec$i/page.html" p
+done
+aws s3 sync sections/ s3://my-sections/ >/dev/null
+for i in $(seq 1 20); do
+  rm "sections/sec$i/page.html"
+  fill "sections/sec$i/index.html" j
+done
+aws s3 sync sections/ s3://my-sections/ --delete >"$out/sync-delete-many.txt"
 
 cd "$repo"
 ls -l "$out"

@@ -21,7 +21,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 wait_port() { for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.2; done; echo "nothing listens on $1" >&2; return 1; }
 
 echo "==> building the Lambda binary and cfinv"
-cargo build --bins --quiet
+cargo build --workspace --bins --quiet
 
 echo "==> starting the local CloudFront (moto) on 127.0.0.1"
 .venv/bin/python tests/support/moto_aws.py --distribution-ids "$DIST" --serve-forever >"$work/moto.json" 2>"$work/moto.log" &

@@ -10,6 +10,8 @@
 //! | `ConfigError` | the function's environment is wrong | fix the configuration |
 //! | `NoSuchDistribution` | CloudFront does not know the distribution | fix the configuration |
 //! | `NoSuchDistributionTenant` | CloudFront does not know the distribution tenant (`EntityNotFound`) | fix the configuration |
+//! | `NoSuchInvalidation` | CloudFront has no invalidation of that id on the distribution or tenant | fix the id; never retry |
+//! | `NoCredentials` | no AWS credentials were found anywhere the SDK looks (none found, not a provider that failed) | provide credentials; never retry |
 //! | `AccessDenied` | the role may not invalidate it | fix IAM |
 //! | `InvalidationBatchAlreadyExists` | a caller-given reference was used before with other paths | use a new reference |
 //! | `TooManyInvalidationsInProgress` | CloudFront's in-progress quota is full | retry after minutes |
@@ -28,6 +30,14 @@ pub enum Error {
     /// CloudFront's `EntityNotFound` from a tenant operation.
     #[error("distribution tenant {distribution_tenant_id} does not exist: {message}")]
     NoSuchDistributionTenant { distribution_tenant_id: String, message: String },
+    #[error("no invalidation {invalidation_id} on {distribution_id}: {message}")]
+    NoSuchInvalidation { distribution_id: String, invalidation_id: String, message: String },
+    /// No credential provider found credentials (environment, profiles, SSO, process, container,
+    /// instance metadata): the caller's setup, not CloudFront, so never retried. A provider that
+    /// found a source and failed (an expired SSO session, a failing `credential_process`) stays a
+    /// `CloudFrontError` whose message names it.
+    #[error("no AWS credentials found: {0}")]
+    NoCredentials(String),
     #[error("access denied to distribution {distribution_id}: {message}")]
     AccessDenied { distribution_id: String, message: String },
     #[error("caller reference {caller_reference} was already used with different paths: {message}")]
@@ -48,6 +58,8 @@ impl Error {
             Error::Config { .. } => "ConfigError",
             Error::NoSuchDistribution { .. } => "NoSuchDistribution",
             Error::NoSuchDistributionTenant { .. } => "NoSuchDistributionTenant",
+            Error::NoSuchInvalidation { .. } => "NoSuchInvalidation",
+            Error::NoCredentials(_) => "NoCredentials",
             Error::AccessDenied { .. } => "AccessDenied",
             Error::InvalidationBatchAlreadyExists { .. } => "InvalidationBatchAlreadyExists",
             Error::TooManyInvalidationsInProgress { .. } => "TooManyInvalidationsInProgress",
@@ -84,6 +96,11 @@ mod tests {
                 Error::NoSuchDistributionTenant { distribution_tenant_id: d("dt_a"), message: d("") },
                 "NoSuchDistributionTenant",
             ),
+            (
+                Error::NoSuchInvalidation { distribution_id: d("E1"), invalidation_id: d("I1"), message: d("") },
+                "NoSuchInvalidation",
+            ),
+            (Error::NoCredentials(d("x")), "NoCredentials"),
             (Error::AccessDenied { distribution_id: d("E1"), message: d("") }, "AccessDenied"),
             (
                 Error::InvalidationBatchAlreadyExists { caller_reference: d("r"), message: d("") },

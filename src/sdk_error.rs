@@ -59,3 +59,32 @@ where
     // A message is the service's text: keep the line one line whatever it holds.
     line.replace(['\n', '\r'], " ")
 }
+
+/// Why a call was not sent, when it was for want of credentials: no provider of the chain found
+/// any (`CredentialsNotLoaded`, each provider's reason included), or only instance metadata was
+/// left to ask and it gave none (a laptop or a CI runner that is no EC2 instance answers nothing, or
+/// refuses). A provider that found its source and failed with it (an expired SSO session, a
+/// `credential_process` that exits non-zero) is not this: its error is the call's, with the
+/// provider's message in [`one_line`].
+pub(crate) fn no_credentials<E, R>(e: &SdkError<E, R>) -> Option<String>
+where
+    E: StdError + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_config::imds::client::error::ImdsError;
+    use aws_credential_types::provider::error::CredentialsError;
+    let mut causes: Vec<&(dyn StdError + 'static)> = vec![];
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        causes.push(c);
+        cause = c.source();
+    }
+    let (i, found) = causes.iter().enumerate().find_map(|(i, c)| Some((i, c.downcast_ref::<CredentialsError>()?)))?;
+    let from_imds = causes[i..].iter().any(|c| c.downcast_ref::<ImdsError>().is_some());
+    if !matches!(found, CredentialsError::CredentialsNotLoaded(_)) && !from_imds {
+        return None;
+    }
+    let why: Vec<String> = causes[i..].iter().map(|c| c.to_string()).collect();
+    // One line, its runs of spaces (the chain's list of attempts) made one.
+    Some(why.join(": ").split_whitespace().collect::<Vec<_>>().join(" "))
+}

@@ -441,31 +441,36 @@ fn usage_errors_exit_2_and_help_documents_exit_codes() {
     assert!(top.contains("invalidate") && top.contains("3 timed out"), "{top}");
 }
 
-/// Rule (issue 19, item 7): Ctrl-C while waiting ends the run with exit 130 and says which
-/// invalidations were created so far (CloudFront goes on with them); `--json` still prints its
-/// document, whose estimated cost is never `-0.0`.
+/// Rule: Ctrl-C, and SIGTERM (what CI runners send on cancel), while waiting end the run with
+/// exit 130 and 143 and say which invalidations were created so far (CloudFront goes on with
+/// them); `--json` still prints its document, whose estimated cost is never `-0.0`.
 #[tokio::test]
-async fn ctrl_c_reports_what_was_created_and_exits_130() {
+async fn ctrl_c_and_sigterm_report_what_was_created() {
+    for (signal, code, said, outcome) in
+        [("-INT", 130, "interrupted after", "interrupted"), ("-TERM", 143, "terminated (SIGTERM) after", "terminated")]
+    {
+        let moto = Moto::start(&["--complete-after", "-1"]);
+        let mut child = command(&moto, &[], &["--wait", "--interval", "1", "--json", "index.html"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start cfinv");
+        let lines = stderr_lines(&mut child);
+        // The first poll line: the invalidation exists and is being waited for.
+        let first = lines.recv_timeout(Duration::from_secs(60)).expect("cfinv polls");
+        assert!(first.starts_with("cfinv: ["), "{first}");
+        let status = Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(code), "{signal}");
+        let lines: Vec<String> = lines.iter().collect();
+        let id = &moto.invalidation_ids(&moto.distributions[0]).await[0];
+        assert!(lines.iter().any(|l| l.contains(said) && l.contains(id.as_str())), "{signal}: {lines:?}");
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["outcome"], outcome);
+        assert_eq!(doc["invalidations"][0]["invalidation_id"], id.as_str());
+    }
     let moto = Moto::start(&["--complete-after", "-1"]);
-    let mut child = command(&moto, &[], &["--wait", "--interval", "1", "--json", "index.html"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start cfinv");
-    let lines = stderr_lines(&mut child);
-    // The first poll line: the invalidation exists and is being waited for.
-    let first = lines.recv_timeout(Duration::from_secs(60)).expect("cfinv polls");
-    assert!(first.starts_with("cfinv: ["), "{first}");
-    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130));
-    let said: Vec<String> = lines.iter().collect();
-    let id = &moto.invalidation_ids(&moto.distributions[0]).await[0];
-    assert!(said.iter().any(|l| l.contains("interrupted after") && l.contains(id.as_str())), "{said:?}");
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(doc["outcome"], "interrupted");
-    assert_eq!(doc["invalidations"][0]["invalidation_id"], id.as_str());
 
     // Nothing created: zero, not -0.0.
     let none = cfinv(&moto, &[("EXCLUDE", "*.html")], &["--json", "index.html"], "");

@@ -83,12 +83,12 @@ async fn room_shows_what_is_in_progress_by_whom_and_the_oldest() {
     assert!(text.contains("by another tool, reference console-2026-01-01"), "{text}");
 }
 
-/// Rule: an unknown distribution is CloudFront's `NoSuchDistribution`, printed as the Lambda's
-/// error shape with exit 1.
+/// Rule: an unknown distribution is CloudFront's `NoSuchDistribution`, with `--json` printed as
+/// the Lambda's error shape, with exit 1.
 #[tokio::test(flavor = "current_thread")]
 async fn room_of_an_unknown_distribution_is_no_such_distribution() {
     let moto = Moto::start(&["--distribution-ids", DIST, "--quota"]);
-    let (code, out) = room(&moto, &["ENOSUCH"]);
+    let (code, out) = room(&moto, &["--json", "ENOSUCH"]);
     assert_eq!(code, 1, "{out}");
     let doc: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(doc["errorType"], "NoSuchDistribution", "{out}");

@@ -84,7 +84,7 @@ async fn invalidate_list_status_and_room_on_a_tenant() {
     assert_eq!((inv["invalidation_id"].as_str(), inv["created_by_earlier_run"].as_bool()), (Some(&*id), Some(true)));
     assert_eq!(moto.tenant_invalidations("dt_acme").await.len(), 1, "no second invalidation");
 
-    let list = cfinv(&moto, &[], &["list", "dt_acme"]);
+    let list = cfinv(&moto, &[], &["list", "--json", "dt_acme"]);
     assert_eq!(list.code, 0, "{}", list.stderr);
     let doc = list.json();
     assert_eq!(doc["distribution_tenant_id"], "dt_acme", "{doc}");
@@ -97,7 +97,7 @@ async fn invalidate_list_status_and_room_on_a_tenant() {
         "{doc}"
     );
     assert_eq!(sorted(&listed[0]["paths"]), want, "{doc}");
-    let status = cfinv(&moto, &[], &["status", "dt_acme", &id]);
+    let status = cfinv(&moto, &[], &["status", "--json", "dt_acme", &id]);
     assert_eq!(status.code, 0, "{}", status.stderr);
     let doc = status.json();
     assert_eq!(
@@ -123,9 +123,9 @@ async fn invalidate_list_status_and_room_on_a_tenant() {
 
     // Completed at CloudFront: status and list say so.
     assert_eq!(moto.complete(Some(&id)), vec![id.clone()]);
-    let status = cfinv(&moto, &[], &["status", "dt_acme", &id]);
+    let status = cfinv(&moto, &[], &["status", "--json", "dt_acme", &id]);
     assert_eq!(status.json()["status"], "Completed", "{}", status.stdout);
-    let list = cfinv(&moto, &[], &["list", "dt_acme"]);
+    let list = cfinv(&moto, &[], &["list", "--json", "dt_acme"]);
     assert_eq!(list.json()["invalidations"][0]["status"], "Completed", "{}", list.stdout);
     let room = cfinv(&moto, &[], &["room", "--json", "dt_acme"]);
     assert_eq!(room.json()["left"], json!({"exact": 3000, "wildcards": 15}), "{}", room.stdout);
@@ -188,11 +188,14 @@ async fn routes_send_each_customers_keys_to_its_tenant() {
 async fn an_unknown_tenant_exits_1_naming_it() {
     let moto = start();
     // (the command, whether its error is the --json document on stdout or a line on stderr)
-    let cases: [(&[&str], bool); 5] = [
+    let cases: [(&[&str], bool); 8] = [
         (&["invalidate", "--distribution-tenant-id", "dt_nobody", "index.html"], false),
         (&["invalidate", "--json", "--distribution-tenant-id", "dt_nobody", "index.html"], true),
-        (&["list", "dt_nobody"], true),
-        (&["status", "dt_nobody", "I2J0I21PCUYOIK"], true),
+        (&["list", "dt_nobody"], false),
+        (&["list", "--json", "dt_nobody"], true),
+        (&["status", "dt_nobody", "I2J0I21PCUYOIK"], false),
+        (&["status", "--json", "dt_nobody", "I2J0I21PCUYOIK"], true),
+        (&["room", "dt_nobody"], false),
         (&["room", "--json", "dt_nobody"], true),
     ];
     for (args, on_stdout) in cases {

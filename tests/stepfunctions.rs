@@ -755,7 +755,7 @@ fn a_tracker_started_by_hand_needs_only_the_ids() {
     let input =
         json!({"track": {"invalidations": [{"distribution_id": SAMPLE_DISTRIBUTION, "invalidation_id": "INOSUCH"}]}});
     let (status, error, cause) = wf.run("by-hand-2", input);
-    assert_eq!((status.as_str(), &error), ("FAILED", &json!("InvalidInput")), "{cause}");
+    assert_eq!((status.as_str(), &error), ("FAILED", &json!("NoSuchInvalidation")), "{cause}");
     assert!(cause.contains("no invalidation INOSUCH"), "{cause}");
     // And one without its ids is the caller's mistake, named.
     let (status, error, cause) =

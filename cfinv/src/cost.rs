@@ -13,10 +13,9 @@ use cf_invalidator::budget::{self, Billed, Month, FREE_PATHS_A_MONTH};
 use cf_invalidator::known::Known;
 use cf_invalidator::model::TargetId;
 use cf_invalidator::planner::COST_PER_PATH_USD;
-use cf_invalidator::Error;
 use serde_json::{json, Value};
 
-use crate::{block_on, cloudfront, EXIT_ERROR};
+use crate::{block_on, cloudfront};
 
 pub const AFTER_HELP: &str = "Reads the month's invalidations of the distribution (ListInvalidations, newest first, down to \
 the month's start) and each one's paths (GetInvalidation, ten at a time, each once), with a progress line on standard \
@@ -46,7 +45,8 @@ pub struct Args {
 const MANY: usize = 100;
 
 pub fn run(args: Args) -> ExitCode {
-    block_on(async move {
+    let json = args.json;
+    block_on(json, async move {
         let cf = cloudfront(&crate::config()?).await;
         let month = args.month.clone().unwrap_or_else(|| Month::containing(SystemTime::now()));
         let terminal = std::io::stderr().is_terminal();
@@ -66,7 +66,7 @@ pub fn run(args: Args) -> ExitCode {
         let billed = budget::month_invalidations(&cf, &Known::new(), &args.distribution_id, &month, show).await;
         let cost = match billed {
             Ok(billed) => Cost::of(args.distribution_id.clone(), month, billed),
-            Err(e) => return Ok(failed(&e, args.json)),
+            Err(e) => return Ok(crate::fail(args.json, &e)),
         };
         if args.json {
             println!("{}", serde_json::to_string_pretty(&cost.to_json(args.top)).map_err(|e| e.to_string())?);
@@ -75,17 +75,6 @@ pub fn run(args: Args) -> ExitCode {
         }
         Ok(ExitCode::SUCCESS)
     })
-}
-
-/// A failed read: a human line on standard error, or with `--json` the error object on standard
-/// output; exit 1.
-fn failed(e: &Error, json: bool) -> ExitCode {
-    if json {
-        println!("{}", json!({"errorType": e.error_type(), "errorMessage": e.to_string()}));
-    } else {
-        eprintln!("cfinv: {}: {e}", e.error_type());
-    }
-    ExitCode::from(EXIT_ERROR)
 }
 
 /// What one party's invalidations billed.

@@ -255,7 +255,8 @@ mod tests {
         let submitter = Submitter { cf, known: &known, settings: &cfg.planner, deadline: None, now: None };
         let report = Report { json: true, wait, keys_in: keys.len(), ..Report::default() };
         let secs = Duration::from_secs;
-        let mut run = Run::new(Instant::now(), secs(timeout), secs(30), Progress::new(false), report);
+        let mut run =
+            Run::new(Instant::now(), secs(timeout), secs(30), Progress::new(false, std::time::Instant::now()), report);
         run.go(&submitter, &prepared.submissions, wait).await;
         run.report
     }

@@ -1,55 +1,146 @@
-//! The keys `cfinv invalidate` reads: arguments (plain keys or `s3://bucket/key`), a file of keys
-//! one a line, or what `aws s3 sync` (and `cp`, `mv`, `rm`) printed.
+//! The keys `cfinv invalidate` and `cfinv plan --from` read: arguments (plain keys or
+//! `s3://bucket/key`), a file of keys one a line, or what `aws s3 sync` (and `cp`, `mv`, `rm`)
+//! printed, read by the library's reader of those lines (`intake::aws_cli`, whose doc has the
+//! rules), so that the Lambda's fuzzing reaches it too.
 //!
-//! The AWS CLI prints one line per object it transferred:
-//!
-//! ```text
-//! upload: public/index.html to s3://my-site/index.html
-//! copy: s3://staging/app.js to s3://my-site/app.js
-//! move: s3://my-site/old.html to s3://my-site/new.html
-//! move: s3://my-site/gone.html to archive/gone.html
-//! delete: s3://my-site/gone.html
-//! ```
-//!
-//! The destination of each is a change of the bucket it names (which `ROUTES` may route by); a
-//! `move` from S3 also removes its source. Every other line — progress (`Completed 1.2 MiB/…`,
-//! written with carriage returns), `download:` (nothing in S3 changed), `upload failed:`,
-//! warnings — is ignored, and so is a `(dryrun)` line, which changed nothing. Keys are printed as
-//! they are (no URL encoding, spaces and ` to ` included).
-//!
-//! What the real CLI writes (cfinv/tests/fixtures/aws-s3/, captured by scripts/capture-s3-sync.sh):
-//! - Each transfer line is padded with trailing spaces to the length of the progress line it
-//!   overwrites, in a file or a pipe too (awscli's `ResultPrinter` pads with `ljust`). Only the
-//!   last field of a line is padded, and an S3 key may itself end in spaces. Where the other side
-//!   of the line has the same name (the local file of an `upload:`, the source object of a
-//!   `copy:` between buckets), its trailing spaces, which are exact, decide the key's. Where there
-//!   is no such side (`delete:`, a copy that renames), both readings are changes: the key without
-//!   its trailing spaces and with them. A key that truly ends in a space on a padded `delete:` line
-//!   is then covered by neither exactly; the line does not say how many of its spaces are the
-//!   key's.
-//! - Local paths are printed through `os.path.relpath`, so they never hold `//` and never
-//!   ` s3://`; keys may hold anything, ` to ` and ` to s3://` included. So a line is cut where its
-//!   form says the S3 side ends: at the first ` to s3://` after a local source; after an S3 source,
-//!   at the ` to ` whose two sides end in the same name (a sync or a recursive `mv` keeps names),
-//!   and at every candidate when none does, since a missed change leaves a stale page and an extra
-//!   one costs one path.
-//! - The fixtures were captured with v1 (PyPI has no v2). CI runners and most users have v2, whose
-//!   transfer lines are assumed to be the same: not checked here, so the rules above take nothing
-//!   from v1 but the padding, the line forms and relpath.
+//! A key argument or key line starting with `/` is refused, not read: that is how a CloudFront
+//! path is written (`aws cloudfront create-invalidation --paths /index.html`, Terraform's action),
+//! and read as a key it would become the path `//index.html`, leaving `/index.html` stale. Read as
+//! a path instead, it would silently skip what the planner adds for a key (`/docs/` and `/docs` for
+//! `docs/index.html`), so only the person typing knows which they meant: the message names both
+//! ways (`--paths` for CloudFront paths, the key without its `/`), and `--keys-only` takes such a
+//! key as it is.
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read as _};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use cf_invalidator::model::{Change, ChangeKind, MAX_KEY_BYTES};
+use cf_invalidator::intake::{self, aws_cli, Intake};
+use cf_invalidator::model::{Change, ChangeKind, DistributionId, TargetId, TenantId, MAX_KEY_BYTES};
+use cf_invalidator::Config;
+use serde_json::json;
+
+/// What `cfinv invalidate` and `cfinv plan` both read: the same flags, the same rules.
+#[derive(clap::Args, Debug, Default)]
+pub struct Given {
+    /// The distribution to invalidate [default: the configured DISTRIBUTION_ID or ROUTES].
+    #[arg(long, value_name = "ID", value_parser = DistributionId::parse)]
+    pub distribution_id: Option<DistributionId>,
+    /// The distribution tenant to invalidate instead (dt_…), with the origin path its route in
+    /// ROUTES gives it.
+    #[arg(long, value_name = "ID", value_parser = TenantId::parse, conflicts_with = "distribution_id")]
+    pub distribution_tenant_id: Option<TenantId>,
+    /// CloudFront paths to invalidate as they are, as `aws cloudfront create-invalidation --paths`
+    /// and Terraform take them (`/index.html '/docs/*'`, cache tags `#tag`): the same rules and
+    /// encoding as the Lambda's explicit `paths` request; not planned from keys.
+    #[arg(long, value_name = "PATH", num_args = 1.., conflicts_with_all = ["from", "bucket"])]
+    pub paths: Vec<String>,
+    /// Read keys from FILE, one a line (`-`: standard input); `aws s3 sync` output is recognised
+    /// by its `upload:`/`copy:`/`move:`/`delete:` lines, and only those are read.
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// Read --from as `aws s3 sync` (or `cp`, `mv`, `rm`) output, even if no line is a transfer.
+    #[arg(long, requires = "from", conflicts_with = "keys_only")]
+    pub s3_sync: bool,
+    /// Read every key argument and every line of --from as an S3 key as it is: one that looks
+    /// like `aws s3 sync` output, and one that starts with `/` (otherwise refused as a CloudFront path).
+    #[arg(long)]
+    pub keys_only: bool,
+    /// The bucket of plain keys, for ROUTES that route by bucket (s3:// URLs and `aws s3 sync`
+    /// output name their own).
+    #[arg(long, value_name = "BUCKET")]
+    pub bucket: Option<String>,
+}
+
+impl Given {
+    pub fn format(&self) -> Format {
+        match (self.s3_sync, self.keys_only) {
+            (true, _) => Format::S3Sync,
+            (_, true) => Format::Keys,
+            _ => Format::Auto,
+        }
+    }
+
+    /// The distribution or tenant named by the flags.
+    pub fn target(&self) -> Option<TargetId> {
+        self.distribution_id
+            .clone()
+            .map(TargetId::from)
+            .or_else(|| self.distribution_tenant_id.clone().map(TargetId::from))
+    }
+
+    /// What the flags, the key arguments and the input ask; `Err` is a usage error.
+    pub fn asked(&self, keys: &[String], event: Option<&PathBuf>, cfg: &Config) -> Result<Asked, String> {
+        if let Some(b) = &self.bucket {
+            if !(3..=63).contains(&b.len()) {
+                return Err(format!("--bucket {b:?} is not an S3 bucket name (3 to 63 characters)"));
+            }
+        }
+        if !self.paths.is_empty() {
+            if !keys.is_empty() || event.is_some() {
+                return Err("give either --paths (CloudFront paths) or keys, not both".into());
+            }
+            return self.paths_request(cfg).map(Asked::Event);
+        }
+        let from = event.or(self.from.as_ref()).map(read_file).transpose()?;
+        if let Some((name, text)) = &from {
+            // Event JSON (any shape the Lambda accepts) is told apart by its first character: no
+            // key list or AWS CLI output starts with `{`.
+            if text.trim_start().starts_with('{') && self.format() == Format::Auto {
+                if !keys.is_empty() {
+                    return Err(format!("{name} is event JSON: give its keys there, not also as arguments"));
+                }
+                return intake::parse(text.as_bytes()).map(Asked::Event).map_err(|e| format!("{name}: {e}"));
+            }
+        }
+        if keys.is_empty() && from.is_none() {
+            return Err(
+                "no keys: give them as arguments, --from FILE (`-` for standard input, e.g. piped from `aws s3 sync`), \
+or CloudFront paths with --paths"
+                    .into(),
+            );
+        }
+        let from = from.as_ref().map(|(n, t)| (n.as_str(), t.as_str()));
+        read(keys, from, self.format(), self.bucket.as_deref()).map(Asked::Changes)
+    }
+
+    /// `--paths` as the Lambda's explicit request, so that they pass the very rules (and cache
+    /// tags the very normalisation) of its `paths`.
+    fn paths_request(&self, cfg: &Config) -> Result<Intake, String> {
+        let target = self.target().or_else(|| {
+            let routes = &cfg.planner.routes.routes;
+            match routes.as_slice() {
+                [only] if only.bucket.is_none() && only.targets.len() == 1 => {
+                    Some(only.targets[0].distribution_id.clone())
+                }
+                _ => None,
+            }
+        });
+        let Some(target) = target else {
+            return Err(
+                "--paths needs the distribution: --distribution-id (or --distribution-tenant-id, or DISTRIBUTION_ID)"
+                    .into(),
+            );
+        };
+        let request = json!({target.field(): target.as_str(), "paths": self.paths});
+        intake::parse(request.to_string().as_bytes()).map_err(|e| format!("--paths: {e}"))
+    }
+}
+
+/// What is asked: changed keys (arguments, a key list, AWS CLI output), or a payload the Lambda
+/// takes (event JSON, or `--paths` as its explicit request).
+pub enum Asked {
+    Changes(Read),
+    Event(Intake),
+}
 
 /// How `--from` input is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// `aws s3 sync` output when any line is one, else keys.
     Auto,
-    /// Every non-empty line is a key (or an `s3://` URL).
+    /// Every non-empty line (and every argument) is a key, an `s3://` URL, or a key starting with `/`.
     Keys,
     /// Only the AWS CLI's transfer lines count.
     S3Sync,
@@ -65,130 +156,20 @@ pub struct Read {
     pub s3_sync: bool,
 }
 
-/// One line of AWS CLI output.
-#[derive(Debug, PartialEq, Eq)]
-enum Line<'a> {
-    /// (bucket, key, kind) of every object the transfer wrote or removed; an ambiguous line gives
-    /// every reading, each as a change of the same kind.
-    Changes(Vec<(&'a str, &'a str, ChangeKind)>),
-    /// A transfer line that changed nothing in S3: a `(dryrun)` line, a `download:`, a failure.
-    /// It still says the input is AWS CLI output (a sync that only downloaded names no keys).
-    Unchanged,
-    Other,
-}
-
 /// `bucket/key` (after `s3://`) → its parts, both non-empty. A bucket name has no spaces.
 fn s3_parts(url: &str) -> Option<(&str, &str)> {
     url.split_once('/').filter(|(b, k)| !b.is_empty() && !b.contains(' ') && !k.is_empty())
 }
 
-fn trailing_spaces(s: &str) -> usize {
-    s.len() - s.trim_end_matches(' ').len()
-}
-
-/// The last segment of a key or local path, without trailing spaces (which may be padding).
-fn name(s: &str) -> &str {
-    let s = s.trim_end_matches(' ');
-    s.rsplit(['/', '\\']).next().unwrap_or(s)
-}
-
-/// The readings of a key printed last on a line (so perhaps padded). `beside` is the other side of
-/// the same line, printed before it and so exact: when it has the key's name, its trailing spaces
-/// are the key's.
-fn last_field<'a>(key: &'a str, beside: Option<&str>) -> Vec<&'a str> {
-    let padded = trailing_spaces(key);
-    let bare = &key[..key.len() - padded];
-    if padded == 0 {
-        return vec![key];
-    }
-    if let Some(other) = beside.filter(|o| name(o) == name(key)) {
-        return vec![&key[..bare.len() + trailing_spaces(other).min(padded)]];
-    }
-    // A key cannot be empty, nor longer than S3 allows: such a reading is only padding.
-    [bare, key].into_iter().filter(|k| !k.is_empty() && k.len() <= MAX_KEY_BYTES).collect()
-}
-
-/// The destination of a transfer from S3: an object, or a local path (which changes nothing in S3).
-#[derive(Debug, Clone, Copy)]
-enum Dest<'a> {
-    S3(&'a str, &'a str),
-    Local(&'a str),
-}
-
-/// The ways to read `s3://{rest}` as `s3://SOURCE to DEST`: every ` to ` is a candidate (keys and
-/// local names may hold it), and when the two sides of some candidates end in the same name, only
-/// those are kept (see the module doc).
-fn from_s3(rest: &str, local_dest: bool) -> Vec<((&str, &str), Dest<'_>)> {
-    let all: Vec<_> = rest
-        .match_indices(" to ")
-        .filter_map(|(i, _)| {
-            let src = s3_parts(&rest[..i])?;
-            let dest = &rest[i + " to ".len()..];
-            let dest = match dest.strip_prefix("s3://") {
-                Some(url) => s3_parts(url).map(|(b, k)| Dest::S3(b, k))?,
-                None if local_dest && !dest.trim_end_matches(' ').is_empty() => Dest::Local(dest),
-                None => return None,
-            };
-            Some((src, dest))
-        })
-        .collect();
-    let dest_name = |d: &Dest<'_>| match *d {
-        Dest::S3(_, k) | Dest::Local(k) => name(k).to_string(),
-    };
-    let same_name: Vec<_> = all.iter().copied().filter(|((_, k), d)| name(k) == dest_name(d)).collect();
-    if same_name.is_empty() {
-        all
-    } else {
-        same_name
-    }
-}
-
-fn line(l: &str) -> Line<'_> {
-    use ChangeKind::{Created, Removed};
-    if let Some(rest) = l.strip_prefix("(dryrun) ") {
-        return if matches!(line(rest), Line::Changes(_)) { Line::Unchanged } else { Line::Other };
-    }
-    let Some((verb, rest)) = l.split_once(": ") else { return Line::Other };
-    let mut out = Vec::new();
-    match (verb, rest.strip_prefix("s3://")) {
-        // A local source holds no ` s3://`, so the first one starts the destination.
-        ("upload" | "move", None) => {
-            if let Some((local, (b, k))) =
-                rest.split_once(" to s3://").and_then(|(local, dest)| Some((local, s3_parts(dest)?)))
-            {
-                out.extend(last_field(k, Some(local)).into_iter().map(|k| (b, k, Created)));
-            }
-        }
-        (verb @ ("copy" | "move"), Some(rest)) => {
-            for ((sb, sk), dest) in from_s3(rest, verb == "move") {
-                // The source is printed first, so exactly; a move removes it.
-                if verb == "move" {
-                    out.push((sb, sk, Removed));
-                }
-                if let Dest::S3(db, dk) = dest {
-                    out.extend(last_field(dk, Some(sk)).into_iter().map(|k| (db, k, Created)));
-                }
-            }
-        }
-        ("delete", Some(url)) => {
-            if let Some((b, k)) = s3_parts(url) {
-                out.extend(last_field(k, None).into_iter().map(|k| (b, k, Removed)));
-            }
-        }
-        ("download", Some(_)) => return Line::Unchanged,
-        (v, _)
-            if v.strip_suffix(" failed")
-                .is_some_and(|v| ["upload", "download", "copy", "move", "delete"].contains(&v)) =>
-        {
-            return Line::Unchanged
-        }
-        _ => {}
-    }
-    if out.is_empty() {
-        Line::Other
-    } else {
-        Line::Changes(out)
-    }
+/// The refusal of a key that starts with `/` (see the module doc).
+fn looks_like_a_path(given: &str, what: &str) -> String {
+    format!(
+        "{what} {given:?} starts with '/', as a CloudFront path does, not an S3 key. For CloudFront paths as they \
+are (like `aws cloudfront create-invalidation`), give them with --paths {given}; for the S3 key, drop the \
+leading '/' ({:?}) so that it is planned like the Lambda plans keys (index documents, encodings); for a key \
+that really starts with '/', add --keys-only",
+        given.trim_start_matches('/')
+    )
 }
 
 /// Builds the changes, one `Arc` per bucket, checking each key as S3 would.
@@ -208,8 +189,12 @@ impl Changes {
         Ok(())
     }
 
-    /// A key as given: a plain key of `bucket`, or an `s3://bucket/key` URL.
-    fn push_given(&mut self, given: &str, bucket: Option<&str>, what: &str) -> Result<(), String> {
+    /// A key as given: a plain key of `bucket`, or an `s3://bucket/key` URL; one starting with
+    /// `/` only when `literal` (`--keys-only`).
+    fn push_given(&mut self, given: &str, bucket: Option<&str>, what: &str, literal: bool) -> Result<(), String> {
+        if given.starts_with('/') && !literal {
+            return Err(looks_like_a_path(given, what));
+        }
         match given.strip_prefix("s3://") {
             Some(url) => {
                 let (b, k) = s3_parts(url).ok_or_else(|| format!("{what} {given:?} is not s3://bucket/key"))?;
@@ -223,34 +208,30 @@ impl Changes {
 /// The changes named by the arguments and by the text of `--from` (`name` is how errors call it).
 pub fn read(args: &[String], from: Option<(&str, &str)>, format: Format, bucket: Option<&str>) -> Result<Read, String> {
     let mut changes = Changes::default();
+    let literal = format == Format::Keys;
     for (i, k) in args.iter().enumerate() {
-        changes.push_given(k, bucket, &format!("key argument {}", i + 1))?;
+        changes.push_given(k, bucket, &format!("key argument {}", i + 1), literal)?;
     }
     let mut read = Read::default();
     if let Some((name, text)) = from {
-        // Progress lines end in a carriage return, not a newline.
-        let sync_lines = || text.split(['\n', '\r']);
-        read.s3_sync = match format {
-            Format::S3Sync => true,
-            Format::Keys => false,
-            Format::Auto => sync_lines().any(|l| line(l) != Line::Other),
+        let sync = (format != Format::Keys).then(|| aws_cli::transfers(text));
+        read.s3_sync = match (&sync, format) {
+            (_, Format::S3Sync) => true,
+            (Some(t), Format::Auto) => t.recognised,
+            _ => false,
         };
-        if read.s3_sync {
-            for l in sync_lines() {
-                match line(l) {
-                    Line::Changes(cs) => {
-                        for (b, k, kind) in cs {
-                            changes.push(Some(b), k, kind, &format!("{name}: {l:?}"))?;
-                        }
-                    }
-                    Line::Unchanged | Line::Other if !l.trim().is_empty() => read.ignored_lines += 1,
-                    _ => {}
+        match sync.filter(|_| read.s3_sync) {
+            Some(t) => {
+                read.ignored_lines = t.ignored_lines;
+                for c in t.changes {
+                    changes.push(Some(c.bucket), c.key, c.kind, &format!("{name}: {:?}", c.line))?;
                 }
             }
-        } else {
-            for (n, l) in text.lines().enumerate() {
-                if !l.is_empty() {
-                    changes.push_given(l, bucket, &format!("{name} line {}", n + 1))?;
+            None => {
+                for (n, l) in text.lines().enumerate() {
+                    if !l.is_empty() {
+                        changes.push_given(l, bucket, &format!("{name} line {}", n + 1), literal)?;
+                    }
                 }
             }
         }
@@ -294,17 +275,16 @@ mod tests {
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
-    /// Rules (module doc; aws-facts.md, "The AWS CLI's transfer lines"), on real `aws s3` output
-    /// with its progress lines and padding: the destination of every transfer is a change of the
-    /// bucket it names, without the padding; an upload's key ends in the local file's spaces; a
-    /// line with no such side (`delete:`) gives both readings; a move from S3 removes its source,
+    /// Rules (`intake::aws_cli`), on real `aws s3` output with its progress lines and padding: the
+    /// destination of every transfer is a change of the bucket it names, without the padding (a
+    /// line is padded to the progress line it overwrites); an upload's key ends in the local file's
+    /// spaces; a line that overwrites nothing is exact; a move from S3 removes its source,
     /// cut where both sides end in the same name even when keys and local names hold ` to ` and
     /// ` to s3://`; downloads, dry runs, progress and warnings change nothing.
     #[test]
     fn real_aws_s3_output() {
         use ChangeKind::*;
         // Which lines are padded depends on the timing of the run; these are the committed bytes.
-        let padded_delete = "old.html                                 ";
         #[rustfmt::skip]
         let cases: &[(&str, &[Read1], usize)] = &[
             ("sync-upload.txt", &[
@@ -317,11 +297,9 @@ mod tests {
                 ("my-site", "index.html", Created),
             ], 13),
             ("sync-delete.txt", &[
-                // Padded: both readings.
+                // Padded to the progress line it overwrites: the spaces are padding.
                 ("my-site", "old.html", Removed),
-                ("my-site", padded_delete, Removed),
-                // Not padded (the first line of the run): the second reading is the key.
-                ("my-site", "docs/ends in space", Removed),
+                // The first line of the run overwrites nothing: its space is the key's.
                 ("my-site", "docs/ends in space ", Removed),
                 ("my-site", "index.html", Created),
             ], 3),
@@ -349,6 +327,20 @@ mod tests {
                 ("my-archive", "docs/a b.html", Removed),
                 ("my-archive", "docs/x to s3://my-site/y.html", Removed),
             ], 5),
+            ("cp-recursive.txt", &[
+                ("my-cp", "app.js", Created),
+                ("my-cp", "dir/index.html", Created),
+                ("my-cp", "docs/a b.html", Created),
+                ("my-cp", "docs/x to y.html", Created),
+                ("my-cp", "index.html", Created),
+            ], 9),
+            ("rm-recursive.txt", &[
+                ("my-cp", "app.js", Removed),
+                ("my-cp", "dir/index.html", Removed),
+                ("my-cp", "docs/a b.html", Removed),
+                ("my-cp", "docs/x to y.html", Removed),
+                ("my-cp", "index.html", Removed),
+            ], 0),
         ];
         for (file, want, ignored) in cases {
             let r = read(&[], Some((file, &fixture(file))), Format::Auto, None).unwrap();
@@ -361,6 +353,29 @@ mod tests {
             assert!(r.s3_sync, "{file} is recognised as AWS CLI output");
             assert_eq!(r.ignored_lines, *ignored, "{file}: progress lines, downloads, dry runs, warnings");
         }
+    }
+
+    /// Rule: a `sync --delete` across many sections gives every deleted page and every upload
+    /// exactly, padded lines included: 20 deletions are 20 keys, never a key with the padding.
+    #[test]
+    fn a_real_sync_delete_of_many_sections_gives_the_exact_keys() {
+        let r = read(&[], Some(("f", &fixture("sync-delete-many.txt"))), Format::Auto, None).unwrap();
+        let mut got: Vec<_> = keys(&r).into_iter().map(|(b, k, kind)| (b.unwrap(), k.to_string(), kind)).collect();
+        got.sort();
+        let mut want: Vec<_> = (1..=20)
+            .flat_map(|i| {
+                [
+                    ("my-sections", format!("sec{i}/index.html"), ChangeKind::Created),
+                    ("my-sections", format!("sec{i}/page.html"), ChangeKind::Removed),
+                ]
+            })
+            .collect();
+        want.sort();
+        assert_eq!(got, want);
+        assert_eq!(r.ignored_lines, 59, "the progress lines");
+        let text = fixture("sync-delete-many.txt");
+        let padded = text.split(['\n', '\r']).filter(|l| l.starts_with("delete: ") && l.ends_with(' ')).count();
+        assert!(padded >= 10, "the capture holds padded delete: lines ({padded})");
     }
 
     /// Rule: what the sync uploaded is planned as the Lambda plans it, so the home page and the
@@ -377,39 +392,6 @@ mod tests {
             assert!(paths.iter().any(|p| p == want), "{want} not in {paths:?}");
         }
         assert!(!paths.iter().any(|p| p.starts_with("/index.html") && p != "/index.html"), "padding kept: {paths:?}");
-    }
-
-    /// Rules of the cuts and readings, on lines the CLI prints for cases the fixtures cannot hold
-    /// (a copy that renames, a key named `-` from stdin, a bare local name).
-    #[test]
-    fn readings_of_one_line() {
-        use ChangeKind::*;
-        #[rustfmt::skip]
-        let cases: &[(&str, &[Read1])] = &[
-            // The local side ends in no space: the key's spaces are padding.
-            ("upload: site/index.html to s3://b/index.html      ", &[("b", "index.html", Created)]),
-            // The local side has two: the key has them, the rest is padding.
-            ("upload: site/a   to s3://b/a     ", &[("b", "a  ", Created)]),
-            // Another name (cp to a key, or from stdin): the local side says nothing, both readings.
-            ("upload: - to s3://b/k  ", &[("b", "k", Created), ("b", "k  ", Created)]),
-            ("copy: s3://a/x to s3://b/y ", &[("b", "y", Created), ("b", "y ", Created)]),
-            // No padding: one reading.
-            ("delete: s3://b/k", &[("b", "k", Removed)]),
-            ("delete: s3://b/   ", &[("b", "   ", Removed)]),
-            // A move to a local name that is not the key's: every cut is a reading.
-            ("move: s3://b/k to local/x to y", &[("b", "k", Removed), ("b", "k to local/x", Removed)]),
-            ("move: ./a to s3://b/a ", &[("b", "a", Created)]),
-            ("download: s3://b/k to k", &[]),
-            ("delete: local/k", &[]),
-            ("upload failed: site/a to s3://b/a An error occurred (AccessDenied)", &[]),
-        ];
-        for (l, want) in cases {
-            let got = match line(l) {
-                Line::Changes(cs) => cs,
-                _ => vec![],
-            };
-            assert_eq!(got, *want, "{l:?}");
-        }
     }
 
     /// Rule: a file of keys is read one key a line, exactly (spaces are part of S3 keys); an
@@ -435,6 +417,23 @@ mod tests {
         assert!(r.changes.is_empty() && r.ignored_lines == 1);
         let r = read(&[], Some(("f", "upload: a to s3://b/a\n")), Format::Keys, None).unwrap();
         assert_eq!(r.changes[0].key, "upload: a to s3://b/a");
+    }
+
+    /// Rule: a key argument or key line starting with `/` (a CloudFront path, as the AWS CLI and
+    /// Terraform take them) is refused with both ways named, never read as the key `/index.html`
+    /// (the path `//index.html`); `--keys-only` reads it as the key it is.
+    #[test]
+    fn a_leading_slash_is_refused_unless_keys_only() {
+        for (args, from) in
+            [(vec!["/index.html".to_string()], None), (vec![], Some(("sync.txt", "about.html\n/about.html\n")))]
+        {
+            let e = read(&args, from, Format::Auto, None).unwrap_err();
+            assert!(e.contains("starts with '/'") && e.contains("--paths /") && e.contains("--keys-only"), "{e}");
+            let r = read(&args, from, Format::Keys, None).unwrap();
+            assert!(r.changes.iter().any(|c| c.key == "/index.html" || c.key == "/about.html"));
+        }
+        let e = read(&[], Some(("keys.txt", "ok.html\n/docs/*\n")), Format::Auto, None).unwrap_err();
+        assert!(e.starts_with("keys.txt line 2 \"/docs/*\""), "{e}");
     }
 
     #[test]

@@ -9,25 +9,24 @@
 //! same keys are the same invalidation while it is in progress.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::time::Instant;
 
 use cf_invalidator::known::Known;
-use cf_invalidator::model::{DistributionId, TargetId, TenantId};
 use cf_invalidator::planner::Routing;
-use cf_invalidator::prepare::{self, Asked};
+use cf_invalidator::prepare;
+use cf_invalidator::quota::Room;
 use cf_invalidator::reference::Token;
 use cf_invalidator::submit::Submitter;
 use cf_invalidator::Error;
 
 use crate::create_and_wait::Run;
-use crate::input::{self, Format};
+use crate::input::{Asked, Given};
 use crate::progress::Progress;
-use crate::report::Report;
-use crate::{cloudfront, usage};
+use crate::report::{Report, Signal};
+use crate::{cloudfront, plan, usage};
 
 pub const DEFAULT_TIMEOUT: u64 = 900;
 pub const DEFAULT_INTERVAL: u64 = 30;
@@ -40,6 +39,12 @@ Examples:
   # what `aws s3 sync` uploaded, copied, moved and deleted, read from its output
   aws s3 sync public/ s3://my-site/ --delete | tee sync.log
   cfinv invalidate --distribution-id EDFDVBD632BHDS5 --from sync.log --caller-reference \"$GITHUB_SHA\" --wait
+
+  # CloudFront paths as `aws cloudfront create-invalidation --paths` takes them (not planned)
+  cfinv invalidate --distribution-id EDFDVBD632BHDS5 --paths /index.html '/docs/*'
+
+  # what would be sent, without sending it
+  cfinv invalidate --distribution-id EDFDVBD632BHDS5 --from sync.log --dry-run
 
   # or piped, keys one a line from a file or standard input
   aws s3 sync public/ s3://my-site/ | cfinv invalidate --from - --wait
@@ -66,42 +71,32 @@ Exit status:
   2  usage: bad arguments, unreadable --from file, invalid environment variables
   3  timed out (--timeout) waiting for room or for Completed; what was created goes on, and
      running the same command again waits for it instead of creating another
-  130 interrupted (Ctrl-C): the invalidations created so far are printed; CloudFront goes on
-     with them, and running the same command again finds them instead of creating others";
+  4  no AWS credentials found (NoCredentials): nothing was sent
+  130 interrupted (Ctrl-C), 143 terminated (SIGTERM, a CI runner's cancel): the invalidations
+     created so far are printed; CloudFront goes on with them, and running the same command
+     again finds them instead of creating others
+
+Errors: one line on standard error (`cfinv: ErrorType: message`); with --json, also in the JSON
+document on standard output (its \"errors\", or for bad arguments the JSON error object).";
 
 /// Create CloudFront invalidations for changed S3 keys, planned like the Lambda, and optionally
 /// wait until they complete.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// S3 keys that changed (`docs/index.html`), or `s3://bucket/key` URLs.
+    /// S3 keys that changed (`docs/index.html`), or `s3://bucket/key` URLs. A CloudFront path
+    /// (`/index.html`) goes with --paths instead.
     #[arg(value_name = "KEY")]
     pub keys: Vec<String>,
-    /// The distribution to invalidate [default: the configured DISTRIBUTION_ID or ROUTES].
-    #[arg(long, value_name = "ID", value_parser = DistributionId::parse)]
-    pub distribution_id: Option<DistributionId>,
-    /// The distribution tenant to invalidate instead (dt_…), with the origin path its route in
-    /// ROUTES gives it.
-    #[arg(long, value_name = "ID", value_parser = TenantId::parse, conflicts_with = "distribution_id")]
-    pub distribution_tenant_id: Option<TenantId>,
-    /// Read keys from FILE, one a line (`-`: standard input); `aws s3 sync` output is recognised
-    /// by its `upload:`/`copy:`/`move:`/`delete:` lines, and only those are read.
-    #[arg(long, value_name = "FILE")]
-    pub from: Option<PathBuf>,
-    /// Read --from as `aws s3 sync` (or `cp`, `mv`, `rm`) output, even if no line is a transfer.
-    #[arg(long, requires = "from", conflicts_with = "keys_only")]
-    pub s3_sync: bool,
-    /// Read every line of --from as a key, even one that looks like `aws s3 sync` output.
-    #[arg(long, requires = "from")]
-    pub keys_only: bool,
-    /// The bucket of plain keys, for ROUTES that route by bucket (s3:// URLs and `aws s3 sync`
-    /// output name their own).
-    #[arg(long, value_name = "BUCKET")]
-    pub bucket: Option<String>,
+    #[command(flatten)]
+    pub given: Given,
     /// Your deploy's id (commit SHA, pipeline run id): each invalidation's CallerReference is
     /// derived from it, the distribution and the keys, so the same command with the same id never
     /// makes a second invalidation. Without it, only one still in progress is found again.
     #[arg(long, value_name = "ID")]
     pub caller_reference: Option<String>,
+    /// Show the plan (as `cfinv plan` does) and create nothing; no AWS call is made.
+    #[arg(long, conflicts_with = "wait")]
+    pub dry_run: bool,
     /// Wait until every invalidation is Completed (GetInvalidation every --interval seconds).
     #[arg(long)]
     pub wait: bool,
@@ -114,73 +109,82 @@ pub struct Args {
     #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_INTERVAL,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub interval: u64,
-    /// Print one JSON document on standard output at the end instead of lines.
+    /// Print one JSON document on standard output at the end instead of lines (an error in the
+    /// arguments is then the JSON error object).
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(args: Args) -> ExitCode {
     let started = Instant::now();
+    let json = args.json;
     let cfg = match crate::config() {
         Ok(c) => c,
-        Err(msg) => return usage(msg),
+        Err(msg) => return usage(json, msg),
     };
-    if let Some(b) = &args.bucket {
-        if !(3..=63).contains(&b.len()) {
-            return usage(format!("--bucket {b:?} is not an S3 bucket name (3 to 63 characters)"));
-        }
-    }
-    if args.keys.is_empty() && args.from.is_none() {
-        return usage(
-            "no keys: give them as arguments, or --from FILE (`-` for standard input, e.g. piped from `aws s3 sync`)",
-        );
-    }
     if args.caller_reference.as_deref().is_some_and(str::is_empty) {
-        return usage("--caller-reference must not be empty");
+        return usage(json, "--caller-reference must not be empty");
     }
-    let from = match args.from.as_ref().map(input::read_file).transpose() {
-        Ok(f) => f,
-        Err(msg) => return usage(msg),
+    let asked = match args.given.asked(&args.keys, None, &cfg) {
+        Ok(a) => a,
+        Err(msg) => return usage(json, msg),
     };
-    let format = match (args.s3_sync, args.keys_only) {
-        (true, _) => Format::S3Sync,
-        (_, true) => Format::Keys,
-        _ => Format::Auto,
+    let keys_in = match &asked {
+        Asked::Changes(r) => r.changes.len(),
+        Asked::Event(i) => i.changes.len(),
     };
-    let from = from.as_ref().map(|(n, t)| (n.as_str(), t.as_str()));
-    let read = match input::read(&args.keys, from, format, args.bucket.as_deref()) {
-        Ok(r) => r,
-        Err(msg) => return usage(msg),
-    };
-    let mut report = Report { json: args.json, wait: args.wait, keys_in: read.changes.len(), ..Report::default() };
-    if read.s3_sync && read.ignored_lines > 0 {
-        let (n, ignored) = (read.changes.len(), read.ignored_lines);
-        eprintln!("cfinv: read {n} change(s) from aws s3 sync output; ignored {ignored} other line(s)");
-    }
-    if read.changes.is_empty() {
-        let why = if read.s3_sync { " (no upload, copy, move or delete lines)" } else { "" };
-        eprintln!("cfinv: nothing to invalidate: no keys{why}");
-        return report.finish(started);
+    let mut report = Report { json, wait: args.wait, keys_in, ..Report::default() };
+    if let Asked::Changes(read) = &asked {
+        if read.s3_sync && read.ignored_lines > 0 {
+            let (n, ignored) = (read.changes.len(), read.ignored_lines);
+            eprintln!("cfinv: read {n} change(s) from aws s3 sync output; ignored {ignored} other line(s)");
+        }
+        if read.changes.is_empty() {
+            let why = if read.s3_sync { " (no upload, copy, move or delete lines)" } else { "" };
+            eprintln!("cfinv: nothing to invalidate: no keys{why}");
+            return report.finish(started);
+        }
     }
     // Nanoseconds: two runs a second apart (a script re-run at once) are still two runs.
     let at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     let token = args.caller_reference.as_deref().map_or(Token::Unversioned { at }, Token::Fixed);
-    let target: Option<TargetId> = args
-        .distribution_id
-        .clone()
-        .map(TargetId::from)
-        .or_else(|| args.distribution_tenant_id.clone().map(TargetId::from));
-    let asked = Asked::Changes { changes: &read.changes, routing: Routing::Keys { distribution_id: target.as_ref() } };
-    let prepared = match prepare::prepare(&cfg.planner, asked, None, token, false) {
+    let target = args.given.target();
+    let prepared = match &asked {
+        Asked::Changes(read) => {
+            let routing = Routing::Keys { distribution_id: target.as_ref() };
+            prepare::prepare(
+                &cfg.planner,
+                prepare::Asked::Changes { changes: &read.changes, routing },
+                None,
+                token,
+                false,
+            )
+        }
+        Asked::Event(intake) => {
+            prepare::prepare(&cfg.planner, prepare::Asked::of(intake), args.caller_reference.as_deref(), token, false)
+        }
+    };
+    let prepared = match prepared {
         Ok(p) => p,
         Err(e @ Error::Config { variable: "DISTRIBUTION_ID", .. }) => {
-            return usage(format!("{e}; or name the distribution with --distribution-id (or --distribution-tenant-id)"))
+            return usage(
+                json,
+                format!("{e}; or name the distribution with --distribution-id (or --distribution-tenant-id)"),
+            )
         }
         Err(e) => {
             report.errors.push(e);
             return report.finish(started);
         }
     };
+    if args.dry_run {
+        let source = match &asked {
+            Asked::Changes(r) => plan::Source::Keys { keys_in, ignored_lines: r.ignored_lines, s3_sync: r.s3_sync },
+            Asked::Event(i) => plan::Source::Event(i),
+        };
+        eprintln!("cfinv: dry run: nothing is created; this is what would be sent with nothing in progress");
+        return plan::show(&cfg, &source, &prepared, Room::FULL, json);
+    }
     for (why, n) in &prepared.skipped {
         eprintln!("cfinv: skipped {n} key(s): {why}");
     }
@@ -196,18 +200,36 @@ pub fn run(args: Args) -> ExitCode {
             return report.finish(started);
         }
     };
-    let progress = Progress::new(std::io::stderr().is_terminal());
+    let deadline = started.into_std() + Duration::from_secs(args.timeout);
+    let progress = Progress::new(std::io::stderr().is_terminal(), deadline);
     let mut run =
         Run::new(started, Duration::from_secs(args.timeout), Duration::from_secs(args.interval), progress, report);
     rt.block_on(async {
         let cf = cloudfront(&cfg).await;
         let known = Known::new();
         let submitter = Submitter { cf: &cf, known: &known, settings: &cfg.planner, deadline: None, now: None };
-        // Ctrl-C ends the run where it is: what was created goes on in CloudFront, and is printed.
+        // Ctrl-C, and SIGTERM (what CI runners send on cancel), end the run where it is: what
+        // was created goes on in CloudFront, and is printed.
         tokio::select! {
             () = run.go(&submitter, &prepared.submissions, args.wait) => {}
-            _ = tokio::signal::ctrl_c() => run.report.interrupted = true,
+            signal = stopped() => run.report.interrupted = Some(signal),
         }
     });
     run.finish()
+}
+
+/// The signal that stopped the run: Ctrl-C (SIGINT), or SIGTERM where there is one.
+async fn stopped() -> Signal {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = tokio::signal::ctrl_c() => Signal::Interrupt,
+                _ = term.recv() => Signal::Terminate,
+            };
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    Signal::Interrupt
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use cf_invalidator::handler::Invocation;
 use cf_invalidator::lambda;
 
-use crate::{block_on, cloudfront, print_error, read_event};
+use crate::{block_on, cloudfront, fail, read_event};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -20,7 +20,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    block_on(invoke(args.event, args.request_id))
+    block_on(false, invoke(args.event, args.request_id))
 }
 
 async fn invoke(event: PathBuf, request_id: Option<String>) -> Result<ExitCode, String> {
@@ -38,6 +38,7 @@ async fn invoke(event: PathBuf, request_id: Option<String>) -> Result<ExitCode, 
             println!("{}", serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?);
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) => Ok(print_error(&e)),
+        // The Lambda's own error response, as it would return it (and the line on standard error).
+        Err(e) => Ok(fail(true, &e)),
     }
 }

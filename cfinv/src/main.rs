@@ -14,6 +14,8 @@ mod report;
 mod room;
 mod status;
 
+mod log;
+
 use std::io::Read;
 use std::path::Path;
 use std::process::ExitCode;
@@ -29,8 +31,12 @@ pub const EXIT_ERROR: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit status: `invalidate --timeout` passed.
 pub const EXIT_TIMEOUT: u8 = 3;
+/// Exit status: no AWS credentials were found (`NoCredentials`): nothing was sent.
+pub const EXIT_NO_CREDENTIALS: u8 = 4;
 /// Exit status: interrupted (Ctrl-C), as shells report SIGINT (128 + 2).
 pub const EXIT_INTERRUPTED: u8 = 130;
+/// Exit status: terminated (SIGTERM, what CI runners send on cancel), as shells report it (128 + 15).
+pub const EXIT_TERMINATED: u8 = 143;
 
 #[derive(Parser)]
 #[command(
@@ -49,9 +55,17 @@ aws s3 sync public/ s3://my-site/ --delete | tee sync.log\n  \
 cfinv invalidate --distribution-id EDFDVBD632BHDS5 --from sync.log --wait\n\n\
 Exit status: 0 success; 1 error (CloudFront refused or failed, the input cannot be planned); \
 2 usage (bad arguments, unreadable input, invalid environment variables); \
-3 timed out (invalidate --timeout). `cfinv help invalidate` has the details."
+3 timed out (invalidate --timeout); 4 no AWS credentials found; 130 interrupted (Ctrl-C); 143 terminated \
+(SIGTERM). An error is one line on standard error (`cfinv: ErrorType: message`); with --json, also the JSON \
+error object {\"errorType\", \"errorMessage\"} on standard output. `cfinv help invalidate` has the details."
 )]
 struct Cli {
+    /// Print no warnings (errors still are).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Show more: -v what the library does at each step, -vv also the AWS SDK's requests.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -94,7 +108,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    log::init(cli.quiet, cli.verbose);
+    // One line per subcommand: each parses its own arguments and reports through `fail`.
+    match cli.command {
         Command::Invalidate(args) => invalidate::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Invoke(args) => invoke::run(args),
@@ -118,10 +135,62 @@ pub async fn cloudfront(cfg: &Config) -> SdkCloudFront {
     SdkCloudFront::from_env(cfg.cloudfront_endpoint.as_deref(), roles).await
 }
 
-/// A usage error: said on standard error, exit 2.
-pub fn usage(msg: impl std::fmt::Display) -> ExitCode {
+/// A usage error (bad arguments, unreadable input, invalid environment variables): `fail`'s
+/// contract with `errorType` `UsageError`, exit 2.
+pub fn usage(json: bool, msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("cfinv: {msg}");
+    if json {
+        println!("{}", json!({"errorType": "UsageError", "errorMessage": msg.to_string()}));
+    }
     ExitCode::from(EXIT_USAGE)
+}
+
+/// The one error contract of every subcommand: a line on standard error for the person
+/// (`cfinv: ErrorType: message`, and what to do when there is something to do); with `json`, also
+/// the JSON error object the Lambda returns, on standard output, for scripts. The exit status is
+/// the error's ([`exit_code`]).
+pub fn fail(json: bool, e: &Error) -> ExitCode {
+    eprintln!("{}", error_line(e));
+    if json {
+        println!("{}", error_json(e));
+    }
+    ExitCode::from(exit_code(e))
+}
+
+/// `cfinv: ErrorType: message`, and on a second line what to do, when there is something to do.
+pub fn error_line(e: &Error) -> String {
+    format!("cfinv: {}: {e}{}", e.error_type(), hint(e))
+}
+
+/// The Lambda's error shape: `{"errorType", "errorMessage"}`.
+pub fn error_json(e: &Error) -> serde_json::Value {
+    json!({"errorType": e.error_type(), "errorMessage": e.to_string()})
+}
+
+/// The exit status of an error: no credentials have their own (nothing was sent, and no retry
+/// helps), every other error is 1.
+pub fn exit_code(e: &Error) -> u8 {
+    match e {
+        Error::NoCredentials(_) => EXIT_NO_CREDENTIALS,
+        _ => EXIT_ERROR,
+    }
+}
+
+fn hint(e: &Error) -> &'static str {
+    match e {
+        Error::AccessDenied { .. } => {
+            "\n(the credentials need cloudfront:CreateInvalidation, cloudfront:GetInvalidation and cloudfront:ListInvalidations on the distribution)"
+        }
+        Error::NoSuchDistribution { .. } => "\n(check --distribution-id, DISTRIBUTION_ID or ROUTES)",
+        Error::NoSuchDistributionTenant { .. } => "\n(check --distribution-tenant-id or ROUTES: a tenant id is dt_…)",
+        Error::NoSuchInvalidation { .. } => "\n(`cfinv list DISTRIBUTION` shows the ids of its recent invalidations)",
+        Error::NoCredentials(_) => {
+            "\n(provide credentials as the AWS CLI finds them: `aws sso login --profile NAME` and AWS_PROFILE=NAME, \
+a profile in ~/.aws/credentials or ~/.aws/config (static keys, credential_process, role_arn), or \
+AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; `aws sts get-caller-identity` checks them)"
+        }
+        _ => "",
+    }
 }
 
 /// An event file (`-`: standard input).
@@ -139,16 +208,10 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())
 }
 
-/// What a failed handler or call prints: the Lambda's own error shape, exit 1.
-pub fn print_error(e: &Error) -> ExitCode {
-    println!("{}", json!({"errorType": e.error_type(), "errorMessage": e.to_string()}));
-    ExitCode::from(EXIT_ERROR)
-}
-
-/// Runs an async command; its `Err` is a usage error.
-pub fn block_on(f: impl std::future::Future<Output = Result<ExitCode, String>>) -> ExitCode {
+/// Runs an async command; its `Err` is a usage error (`fail`'s contract, `json` as asked).
+pub fn block_on(json: bool, f: impl std::future::Future<Output = Result<ExitCode, String>>) -> ExitCode {
     match runtime().and_then(|rt| rt.block_on(f)) {
         Ok(code) => code,
-        Err(msg) => usage(msg),
+        Err(msg) => usage(json, msg),
     }
 }

@@ -7,22 +7,29 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use cf_invalidator::intake::{self, Intake};
+use cf_invalidator::intake::Intake;
 use cf_invalidator::model::{TargetId, API_MAX_PATHS_IN_PROGRESS, API_MAX_WILDCARDS_IN_PROGRESS};
 use cf_invalidator::planner::explain::PathWhy;
-use cf_invalidator::planner::{Plan, COST_PER_PATH_USD};
-use cf_invalidator::prepare::{self, Submission};
+use cf_invalidator::planner::{Plan, Routing, COST_PER_PATH_USD};
+use cf_invalidator::prepare::{self, Prepared, Submission};
 use cf_invalidator::quota::Room;
 use cf_invalidator::reference::Token;
+use cf_invalidator::Config;
 use serde_json::json;
 
-use crate::{print_error, read_event, usage};
+use crate::input::{Asked, Given};
+use crate::{fail, usage};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Event JSON file (any shape the Lambda accepts); `-` reads standard input.
-    event: PathBuf,
-    /// JSON output (the default when standard output is not a terminal).
+    /// What to plan: event JSON (any shape the Lambda accepts), or anything `cfinv invalidate
+    /// --from` reads (`aws s3 sync` output, keys one a line); `-` reads standard input.
+    #[arg(conflicts_with = "from")]
+    event: Option<PathBuf>,
+    #[command(flatten)]
+    given: Given,
+    /// JSON output (the default when standard output is not a terminal); an error is then the
+    /// JSON error object.
     #[arg(long)]
     json: bool,
     /// Show which keys each path covers, and why a path is a wildcard.
@@ -75,24 +82,47 @@ struct Shown<'s, 'i> {
     skipped: &'s BTreeMap<&'static str, usize>,
 }
 
+/// What the input was, for the summary line: the payload's intake, or the keys read.
+pub enum Source<'a> {
+    Event(&'a Intake),
+    Keys { keys_in: usize, ignored_lines: usize, s3_sync: bool },
+}
+
 pub fn run(args: Args) -> ExitCode {
+    let json = args.json || !std::io::stdout().is_terminal();
     let cfg = match crate::config() {
         Ok(c) => c,
-        Err(msg) => return usage(msg),
+        Err(msg) => return usage(json, msg),
     };
-    let payload = match read_event(&args.event) {
+    let asked = match args.given.asked(&[], args.event.as_ref(), &cfg) {
+        Ok(a) => a,
+        Err(msg) => return usage(json, msg),
+    };
+    let explain = args.explain;
+    let target = args.given.target();
+    let prepared = match &asked {
+        Asked::Event(intake) => prepare::prepare_payload(&cfg.planner, intake, Token::Fixed("cfinv-plan"), explain),
+        Asked::Changes(read) => {
+            let routing = Routing::Keys { distribution_id: target.as_ref() };
+            let asked = prepare::Asked::Changes { changes: &read.changes, routing };
+            prepare::prepare(&cfg.planner, asked, None, Token::Fixed("cfinv-plan"), explain)
+        }
+    };
+    let prepared = match prepared {
         Ok(p) => p,
-        Err(msg) => return usage(msg),
+        Err(e) => return fail(json, &e),
     };
-    let intake = match intake::parse(&payload) {
-        Ok(i) => i,
-        Err(e) => return print_error(&e),
+    let source = match &asked {
+        Asked::Event(intake) => Source::Event(intake),
+        Asked::Changes(r) => {
+            Source::Keys { keys_in: r.changes.len(), ignored_lines: r.ignored_lines, s3_sync: r.s3_sync }
+        }
     };
-    let prepared = match prepare::prepare_payload(&cfg.planner, &intake, Token::Fixed("cfinv-plan"), args.explain) {
-        Ok(p) => p,
-        Err(e) => return print_error(&e),
-    };
-    let room = args.room.unwrap_or(Room::FULL);
+    show(&cfg, &source, &prepared, args.room.unwrap_or(Room::FULL), json)
+}
+
+/// Prints what `prepared` would send in `room`: `cfinv plan`'s output, and `invalidate --dry-run`'s.
+pub fn show(cfg: &Config, source: &Source, prepared: &Prepared, room: Room, json: bool) -> ExitCode {
     let mut shown = Shown { requests: Vec::new(), held: Vec::new(), room, skipped: &prepared.skipped };
     for s in &prepared.submissions {
         match s.fit(room, &cfg.planner) {
@@ -102,14 +132,10 @@ pub fn run(args: Args) -> ExitCode {
     }
     let out = std::io::stdout();
     let mut out = out.lock();
-    let written = if args.json || !std::io::stdout().is_terminal() {
-        write_json(&mut out, &intake, &shown)
-    } else {
-        write_table(&mut out, &intake, &shown)
-    };
+    let written = if json { write_json(&mut out, source, &shown) } else { write_table(&mut out, source, &shown) };
     match written {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => usage(e),
+        Err(e) => usage(false, e),
     }
 }
 
@@ -126,7 +152,7 @@ struct PlanOut<'a> {
     explain: Option<&'a [PathWhy]>,
 }
 
-fn write_json(out: &mut impl Write, intake: &Intake, p: &Shown) -> std::io::Result<()> {
+fn write_json(out: &mut impl Write, source: &Source, p: &Shown) -> std::io::Result<()> {
     let invalidations: Vec<PlanOut> = p
         .requests
         .iter()
@@ -139,37 +165,58 @@ fn write_json(out: &mut impl Write, intake: &Intake, p: &Shown) -> std::io::Resu
         })
         .collect();
     let total: usize = p.requests.iter().map(|r| r.plan.paths.len()).sum();
-    let doc = json!({
-        "source": intake.source.name(),
-        "keys_in": intake.changes.len(),
+    let mut doc = match source {
+        Source::Event(intake) => json!({
+            "source": intake.source.name(),
+            "keys_in": intake.changes.len(),
+            "ignored_events": intake.ignored,
+            "malformed_messages": intake.malformed.iter().map(|(i, why)| json!({"itemIdentifier": intake.messages[*i], "reason": why})).collect::<Vec<_>>(),
+            "timeout": prepare::wait_timeout(intake),
+        }),
+        Source::Keys { keys_in, ignored_lines, s3_sync } => json!({
+            "source": if *s3_sync { "aws-s3-output" } else { "keys" },
+            "keys_in": keys_in,
+            "ignored_lines": ignored_lines,
+        }),
+    };
+    let rest = json!({
         "keys_skipped": p.skipped,
-        "ignored_events": intake.ignored,
-        "malformed_messages": intake.malformed.iter().map(|(i, why)| json!({"itemIdentifier": intake.messages[*i], "reason": why})).collect::<Vec<_>>(),
-        "timeout": prepare::wait_timeout(intake),
         "room": {"exact": p.room.exact, "wildcards": p.room.wildcards},
         "invalidations": invalidations,
         "held": p.held.iter().map(|d| d.as_str()).collect::<Vec<_>>(),
         "estimated_cost_usd": total as f64 * COST_PER_PATH_USD,
     });
+    if let (Some(doc), serde_json::Value::Object(rest)) = (doc.as_object_mut(), rest) {
+        doc.extend(rest);
+    }
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
 }
 
-fn write_table(out: &mut impl Write, intake: &Intake, p: &Shown) -> std::io::Result<()> {
+fn write_table(out: &mut impl Write, source: &Source, p: &Shown) -> std::io::Result<()> {
     let skipped: usize = p.skipped.values().sum();
-    writeln!(
-        out,
-        "source: {}   keys in: {}   skipped: {}   ignored events: {}",
-        intake.source.name(),
-        intake.changes.len(),
-        skipped,
-        intake.ignored
-    )?;
+    match source {
+        Source::Event(intake) => writeln!(
+            out,
+            "source: {}   keys in: {}   skipped: {}   ignored events: {}",
+            intake.source.name(),
+            intake.changes.len(),
+            skipped,
+            intake.ignored
+        )?,
+        Source::Keys { keys_in, ignored_lines, s3_sync } => writeln!(
+            out,
+            "source: {}   keys in: {keys_in}   skipped: {skipped}   ignored lines: {ignored_lines}",
+            if *s3_sync { "aws-s3-output" } else { "keys" },
+        )?,
+    }
     for (why, n) in p.skipped {
         writeln!(out, "  skipped {n} key(s): {why}")?;
     }
-    for (i, why) in &intake.malformed {
-        writeln!(out, "  malformed message {}: {why}", intake.messages[*i])?;
+    if let Source::Event(intake) = source {
+        for (i, why) in &intake.malformed {
+            writeln!(out, "  malformed message {}: {why}", intake.messages[*i])?;
+        }
     }
     if p.requests.is_empty() && p.held.is_empty() {
         writeln!(out, "no invalidation needed")?;

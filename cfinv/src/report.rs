@@ -13,7 +13,16 @@ use cf_invalidator::planner::COST_PER_PATH_USD;
 use cf_invalidator::Error;
 use serde_json::{json, Value};
 
-use crate::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TIMEOUT};
+use crate::{error_json, error_line, exit_code, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_TIMEOUT};
+
+/// The signal that ended a run before its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// Ctrl-C (SIGINT): exit 130.
+    Interrupt,
+    /// SIGTERM (a CI runner's cancel, `kill`): exit 143.
+    Terminate,
+}
 
 /// An invalidation this run created or found.
 #[derive(Debug, Clone)]
@@ -108,17 +117,21 @@ pub struct Report {
     pub errors: Vec<Error>,
     /// What was still pending when `--timeout` passed.
     pub timed_out: Option<String>,
-    /// Interrupted (Ctrl-C): what was created so far is reported, exit 130.
-    pub interrupted: bool,
+    /// Stopped by a signal: what was created so far is reported, exit 130 (Ctrl-C) or 143 (SIGTERM).
+    pub interrupted: Option<Signal>,
 }
 
 impl Report {
     pub fn finish(self, started: Instant) -> ExitCode {
         let elapsed = started.elapsed();
-        let (outcome, code) = if self.interrupted {
-            ("interrupted", EXIT_INTERRUPTED)
+        let (outcome, code) = if let Some(signal) = self.interrupted {
+            match signal {
+                Signal::Interrupt => ("interrupted", EXIT_INTERRUPTED),
+                Signal::Terminate => ("terminated", EXIT_TERMINATED),
+            }
         } else if !self.errors.is_empty() {
-            ("failed", EXIT_ERROR)
+            // The most particular error's status: no credentials (4) before any other (1).
+            ("failed", self.errors.iter().map(exit_code).max().unwrap_or_default())
         } else if self.timed_out.is_some() {
             ("timed_out", EXIT_TIMEOUT)
         } else if self.tracked.is_empty() && self.earlier_unlisted == 0 {
@@ -129,16 +142,17 @@ impl Report {
             ("submitted", 0)
         };
         for e in &self.errors {
-            eprintln!("cfinv: {}: {e}{}", e.error_type(), hint(e));
+            eprintln!("{}", error_line(e));
         }
         if let Some(what) = &self.timed_out {
             eprintln!("cfinv: timed out after {}: {what}", human(elapsed));
         }
-        if self.interrupted {
+        if let Some(signal) = self.interrupted {
             let ids: Vec<&str> = self.tracked.iter().map(|t| t.id.as_str()).collect();
             eprintln!(
-                "cfinv: interrupted after {}; invalidations so far: {}. CloudFront goes on with them; \
+                "cfinv: {} after {}; invalidations so far: {}. CloudFront goes on with them; \
                  running the same command again finds them instead of creating others.",
+                if signal == Signal::Interrupt { "interrupted" } else { "terminated (SIGTERM)" },
                 human(elapsed),
                 if ids.is_empty() { "none".to_string() } else { ids.join(", ") }
             );
@@ -152,26 +166,15 @@ impl Report {
                 // Summed from +0.0: an empty f64 sum is -0.0, printed as such.
                 "estimated_cost_usd": self.tracked.iter().map(Tracked::cost).fold(0.0, |a, b| a + b),
                 "elapsed_seconds": elapsed.as_secs(),
-                "errors": self.errors.iter().map(|e| json!({"errorType": e.error_type(), "errorMessage": e.to_string()})).collect::<Vec<_>>(),
+                "errors": self.errors.iter().map(error_json).collect::<Vec<_>>(),
             });
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-        } else if self.wait && !self.tracked.is_empty() && !self.interrupted {
+        } else if self.wait && !self.tracked.is_empty() && self.interrupted.is_none() {
             for t in &self.tracked {
                 println!("{:<9} {} on {} ({} path(s))", t.status, t.id, t.distribution_id, t.paths.len());
             }
         }
         ExitCode::from(code)
-    }
-}
-
-fn hint(e: &Error) -> &'static str {
-    match e {
-        Error::AccessDenied { .. } => {
-            "\n(the credentials need cloudfront:CreateInvalidation, cloudfront:GetInvalidation and cloudfront:ListInvalidations on the distribution)"
-        }
-        Error::NoSuchDistribution { .. } => "\n(check --distribution-id, DISTRIBUTION_ID or ROUTES)",
-        Error::NoSuchDistributionTenant { .. } => "\n(check --distribution-tenant-id or ROUTES: a tenant id is dt_…)",
-        _ => "",
     }
 }
 

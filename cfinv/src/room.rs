@@ -12,7 +12,7 @@ use cf_invalidator::model::{PathCounts, TargetId, API_MAX_PATHS_IN_PROGRESS, API
 use cf_invalidator::{reference, Error};
 use serde_json::{json, Value};
 
-use crate::{block_on, cloudfront, print_error};
+use crate::{block_on, cloudfront, fail};
 
 pub const AFTER_HELP: &str =
     "The first command to run when changes are waiting for room (the Waiting or ChangesWaiting \
@@ -27,17 +27,17 @@ pub struct Args {
     /// invalidations: whether they share the parent's quota is unsettled).
     #[arg(value_name = "DISTRIBUTION", value_parser = TargetId::parse)]
     distribution_id: TargetId,
-    /// Print JSON (for scripts) instead of the table.
+    /// Print JSON (for scripts) instead of the table; an error is then the JSON error object.
     #[arg(long)]
     json: bool,
 }
 
 pub fn run(args: Args) -> ExitCode {
-    block_on(async move {
+    block_on(args.json, async move {
         let cf = cloudfront(&crate::config()?).await;
         let room = match read(&cf, &args.distribution_id).await {
             Ok(room) => room,
-            Err(e) => return Ok(print_error(&e)),
+            Err(e) => return Ok(fail(args.json, &e)),
         };
         let now = SystemTime::now();
         if args.json {

@@ -356,7 +356,11 @@ impl CloudFront for MemoryCloudFront {
         let inv = s.invalidations.iter().find(|i| s.lists(target, i) && i.id == id);
         match inv {
             Some(inv) => Ok(s.view(inv)),
-            None => Err(Error::InvalidInput(format!("no invalidation {id} on {target}"))),
+            None => Err(Error::NoSuchInvalidation {
+                distribution_id: target.to_string(),
+                invalidation_id: id.to_string(),
+                message: "not found".to_string(),
+            }),
         }
     }
 

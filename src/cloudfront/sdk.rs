@@ -14,7 +14,7 @@ use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
 use super::{CloudFront, CreateRequest, Invalidation, InvalidationPage, InvalidationSummary, Status, TargetId};
 use crate::deadline::{self, Instant};
 use crate::error::Error;
-use crate::sdk_error::one_line;
+use crate::sdk_error::{no_credentials, one_line};
 
 pub struct SdkCloudFront {
     client: aws_sdk_cloudfront::Client,
@@ -102,6 +102,9 @@ where
     E: ProvideErrorMetadata + RequestId + std::error::Error + 'static,
 {
     let detail = one_line(operation, &e);
+    if let Some(why) = no_credentials(&e) {
+        return Error::NoCredentials(format!("{operation} was not sent: {why}"));
+    }
     let SdkError::ServiceError(se) = e else {
         // Timeouts, connection errors, unreadable responses: transient as far as we can tell.
         return Error::CloudFront(detail);
@@ -125,9 +128,11 @@ where
             caller_reference: caller_reference.unwrap_or_default().to_string(),
             message,
         },
-        Some("NoSuchInvalidation") => {
-            Error::InvalidInput(format!("no invalidation {} on {id}", invalidation_id.unwrap_or_default()))
-        }
+        Some("NoSuchInvalidation") => Error::NoSuchInvalidation {
+            distribution_id: id,
+            invalidation_id: invalidation_id.unwrap_or_default().to_string(),
+            message,
+        },
         Some("Throttling") | Some("ThrottlingException") | Some("RequestLimitExceeded") => Error::Throttled(detail),
         _ => Error::CloudFront(detail),
     }

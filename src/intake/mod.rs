@@ -8,11 +8,13 @@
 //! - [`sqs`]: SQS batches, whose bodies are any of the other notifications;
 //! - [`sns`]: SNS records and SNS envelopes (an SQS body without raw delivery);
 //! - [`eventbridge`]: EventBridge `aws.s3` events;
-//! - [`explicit`]: the explicit request of Step Functions or a direct invoke.
+//! - [`explicit`]: the explicit request of Step Functions or a direct invoke;
+//! - [`aws_cli`]: what the AWS CLI's `aws s3 sync`/`cp`/`mv`/`rm` printed (text, for `cfinv`).
 //!
 //! Each change carries the time it was made as far as the records say ([`Change::time`]): see
 //! [`earliest`] for why the earliest of the times an event carries is the one kept.
 
+pub mod aws_cli;
 pub mod eventbridge;
 pub mod explicit;
 pub mod s3;
