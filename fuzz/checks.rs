@@ -14,9 +14,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use cf_invalidator::intake::{self, Intake};
+use cf_invalidator::intake::{self, aws_cli, Intake};
 use cf_invalidator::model::{
-    item_problem, Change, ChangeKind, PathCounts, API_MAX_PATHS, API_MAX_WILDCARDS_IN_PROGRESS,
+    item_problem, Change, ChangeKind, PathCounts, API_MAX_PATHS, API_MAX_WILDCARDS_IN_PROGRESS, MAX_KEY_BYTES,
 };
 use cf_invalidator::planner::{self, encoding, Routing, Settings};
 use cf_invalidator::prepare;
@@ -194,4 +194,37 @@ fn read_as_sqs_body(body: &str) -> Intake {
     assert!(read.changes.iter().all(|c| c.message == 0));
     assert!(read.malformed.iter().all(|(m, _)| *m == 0));
     read
+}
+
+/// Target `aws_cli`: any text as AWS CLI transfer output (`intake::aws_cli::transfers`, what
+/// `cfinv` reads from `aws s3 sync | tee sync.log`) is read, never a panic; every change names a
+/// bucket without spaces and a non-empty key within S3's 1,024 bytes, both printed on the line it
+/// was read from. And the padding rule: each line of the input, taken as a key (the CLI prints
+/// keys as they are), comes back exactly from a `delete:` line that nothing pads, and from one
+/// padded to the progress line before it unless the key itself ends in spaces (the one case the
+/// rule gives up, where the key comes back without them).
+pub fn aws_cli(data: &[u8]) {
+    // The CLI's output is text; cfinv reads a log as UTF-8.
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let read = aws_cli::transfers(text);
+    for t in &read.changes {
+        assert!(!t.bucket.is_empty() && !t.bucket.contains(' '), "bucket {:?} of {:?}", t.bucket, t.line);
+        assert!(!t.key.is_empty() && t.key.len() <= MAX_KEY_BYTES, "key {:?} of {:?}", t.key, t.line);
+        assert!(t.line.contains(t.bucket) && t.line.contains(t.key), "{t:?} is not on its line");
+        assert!(text.contains(t.line), "{:?} is not a line of the text", t.line);
+    }
+    assert!(read.changes.is_empty() || read.recognised, "changes from text not recognised as the CLI's");
+    for key in text.split(['\n', '\r']).filter(|k| !k.is_empty() && k.len() <= MAX_KEY_BYTES).take(20) {
+        let line = format!("delete: s3://my-site/{key}");
+        let exact = aws_cli::transfers(&format!("{line}\n"));
+        let keys: Vec<&str> = exact.changes.iter().map(|t| t.key).collect();
+        assert_eq!(keys, [key], "an unpadded line gives its key exactly: {line:?}");
+
+        let progress = format!("Completed 1 file(s) with {} file(s) remaining", "9".repeat(line.len()));
+        let padded = format!("{progress}\r{line:<width$}\n", width = progress.len());
+        let read = aws_cli::transfers(&padded);
+        let keys: Vec<&str> = read.changes.iter().map(|t| t.key).collect();
+        let want: Vec<&str> = Some(key.trim_end_matches(' ')).filter(|k| !k.is_empty()).into_iter().collect();
+        assert_eq!(keys, want, "a padded line gives its key, padding off: {padded:?}");
+    }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Bounded fuzzing (cargo fuzz: libFuzzer with AddressSanitizer) of every target in
 # fuzz/Cargo.toml, FUZZ_SECONDS each (default 60), seeded with fuzz/seeds/<target>/ (and events/
-# for the payload targets). Every target runs even when an earlier one crashed; the end lists the
+# for the payload targets, the captured AWS CLI output for aws_cli). Every target runs even when an earlier one crashed; the end lists the
 # runs per target and every crash with the command that reproduces it, and the exit status is
 # non-zero when any target crashed or could not run. README "Fuzzing".
 set -uo pipefail
@@ -27,7 +27,7 @@ summary=()
 crashes=()
 for target in $targets; do
   seeds=("fuzz/seeds/$target")
-  case $target in intake | destination_record) seeds+=(events) ;; esac
+  case $target in intake | destination_record) seeds+=(events) ;; aws_cli) seeds+=(cfinv/tests/fixtures/aws-s3) ;; esac
   mkdir -p "fuzz/corpus/$target" "fuzz/artifacts/$target"
   # libFuzzer writes what it finds to the first folder (git-ignored) and only reads the others.
   echo "==> fuzzing $target for ${secs}s"

@@ -24,6 +24,7 @@ const TARGETS: &[Target] = &[
         body: checks::destination_record,
         seeds: &["events", "fuzz/seeds/destination_record"],
     },
+    Target { name: "aws_cli", body: checks::aws_cli, seeds: &["cfinv/tests/fixtures/aws-s3", "fuzz/seeds/aws_cli"] },
 ];
 
 fn root() -> &'static Path {
@@ -88,6 +89,14 @@ fn planner_target_holds_on_every_corpus_deploy() {
 #[test]
 fn destination_record_target_holds_on_records_and_bare_events() {
     run("destination_record");
+}
+
+/// Rule: any text read as AWS CLI transfer output gives changes on its own lines, and a key comes
+/// back exactly from a line that nothing pads (padding taken off a padded one), on the output
+/// captured from the real CLI.
+#[test]
+fn aws_cli_target_holds_on_captured_cli_output() {
+    run("aws_cli");
 }
 
 /// Rule: every fuzz target has its corpus run here, so none can rot unnoticed.
