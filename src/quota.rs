@@ -355,7 +355,7 @@ mod tests {
         assert_eq!(cf.calls(Op::List) - before, 1, "a warm container reads only what is new");
     }
 
-    /// Rule (issue 18, 2b): a cold container facing another tool's 3,000 single-path
+    /// Rule: a cold container facing another tool's 3,000 single-path
     /// invalidations in progress (30 pages, then 3,000 GetInvalidation calls of 100 ms) reads them
     /// ten at a time until it must stop, counts those unread as the mean of those read, and so
     /// plans into the 15 free wildcard slots at once; later invocations carry on where it stopped.
@@ -387,7 +387,7 @@ mod tests {
         assert!(none.unwrap_err().to_string().contains("none of the 3000 invalidations in progress"));
     }
 
-    /// Rule (issue 18, item 6): wildcard slots are spread over how long invalidations have been
+    /// Rule: wildcard slots are spread over how long invalidations have been
     /// in progress here: at most 15 × (x + PACE_BURST, 120 s) / lasts made within any last x seconds, at
     /// least one, never more than 15.
     #[test]

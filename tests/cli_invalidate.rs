@@ -89,7 +89,7 @@ async fn keys_as_arguments_become_the_planned_paths() {
     assert_eq!(moto.invalidation_ids(&d).await, [id]);
 }
 
-/// Rule (issue 19, item 4; CloudFront: an item `#tag` invalidates every object with that cache
+/// Rule (CloudFront: an item `#tag` invalidates every object with that cache
 /// tag): `TAGS` adds its tags to the request of a matching key, and they reach CloudFront
 /// through the real SDK beside the paths, one spelling each (tags are case-insensitive).
 #[tokio::test]

@@ -48,7 +48,7 @@ fn strs(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
 
-/// Rule (issue 20: "`cfinv invalidate --distribution-tenant-id`, `cfinv list`, `cfinv status`", and
+/// Rule ("`cfinv invalidate --distribution-tenant-id`, `cfinv list`, `cfinv status`", and
 /// `cfinv room` on "a distribution or tenant"): `cfinv invalidate --distribution-tenant-id dt_acme`
 /// creates the planned paths on the tenant (CreateInvalidationForDistributionTenant) — on its own
 /// list, not on the parent's nor a sibling's — and names it `distribution_tenant_id` in `--json`;
@@ -131,7 +131,7 @@ async fn invalidate_list_status_and_room_on_a_tenant() {
     assert_eq!(room.json()["left"], json!({"exact": 3000, "wildcards": 15}), "{}", room.stdout);
 }
 
-/// Rule (issue 20, routing): a two-tenant bucket routed by prefix through ROUTES, with no
+/// Rule (routing): a two-tenant bucket routed by prefix through ROUTES, with no
 /// `--distribution-tenant-id`: each customer's keys are invalidated on its tenant with the prefix
 /// stripped as the tenant's origin path, the rest on the distribution itself; with
 /// `--distribution-tenant-id`, only keys under that tenant's route are accepted.
@@ -181,7 +181,7 @@ async fn routes_send_each_customers_keys_to_its_tenant() {
     assert_eq!(moto.tenant_invalidations("dt_acme").await.len(), 2, "nothing made for the refused key");
 }
 
-/// Rule (issue 20: AWS's `EntityNotFound` for a tenant CloudFront does not know): every command
+/// Rule (AWS's `EntityNotFound` for a tenant CloudFront does not know): every command
 /// on an unknown tenant exits 1 with an error naming it — `NoSuchDistributionTenant` — and creates
 /// nothing anywhere.
 #[tokio::test]

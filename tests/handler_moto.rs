@@ -137,7 +137,7 @@ async fn every_sample_event_creates_the_planned_invalidation() {
     }
 }
 
-/// Rule (issue 19, item 4): cache tags reach CloudFront through the real SDK — from `TAGS` for
+/// Rule: cache tags reach CloudFront through the real SDK — from `TAGS` for
 /// a matching changed key, beside its paths, one spelling each; a tag CloudFront would refuse
 /// (a comma) is refused before anything is sent.
 #[tokio::test]

@@ -48,7 +48,7 @@ fn failures(o: &Output) -> Vec<String> {
     v["batchItemFailures"].as_array().unwrap().iter().map(|f| f["itemIdentifier"].as_str().unwrap().into()).collect()
 }
 
-/// Rule (issue 20): keys under each customer's prefix are invalidated on that customer's tenant
+/// Rule: keys under each customer's prefix are invalidated on that customer's tenant
 /// (CreateInvalidationForDistributionTenant), with the prefix stripped as its origin path; the
 /// rest goes to the distribution. A redelivery of the same batch makes nothing new (the same
 /// CallerReference, found in the tenant's own list).
@@ -79,7 +79,7 @@ async fn a_two_tenant_bucket_is_invalidated_per_tenant_by_prefix() {
     assert_eq!(moto.tenant_invalidations("dt_globex").await.len(), 1);
 }
 
-/// Rule (issue 20): an explicit request names `distribution_tenant_id`; its answer names the
+/// Rule: an explicit request names `distribution_tenant_id`; its answer names the
 /// tenant under that field (the workflow's wait loop and the completion event read it); a tenant
 /// CloudFront does not know is `EntityNotFound`, the `NoSuchDistributionTenant` errorType.
 #[tokio::test]

@@ -532,7 +532,7 @@ mod tests {
         assert!(cf.invalidations_from(150).is_empty() && cf.invalidations_from(999).is_empty());
     }
 
-    /// Rule (issue 20): the tenant operations keep the same rules as a distribution's, answer
+    /// Rule: the tenant operations keep the same rules as a distribution's, answer
     /// `EntityNotFound` for a tenant CloudFront does not know, and a tenant lists (and is found
     /// covered by) only its own invalidations — never its parent's or a sibling's.
     #[tokio::test]

@@ -479,7 +479,7 @@ mod tests {
         );
     }
 
-    /// Rule (issue 18, item 6): `/*` only when nothing narrower fits. With two wildcards to spare
+    /// Rule: `/*` only when nothing narrower fits. With two wildcards to spare
     /// the tightest pairs seed them deep (`/b/deep/x*`, `/c/deep/y*`), and growing them until
     /// enough exact paths are gone reaches the root; `/a/*` and `/c/deep/y*` with the rest exact
     /// fit, and are what is planned. One wildcard to spare is the last slot: `/*` stays.

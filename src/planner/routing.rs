@@ -302,7 +302,7 @@ mod tests {
         }
     }
 
-    /// Rule (issue 20): a target may be a distribution tenant (`dt_…`, its own id rule, never the
+    /// Rule: a target may be a distribution tenant (`dt_…`, its own id rule, never the
     /// distribution rule), with its origin path stripped as for a distribution; a route that names
     /// a tenant names nothing else. Two tenants of one bucket, routed by prefix.
     #[test]
