@@ -426,7 +426,7 @@ struct DistributionMetrics<'t> {
 }
 
 /// The invocation's per-distribution metrics, each by the distribution it counts towards: a
-/// tenant's by its parent in `DISTRIBUTION_TENANTS` (issue 20: staleness is the site's, and the
+/// tenant's by its parent in `DISTRIBUTION_TENANTS` (staleness is the site's, and the
 /// template's alarm watches the distribution). The second list: the tenants without a parent
 /// there, whose metrics are by their own id.
 ///
@@ -1000,8 +1000,9 @@ mod tests {
     }
 }
 
-/// Issue 18's rules on the in-memory CloudFront, with changes that carry their time (the clock's
-/// seconds since the epoch, as the in-memory CloudFront's `CreateTime`).
+/// The in-progress quota's rules (room, pacing, partial fit, racing invocations) on the in-memory
+/// CloudFront, with changes that carry their time (the clock's seconds since the epoch, as the
+/// in-memory CloudFront's `CreateTime`).
 #[cfg(test)]
 mod freshness {
     use super::*;
@@ -1264,7 +1265,7 @@ mod freshness {
     /// Rule: two invocations racing for the last wildcard slot pacing
     /// allows spend it once. Each pauses a time drawn from its own reference before spending a
     /// scarce slot, then reads the room again: the later one finds the slot spent and waits
-    /// (its messages come back), where both used to create.
+    /// (its messages come back) instead of both creating.
     #[test]
     fn two_invocations_racing_for_a_scarce_wildcard_slot_spend_it_once() {
         let cf = MemoryCloudFront::new(&[D]);

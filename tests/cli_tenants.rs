@@ -1,4 +1,4 @@
-//! `cfinv` on distribution tenants (issue 20) end to end: the built binary and the real
+//! `cfinv` on distribution tenants end to end: the built binary and the real
 //! `aws-sdk-cloudfront` against the moto stand-in's tenant API (`tests/support/moto_aws.py`:
 //! CreateInvalidationForDistributionTenant and its Get and List, AWS's `EntityNotFound` for a
 //! tenant it does not know). What cfinv makes is checked in the stand-in itself: on the tenant's

@@ -1,4 +1,4 @@
-//! Distribution tenants (issue 20) end to end: the real handler and the real `aws-sdk-cloudfront`
+//! Distribution tenants end to end: the real handler and the real `aws-sdk-cloudfront`
 //! against the moto stand-in's tenant API (`tests/support/moto_aws.py`), for a platform that
 //! serves two customers' sites from one bucket, each under its prefix, through one multi-tenant
 //! distribution with a tenant per customer.
@@ -121,7 +121,7 @@ async fn explicit_requests_name_a_tenant() {
     assert_eq!(e.error_type(), "InvalidInput", "{e}");
 }
 
-/// Unsettled (aws-facts.md): whether the 3,000 + 15 in progress count per tenant or on the
+/// Unsettled (`docs/aws-facts.md`, "Distribution tenants"): whether the 3,000 + 15 in progress count per tenant or on the
 /// parent distribution. With one tenant's quota full (another tool's invalidations), the other
 /// tenant's changes: per tenant, invalidated at once; on the parent, held (the messages come back),
 /// because CloudFront's refusal, not the tenant's own list, is the authority on the room.
@@ -200,7 +200,7 @@ mod in_memory {
         cf.invalidations().into_iter().filter(|i| i.distribution_id == id).map(|i| i.paths).collect()
     }
 
-    /// Unsettled (aws-facts.md): whether the parent distribution's invalidations clear a tenant's
+    /// Unsettled (`docs/aws-facts.md`, "Distribution tenants"): whether the parent distribution's invalidations clear a tenant's
     /// cache. The safe choice: "covered already" counts only the tenant's own. A `/*` on the parent
     /// made after the change covers nothing of the tenant's; the tenant's own `/*` covers it.
     #[tokio::test]

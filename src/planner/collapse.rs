@@ -105,14 +105,14 @@ fn merge_sorted(covers: &Covers, a: Vec<Item>, b: Vec<Item>) -> Vec<Item> {
 /// cannot (a zero wildcard room with too many exact paths, or covers that need a wildcard), the
 /// result is as close as merging gets and [`Budget::holds`] says no.
 ///
-/// `/*` only when nothing narrower fits (issue 18, item 6). With few wildcards to spare (the room
+/// `/*` only when nothing narrower fits. With few wildcards to spare (the room
 /// left while others are in progress) the first merges seed wildcards deep in small subtrees, and
-/// the few there are then grow up to the root: given two, one storm's half of a Hugo release
-/// deploy became `/*` where two section wildcards and exact paths fit. So when the greedy plan
+/// the few there are then grow up to the root: given two, half of a Hugo release deploy would
+/// become `/*` where two section wildcards and exact paths fit. So when the greedy plan
 /// holds the root wildcard, the merge runs again as if more wildcards could be spent, and the
 /// smallest of those give their exact paths back while the exact room allows ([`give_back`]); the
 /// first plan that ends within the real budget without the root is taken. A plan without `/*`
-/// costs one run, as before. Not tried:
+/// costs one run. Not tried:
 /// - with one wildcard to spend: that is the last slot the room or pacing leaves now, and a `/*`
 ///   there also covers the other half of a burst racing for it (submit.rs pauses before a scarce
 ///   slot so that the later one finds it); a narrow plan would leave that half waiting;
