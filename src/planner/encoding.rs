@@ -101,8 +101,9 @@ static DISAGREE: [bool; 256] = {
 
 /// Characters no exact path can be trusted to cover, so a wildcard must end before them:
 /// - `~` and space: CloudFront's handling is *unsettled* (a literal `~` is reported rejected and
-///   `%7E` accepted but not invalidating, aws/aws-sdk#525; one project needed `+` for a space,
-///   another `%20`, and S3 reads a request's `+` as a space). Safe choice: a wildcard.
+///   `%7E` accepted but not invalidating; one project needed `+` for a space, another `%20`,
+///   and S3 reads a request's `+` as a space: `docs/aws-facts.md`, "Invalidation paths"). Safe
+///   choice: a wildcard.
 /// - `*`: raw it would be a wildcard (or invalid), and whether `%2A` matches a raw request is
 ///   not documented.
 /// - `?`: raw it starts the query string; a viewer must have sent `%3F`, CloudFront's matching
