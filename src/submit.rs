@@ -489,8 +489,8 @@ impl<C: CloudFront> Submitter<'_, C> {
     /// The invalidations on `target` within `scope`, newest first, each read once per
     /// container ([`Known`]), within a third of the time left. A tenant's are its own list only:
     /// whether its parent distribution's invalidations clear the tenant's cache too is *unsettled*
-    /// (`docs/aws-facts.md`, "Distribution tenants"), so they never count as covering a tenant's changes (the safe side: at worst
-    /// one invalidation too many).
+    /// (`docs/aws-facts.md`, "Distribution tenants"), so they never count as covering a tenant's
+    /// changes (the safe side: at worst one invalidation too many).
     async fn recent(&self, target: &TargetId, scope: Scope) -> Result<Vec<Invalidation>, Error> {
         let share = self.deadline.map(|d| deadline::left(d) / 3);
         deadline::within(share, self.recent_unbounded(target, scope), |share| {

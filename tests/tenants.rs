@@ -121,10 +121,11 @@ async fn explicit_requests_name_a_tenant() {
     assert_eq!(e.error_type(), "InvalidInput", "{e}");
 }
 
-/// Unsettled (`docs/aws-facts.md`, "Distribution tenants"): whether the 3,000 + 15 in progress count per tenant or on the
-/// parent distribution. With one tenant's quota full (another tool's invalidations), the other
-/// tenant's changes: per tenant, invalidated at once; on the parent, held (the messages come back),
-/// because CloudFront's refusal, not the tenant's own list, is the authority on the room.
+/// Unsettled (`docs/aws-facts.md`, "Distribution tenants"): whether the 3,000 + 15 in progress
+/// count per tenant or on the parent distribution. With one tenant's quota full (another tool's
+/// invalidations), the other tenant's changes: per tenant, invalidated at once; on the parent, held
+/// (the messages come back), because CloudFront's refusal, not the tenant's own list, is the
+/// authority on the room.
 #[tokio::test]
 async fn a_full_tenant_and_its_sibling_under_both_quota_readings() {
     use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
@@ -200,9 +201,10 @@ mod in_memory {
         cf.invalidations().into_iter().filter(|i| i.distribution_id == id).map(|i| i.paths).collect()
     }
 
-    /// Unsettled (`docs/aws-facts.md`, "Distribution tenants"): whether the parent distribution's invalidations clear a tenant's
-    /// cache. The safe choice: "covered already" counts only the tenant's own. A `/*` on the parent
-    /// made after the change covers nothing of the tenant's; the tenant's own `/*` covers it.
+    /// Unsettled (`docs/aws-facts.md`, "Distribution tenants"): whether the parent distribution's
+    /// invalidations clear a tenant's cache. The safe choice: "covered already" counts only the
+    /// tenant's own. A `/*` on the parent made after the change covers nothing of the tenant's; the
+    /// tenant's own `/*` covers it.
     #[tokio::test]
     async fn only_the_tenants_own_invalidations_cover_its_changes() {
         let cf = platform_cf(false);
