@@ -426,8 +426,9 @@ fn no_room_within_room_timeout_fails_saying_how_long_it_waited() {
 }
 
 /// Rule: without `room_timeout` the workflow waits 6 hours for room (another tool may hold the
-/// quota for hours; the README's `--hold 21600` storm holds it 6), the default the function documents; and it
-/// looks once a minute, so that 12 hours stays well inside the 25,000 events of a history.
+/// quota for hours; the README's `--hold 21600` storm holds it 6), the default the function
+/// documents; and it looks once a minute, so that 12 hours stays well inside the 25,000 events of a
+/// history.
 #[test]
 fn room_timeout_defaults_to_6_hours() {
     let definition: Value =
