@@ -48,8 +48,8 @@ fn strs(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
 
-/// Rule ("`cfinv invalidate --distribution-tenant-id`, `cfinv list`, `cfinv status`", and
-/// `cfinv room` on "a distribution or tenant"): `cfinv invalidate --distribution-tenant-id dt_acme`
+/// Rule (every command that takes a distribution takes a tenant: `invalidate`, `list`, `status`,
+/// `room`): `cfinv invalidate --distribution-tenant-id dt_acme`
 /// creates the planned paths on the tenant (CreateInvalidationForDistributionTenant) — on its own
 /// list, not on the parent's nor a sibling's — and names it `distribution_tenant_id` in `--json`;
 /// running it again finds it instead of creating another; `cfinv list`, `cfinv status` and

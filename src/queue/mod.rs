@@ -23,8 +23,8 @@ pub use sdk::SdkQueue;
 
 /// How long a change held for room waits before it is looked at again (plus the event source's
 /// batching window): short beside the minutes an invalidation takes, so that room freed is used
-/// within a minute or two, and changes held behind another tool's invalidations are not a round
-/// behind the room that frees (README, "The storm benchmark"). The cost is small: a 6-hour hold
+/// within a minute or two: a longer delay leaves held changes a round behind the room that frees
+/// (README, "The storm benchmark"). The cost is small: a 6-hour hold
 /// re-sends a message 720 times, 72 `SendMessageBatch` calls of 10, about $0.03 per 1,000 held
 /// messages at $0.40 a million requests, plus their receives.
 pub const REQUEUE_DELAY: Duration = Duration::from_secs(30);
