@@ -37,7 +37,7 @@ profile() {
     [ "$1" = head ] && return 0  # the profile Cargo.toml commits, as it is
     local opt=3 lto='"fat"' cgu=1 panic='"unwind"' extra=""
     case "$1" in
-        base|awslc|ring|legacy) ;;  # opt-level 3, fat LTO, 1 CGU, stripped, unwind: before this change
+        base|awslc|ring|legacy) ;;  # opt-level 3, fat LTO, 1 CGU, stripped, unwind: the baseline
         thin) lto='"thin"' ;;
         cgu16) cgu=16 ;;
         abort) panic='"abort"' ;;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The storm table of the README (issue 18's targets): the eight storms on the Hugo corpus, seeds
+# The storm table of the README (with its targets): the eight storms on the Hugo corpus, seeds
 # 1–12 each, with the offline reference. One release build, then the binary run directly (each
 # storm runs its 12 seeds in one process). Prints one Markdown row per storm; the JSON of each
 # storm is kept in $OUT (default target/storm) to look into.

@@ -305,7 +305,7 @@ mod tests {
         }
     }
 
-    /// Rule (issue 20, metrics by the parent): `DISTRIBUTION_TENANTS` is comma-separated
+    /// Rule (metrics by the parent): `DISTRIBUTION_TENANTS` is comma-separated
     /// `PARENT/dt_…` pairs, as the template's `DistributionTenants` joins them; each valid form
     /// gives the tenant → parent map, each invalid one is refused with an error that names the
     /// variable, what is wrong and the allowed form.

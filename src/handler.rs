@@ -426,7 +426,7 @@ struct DistributionMetrics<'t> {
 }
 
 /// The invocation's per-distribution metrics, each by the distribution it counts towards: a
-/// tenant's by its parent in `DISTRIBUTION_TENANTS` (issue 20: staleness is the site's, and the
+/// tenant's by its parent in `DISTRIBUTION_TENANTS` (staleness is the site's, and the
 /// template's alarm watches the distribution). The second list: the tenants without a parent
 /// there, whose metrics are by their own id.
 ///
@@ -774,7 +774,7 @@ mod tests {
         }
     }
 
-    /// Rule (issue 18, item 3): when a batch does not fit the room whole, the messages that fit go
+    /// Rule: when a batch does not fit the room whole, the messages that fit go
     /// now (the oldest first; here the batch's order, as the events carry no time) and only the
     /// others come back; nothing is sent that CloudFront would refuse.
     #[test]
@@ -1000,8 +1000,9 @@ mod tests {
     }
 }
 
-/// Issue 18's rules on the in-memory CloudFront, with changes that carry their time (the clock's
-/// seconds since the epoch, as the in-memory CloudFront's `CreateTime`).
+/// The in-progress quota's rules (room, pacing, partial fit, racing invocations) on the in-memory
+/// CloudFront, with changes that carry their time (the clock's seconds since the epoch, as the
+/// in-memory CloudFront's `CreateTime`).
 #[cfg(test)]
 mod freshness {
     use super::*;
@@ -1062,7 +1063,7 @@ mod freshness {
         .unwrap();
     }
 
-    /// Rule (issue 18, item 6): with 40-minute completions, deploys every two minutes that need
+    /// Rule: with 40-minute completions, deploys every two minutes that need
     /// wildcards (the exact room is full) spend the 15 wildcard slots one at a time, about one
     /// every three minutes, instead of one or more per deploy; the messages held meanwhile come
     /// back (here: with the next deploy) and every change ends covered by an invalidation made
@@ -1121,7 +1122,7 @@ mod freshness {
         }
     }
 
-    /// Rule (issue 18, item 1, for the workflow): a keys request waiting for room is asked again
+    /// Rule (for the workflow): a keys request waiting for room is asked again
     /// every minute, each time a new receipt; its `requested_at` (the execution's start) keeps
     /// the keys' time, so another tool's `/*` made while it waits covers them (nothing created,
     /// the workflow waits for that `/*`), and one made before the keys never does.
@@ -1227,7 +1228,7 @@ mod freshness {
         }
     }
 
-    /// Rule (issue 18, item 3, and "a retry never creates a second invalidation"): a batch is
+    /// Rule ("a retry never creates a second invalidation"): a batch is
     /// split into the part that fits only when what was made since its changes could be read.
     /// Unread, an earlier invalidation of the whole batch is found only by CloudFront's answer to
     /// the whole's reference, so the batch waits whole rather than go out under a part's new one.
@@ -1261,10 +1262,10 @@ mod freshness {
         }
     }
 
-    /// Rule (issue 18, items 2 and 6): two invocations racing for the last wildcard slot pacing
+    /// Rule: two invocations racing for the last wildcard slot pacing
     /// allows spend it once. Each pauses a time drawn from its own reference before spending a
     /// scarce slot, then reads the room again: the later one finds the slot spent and waits
-    /// (its messages come back), where both used to create.
+    /// (its messages come back) instead of both creating.
     #[test]
     fn two_invocations_racing_for_a_scarce_wildcard_slot_spend_it_once() {
         let cf = MemoryCloudFront::new(&[D]);
@@ -1420,7 +1421,7 @@ mod freshness {
         assert!(counts.exact <= 20 && counts.wildcards > 0, "{:?}", made.paths);
     }
 
-    /// Rule (issue 20, metrics by the parent): a tenant's `Staleness` and `ChangesWaiting` are by
+    /// Rule (metrics by the parent): a tenant's `Staleness` and `ChangesWaiting` are by
     /// its parent distribution's `DistributionId` (DISTRIBUTION_TENANTS), the one dimension the
     /// template's alarm watches, with the tenant named beside them; a tenant without a parent there
     /// falls back to its own id. Two tenants and the parent's own prefix on the in-memory
@@ -1509,7 +1510,7 @@ mod freshness {
         );
     }
 
-    /// Rule (issue 20): a tenant routed without a parent in DISTRIBUTION_TENANTS is still
+    /// Rule: a tenant routed without a parent in DISTRIBUTION_TENANTS is still
     /// invalidated, and one WARN per invocation names every such tenant and what to set; none when
     /// every tenant has its parent, nor when metrics are off (the fallback only changes metrics).
     #[test]

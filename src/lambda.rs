@@ -277,8 +277,8 @@ mod requeue_tests {
 
     /// Rule (waiting never dead-letters): a message held for room goes back to its own queue as a
     /// new message, unchanged, after the requeue delay, and is acknowledged; a malformed one is
-    /// failed as before (it is no wait for room); when the send fails, the held messages are
-    /// failed too, and come back after the visibility timeout.
+    /// failed, as without a queue (it is no wait for room); when the send fails, the held messages
+    /// are failed too, and come back after the visibility timeout.
     #[test]
     fn held_messages_go_back_to_their_queue_and_only_they() {
         let cf = full();

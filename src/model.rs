@@ -366,7 +366,7 @@ mod tests {
         }
     }
 
-    /// Rule (issue 20): a tenant id is `dt_…`, 1–64 characters, with its own rule; a distribution
+    /// Rule: a tenant id is `dt_…`, 1–64 characters, with its own rule; a distribution
     /// id's rule never rejects one, and each id names the kind it is.
     #[test]
     fn target_ids_are_distributions_or_tenants_by_their_own_rules() {

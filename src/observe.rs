@@ -351,7 +351,7 @@ mod tests {
         doc["Staleness"].as_array().map_or(vec![], |a| a.iter().map(|v| v.as_f64().unwrap()).collect())
     }
 
-    /// Rule (issue 20): at most 100 values in one EMF array, so a batch of 250 changes gives three
+    /// Rule: at most 100 values in one EMF array, so a batch of 250 changes gives three
     /// documents of 100, 100 and 50 values, in order, each exact to the millisecond, each by the
     /// (parent) distribution; the changes waiting are counted once, in the first.
     #[test]
@@ -381,7 +381,7 @@ mod tests {
         }
     }
 
-    /// Rule (issue 20, by the parent): a tenant's documents are by its parent's `DistributionId`,
+    /// Rule (by the parent): a tenant's documents are by its parent's `DistributionId`,
     /// in the one dimension set {`DistributionId`} the template's alarm matches exactly; the tenant
     /// is named by a `DistributionTenantId` member that is no dimension, in every document.
     #[test]
@@ -496,7 +496,7 @@ mod tests {
         }
     }
 
-    /// Rule (issue 20): a batch held for room, or throttled, is expected and comes back with the
+    /// Rule: a batch held for room, or throttled, is expected and comes back with the
     /// queue; every other error type is unexpected and counted in `UnexpectedErrors`.
     #[test]
     fn only_errors_other_than_waiting_for_room_or_throttling_are_unexpected() {

@@ -51,11 +51,11 @@ impl Room {
     /// room is short, so while others are in progress one batch must not take all of it: the next
     /// batch — often already polled, the backlog of a burst split over concurrent invocations —
     /// then fits by merging instead of waiting, and the backlog drains in one cycle instead of
-    /// halving per cycle. The same holds for what pacing lets a burst spend: the first half of a
-    /// burst split over two invocations took all three slots for narrow wildcards, the second
-    /// half waited 90 s for the next allowance, and so did part of it again (a reversed Hugo
-    /// storm: 18.4 min; shared, 16.0). Two invocations that both see an empty distribution may ask
-    /// for more than there is: the second is refused and fits what is left (`submit.rs`).
+    /// halving per cycle. The same holds for what pacing lets a burst spend: a first half that
+    /// takes every slot of the allowance for narrow wildcards leaves the second half of the burst
+    /// waiting for the next allowance, and part of it again for the one after. Two invocations
+    /// that both see an empty distribution may ask for more than there is: the second is refused
+    /// and fits what is left (`submit.rs`).
     pub fn share(self) -> Room {
         if self.in_progress == 0 {
             return self;
@@ -80,14 +80,14 @@ pub const PACE_LASTS_AT_MOST: Duration = Duration::from_secs(3600);
 /// requeue delay ([`crate::queue::REQUEUE_DELAY`]) and one invocation (the template's 30 s
 /// timeout). Batches polled within it (the other half of a burst split over concurrent
 /// invocations, its held messages back) may share the spending; a longer span lets one burst
-/// spend slots the next one needs. It was 180 s while held messages came back after 120 s; at
-/// 120 s the 2,400 s storm makes 9 `/*` instead of 10 at the same staleness (README, storm).
+/// spend slots the next one needs, so the span follows the requeue delay rather than a fixed
+/// figure.
 pub const PACE_BURST: Duration = Duration::from_secs(60 + crate::queue::REQUEUE_DELAY.as_secs() + 30);
 
-/// How many wildcard paths a stream of changes may spend now so that the 15 slots last
-/// (issue 18, item 6). A wildcard slot comes back only when its invalidation completes, and
-/// completions may take 40 minutes: one `/*` per deploy fills all 15 in half an hour, and later
-/// deploys then wait for the first to complete, however narrow their changes. So the slots are
+/// How many wildcard paths a stream of changes may spend now so that the 15 slots last. A
+/// wildcard slot comes back only when its invalidation completes, and completions may take 40
+/// minutes: one `/*` per deploy fills all 15 in half an hour, and later deploys then wait for
+/// the first to complete, however narrow their changes. So the slots are
 /// spread over the time invalidations take here: at most `15 × (x + PACE_BURST) / lasts`
 /// wildcards made within any last `x` seconds, where `lasts` is how long the oldest invalidation
 /// in progress has been (a lower bound on how long they take on this distribution: no guess
@@ -355,7 +355,7 @@ mod tests {
         assert_eq!(cf.calls(Op::List) - before, 1, "a warm container reads only what is new");
     }
 
-    /// Rule (issue 18, 2b): a cold container facing another tool's 3,000 single-path
+    /// Rule: a cold container facing another tool's 3,000 single-path
     /// invalidations in progress (30 pages, then 3,000 GetInvalidation calls of 100 ms) reads them
     /// ten at a time until it must stop, counts those unread as the mean of those read, and so
     /// plans into the 15 free wildcard slots at once; later invocations carry on where it stopped.
@@ -387,7 +387,7 @@ mod tests {
         assert!(none.unwrap_err().to_string().contains("none of the 3000 invalidations in progress"));
     }
 
-    /// Rule (issue 18, item 6): wildcard slots are spread over how long invalidations have been
+    /// Rule: wildcard slots are spread over how long invalidations have been
     /// in progress here: at most 15 × (x + PACE_BURST, 120 s) / lasts made within any last x seconds, at
     /// least one, never more than 15.
     #[test]

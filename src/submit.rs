@@ -71,7 +71,7 @@ pub struct Submitted {
     pub staleness: Vec<Duration>,
     /// Changes held for room.
     pub waiting: usize,
-    /// The messages left out when only part of a batch fits the room (issue 18, item 3): the
+    /// The messages left out when only part of a batch fits the room (a partial fit): the
     /// outcome is the part's; these wait for room, as a held submission's messages do.
     pub held_back: BTreeSet<usize>,
 }
@@ -489,8 +489,8 @@ impl<C: CloudFront> Submitter<'_, C> {
     /// The invalidations on `target` within `scope`, newest first, each read once per
     /// container ([`Known`]), within a third of the time left. A tenant's are its own list only:
     /// whether its parent distribution's invalidations clear the tenant's cache too is *unsettled*
-    /// (aws-facts.md), so they never count as covering a tenant's changes (the safe side: at worst
-    /// one invalidation too many).
+    /// (`docs/aws-facts.md`, "Distribution tenants"), so they never count as covering a tenant's
+    /// changes (the safe side: at worst one invalidation too many).
     async fn recent(&self, target: &TargetId, scope: Scope) -> Result<Vec<Invalidation>, Error> {
         let share = self.deadline.map(|d| deadline::left(d) / 3);
         deadline::within(share, self.recent_unbounded(target, scope), |share| {
@@ -818,7 +818,7 @@ mod tests {
     /// Rule (tenants: one list, one owner): whether a parent distribution's list also holds its
     /// tenants' invalidations is unsettled, so in both readings a tenant's `/*` made after a
     /// parent's change never counts as covering it, nor the parent's `/*` a tenant's change; on a
-    /// distribution without tenants, another's `/*` covers as before.
+    /// distribution without tenants, another's `/*` made after a change covers it.
     #[tokio::test]
     async fn a_tenants_invalidation_never_covers_its_parents_changes_nor_the_reverse() {
         let tenant = "dt_acme";

@@ -89,7 +89,7 @@ async fn keys_as_arguments_become_the_planned_paths() {
     assert_eq!(moto.invalidation_ids(&d).await, [id]);
 }
 
-/// Rule (issue 19, item 4; CloudFront: an item `#tag` invalidates every object with that cache
+/// Rule (CloudFront: an item `#tag` invalidates every object with that cache
 /// tag): `TAGS` adds its tags to the request of a matching key, and they reach CloudFront
 /// through the real SDK beside the paths, one spelling each (tags are case-insensitive).
 #[tokio::test]
@@ -171,8 +171,8 @@ warning: Skipping file /src/public/broken-link. File does not exist.\n";
 /// What a real `aws s3 sync site/ s3://my-site/ > sync.log` wrote (captured with awscli v1 by
 /// scripts/capture-s3-sync.sh; CI runners have v2, whose transfer lines are assumed the same):
 /// progress lines ending in `\r`, transfer lines padded with spaces. `--from sync.log` plans the
-/// keys without the padding, so the home page `/` and the folder `/dir/` are invalidated (issue
-/// 19: the padding made `index.html␠␠␠` `/index.html*`, and no `/`).
+/// keys without the padding, so the home page `/` and the folder `/dir/` are invalidated (kept,
+/// the padding would make `index.html␠␠␠` `/index.html*`, and no `/`).
 #[tokio::test]
 async fn real_aws_s3_sync_output_from_a_file_invalidates_the_home_page() {
     let moto = Moto::start(&["--complete-after", "-1"]);

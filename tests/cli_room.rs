@@ -32,7 +32,7 @@ fn room(moto: &Moto, args: &[&str]) -> (i32, String) {
     (out.code, out.stdout)
 }
 
-/// Rule (issue 20): `cfinv room` shows the exact and wildcard paths in progress and left under
+/// Rule: `cfinv room` shows the exact and wildcard paths in progress and left under
 /// CloudFront's 3,000 / 15, split between this function's references (`cfinv-`, `sfn-`) and
 /// others', and the oldest in progress; a completed invalidation holds nothing and is not the
 /// oldest even when it was created first.

@@ -1,4 +1,4 @@
-//! `cfinv` on distribution tenants (issue 20) end to end: the built binary and the real
+//! `cfinv` on distribution tenants end to end: the built binary and the real
 //! `aws-sdk-cloudfront` against the moto stand-in's tenant API (`tests/support/moto_aws.py`:
 //! CreateInvalidationForDistributionTenant and its Get and List, AWS's `EntityNotFound` for a
 //! tenant it does not know). What cfinv makes is checked in the stand-in itself: on the tenant's
@@ -48,8 +48,8 @@ fn strs(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
 
-/// Rule (issue 20: "`cfinv invalidate --distribution-tenant-id`, `cfinv list`, `cfinv status`", and
-/// `cfinv room` on "a distribution or tenant"): `cfinv invalidate --distribution-tenant-id dt_acme`
+/// Rule (every command that takes a distribution takes a tenant: `invalidate`, `list`, `status`,
+/// `room`): `cfinv invalidate --distribution-tenant-id dt_acme`
 /// creates the planned paths on the tenant (CreateInvalidationForDistributionTenant) — on its own
 /// list, not on the parent's nor a sibling's — and names it `distribution_tenant_id` in `--json`;
 /// running it again finds it instead of creating another; `cfinv list`, `cfinv status` and
@@ -131,7 +131,7 @@ async fn invalidate_list_status_and_room_on_a_tenant() {
     assert_eq!(room.json()["left"], json!({"exact": 3000, "wildcards": 15}), "{}", room.stdout);
 }
 
-/// Rule (issue 20, routing): a two-tenant bucket routed by prefix through ROUTES, with no
+/// Rule (routing): a two-tenant bucket routed by prefix through ROUTES, with no
 /// `--distribution-tenant-id`: each customer's keys are invalidated on its tenant with the prefix
 /// stripped as the tenant's origin path, the rest on the distribution itself; with
 /// `--distribution-tenant-id`, only keys under that tenant's route are accepted.
@@ -181,7 +181,7 @@ async fn routes_send_each_customers_keys_to_its_tenant() {
     assert_eq!(moto.tenant_invalidations("dt_acme").await.len(), 2, "nothing made for the refused key");
 }
 
-/// Rule (issue 20: AWS's `EntityNotFound` for a tenant CloudFront does not know): every command
+/// Rule (AWS's `EntityNotFound` for a tenant CloudFront does not know): every command
 /// on an unknown tenant exits 1 with an error naming it — `NoSuchDistributionTenant` — and creates
 /// nothing anywhere.
 #[tokio::test]

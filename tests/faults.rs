@@ -163,7 +163,7 @@ async fn a_transient_fault_is_retried_in_process() {
     }
 }
 
-/// Rule (issue 19, item 5): an error from the real SDK reads as one line, the operation, the error
+/// Rule: an error from the real SDK reads as one line, the operation, the error
 /// code, the service's message and the request id, and not as the raw HTTP answer (headers,
 /// `SdkBody`), which the SDK's `DisplayErrorContext` appends and which goes to DEBUG only.
 #[tokio::test]

@@ -137,7 +137,7 @@ async fn every_sample_event_creates_the_planned_invalidation() {
     }
 }
 
-/// Rule (issue 19, item 4): cache tags reach CloudFront through the real SDK — from `TAGS` for
+/// Rule: cache tags reach CloudFront through the real SDK — from `TAGS` for
 /// a matching changed key, beside its paths, one spelling each; a tag CloudFront would refuse
 /// (a comma) is refused before anything is sent.
 #[tokio::test]
@@ -263,7 +263,7 @@ async fn a_reused_caller_reference_with_other_paths_is_its_own_error() {
 
 /// An SQS batch redelivered in part (some messages failed elsewhere, or a partial ack was lost)
 /// or whole: its changes are covered already by the invalidation made for the batch after them
-/// (issue 18: covered already means done), so nothing more is created.
+/// (covered already means done), so nothing more is created.
 #[tokio::test]
 async fn a_batch_redelivered_in_part_or_whole_makes_nothing_more() {
     let moto = Moto::start(&["--distribution-ids", SAMPLE_DISTRIBUTION]);

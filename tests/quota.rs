@@ -325,7 +325,7 @@ fn creates(moto: &Moto) -> usize {
     moto.calls().iter().filter(|c| *c == "CreateInvalidation").count()
 }
 
-/// Rule (issue 18, item 1, "covered already means done"): a change is covered by an invalidation
+/// Rule ("covered already means done"): a change is covered by an invalidation
 /// created after it, anyone's — here another tool's `/*` — so its SQS message is acknowledged and
 /// nothing is created; CloudFront's `CreateTime` must be later than the change's S3 `eventTime` by
 /// `submit::CLOCK_MARGIN` (2 s), so a change made within the margin before the `/*`, or after it,
@@ -365,7 +365,7 @@ async fn another_tools_wildcard_made_after_a_change_covers_it_and_nothing_is_cre
     }
 }
 
-/// Rule (issue 18, item 3, partial fit): with 10 exact paths of room left (another tool's 2,990
+/// Rule (partial fit): with 10 exact paths of room left (another tool's 2,990
 /// exact paths and 15 wildcards in progress), a batch of 15 messages of one path each sends the
 /// oldest 10 in one invalidation, and only the newest 5 come back as batchItemFailures; CloudFront
 /// refuses nothing (nothing was sent that the room could not hold).
@@ -411,7 +411,7 @@ fn signed_as(moto: &Moto, key: &str) -> cf_invalidator::cloudfront::SdkCloudFron
     cf_invalidator::cloudfront::SdkCloudFront::from_client(aws_sdk_cloudfront::Client::from_conf(conf))
 }
 
-/// Rule (issue 18, item 2, "a refusal caused by a concurrent invocation costs no change a
+/// Rule ("a refusal caused by a concurrent invocation costs no change a
 /// visibility timeout"): two invocations race for a room that holds only one of their batches
 /// (8 one-path messages each). Both read the room before either creates (the stand-in holds each
 /// create 2 s, as a slow API would), so one is refused; it reads the room again and re-fits into

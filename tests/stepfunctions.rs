@@ -363,7 +363,7 @@ fn too_many_invalidations_waits_for_room_then_succeeds() {
     assert_eq!(wf.count("CreateInvalidation"), refusals + 1);
 }
 
-/// Rule (issue 18, item 1): a keys request that waits for room is covered by another tool's `/*`
+/// Rule: a keys request that waits for room is covered by another tool's `/*`
 /// made while it waits. The workflow gives the function its execution's start as `requested_at`
 /// (each look is a new receipt), so the second look finds the `/*` made after the keys, creates
 /// nothing, and the execution waits for that `/*` instead.
@@ -401,7 +401,7 @@ fn too_many() -> Value {
            "message": "Your request contains too many invalidations in progress."})
 }
 
-/// Rule (issue 18, item 5): an explicit request waits for room up to `room_timeout` (default 6 h),
+/// Rule: an explicit request waits for room up to `room_timeout` (default 6 h),
 /// then fails with `TooManyInvalidationsInProgress` saying how long it waited, having created
 /// nothing. `room_timeout` 0 fails at the first refusal.
 #[test]
@@ -426,8 +426,9 @@ fn no_room_within_room_timeout_fails_saying_how_long_it_waited() {
 }
 
 /// Rule: without `room_timeout` the workflow waits 6 hours for room (another tool may hold the
-/// quota for hours; issue 18's storm holds it 6), the default the function documents; and it
-/// looks once a minute, so that 12 hours stays well inside the 25,000 events of a history.
+/// quota for hours; the README's `--hold 21600` storm holds it 6), the default the function
+/// documents; and it looks once a minute, so that 12 hours stays well inside the 25,000 events of a
+/// history.
 #[test]
 fn room_timeout_defaults_to_6_hours() {
     let definition: Value =
@@ -543,7 +544,7 @@ fn a_tracking_input_waits_without_creating() {
     assert_eq!(wf.count("GetInvalidation"), 2);
 }
 
-/// Rule (issue 20): the wait loop polls a distribution tenant's invalidation with
+/// Rule: the wait loop polls a distribution tenant's invalidation with
 /// GetInvalidationForDistributionTenant (never GetInvalidation), and its completion event, its
 /// output and a timeout name the tenant (`distribution_tenant_id`) instead of a distribution.
 #[test]
@@ -666,7 +667,7 @@ fn seconds_taken_is_exact_across_forms_and_midnight() {
     }
 }
 
-/// Rule (issue 19, item 2): `null` means absent, in the workflow as in the function. A null
+/// Rule: `null` means absent, in the workflow as in the function. A null
 /// `caller_reference` is the execution's `sfn-<name>` (so a retried create step returns the same
 /// invalidation), and a null `wait` or wait field is its default; the function and the wait loop
 /// see the same complete wait. (Completed when created: the 30 s are not waited for.)
@@ -721,7 +722,7 @@ fn a_wait_that_is_not_an_object_is_refused_before_anything_is_created() {
     assert_eq!(wf.count("CreateInvalidation"), 0);
 }
 
-/// Rule (issue 19, item 3): a tracker started by hand needs only each invalidation's two ids:
+/// Rule: a tracker started by hand needs only each invalidation's two ids:
 /// the function reads the rest from CloudFront (status, caller_reference, paths) and sets the
 /// deadline from `timeout`; the loop waits and publishes its event like any other.
 #[test]
@@ -764,7 +765,7 @@ fn a_tracker_started_by_hand_needs_only_the_ids() {
     assert!(cause.contains("invalidation_id is required"), "{cause}");
 }
 
-/// Rule (issue 19, item 6): an invalidation on a route with a `role_arn` (a distribution in
+/// Rule: an invalidation on a route with a `role_arn` (a distribution in
 /// another account) is polled with that role, so that its loop reaches the distribution and
 /// publishes its event; the others with the workflow's own role. (The stand-in runs a task's
 /// `Credentials.RoleArn` as that role, in that role's account, as AWS does.)
@@ -821,7 +822,7 @@ fn a_role_routes_invalidation_is_polled_with_that_role() {
     assert_eq!(subscriber.wait_for(2, Duration::from_secs(5)).len(), 2, "both loops publish");
 }
 
-/// Rule (issue 19, item 6): the poll retries transient failures — throttling, 5xx, an error
+/// Rule: the poll retries transient failures — throttling, 5xx, an error
 /// CloudFront does not model — with backoff, so one odd error does not end
 /// a long wait; it ends at once on errors that cannot heal (NoSuchInvalidation, AccessDenied).
 #[test]

@@ -129,7 +129,7 @@ fn template_passes_cfn_lint() {
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 }
 
-/// Rule (issue 19, item 9): checkov's IaC security scan passes; every finding is fixed or skipped
+/// Rule: checkov's IaC security scan passes; every finding is fixed or skipped
 /// inline with a one-line reason (`checkov:skip=ID:reason`). Offline: `--skip-download` makes no
 /// platform call, BC_SKIP_MAPPING skips the guideline mapping and CKV_SKIP_PACKAGE_UPDATE_CHECK
 /// the version check (checked with the network unshared: `unshare -rn`).
@@ -243,7 +243,7 @@ fn intrinsics(v: &Value, params: &Value) -> Value {
     }
 }
 
-/// Rule (issue 20): distribution tenants get the tenant actions only, on exactly the tenants
+/// Rule: distribution tenants get the tenant actions only, on exactly the tenants
 /// `DistributionTenants` names (PARENT/TENANT pairs), on both the tenant's ARN and its parent
 /// distribution's (unsettled which one AWS authorizes them on); the workflow may only poll them.
 /// Nothing unless given.
@@ -293,7 +293,7 @@ fn tenants_get_the_tenant_actions_on_the_tenant_and_its_parent() {
     }
 }
 
-/// Rule (issue 20, metrics by the parent): the function gets `DistributionTenants`' pairs as
+/// Rule (metrics by the parent): the function gets `DistributionTenants`' pairs as
 /// `DISTRIBUTION_TENANTS`, joined as the function reads them, so that a tenant's metrics are by the
 /// parent distribution IAM is granted on; the default gives no tenants and a valid configuration.
 #[test]
@@ -384,7 +384,7 @@ fn the_state_machine_may_only_invoke_the_function_poll_its_distribution_and_publ
     assert_eq!(t["Parameters"]["EventBusName"]["Default"], "default");
 }
 
-/// Rule (issue 19, item 6): the wait loop polls a distribution in another account with its
+/// Rule: the wait loop polls a distribution in another account with its
 /// route's role, so the workflow's role may assume exactly the roles `CrossAccountRoleArns` names,
 /// only when some are named; the definition takes the role from each invalidation (`role_arn`).
 #[test]
@@ -785,7 +785,7 @@ fn readme_alarms() -> String {
     rest[..end].to_string()
 }
 
-/// Rule (issue 20, README "Alarms"): each alarm watches what the README says — metric, namespace,
+/// Rule (README "Alarms"): each alarm watches what the README says — metric, namespace,
 /// dimension, statistic, threshold, comparison — and nothing else is an alarm. All four kinds:
 /// either dead-letter queue holding a message, Staleness over StalenessAlarmSeconds (3,600 by
 /// default) on the distribution, TrackingFailed > 0, UnexpectedErrors > 0 (errors other than

@@ -1,4 +1,4 @@
-//! Distribution tenants (issue 20) end to end: the real handler and the real `aws-sdk-cloudfront`
+//! Distribution tenants end to end: the real handler and the real `aws-sdk-cloudfront`
 //! against the moto stand-in's tenant API (`tests/support/moto_aws.py`), for a platform that
 //! serves two customers' sites from one bucket, each under its prefix, through one multi-tenant
 //! distribution with a tenant per customer.
@@ -48,7 +48,7 @@ fn failures(o: &Output) -> Vec<String> {
     v["batchItemFailures"].as_array().unwrap().iter().map(|f| f["itemIdentifier"].as_str().unwrap().into()).collect()
 }
 
-/// Rule (issue 20): keys under each customer's prefix are invalidated on that customer's tenant
+/// Rule: keys under each customer's prefix are invalidated on that customer's tenant
 /// (CreateInvalidationForDistributionTenant), with the prefix stripped as its origin path; the
 /// rest goes to the distribution. A redelivery of the same batch makes nothing new (the same
 /// CallerReference, found in the tenant's own list).
@@ -79,7 +79,7 @@ async fn a_two_tenant_bucket_is_invalidated_per_tenant_by_prefix() {
     assert_eq!(moto.tenant_invalidations("dt_globex").await.len(), 1);
 }
 
-/// Rule (issue 20): an explicit request names `distribution_tenant_id`; its answer names the
+/// Rule: an explicit request names `distribution_tenant_id`; its answer names the
 /// tenant under that field (the workflow's wait loop and the completion event read it); a tenant
 /// CloudFront does not know is `EntityNotFound`, the `NoSuchDistributionTenant` errorType.
 #[tokio::test]
@@ -121,10 +121,11 @@ async fn explicit_requests_name_a_tenant() {
     assert_eq!(e.error_type(), "InvalidInput", "{e}");
 }
 
-/// Unsettled (aws-facts.md): whether the 3,000 + 15 in progress count per tenant or on the
-/// parent distribution. With one tenant's quota full (another tool's invalidations), the other
-/// tenant's changes: per tenant, invalidated at once; on the parent, held (the messages come back),
-/// because CloudFront's refusal, not the tenant's own list, is the authority on the room.
+/// Unsettled (`docs/aws-facts.md`, "Distribution tenants"): whether the 3,000 + 15 in progress
+/// count per tenant or on the parent distribution. With one tenant's quota full (another tool's
+/// invalidations), the other tenant's changes: per tenant, invalidated at once; on the parent, held
+/// (the messages come back), because CloudFront's refusal, not the tenant's own list, is the
+/// authority on the room.
 #[tokio::test]
 async fn a_full_tenant_and_its_sibling_under_both_quota_readings() {
     use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
@@ -200,9 +201,10 @@ mod in_memory {
         cf.invalidations().into_iter().filter(|i| i.distribution_id == id).map(|i| i.paths).collect()
     }
 
-    /// Unsettled (aws-facts.md): whether the parent distribution's invalidations clear a tenant's
-    /// cache. The safe choice: "covered already" counts only the tenant's own. A `/*` on the parent
-    /// made after the change covers nothing of the tenant's; the tenant's own `/*` covers it.
+    /// Unsettled (`docs/aws-facts.md`, "Distribution tenants"): whether the parent distribution's
+    /// invalidations clear a tenant's cache. The safe choice: "covered already" counts only the
+    /// tenant's own. A `/*` on the parent made after the change covers nothing of the tenant's; the
+    /// tenant's own `/*` covers it.
     #[tokio::test]
     async fn only_the_tenants_own_invalidations_cover_its_changes() {
         let cf = platform_cf(false);

@@ -13,9 +13,9 @@
 //! - distribution tenants ([`MemoryCloudFront::add_tenant`]) have the tenant operations with the
 //!   same rules, `EntityNotFound` for a tenant it does not know, and list only their own
 //!   invalidations. Whether a tenant's invalidations count against a quota of their own or against
-//!   the parent distribution's is *unsettled* (aws-facts.md, "Distribution tenants"): per tenant by
-//!   default, against the parent with [`MemoryCloudFront::tenant_quota_on_parent`], so tests cover
-//!   both readings;
+//!   the parent distribution's is *unsettled* (`docs/aws-facts.md`, "Distribution tenants"): per
+//!   tenant by default, against the parent with [`MemoryCloudFront::tenant_quota_on_parent`], so
+//!   tests cover both readings;
 //! - ListInvalidations pages newest first, 100 a page; every call is counted.
 //!
 //! The clock is a counter the owner advances ([`MemoryCloudFront::advance`] in seconds,
@@ -532,7 +532,7 @@ mod tests {
         assert!(cf.invalidations_from(150).is_empty() && cf.invalidations_from(999).is_empty());
     }
 
-    /// Rule (issue 20): the tenant operations keep the same rules as a distribution's, answer
+    /// Rule: the tenant operations keep the same rules as a distribution's, answer
     /// `EntityNotFound` for a tenant CloudFront does not know, and a tenant lists (and is found
     /// covered by) only its own invalidations — never its parent's or a sibling's.
     #[tokio::test]
@@ -573,9 +573,10 @@ mod tests {
         }
     }
 
-    /// Unsettled (aws-facts.md): whether the 3,000 + 15 in progress count per tenant or for the
-    /// whole multi-tenant distribution. Both readings, one table: (reading, what the sibling's
-    /// create and the parent's own create get once one tenant holds 3,000 exact and 15 wildcards).
+    /// Unsettled (`docs/aws-facts.md`, "Distribution tenants"): whether the 3,000 + 15 in progress
+    /// count per tenant or for the whole multi-tenant distribution. Both readings, one table:
+    /// (reading, what the sibling's create and the parent's own create get once one tenant holds
+    /// 3,000 exact and 15 wildcards).
     #[tokio::test]
     async fn tenant_quota_per_tenant_or_on_the_parent() {
         let cases = [

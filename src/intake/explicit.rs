@@ -513,7 +513,7 @@ mod tests {
         ok(json!({"distribution_id":d,"paths":[format!("/{}", "a".repeat(3999))],"timeout":60}));
     }
 
-    /// Rule (issue 20): an explicit request names a distribution (`distribution_id`) or a tenant
+    /// Rule: an explicit request names a distribution (`distribution_id`) or a tenant
     /// (`distribution_tenant_id`), each by its own id rule; both, or neither where one is needed
     /// (paths, a tracked invalidation), is InvalidInput. Keys may name neither (ROUTES decide).
     #[test]
@@ -638,7 +638,7 @@ mod tests {
         }
     }
 
-    /// Rule (issue 19, item 2): `null` means absent, the same as in the workflow: every field set
+    /// Rule: `null` means absent, the same as in the workflow: every field set
     /// to null reads as the request without it.
     #[test]
     fn null_means_absent_in_every_field() {
@@ -666,7 +666,7 @@ mod tests {
         }
     }
 
-    /// Rule (issue 19, item 3): a tracking input needs only each invalidation's two ids; its
+    /// Rule: a tracking input needs only each invalidation's two ids; its
     /// timeout (or each item's) and a deadline an item gives are kept, the rest is read from
     /// CloudFront. Refused: a missing or malformed id or deadline, an empty list, and paths or
     /// keys beside it — before anything is read.

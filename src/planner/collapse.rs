@@ -105,14 +105,14 @@ fn merge_sorted(covers: &Covers, a: Vec<Item>, b: Vec<Item>) -> Vec<Item> {
 /// cannot (a zero wildcard room with too many exact paths, or covers that need a wildcard), the
 /// result is as close as merging gets and [`Budget::holds`] says no.
 ///
-/// `/*` only when nothing narrower fits (issue 18, item 6). With few wildcards to spare (the room
+/// `/*` only when nothing narrower fits. With few wildcards to spare (the room
 /// left while others are in progress) the first merges seed wildcards deep in small subtrees, and
-/// the few there are then grow up to the root: given two, one storm's half of a Hugo release
-/// deploy became `/*` where two section wildcards and exact paths fit. So when the greedy plan
+/// the few there are then grow up to the root: given two, half of a Hugo release deploy would
+/// become `/*` where two section wildcards and exact paths fit. So when the greedy plan
 /// holds the root wildcard, the merge runs again as if more wildcards could be spent, and the
 /// smallest of those give their exact paths back while the exact room allows ([`give_back`]); the
 /// first plan that ends within the real budget without the root is taken. A plan without `/*`
-/// costs one run, as before. Not tried:
+/// costs one run. Not tried:
 /// - with one wildcard to spend: that is the last slot the room or pacing leaves now, and a `/*`
 ///   there also covers the other half of a burst racing for it (submit.rs pauses before a scarce
 ///   slot so that the later one finds it); a narrow plan would leave that half waiting;
@@ -279,7 +279,7 @@ impl<'a> Merger<'a> {
             covers,
             items,
         };
-        // Heapify once rather than push a million times (part of 1M keys' 2.9 → 1.6 s; see covers.rs).
+        // Heapify once (linear) rather than push a million times (n log n).
         let (mut with_wildcard, mut exact_pairs) = (Vec::new(), Vec::with_capacity(n));
         for left in 0..n.saturating_sub(1) {
             let c = m.candidate(left);
@@ -479,7 +479,7 @@ mod tests {
         );
     }
 
-    /// Rule (issue 18, item 6): `/*` only when nothing narrower fits. With two wildcards to spare
+    /// Rule: `/*` only when nothing narrower fits. With two wildcards to spare
     /// the tightest pairs seed them deep (`/b/deep/x*`, `/c/deep/y*`), and growing them until
     /// enough exact paths are gone reaches the root; `/a/*` and `/c/deep/y*` with the rest exact
     /// fit, and are what is planned. One wildcard to spare is the last slot: `/*` stays.

@@ -3,9 +3,8 @@
 //! Every text lives in one arena string and a cover is a range of it, so that a million keys make
 //! a few large allocations instead of millions of small ones (whose frees alone cost glibc's
 //! allocator most of a second), sorting touches one contiguous buffer, and a merge — which only
-//! ever shortens a text to a prefix of itself — allocates nothing. Measured with `make bench`
-//! (planner, 1M keys): 2.9 s with a `String` per cover, 1.6 s with the arena, the chunked sort and
-//! the heapified merger together.
+//! ever shortens a text to a prefix of itself — allocates nothing (figures: README,
+//! "Performance").
 //!
 //! [`Covers::normalise`] is the planner's hot spot at scale, and all of its speed code lives here,
 //! behind the arena it reads.
@@ -181,8 +180,9 @@ fn sort(covers: &mut Covers) {
     }
 }
 
-/// Below this many covers the arena fits in cache and moving it costs more than it saves. Moving
-/// it, and the single sweep after sorting, took 1M keys from 1.46 s to 1.08 s (`make bench`).
+/// Below this many covers the arena fits in cache and moving it costs more than it saves; above
+/// it, texts moved into sorted order let the later rounds and the sweep after sorting read memory
+/// in order (README, "Performance").
 const RELOCATE_FROM: usize = 1 << 14;
 
 /// Sorts `items` by their 16-byte chunk at `depth`; returns the bounds (start, end, start, end…)

@@ -74,8 +74,8 @@ const fn kept_by(b: u8) -> usize {
 }
 
 /// Bytes every encoder writes as they are (letters, digits, `/ - _ .`): a path of only these is
-/// its own single request form. A table, because the planner tests every byte of every key (10k
-/// keys 4.7 → 4.0 ms, 1M keys 0.95 → 0.89 s against a `match`, `make bench`).
+/// its own single request form. A table, because the planner tests every byte of every key and a
+/// lookup there is cheaper than a `match` (README, "Performance").
 pub static PLAIN: [bool; 256] = {
     let mut t = [false; 256];
     let mut b = 0;
@@ -101,8 +101,9 @@ static DISAGREE: [bool; 256] = {
 
 /// Characters no exact path can be trusted to cover, so a wildcard must end before them:
 /// - `~` and space: CloudFront's handling is *unsettled* (a literal `~` is reported rejected and
-///   `%7E` accepted but not invalidating, aws/aws-sdk#525; one project needed `+` for a space,
-///   another `%20`, and S3 reads a request's `+` as a space). Safe choice: a wildcard.
+///   `%7E` accepted but not invalidating; one project needed `+` for a space, another `%20`,
+///   and S3 reads a request's `+` as a space: `docs/aws-facts.md`, "Invalidation paths"). Safe
+///   choice: a wildcard.
 /// - `*`: raw it would be a wildcard (or invalid), and whether `%2A` matches a raw request is
 ///   not documented.
 /// - `?`: raw it starts the query string; a viewer must have sent `%3F`, CloudFront's matching

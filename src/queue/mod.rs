@@ -23,10 +23,10 @@ pub use sdk::SdkQueue;
 
 /// How long a change held for room waits before it is looked at again (plus the event source's
 /// batching window): short beside the minutes an invalidation takes, so that room freed is used
-/// within a minute or two (120 s left the storm benchmark's held changes a round behind the
-/// offline reference: 1.23 x it with another tool's `exact100` every 30 s, 1.09 x at 30 s). The
-/// cost is small: a 6-hour hold re-sends a message 720 times, 72 `SendMessageBatch` calls of 10,
-/// about $0.03 per 1,000 held messages at $0.40 a million requests, plus their receives.
+/// within a minute or two: a longer delay leaves held changes a round behind the room that frees
+/// (README, "The storm benchmark"). The cost is small: a 6-hour hold
+/// re-sends a message 720 times, 72 `SendMessageBatch` calls of 10, about $0.03 per 1,000 held
+/// messages at $0.40 a million requests, plus their receives.
 pub const REQUEUE_DELAY: Duration = Duration::from_secs(30);
 
 /// SendMessageBatch's limit.

@@ -109,9 +109,9 @@ _orig_create = cf_models.CloudFrontBackend.create_invalidation
 _orig_get = cf_models.CloudFrontBackend.get_invalidation
 
 
-# CloudFront cache tags (aws-facts.md, "Cache tags"): an item `#tag` names a tag, never a path: 1 to
-# 256 characters of ASCII 33-126 after the '#', no commas (the origin's header separates tags with
-# them), no wildcard. Each is billed like a path, so it counts in the 3,000 of a batch.
+# CloudFront cache tags (docs/aws-facts.md, "Cache tags"): an item `#tag` names a tag, never a
+# path: 1 to 256 characters of ASCII 33-126 after the '#', no commas (the origin's header separates
+# tags with them), no wildcard. Each is billed like a path, so it counts in the 3,000 of a batch.
 TAG = re.compile(r"#[\x21-\x29\x2b\x2d-\x7e]{1,256}")
 
 

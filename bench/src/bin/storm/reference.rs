@@ -8,7 +8,7 @@
 //! staleness is lowest (the smallest such `L` on a tie), an upper bound on what any invalidator
 //! can reach, while the completion time is a lower bound.
 //!
-//! One addition to the issue's rule: when another tool keeps every wildcard slot and the pending
+//! One addition to that rule: when another tool keeps every wildcard slot and the pending
 //! paths outgrow the exact room, the rule as stated waits for ever (everything pending never fits
 //! again). A second variant then sends the oldest pending uploads whose paths fit the exact room
 //! (`partial`); it is used only when strictly better, and the JSON says so (`reference_partial`).
@@ -218,8 +218,8 @@ fn part_paths(uploads: &[crate::workload::Upload], taken: &[(u64, usize)]) -> Ve
 }
 
 /// The best (lag, partial) and its schedule; `None` when none covers everything within the
-/// horizon. The rule as the issue states it (`partial` false) is preferred; the partial fallback is
-/// taken only when it is strictly better, which happens only when the strict rule would wait for
+/// horizon. The strict rule of the module doc (`partial` false) is preferred; the partial fallback
+/// is taken only when it is strictly better, which happens only when the strict rule would wait for
 /// ever (the wildcard room never frees and the pending paths outgrow the exact room).
 pub fn best(storm: &Storm) -> Option<(u64, bool, Vec<Made>)> {
     let mut best: Option<(u64, bool, u64)> = None;

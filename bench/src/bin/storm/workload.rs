@@ -363,7 +363,7 @@ mod tests {
     /// Rule: ITEMS is a comma-separated list of paths or `exactN`; EVERY is whole seconds ≥ 1; one
     /// invalidation holds at most 3,000 paths.
     #[test]
-    fn other_tools_are_parsed_as_the_issue_writes_them() {
+    fn other_tools_are_parsed_as_the_readme_writes_them() {
         let o: Other = "120:/other/*".parse().unwrap();
         assert_eq!(o, Other { every: 120, items: vec![Item::Path("/other/*".into())] });
         let o: Other = "30:exact100, /*".parse().unwrap();
