@@ -151,8 +151,9 @@ fn plan_holds(changes: &[Change], settings: &Settings) {
 /// (where Lambda's on-failure destination records of direct async invokes land), in an SQS event
 /// as the function receives it. The batch is always read: a body that cannot be read makes its
 /// own message malformed (redelivered, then dead-lettered), never the invocation an error. A body
-/// that is JSON reads the same when a destination record carries it as its `requestPayload`: a
-/// failed invoke is read as the event it was.
+/// that is JSON, carried as a destination record's `requestPayload`, is read as what the failed
+/// invoke was: an explicit request comes back as that request (once, under the invocation's
+/// request id), any other body as the event it was.
 pub fn destination_record(data: &[u8]) {
     // An SQS body is text; what is not UTF-8 cannot be sent.
     let body = String::from_utf8_lossy(data);
@@ -164,14 +165,33 @@ pub fn destination_record(data: &[u8]) {
     );
     prepared_holds(&as_body);
 
-    if serde_json::from_str::<&serde_json::value::RawValue>(&body).is_ok() {
+    // Lambda never nests destination records: a body that is one already is not wrapped again.
+    let is_record = serde_json::from_str::<serde_json::Value>(&body)
+        .is_ok_and(|v| v.get("requestContext").is_some() && v.get("requestPayload").is_some());
+    if !is_record && serde_json::from_str::<&serde_json::value::RawValue>(&body).is_ok() {
         let record = format!(
             r#"{{"version":"1.0","timestamp":"2024-05-14T09:25:00.000Z","requestContext":{{"requestId":"fuzz","functionArn":"arn:aws:lambda:us-east-1:123456789012:function:cf-invalidator:$LATEST","condition":"RetriesExhausted","approximateInvokeCount":3}},"requestPayload":{body},"responseContext":{{"statusCode":200,"executedVersion":"$LATEST","functionError":"Unhandled"}},"responsePayload":{{"errorType":"TooManyInvalidationsInProgress","errorMessage":"no room"}}}}"#
         );
         let carried = read_as_sqs_body(&record);
-        assert_eq!(carried.changes, as_body.changes, "a destination record reads other changes than its event");
-        assert_eq!(carried.malformed.is_empty(), as_body.malformed.is_empty(), "{:?}", carried.malformed);
-        assert_eq!(carried.ignored, as_body.ignored);
+        match intake::parse_at(body.as_bytes(), received()) {
+            // A failed invoke of an explicit request comes back as that request, once, under
+            // the failed invocation's request id, and holds as a direct invoke's would.
+            Ok(direct) if direct.explicit.is_some() => {
+                assert!(carried.changes.is_empty() && carried.malformed.is_empty(), "{:?}", carried.malformed);
+                assert_eq!(carried.returned.len(), 1, "an explicit request comes back once");
+                let returned = &carried.returned[0];
+                assert_eq!(returned.request_id, "fuzz");
+                assert_eq!(returned.request.changes.len(), direct.changes.len());
+                prepared_holds(&returned.request);
+            }
+            // Any other body: read as the event it was.
+            _ => {
+                assert!(carried.returned.is_empty(), "only an explicit request comes back as one");
+                assert_eq!(carried.changes, as_body.changes, "a destination record reads other changes than its event");
+                assert_eq!(carried.malformed.is_empty(), as_body.malformed.is_empty(), "{:?}", carried.malformed);
+                assert_eq!(carried.ignored, as_body.ignored);
+            }
+        }
     }
 }
 
@@ -216,7 +236,8 @@ pub fn aws_cli(data: &[u8]) {
     assert!(read.changes.is_empty() || read.recognised, "changes from text not recognised as the CLI's");
     for key in text.split(['\n', '\r']).filter(|k| !k.is_empty() && k.len() <= MAX_KEY_BYTES).take(20) {
         let line = format!("delete: s3://my-site/{key}");
-        let exact = aws_cli::transfers(&format!("{line}\n"));
+        let unpadded = format!("{line}\n");
+        let exact = aws_cli::transfers(&unpadded);
         let keys: Vec<&str> = exact.changes.iter().map(|t| t.key).collect();
         assert_eq!(keys, [key], "an unpadded line gives its key exactly: {line:?}");
 
