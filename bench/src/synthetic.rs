@@ -114,7 +114,7 @@ pub struct SyntheticSite {
 /// under them, with their listing pages), touches pages anywhere, rewrites the root's index,
 /// feed and sitemap, and replaces fingerprinted assets (the old key deleted, a new one created).
 pub fn synthetic_site(seed: u64, keys: usize, changes: usize, deploys: usize) -> SyntheticSite {
-    let mut r = Lcg::new(seed ^ 0x5EED_0F_517E);
+    let mut r = Lcg::new(seed ^ 0x005E_ED0F_517E);
     r.next_u64();
     let mut site: Vec<String> =
         ["index.html", "index.xml", "sitemap.xml", "404.html", "robots.txt"].iter().map(|k| k.to_string()).collect();
@@ -171,9 +171,9 @@ pub fn synthetic_site(seed: u64, keys: usize, changes: usize, deploys: usize) ->
         let want = changes.min(listing).max(1);
         let mut taken: std::collections::HashSet<usize> = std::collections::HashSet::new();
         let mut deploy: Vec<(bool, String)> = Vec::with_capacity(want + 8);
-        for root in 0..3 {
+        for (root, key) in site.iter().enumerate().take(3) {
             if deploy.len() < want && taken.insert(root) {
-                deploy.push((false, site[root].clone()));
+                deploy.push((false, key.clone()));
             }
         }
         // Fingerprinted assets replaced: the new bundle created, the old one deleted.

@@ -1,8 +1,9 @@
-//! `--plot FILE.svg`: the function and the windowed reference on one time axis. Top: each
-//! change's staleness (upload to fresh) against its upload time, so where the function waits
-//! longer than the reference shows as its points above the reference's. Below: the exact paths
-//! and the wildcards in progress on the distribution (everyone's: the quota is shared) in each
-//! world, so what holds the room while changes wait shows too.
+//! `--plot FILE.svg`: the function and the windowed reference, each panel on one time axis for
+//! both. Top: each change's staleness (upload to fresh) against its upload time (the axis spans
+//! the uploads), so where the function waits longer than the reference shows as its points above
+//! the reference's. Below, on the storm's whole time: the changes uploaded and not yet fresh, then
+//! the exact paths and the wildcards in progress on the distribution (everyone's: the quota is
+//! shared), so what holds the room while changes wait lines up with the wait.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -27,9 +28,34 @@ fn staleness(storm: &Storm, made: &[Made]) -> (Vec<(f64, f64)>, usize) {
     (points, fresh.iter().filter(|f| f.is_none()).count())
 }
 
+/// The changes uploaded and not yet fresh over time, as steps: (minute, count).
+fn waiting(storm: &Storm, made: &[Made]) -> Vec<(f64, usize)> {
+    let fresh = measure::coverage(storm, made).fresh;
+    // Counted per second (one step a second at most keeps the SVG small).
+    let mut delta: std::collections::BTreeMap<u64, i64> = std::collections::BTreeMap::new();
+    for (u, f) in storm.uploads.iter().zip(&fresh) {
+        *delta.entry(u.arrival).or_default() += 1;
+        *delta.entry(f.map_or(storm.horizon, |f| (u.arrival * 1000 + f).div_ceil(1000))).or_default() -= 1;
+    }
+    let mut n = 0_i64;
+    let mut steps = vec![(0.0, 0)];
+    for (t, d) in delta {
+        let x = t as f64 / 60.0;
+        steps.push((x, n as usize));
+        n += d;
+        steps.push((x, n as usize));
+    }
+    steps
+}
+
+/// One step of room in use: (minute, exact paths, wildcards).
+type RoomStep = (f64, usize, usize);
+/// A panel of room in use: its title, the quota, and the figure of a step it draws.
+type RoomPanel = (&'static str, usize, fn(&RoomStep) -> usize);
+
 /// The room in use over time, as steps: (minute, exact paths, wildcards), everyone's
 /// invalidations; one leaves the quota the millisecond it completes.
-fn room_in_use(made: &[Made]) -> Vec<(f64, usize, usize)> {
+fn room_in_use(made: &[Made]) -> Vec<RoomStep> {
     let mut events: Vec<(u64, bool, usize, usize)> = Vec::new();
     for m in made {
         let wild = m.paths.iter().filter(|p| p.ends_with('*')).count();
@@ -60,14 +86,16 @@ pub fn draw(path: &Path, storm: &Storm, function: &[Made], reference: Option<&[M
         .chain(reference.map(|r| ("reference (windowed)", REFERENCE, r)))
         .collect();
     let stale: Vec<(Vec<(f64, f64)>, usize)> = worlds.iter().map(|(_, _, m)| staleness(storm, m)).collect();
-    let rooms: Vec<Vec<(f64, usize, usize)>> = worlds.iter().map(|(_, _, m)| room_in_use(m)).collect();
+    let rooms: Vec<Vec<RoomStep>> = worlds.iter().map(|(_, _, m)| room_in_use(m)).collect();
+    let waits: Vec<Vec<(f64, usize)>> = worlds.iter().map(|(_, _, m)| waiting(storm, m)).collect();
     let end = rooms.iter().flatten().map(|s| s.0).chain(stale.iter().flat_map(|s| &s.0).map(|p| p.0 + p.1));
     let x_max = end.fold(1.0_f64, f64::max).min(storm.horizon as f64 / 60.0) * 1.02;
+    let last_upload = storm.uploads.iter().map(|u| u.arrival).max().unwrap_or(0) as f64 / 60.0;
     let y_max = stale.iter().flat_map(|s| &s.0).map(|p| p.1).fold(1.0_f64, f64::max) * 1.05;
 
-    let root = SVGBackend::new(path, (1200, 960)).into_drawing_area();
+    let root = SVGBackend::new(path, (1200, 1200)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
-    let panels = root.split_evenly((3, 1));
+    let panels = root.split_evenly((4, 1));
 
     let never: Vec<String> = worlds.iter().zip(&stale).map(|((name, _, _), s)| format!("{name}: {}", s.1)).collect();
     let mut chart = ChartBuilder::on(&panels[0])
@@ -78,7 +106,7 @@ pub fn draw(path: &Path, storm: &Storm, function: &[Made], reference: Option<&[M
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(60)
-        .build_cartesian_2d(0.0..x_max, 0.0..y_max)
+        .build_cartesian_2d(0.0..(last_upload * 1.02).max(1.0), 0.0..y_max)
         .map_err(|e| err(&e))?;
     chart.configure_mesh().x_desc("upload time (min)").y_desc("staleness (min)").draw().map_err(|e| err(&e))?;
     for ((name, color, _), (points, _)) in worlds.iter().zip(&stale) {
@@ -97,11 +125,36 @@ pub fn draw(path: &Path, storm: &Storm, function: &[Made], reference: Option<&[M
         .draw()
         .map_err(|e| err(&e))?;
 
-    let room_panels: [(&str, usize, fn(&(f64, usize, usize)) -> usize); 2] = [
+    let most = waits.iter().flatten().map(|s| s.1).max().unwrap_or(1).max(1);
+    let mut chart = ChartBuilder::on(&panels[1])
+        .caption("Changes uploaded and not yet fresh", ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..x_max, 0.0..(most as f64 * 1.05))
+        .map_err(|e| err(&e))?;
+    chart.configure_mesh().x_desc("time (min)").y_desc("changes").draw().map_err(|e| err(&e))?;
+    for ((name, color, _), steps) in worlds.iter().zip(&waits) {
+        let color = *color;
+        chart
+            .draw_series(LineSeries::new(steps.iter().map(|s| (s.0, s.1 as f64)), color.stroke_width(2)))
+            .map_err(|e| err(&e))?
+            .label(*name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| err(&e))?;
+
+    let room_panels: [RoomPanel; 2] = [
         ("exact paths in progress (of 3,000)", API_MAX_PATHS_IN_PROGRESS, |s| s.1),
         ("wildcards in progress (of 15)", API_MAX_WILDCARDS_IN_PROGRESS, |s| s.2),
     ];
-    for (panel, (title, limit, pick)) in panels[1..].iter().zip(room_panels) {
+    for (panel, (title, limit, pick)) in panels[2..].iter().zip(room_panels) {
         let mut chart = ChartBuilder::on(panel)
             .caption(format!("Room in use: {title}, everyone's invalidations"), ("sans-serif", 18))
             .margin(12)
@@ -177,9 +230,16 @@ mod tests {
         let count = |tag: &str| doc.descendants().filter(|n| n.tag_name().name() == tag).count();
         let uploads: BTreeSet<u64> = storm.uploads.iter().map(|u| u.arrival).collect();
         assert!(count("circle") >= 2 * uploads.len().min(10), "{} circles", count("circle"));
-        assert!(count("polyline") >= 4, "a room line per world and panel: {}", count("polyline"));
+        assert!(count("polyline") >= 6, "a line per world and panel: {}", count("polyline"));
         let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
-        for label in ["function", "reference (windowed)", "upload time (min)", "staleness (min)"] {
+        for label in [
+            "function",
+            "reference (windowed)",
+            "upload time (min)",
+            "staleness (min)",
+            "not yet fresh",
+            "wildcards in progress",
+        ] {
             assert!(texts.iter().any(|t| t.contains(label)), "{label:?} in {texts:?}");
         }
     }

@@ -181,8 +181,7 @@ fn schedule_within(storm: &Storm, lag: u64, partial: bool, bound: u64) -> (Vec<M
         let (room_exact, room_wild) = w.room(t);
         let fits = forms.exact + forms.wild <= API_MAX_PATHS && forms.exact <= room_exact && forms.wild <= room_wild;
         if fits || room_wild > 0 {
-            let paths =
-                if fits { forms.counts.keys().map(|(text, _)| text.clone()).collect() } else { vec!["/*".to_string()] };
+            let paths = if fits { forms.counts.keys().map(|c| path_of(c)).collect() } else { vec!["/*".to_string()] };
             if w.create(SELF, t, paths) {
                 let done = w.made.last().expect("just made").completes_ms / 1000;
                 for &(at, _) in &pending {
@@ -221,10 +220,20 @@ fn schedule_within(storm: &Storm, lag: u64, partial: bool, bound: u64) -> (Vec<M
     (w.made, feasible.then_some(worst))
 }
 
+/// The path that covers one request form: its text, and `*` after it for a wildcard form (the
+/// planner's cover of a key cut before a character no exact path can be trusted with, `~`).
+fn path_of((text, wildcard): &(String, bool)) -> String {
+    if *wildcard {
+        format!("{text}*")
+    } else {
+        text.clone()
+    }
+}
+
 /// The distinct forms of some uploads, as paths.
 fn part_paths(uploads: &[crate::workload::Upload], taken: &[(u64, usize)]) -> Vec<String> {
-    let set: BTreeSet<&str> = taken.iter().flat_map(|&(_, i)| &uploads[i].covers).map(|(t, _)| t.as_str()).collect();
-    set.into_iter().map(str::to_string).collect()
+    let set: BTreeSet<&(String, bool)> = taken.iter().flat_map(|&(_, i)| &uploads[i].covers).collect();
+    set.into_iter().map(path_of).collect()
 }
 
 /// A reference found: its lag, whether it is the partial variant, its max staleness (s).
@@ -504,5 +513,20 @@ mod tests {
         let created =
             |made: &[Made]| made.iter().filter(|m| m.creator == SELF).map(|m| m.created_ms / 1000).collect::<Vec<_>>();
         assert_ne!(created(&function)[..n], created(&schedule(&s, 5, false).0)[..n]);
+    }
+
+    /// Rule: a key no exact path can be trusted to cover (`~`) is covered by the wildcard of its
+    /// request form, sent with its `*`: the reference's changes are all fresh.
+    #[test]
+    fn wildcard_forms_are_sent_as_wildcards() {
+        let s = storm(&[(0, &["js/runtime~main.1a2b.js", "a.css"])], Span { min: 300, max: 300 }, vec![], 0, 3600.0);
+        for partial in [false, true] {
+            let (made, worst) = schedule(&s, 0, partial);
+            assert_eq!(worst, Some(300));
+            let mut paths = made[0].paths.clone();
+            paths.sort();
+            assert_eq!(paths, ["/a.css", "/js/runtime*"]);
+            assert!(measure::coverage(&s, &made).fresh.iter().all(|f| *f == Some(300_000)));
+        }
     }
 }
