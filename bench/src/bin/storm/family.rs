@@ -249,7 +249,8 @@ fn stats(rows: &[Value], key: &str) -> Value {
     let v: Vec<f64> = rows.iter().filter_map(|r| r[key].as_f64()).collect();
     json!({
         "max": quantile(&v, 1.0), "p90": quantile(&v, 0.9), "median": quantile(&v, 0.5),
-        "total": (v.iter().sum::<f64>() * 1000.0).round() / 1000.0,
+        // `+ 0.0`: an empty sum of floats is -0.0.
+        "total": (v.iter().sum::<f64>() * 1000.0).round() / 1000.0 + 0.0,
         "undefined": rows.len() - v.len(),
     })
 }

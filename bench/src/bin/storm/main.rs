@@ -4,10 +4,12 @@
 //! milliseconds: hours of traffic take seconds.
 //!
 //! ```sh
-//! cargo build --release -p cf-invalidator-bench --bin storm
-//! target/release/storm --every 120 --complete 300..900 --seeds 1..12 --reference
-//! target/release/storm --every 120 --complete 2400 --other 120:/other/* --reference
-//! target/release/storm --within 60 --complete 300..900 --baseline
+//! cargo build --profile storm -p cf-invalidator-bench --bin storm
+//! target/storm/storm --every 120 --complete 300..900 --seeds 1..12 --reference
+//! target/storm/storm --every 120 --complete 2400 --other 120:/other/* --reference
+//! target/storm/storm --within 60 --complete 300..900 --baseline
+//! target/storm/storm --within 60 --complete 300..900 --plot burst.svg
+//! target/storm/storm --family 200 --family-seed 1 --markdown family.md
 //! ```
 //!
 //! The model:
@@ -43,7 +45,12 @@
 //!   wildcards) held from 0 to S; the horizon grows by S. Other tools act first within a second.
 //!   Their paths are outside the site unless given (`/*`). An upload in the millisecond of
 //!   another tool's invalidation came after it.
-//! - `--reference` also runs the offline schedule (`reference.rs`) on the same storm.
+//! - `--reference` also runs the offline schedules (`reference.rs`) on the same storm: the
+//!   windowed one (`ratio`) and the windowless one (`ratio_unwindowed`).
+//! - `--poisson MEAN` starts deploys as a seeded Poisson process; `--synthetic KEYS:CHANGES[:DEPLOYS]`
+//!   replaces the corpus with a seeded synthetic site (`cf_invalidator_bench::synthetic`).
+//! - `--family N --family-seed S` runs N storms drawn from one space (`family.rs`);
+//!   `--plot FILE.svg` draws one storm (`plot.rs`).
 //!
 //! Simplifications: the poller acts on whole seconds and an upload arrives on a whole second;
 //! other tools' calls take no time; latency is charged before CloudFront acts (a call cut short
