@@ -96,3 +96,117 @@ pub fn sqs_batch(messages: usize) -> String {
     out.push_str("]}");
     out
 }
+
+/// A seeded site and its deploys, for the storm simulator's `--synthetic KEYS:CHANGES[:DEPLOYS]`:
+/// the shapes of the Hugo corpus (pretty-URL pages `section/…/slug/index.html` nested up to four
+/// levels, each section's `index.html`, `index.xml` and `page/N/` listings, the root's
+/// `index.html`, `index.xml`, `sitemap.xml`, tag pages, fingerprinted assets, images, downloads,
+/// one key in 250 awkward), at any size.
+pub struct SyntheticSite {
+    /// Every key the bucket holds at the end (the first listing and the assets deploys add).
+    pub keys: Vec<String>,
+    /// Each deploy's changes in upload order: (deleted, key).
+    pub deploys: Vec<Vec<(bool, String)>>,
+}
+
+/// `keys` keys and `deploys` deploys of `changes` changes each (at most the site's size), a
+/// function of `seed` only. A deploy rebuilds one to three sections (most of its changes fall
+/// under them, with their listing pages), touches pages anywhere, rewrites the root's index,
+/// feed and sitemap, and replaces fingerprinted assets (the old key deleted, a new one created).
+pub fn synthetic_site(seed: u64, keys: usize, changes: usize, deploys: usize) -> SyntheticSite {
+    let mut r = Lcg::new(seed ^ 0x005E_ED0F_517E);
+    r.next_u64();
+    let mut site: Vec<String> =
+        ["index.html", "index.xml", "sitemap.xml", "404.html", "robots.txt"].iter().map(|k| k.to_string()).collect();
+    let mut seen: std::collections::HashSet<String> = site.iter().cloned().collect();
+    // Section listings first (each section's index, feed and a few pagination pages).
+    for sec in SECTIONS {
+        for k in [format!("{sec}/index.html"), format!("{sec}/index.xml")] {
+            if seen.insert(k.clone()) {
+                site.push(k);
+            }
+        }
+    }
+    let mut assets: Vec<usize> = Vec::new();
+    let mut i = 0_u64;
+    while site.len() < keys.max(site.len()) {
+        i += 1;
+        let sec = SECTIONS[r.below(SECTIONS.len() as u64) as usize];
+        let w = |r: &mut Lcg| WORDS[r.below(WORDS.len() as u64) as usize];
+        let (w1, w2, w3) = (w(&mut r), w(&mut r), w(&mut r));
+        let k = match r.below(1000) {
+            0..=29 => format!("assets/js/app.{:012x}.js", r.next_u64()),
+            30..=59 => format!("assets/css/site.{:012x}.css", r.next_u64()),
+            60..=159 => format!("images/{sec}/{w1}-{i}.png"),
+            160..=189 => format!("{sec}/{w1}/index.html"),
+            190..=209 => format!("{sec}/page/{}/index.html", 2 + i % 40),
+            210..=229 => format!("tags/{w1}-{}/index.html", i % 500),
+            230..=259 => format!("{sec}/{w1}/{w2}-{i}/index.xml"),
+            260..=279 => format!("downloads/{w1}/{w2}-{i}.pdf"),
+            280 => format!("downloads/{w1}/{w2} {i}.pdf"),
+            281 => format!("assets/js/runtime~main.{:08x}.js", r.next_u64()),
+            282 => format!("images/{sec}/{w1}@2x-{i}.png"),
+            283 => format!("{sec}/{w1}/café-{i}/index.html"),
+            284..=599 => format!("{sec}/{w1}/{w2}/{w3}-{i}/index.html"),
+            _ => format!("{sec}/{w1}/{w2}-{i}/index.html"),
+        };
+        if seen.insert(k.clone()) {
+            if k.starts_with("assets/") {
+                assets.push(site.len());
+            }
+            site.push(k);
+        }
+    }
+    // Keys by section (the top folder, or `fr/docs`-like for the translated ones).
+    let section_of = |k: &str| SECTIONS.iter().position(|s| k.starts_with(&format!("{s}/")));
+    let mut by_section: Vec<Vec<usize>> = vec![Vec::new(); SECTIONS.len()];
+    for (n, k) in site.iter().enumerate() {
+        if let Some(s) = section_of(k) {
+            by_section[s].push(n);
+        }
+    }
+    let listing = site.len();
+    let mut out = Vec::with_capacity(deploys);
+    for _ in 0..deploys {
+        let want = changes.min(listing).max(1);
+        let mut taken: std::collections::HashSet<usize> = std::collections::HashSet::new();
+        let mut deploy: Vec<(bool, String)> = Vec::with_capacity(want + 8);
+        for (root, key) in site.iter().enumerate().take(3) {
+            if deploy.len() < want && taken.insert(root) {
+                deploy.push((false, key.clone()));
+            }
+        }
+        // Fingerprinted assets replaced: the new bundle created, the old one deleted.
+        for _ in 0..(1 + r.below(3)).min(want as u64 / 4) {
+            if assets.is_empty() {
+                break;
+            }
+            let old = assets[r.below(assets.len() as u64) as usize];
+            let ext = if site[old].ends_with(".css") { "css/site" } else { "js/app" };
+            let new = format!("assets/{ext}.{:012x}.{}", r.next_u64(), &ext[..ext.find('/').unwrap()]);
+            deploy.push((false, new.clone()));
+            deploy.push((true, site[old].clone()));
+            site.push(new);
+        }
+        let hot: Vec<usize> = (0..1 + r.below(3)).map(|_| r.below(SECTIONS.len() as u64) as usize).collect();
+        let mut tries = 0;
+        while deploy.len() < want && tries < want * 20 {
+            tries += 1;
+            let pick = if r.below(4) < 3 {
+                let s = &by_section[hot[r.below(hot.len() as u64) as usize]];
+                if s.is_empty() {
+                    continue;
+                }
+                s[r.below(s.len() as u64) as usize]
+            } else {
+                r.below(listing as u64) as usize
+            };
+            if taken.insert(pick) {
+                // One page in a hundred is removed rather than rewritten.
+                deploy.push((r.below(100) == 0 && !site[pick].ends_with("index.xml"), site[pick].clone()));
+            }
+        }
+        out.push(deploy);
+    }
+    SyntheticSite { keys: site, deploys: out }
+}

@@ -4,10 +4,12 @@
 //! milliseconds: hours of traffic take seconds.
 //!
 //! ```sh
-//! cargo build --release -p cf-invalidator-bench --bin storm
-//! target/release/storm --every 120 --complete 300..900 --seeds 1..12 --reference
-//! target/release/storm --every 120 --complete 2400 --other 120:/other/* --reference
-//! target/release/storm --within 60 --complete 300..900 --baseline
+//! cargo build --profile storm -p cf-invalidator-bench --bin storm
+//! target/storm/storm --every 120 --complete 300..900 --seeds 1..12 --reference
+//! target/storm/storm --every 120 --complete 2400 --other 120:/other/* --reference
+//! target/storm/storm --within 60 --complete 300..900 --baseline
+//! target/storm/storm --within 60 --complete 300..900 --plot burst.svg
+//! target/storm/storm --family 200 --family-seed 1 --markdown family.md
 //! ```
 //!
 //! The model:
@@ -36,14 +38,19 @@
 //!   a container remembers is the path counts it has read (one GetInvalidation per in-progress
 //!   invalidation it has not read before); every `--cold-every` s containers are replaced.
 //! - **CloudFront.** `MemoryCloudFront`, its clock kept on tokio's. An invalidation stays in
-//!   progress a draw from `--complete` seconds that depends on (seed, creator, creation second,
-//!   the creator's ordinal) only: the same in every world, known to none.
+//!   progress a draw from `--complete` seconds that depends on (seed, creator, the creator's
+//!   ordinal) only: the function's n-th invalidation and the reference's n-th last the same.
 //! - **Other tools.** `--other EVERY:ITEMS` creates ITEMS every EVERY s (at 0, EVERY, …); a
 //!   refused create waits for the tool's next tick. `--hold S`: the whole quota (3,000 exact, 15
 //!   wildcards) held from 0 to S; the horizon grows by S. Other tools act first within a second.
 //!   Their paths are outside the site unless given (`/*`). An upload in the millisecond of
 //!   another tool's invalidation came after it.
-//! - `--reference` also runs the offline schedule (`reference.rs`) on the same storm.
+//! - `--reference` also runs the offline schedules (`reference.rs`) on the same storm: the
+//!   windowed one (`ratio`) and the windowless one (`ratio_unwindowed`).
+//! - `--poisson MEAN` starts deploys as a seeded Poisson process; `--synthetic KEYS:CHANGES[:DEPLOYS]`
+//!   replaces the corpus with a seeded synthetic site (`cf_invalidator_bench::synthetic`).
+//! - `--family N --family-seed S` runs N storms drawn from one space (`family.rs`);
+//!   `--plot FILE.svg` draws one storm (`plot.rs`).
 //!
 //! Simplifications: the poller acts on whole seconds and an upload arrives on a whole second;
 //! other tools' calls take no time; latency is charged before CloudFront acts (a call cut short
@@ -69,7 +76,9 @@
 //! `quote`d path per record, chunks of 3,000, a fresh CallerReference per call, any error fails the
 //! whole batch; visibility 180 s, 5 receives, no concurrency cap).
 
+mod family;
 mod measure;
+mod plot;
 mod reference;
 mod workload;
 mod world;
@@ -85,7 +94,7 @@ use clap::Parser;
 use serde_json::{json, Value};
 
 use workload::{
-    config, corpus, deploy_files, fail, read_lines, s3_notification, Other, Shape, Site, Span, Storm, DIST,
+    config, corpus, deploy_files, fail, s3_notification, Other, Shape, Site, Source, Span, Storm, Synthetic, DIST,
 };
 use world::{Function, Queueing, Rules};
 
@@ -108,6 +117,13 @@ struct Opts {
     /// Start every deploy at a seeded uniform time within this many seconds instead
     #[arg(long, value_name = "SECONDS")]
     within: Option<u64>,
+    /// Deploys arrive as a seeded Poisson process of this mean gap instead (the first at 0)
+    #[arg(long, value_name = "SECONDS", conflicts_with = "within")]
+    poisson: Option<u64>,
+    /// A seeded synthetic site and deploys instead of the corpus: KEYS keys, DEPLOYS (20) deploys
+    /// of CHANGES_PER_DEPLOY changes (nested sections, index documents, the corpus's key shapes)
+    #[arg(long, value_name = "KEYS:CHANGES_PER_DEPLOY[:DEPLOYS]", conflicts_with_all = ["deploys", "site"])]
+    synthetic: Option<Synthetic>,
     /// Seconds an invalidation stays in progress: MIN..MAX (uniform, seeded) or one number
     #[arg(long, default_value = "300..900", value_name = "MIN..MAX")]
     complete: Span,
@@ -165,6 +181,20 @@ struct Opts {
     /// Print each invocation and the invalidations it created to stderr (one line each)
     #[arg(long)]
     trace: bool,
+    /// Run N storms drawn from the family space (README), each with both references; the storm
+    /// shape options above are drawn, the queueing and function options apply to every storm
+    #[arg(long, value_name = "N")]
+    family: Option<u64>,
+    /// The family's seed: storm i is a function of (this, i) alone
+    #[arg(long, default_value_t = 1, value_name = "S")]
+    family_seed: u64,
+    /// With --family: also write the family's Markdown table to FILE
+    #[arg(long, value_name = "FILE", requires = "family")]
+    markdown: Option<PathBuf>,
+    /// Draw the function and the windowed reference on one time axis (one seed): each change's
+    /// staleness against its upload time, and the exact and wildcard room in use
+    #[arg(long, value_name = "FILE.svg", conflicts_with_all = ["seeds", "family"])]
+    plot: Option<PathBuf>,
 }
 
 /// `--seeds FIRST..LAST`, inclusive.
@@ -214,41 +244,20 @@ fn paths_planned_one_by_one(storm: &Storm) -> usize {
         .sum()
 }
 
-/// The reference's figures for one storm.
-fn reference_row(storm: &Storm) -> Value {
-    match reference::best(storm) {
-        Some((lag, partial, made)) => {
-            let fresh = measure::coverage(storm, &made).fresh;
-            let mine = made.iter().filter(|m| m.creator == workload::SELF);
-            json!({
-                "reference_max_staleness_s": measure::max_staleness_s(&fresh),
-                "reference_lag_s": lag,
-                "reference_partial": partial,
-                "reference_invalidations": mine.clone().count(),
-                "reference_paths_billed": mine.clone().map(|m| m.paths.len()).sum::<usize>(),
-                "reference_wildcards": mine.flat_map(|m| &m.paths).filter(|p| p.ends_with('*')).count(),
-            })
-        }
-        None => json!({ "reference_max_staleness_s": null, "reference_lag_s": null }),
-    }
-}
-
-fn ratio(function: &Value, reference: &Value) -> Value {
-    match (function.as_f64(), reference.as_f64()) {
-        (Some(f), Some(r)) if r > 0.0 => json!((f / r * 1000.0).round() / 1000.0),
-        _ => Value::Null,
-    }
-}
-
 fn main() {
     let opts = Opts::parse();
     let started = Instant::now();
-    let files = deploy_files(&opts.deploys);
-    let site_file = opts.site.clone().unwrap_or_else(|| corpus().join("site-hugo.txt"));
-    let site = Site::new(read_lines(&site_file));
+    let source = match opts.synthetic {
+        Some(s) => Source::Synthetic(s),
+        None => Source::Files {
+            deploys: deploy_files(&opts.deploys),
+            site: opts.site.clone().unwrap_or_else(|| corpus().join("site-hugo.txt")),
+        },
+    };
     let shape = Shape {
         every: opts.every,
         within: opts.within,
+        poisson: opts.poisson,
         upload_rate: opts.upload_rate,
         hours: opts.hours,
         span: opts.complete,
@@ -269,14 +278,26 @@ fn main() {
         visibility: opts.visibility,
         max_receives: opts.max_receives,
     };
-    let describe = |storm: &Storm| {
+    if let Some(n) = opts.family {
+        let out = family::run(&family::Space::standard(), n, opts.family_seed, ours, rules, opts.upload_rate);
+        if let Some(md) = &opts.markdown {
+            std::fs::write(md, family::markdown(&out)).unwrap_or_else(|e| fail(&format!("{}: {e}", md.display())));
+        }
+        let mut out = out;
+        out["family"]["wall_ms"] = json!(started.elapsed().as_millis() as u64);
+        println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+        return;
+    }
+    let describe = |storm: &Storm, site: &Site| {
         json!({
             "deploys": storm.deploys.len(),
             "changes": storm.uploads.len(),
             "deletes": storm.uploads.iter().filter(|u| u.deleted).count(),
             "last_upload_s": storm.uploads.iter().map(|u| u.arrival).max(),
-            "every_s": if opts.within.is_some() { None } else { Some(opts.every) },
+            "every_s": if opts.within.or(opts.poisson).is_some() { None } else { Some(opts.every) },
             "within_s": opts.within,
+            "poisson_mean_gap_s": opts.poisson,
+            "synthetic": opts.synthetic.map(|s| s.to_string()),
             "complete_s": [opts.complete.min, opts.complete.max],
             "other": opts.other.iter().map(Other::to_string).collect::<Vec<_>>(),
             "hold_s": opts.hold,
@@ -297,7 +318,7 @@ fn main() {
         let mut rows = Vec::new();
         let mut storm0 = None;
         for seed in first..=last {
-            let storm = Storm::new(&files, &shape, seed);
+            let (storm, site) = source.storm(&shape, seed);
             let mut row = measure::report(
                 &storm,
                 &site,
@@ -307,17 +328,19 @@ fn main() {
             );
             row["seed"] = json!(seed);
             if opts.reference {
-                extend(&mut row, reference_row(&storm));
-                row["ratio"] = ratio(&row["staleness_s"]["max"], &row["reference_max_staleness_s"]);
+                extend(&mut row, reference::row(&storm, ours.window).0);
+                row["ratio"] = measure::ratio(&row["staleness_s"]["max"], &row["reference_max_staleness_s"]);
+                row["ratio_unwindowed"] =
+                    measure::ratio(&row["staleness_s"]["max"], &row["reference_unwindowed_max_staleness_s"]);
             }
             eprintln!(
                 "seed {seed}: max staleness {} s, reference {} s, dead-lettered {}",
                 row["staleness_s"]["max"], row["reference_max_staleness_s"], row["changes_dead_lettered"]
             );
             rows.push(row);
-            storm0.get_or_insert(storm);
+            storm0.get_or_insert((storm, site));
         }
-        let storm = storm0.expect("at least one seed");
+        let (storm, site) = storm0.expect("at least one seed");
         let nums = |f: &dyn Fn(&Value) -> &Value| rows.iter().map(|r| f(r).as_f64()).collect::<Vec<_>>();
         // A change never fresh makes a seed's max staleness infinite, so the max over seeds too.
         let max_of = |v: Vec<Option<f64>>| v.into_iter().try_fold(0.0_f64, |m, x| x.map(|x| m.max(x)));
@@ -327,13 +350,16 @@ fn main() {
         let sum = |v: Vec<f64>| v.into_iter().sum::<f64>();
         let f_max = max_of(nums(&|r| &r["staleness_s"]["max"]));
         let r_max = opts.reference.then(|| max_of(nums(&|r| &r["reference_max_staleness_s"]))).flatten();
+        let u_max = opts.reference.then(|| max_of(nums(&|r| &r["reference_unwindowed_max_staleness_s"]))).flatten();
         let over_seeds = json!({
             "seeds": [first, last],
             "dead_lettered_max": top(some(nums(&|r| &r["changes_dead_lettered"]))),
             "dead_lettered_total": sum(some(nums(&|r| &r["changes_dead_lettered"]))),
             "max_staleness_s": f_max,
             "reference_max_staleness_s": r_max,
-            "ratio": ratio(&json!(f_max), &json!(r_max)),
+            "ratio": measure::ratio(&json!(f_max), &json!(r_max)),
+            "reference_unwindowed_max_staleness_s": u_max,
+            "ratio_unwindowed": measure::ratio(&json!(f_max), &json!(u_max)),
             "paths_billed_mean": mean(some(nums(&|r| &r["paths_billed"]))),
             "paths_billed_max": top(some(nums(&|r| &r["paths_billed"]))),
             "over_invalidated_mean": mean(some(nums(&|r| &r["over_invalidated"]))),
@@ -346,13 +372,13 @@ fn main() {
             "invocations_timed_out_total": sum(some(nums(&|r| &r["invocations_timed_out"]))),
         });
         json!({
-            "storm": describe(&storm),
+            "storm": describe(&storm, &site),
             "paths_planned_one_by_one": paths_planned_one_by_one(&storm),
             "over_seeds": over_seeds,
             "per_seed": rows,
         })
     } else {
-        let storm = Storm::new(&files, &shape, opts.seed);
+        let (storm, site) = source.storm(&shape, opts.seed);
         let before = Queueing { visibility: 180, max_receives: 5, max_concurrency: None, ..ours };
         let mut rows = vec![("ours", Function::Ours, ours)];
         if opts.baseline {
@@ -360,23 +386,37 @@ fn main() {
             rows.push(("python", Function::Python, before));
         }
         let mut out =
-            json!({ "storm": describe(&storm), "paths_planned_one_by_one": paths_planned_one_by_one(&storm) });
+            json!({ "storm": describe(&storm, &site), "paths_planned_one_by_one": paths_planned_one_by_one(&storm) });
+        let mut ours_made = None;
         for (name, f, q) in rows {
-            let row = measure::report(&storm, &site, f, q, &world::simulate(&storm, f, q, rules));
+            let outcome = world::simulate(&storm, f, q, rules);
+            let row = measure::report(&storm, &site, f, q, &outcome);
+            if f == Function::Ours {
+                ours_made = Some(outcome.made);
+            }
             if opts.baseline {
                 out[name] = row;
             } else {
                 extend(&mut out, row);
             }
         }
-        if opts.reference {
-            extend(&mut out, reference_row(&storm));
+        let mut reference_made = None;
+        if opts.reference || opts.plot.is_some() {
+            let (row, made) = reference::row(&storm, ours.window);
+            reference_made = made;
+            extend(&mut out, row);
             let max = if opts.baseline {
                 out["ours"]["staleness_s"]["max"].clone()
             } else {
                 out["staleness_s"]["max"].clone()
             };
-            out["ratio"] = ratio(&max, &out["reference_max_staleness_s"]);
+            out["ratio"] = measure::ratio(&max, &out["reference_max_staleness_s"]);
+            out["ratio_unwindowed"] = measure::ratio(&max, &out["reference_unwindowed_max_staleness_s"]);
+        }
+        if let Some(path) = &opts.plot {
+            let made = ours_made.expect("the function ran");
+            plot::draw(path, &storm, &made, reference_made.as_deref())
+                .unwrap_or_else(|e| fail(&format!("{}: {e}", path.display())));
         }
         out["storm"]["seed"] = json!(opts.seed);
         out

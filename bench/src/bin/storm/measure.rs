@@ -122,6 +122,14 @@ pub fn max_staleness_s(fresh: &[Option<u64>]) -> Option<f64> {
     fresh.iter().try_fold(0_u64, |m, f| f.map(|f| m.max(f))).map(|ms| ms as f64 / 1000.0)
 }
 
+/// `function / reference`, to three decimals; `None` when either is not a number.
+pub fn ratio(function: &Value, reference: &Value) -> Value {
+    match (function.as_f64(), reference.as_f64()) {
+        (Some(f), Some(r)) if r > 0.0 => json!((f / r * 1000.0).round() / 1000.0),
+        _ => Value::Null,
+    }
+}
+
 pub fn report(storm: &Storm, site: &Site, function: Function, q: Queueing, out: &Outcome) -> Value {
     let count = |s: State| out.messages.iter().filter(|m| m.state == s).count();
     let mine: Vec<&Made> = out.made.iter().filter(|m| m.creator == SELF).collect();
@@ -203,6 +211,7 @@ mod tests {
         let shape = Shape {
             every: 0,
             within: None,
+            poisson: None,
             upload_rate: 1000,
             hours: 1.0,
             span: Span { min: 300, max: 300 },

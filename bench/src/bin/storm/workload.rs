@@ -51,15 +51,71 @@ pub type Creator = u64;
 /// The function under test, or the reference schedule in its place.
 pub const SELF: Creator = 0;
 
-/// The seconds an invalidation stays in progress: a function of (seed, creator, creation second,
-/// the creator's ordinal) only, so that it is the same in every world and known to none of them.
-pub fn completion(span: Span, seed: u64, creator: Creator, created_s: u64, ordinal: u64) -> u64 {
-    let mut s = seed
-        ^ creator.wrapping_mul(0x9FB2_1C65_1E98_DF25)
-        ^ created_s.wrapping_mul(0xD1B5_4A32_D192_ED03)
-        ^ ordinal.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+/// The seconds an invalidation stays in progress: a function of (seed, creator, the creator's
+/// ordinal) only. The function's n-th invalidation and the reference's n-th last the same, so the
+/// reference cannot choose its luck by choosing when to create; the draw is known to neither.
+pub fn completion(span: Span, seed: u64, creator: Creator, ordinal: u64) -> u64 {
+    let mut s = seed ^ creator.wrapping_mul(0x9FB2_1C65_1E98_DF25) ^ ordinal.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
     splitmix64(&mut s);
     span.min + splitmix64(&mut s) % (span.max - span.min + 1)
+}
+
+/// `--synthetic KEYS:CHANGES[:DEPLOYS]`: a seeded site of KEYS keys and DEPLOYS (default 20)
+/// deploys of CHANGES changes each (`cf_invalidator_bench::synthetic::synthetic_site`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Synthetic {
+    pub keys: usize,
+    pub changes: usize,
+    pub deploys: usize,
+}
+
+impl FromStr for Synthetic {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?}: expected KEYS:CHANGES_PER_DEPLOY[:DEPLOYS], e.g. 50000:5000:20");
+        let n: Vec<usize> = s.split(':').map(|v| v.trim().parse().map_err(|_| bad())).collect::<Result<_, _>>()?;
+        match n[..] {
+            [keys, changes] if keys > 0 && changes > 0 => Ok(Synthetic { keys, changes, deploys: 20 }),
+            [keys, changes, deploys] if keys > 0 && changes > 0 && deploys > 0 => {
+                Ok(Synthetic { keys, changes, deploys })
+            }
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl std::fmt::Display for Synthetic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.keys, self.changes, self.deploys)
+    }
+}
+
+/// Where a storm's deploys and listing come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Deploy files in the corpus format and the bucket's listing.
+    Files { deploys: Vec<PathBuf>, site: PathBuf },
+    /// The seeded synthetic site (a function of the storm's seed).
+    Synthetic(Synthetic),
+}
+
+impl Source {
+    /// The storm of `shape` and `seed` on this source, and the listing over-invalidation counts on.
+    pub fn storm(&self, shape: &Shape, seed: u64) -> (Storm, Site) {
+        match self {
+            Source::Files { deploys, site } => (Storm::new(deploys, shape, seed), Site::new(read_lines(site))),
+            Source::Synthetic(s) => {
+                let gen = cf_invalidator_bench::synthetic::synthetic_site(seed, s.keys, s.changes, s.deploys);
+                let deploys = gen
+                    .deploys
+                    .into_iter()
+                    .enumerate()
+                    .map(|(d, changes)| (PathBuf::from(format!("synthetic-{d}")), changes))
+                    .collect();
+                (Storm::of(deploys, shape, seed), Site::new(gen.keys))
+            }
+        }
+    }
 }
 
 /// `--other EVERY:ITEMS`: another tool that creates one invalidation of `items` every `every`
@@ -183,6 +239,8 @@ pub struct Storm {
 pub struct Shape {
     pub every: u64,
     pub within: Option<u64>,
+    /// Deploys arrive as a Poisson process of this mean gap (s), the first at 0.
+    pub poisson: Option<u64>,
     pub upload_rate: u64,
     pub hours: f64,
     pub span: Span,
@@ -191,7 +249,7 @@ pub struct Shape {
 }
 
 pub fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
 }
 
 pub fn read_lines(path: &Path) -> Vec<String> {
@@ -261,6 +319,31 @@ pub fn deploy_files(given: &[PathBuf]) -> Vec<PathBuf> {
     v
 }
 
+/// When each of `n` deploys starts (s), in order: every `every` s, at seeded uniform times
+/// `within` s, or as a seeded Poisson process.
+pub fn starts(n: usize, shape: &Shape, seed: u64) -> Vec<u64> {
+    let mut rng = seed;
+    let mut starts: Vec<u64> = match (shape.within, shape.poisson) {
+        (Some(w), _) => (0..n).map(|_| splitmix64(&mut rng) % w.max(1)).collect(),
+        (None, Some(mean)) => {
+            let mut t = 0.0_f64;
+            (0..n)
+                .map(|d| {
+                    if d > 0 {
+                        // Exponential gaps: -mean × ln(U), U uniform in (0, 1].
+                        let u = ((splitmix64(&mut rng) >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+                        t += -(mean as f64) * u.ln();
+                    }
+                    t.round() as u64
+                })
+                .collect()
+        }
+        (None, None) => (0..n as u64).map(|d| d * shape.every).collect(),
+    };
+    starts.sort_unstable();
+    starts
+}
+
 impl Storm {
     pub fn new(files: &[PathBuf], shape: &Shape, seed: u64) -> Storm {
         let deploys: Vec<_> = files.iter().map(|f| (f.clone(), read_deploy(f))).collect();
@@ -268,12 +351,7 @@ impl Storm {
     }
 
     pub fn of(deploys: Vec<(PathBuf, Vec<(bool, String)>)>, shape: &Shape, seed: u64) -> Storm {
-        let mut rng = seed;
-        let mut starts: Vec<u64> = match shape.within {
-            Some(w) => deploys.iter().map(|_| splitmix64(&mut rng) % w.max(1)).collect(),
-            None => (0..deploys.len() as u64).map(|d| d * shape.every).collect(),
-        };
-        starts.sort_unstable();
+        let starts = starts(deploys.len(), shape, seed);
         let index_document = config().planner.index_document;
         let mut uploads = Vec::new();
         let mut sequencer = 0x0062_E99A_88DC_0000_u64;
@@ -379,15 +457,20 @@ mod tests {
         }
     }
 
-    /// Rule: the completion time depends on the creator, the creation second and the ordinal, and
-    /// on nothing else; it stays within the span.
+    /// Rule: the completion time depends on the seed, the creator and the creator's ordinal, and
+    /// on nothing else (not when the invalidation is created); it stays within the span.
     #[test]
-    fn completion_is_a_function_of_its_four_inputs() {
+    fn completion_is_a_function_of_seed_creator_and_ordinal() {
         let span = Span { min: 300, max: 900 };
-        let a = completion(span, 1, SELF, 120, 3);
-        assert_eq!(a, completion(span, 1, SELF, 120, 3));
-        let draws: HashSet<u64> = (0..50).map(|o| completion(span, 1, SELF, 120, o)).collect();
+        let a = completion(span, 1, SELF, 3);
+        assert_eq!(a, completion(span, 1, SELF, 3));
+        let draws: HashSet<u64> = (0..50).map(|o| completion(span, 1, SELF, o)).collect();
         assert!(draws.len() > 10 && draws.iter().all(|d| (300..=900).contains(d)));
-        assert_eq!(completion(Span { min: 2400, max: 2400 }, 7, 3, 99, 1), 2400);
+        assert_ne!(
+            (0..20).map(|o| completion(span, 1, SELF, o)).collect::<Vec<_>>(),
+            (0..20).map(|o| completion(span, 1, 1, o)).collect::<Vec<_>>(),
+            "creators draw apart"
+        );
+        assert_eq!(completion(Span { min: 2400, max: 2400 }, 7, 3, 1), 2400);
     }
 }

@@ -78,7 +78,6 @@ pub struct Made {
 #[derive(Default)]
 struct Creating {
     creator: Creator,
-    now_ms: u64,
     ordinals: HashMap<Creator, u64>,
     /// The seconds drawn for the invalidation just created.
     drawn: u64,
@@ -117,7 +116,7 @@ impl World {
             let mut c = lock(&c);
             let creator = c.creator;
             let ordinal = *c.ordinals.entry(creator).and_modify(|n| *n += 1).or_insert(0);
-            c.drawn = if creator == holder { hold } else { completion(span, seed, creator, c.now_ms / 1000, ordinal) };
+            c.drawn = if creator == holder { hold } else { completion(span, seed, creator, ordinal) };
             c.drawn
         });
         World {
@@ -153,11 +152,7 @@ impl World {
         paths: &[String],
     ) -> Result<Invalidation, Error> {
         let now_ms = self.sync();
-        {
-            let mut c = lock(&self.creating);
-            c.creator = creator;
-            c.now_ms = now_ms;
-        }
+        lock(&self.creating).creator = creator;
         let req = CreateRequest { target: &TargetId::parse(DIST).unwrap(), caller_reference: reference, paths };
         let out = self.cf.create_invalidation(req, None).await;
         if let Ok(inv) = &out {
