@@ -264,6 +264,23 @@ impl<'p> ItemIndex<'p> {
     fn covers(&self, text: &str, wildcard: bool) -> bool {
         (!wildcard && self.exact.contains(text)) || self.prefixes.iter().any(|p| text.starts_with(p))
     }
+
+    /// Whether an item (a path, a wildcard or a tag, as sent) shares a request with these items:
+    /// one covers it, or it is a wildcard that covers one of them.
+    pub fn touches_item(&self, item: &str) -> bool {
+        match item.strip_suffix('*') {
+            Some(prefix) => self.touches(prefix, true),
+            None => self.touches(item, false),
+        }
+    }
+
+    /// [`ItemIndex::covers`], or for a wildcard cover also an item it covers.
+    fn touches(&self, text: &str, wildcard: bool) -> bool {
+        self.covers(text, wildcard)
+            || (wildcard
+                && (self.exact.iter().any(|e| e.starts_with(text))
+                    || self.prefixes.iter().any(|p| p.starts_with(text))))
+    }
 }
 
 impl<'c> Request<'c> {
@@ -273,6 +290,16 @@ impl<'c> Request<'c> {
         let forms = viewer_key.map(|k| covers_of_key(k, settings.index_document.as_deref())).unwrap_or_default();
         (0..forms.len()).all(|i| index.covers(forms.text(i), forms.is_wildcard(i)))
             && settings.tags.tags_for(&change.key).iter().all(|t| index.exact.contains(t))
+    }
+
+    /// Whether `index` touches any request form of one routed change or any cache tag it adds
+    /// ([`ItemIndex::touches_item`]): the rule of [`Request::change_covered`] with "any" for
+    /// "every", by which an invalidation flushed some of the change's content (a deploy of the key
+    /// by another tool that invalidated `/docs/index.html` only, not `/docs/`).
+    pub fn change_touched(settings: &Settings, change: &Change, viewer_key: Option<&str>, index: &ItemIndex) -> bool {
+        let forms = viewer_key.map(|k| covers_of_key(k, settings.index_document.as_deref())).unwrap_or_default();
+        (0..forms.len()).any(|i| index.touches(forms.text(i), forms.is_wildcard(i)))
+            || settings.tags.tags_for(&change.key).iter().any(|t| index.exact.contains(t))
     }
 
     /// Every change with its viewer key (`None` for a change that only adds cache tags).
