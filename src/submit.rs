@@ -421,6 +421,19 @@ impl<C: CloudFront> Submitter<'_, C> {
             Some(l) => l,
             None => self.recent(&s.distribution_id, Scope::Since(earlier.create_time)).await?,
         };
+        // A tenant's list holds its own invalidations only. Whether its parent's clear the
+        // tenant's cache too is *unsettled*: those made on its known parent since count as a
+        // deploy as well (the safe side: at worst an invalidation more). They never answer.
+        let on_parent = match &s.distribution_id {
+            TargetId::Tenant(t) => match self.settings.parent_of.get(t) {
+                Some(p) => {
+                    let parent = TargetId::Distribution(p.clone());
+                    self.recent(&parent, Scope::Since(earlier.create_time)).await?
+                }
+                None => Vec::new(),
+            },
+            TargetId::Distribution(_) => Vec::new(),
+        };
         let mut candidate = earlier;
         for _ in 0..=later.len() {
             // Made after it: every other one of the same `CreateTime` or later. The list's order
@@ -431,7 +444,11 @@ impl<C: CloudFront> Submitter<'_, C> {
             // Any form or tag of any change touched counts: an invalidation that flushed only
             // `/docs/index.html` of `/docs`, `/docs/` and `/docs/index.html` still serves the
             // later deploy's content there, which a rollback must flush.
-            let deployed_again = after.iter().any(|i| s.any_touched(self.settings, &ItemIndex::new(&i.paths)));
+            let touches = |i: &Invalidation| s.any_touched(self.settings, &ItemIndex::new(&i.paths));
+            let deployed_again = after.iter().any(|i| touches(i))
+                || on_parent
+                    .iter()
+                    .any(|i| i.id != candidate.id && i.create_time >= candidate.create_time && touches(i));
             if !deployed_again && answers(s, &candidate) {
                 return Ok(Latest::Answer(candidate));
             }
@@ -1138,6 +1155,42 @@ mod tests {
             cf.advance(60);
             let rollback = deploy(&cfg, &cf, &site, "sha-A", true).await.unwrap();
             let rule = format!("B {before_ms} ms before A");
+            match &rollback {
+                Outcome::Created(i) | Outcome::Earlier(Some(i)) => {
+                    assert_eq!(i.id != a.id, redeploy, "{rule}: {rollback:?}")
+                }
+                other => panic!("{rule}: {other:?}"),
+            }
+        }
+    }
+
+    /// Rule: a tenant's rollback also counts as deployed again an invalidation made since on its
+    /// parent distribution, when `DISTRIBUTION_TENANTS` names the parent (whether the parent's
+    /// clear the tenant's cache is unsettled: the safe side). A sibling tenant's does not.
+    #[tokio::test]
+    async fn a_tenants_rollback_counts_its_known_parents_invalidations() {
+        let (tenant, sibling) = ("dt_x", "dt_y");
+        let routes = format!(r#"[{{"prefix": "", "distributions": ["{tenant}"]}}]"#);
+        let parents = format!("{D}/{tenant},{D}/{sibling}");
+        // (parent named, B invalidated on, a rollback to A is a new deploy?)
+        let cases = [(true, D, true), (true, sibling, false), (true, tenant, true), (false, D, false)];
+        for (named, b_on, redeploy) in cases {
+            let mut vars = vec![("ROUTES", routes.as_str())];
+            if named {
+                vars.push(("DISTRIBUTION_TENANTS", parents.as_str()));
+            }
+            let cfg = Config::from_pairs(&vars).unwrap();
+            let cf = MemoryCloudFront::new(&[D]);
+            cf.add_tenant(tenant, D);
+            cf.add_tenant(sibling, D);
+            cf.set_completion(|_| 5);
+            let site = deploy_keys(&["index.html"]);
+            let rule = format!("parent named {named}, B on {b_on}");
+            let Ok(Outcome::Created(a)) = deploy(&cfg, &cf, &site, "sha-A", true).await else { panic!("{rule}") };
+            cf.advance(60);
+            others(&cf, b_on, "aws-cli-B", &["/index.html"]).await;
+            cf.advance(60);
+            let rollback = deploy(&cfg, &cf, &site, "sha-A", true).await.unwrap();
             match &rollback {
                 Outcome::Created(i) | Outcome::Earlier(Some(i)) => {
                     assert_eq!(i.id != a.id, redeploy, "{rule}: {rollback:?}")

@@ -48,6 +48,9 @@ pub struct Settings {
     /// The distributions whose list may hold their tenants' invalidations (the submit step's
     /// concern, set by config.rs from the tenants it knows).
     pub tenant_parents: Parents,
+    /// `DISTRIBUTION_TENANTS`: each tenant's parent distribution, where known (the submit step's
+    /// concern: whether a parent's invalidations clear its tenants' caches too is unsettled).
+    pub parent_of: BTreeMap<crate::model::TenantId, crate::model::DistributionId>,
 }
 
 /// Which distributions may be the parent of a distribution tenant: those named in
@@ -533,6 +536,7 @@ mod tests {
             tags: var("TAGS").map(|t| TagRules::parse(&t).unwrap()).unwrap_or_default(),
             monthly_path_budget: None,
             tenant_parents: Parents::None,
+            parent_of: BTreeMap::new(),
         }
     }
 
