@@ -253,15 +253,6 @@ impl<'p> ItemIndex<'p> {
         index
     }
 
-    /// Whether an item (a path, a wildcard or a tag, as sent) is covered: the same item, or a
-    /// wildcard whose prefix starts it.
-    pub fn covers_item(&self, item: &str) -> bool {
-        match item.strip_suffix('*') {
-            Some(prefix) => self.covers(prefix, true),
-            None => self.covers(item, false),
-        }
-    }
-
     /// An exact cover is covered by the same item or a wildcard whose prefix starts it; a
     /// wildcard cover only by a wildcard at least as wide.
     fn covers(&self, text: &str, wildcard: bool) -> bool {
