@@ -165,6 +165,7 @@ impl Config {
             distribution_id,
             planner: Settings {
                 tenant_parents: possible_parents(&routes, &tenant_parents),
+                parent_of: tenant_parents.clone(),
                 routes,
                 index_document,
                 max_paths,

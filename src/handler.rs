@@ -687,11 +687,15 @@ mod tests {
     /// Rule: a rollback is a new deploy, a retry is not — an explicit request's own
     /// `caller_reference` sent again gets its earlier invalidation back while nothing made since
     /// covers its keys, and a new one (reported under the reference derived for it) once another
-    /// deploy has.
+    /// deploy has. Each request a second after the last: invalidations of the same `CreateTime`
+    /// count as made after each other (their order is not known).
     #[test]
     fn an_explicit_reference_sent_again_after_another_deploy_is_a_new_deploy() {
         let cf = MemoryCloudFront::new(&[D]);
-        let release = |r: &str| json!({"keys": ["index.html", "js/app.js"], "caller_reference": r}).to_string();
+        let release = |r: &str| {
+            cf.advance(1);
+            json!({"keys": ["index.html", "js/app.js"], "caller_reference": r}).to_string()
+        };
         let id = |out: &Value| out["invalidation_id"].as_str().unwrap().to_string();
         let first = response(run(&dist(), &cf, release("release-1.2").as_bytes(), "r1").unwrap());
         let retry = response(run(&dist(), &cf, release("release-1.2").as_bytes(), "r2").unwrap());

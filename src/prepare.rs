@@ -151,14 +151,18 @@ impl Submission<'_> {
         self.reference.origin != Origin::Changes || self.changes().any(|c| c.version.is_none())
     }
 
-    /// Whether `index` (an invalidation's items) covers any of its changes, by the rule that
-    /// decides "covered already" ([`planner::Request::change_covered`]); for given paths, any of
-    /// them.
-    pub fn any_covered(&self, settings: &Settings, index: &ItemIndex) -> bool {
+    /// Whether `index` (an invalidation's items) touches any request form or cache tag of any of
+    /// its changes ([`planner::Request::change_touched`]); for given paths, any of them.
+    pub fn any_touched(&self, settings: &Settings, index: &ItemIndex) -> bool {
         match &self.what {
-            What::Changes(r) => r.each_change().any(|(c, k)| planner::Request::change_covered(settings, c, k, index)),
-            What::Paths => self.plan.paths.iter().any(|p| index.covers_item(p)),
+            What::Changes(r) => r.each_change().any(|(c, k)| planner::Request::change_touched(settings, c, k, index)),
+            What::Paths => self.plan.paths.iter().any(|p| index.touches_item(p)),
         }
+    }
+
+    /// Whether it asks for changed keys (not paths given as they are).
+    pub fn is_keys(&self) -> bool {
+        matches!(self.what, What::Changes(_))
     }
 
     /// The same submission under another reference (a redeploy's, `reference::redeployed`).

@@ -104,8 +104,8 @@ pub fn is_ours(caller_reference: &str) -> bool {
 /// caller chose, even one starting `cfinv-`, is not: `cfinv cost` bills it to others, and the
 /// monthly path budget (`budget.rs`) does not count it.
 pub fn is_generated(caller_reference: &str) -> bool {
-    if let Some(name) = caller_reference.strip_prefix("sfn-") {
-        return (1..=80).contains(&name.chars().count());
+    if caller_reference.starts_with("sfn-") {
+        return is_workflows(caller_reference);
     }
     let Some(rest) = caller_reference.strip_prefix("cfinv-") else { return false };
     let (digest, at) = match rest.split_once('-') {
@@ -114,6 +114,12 @@ pub fn is_generated(caller_reference: &str) -> bool {
     };
     let hex = digest.len() == 40 && digest.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     hex && at.is_none_or(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Whether a CallerReference is the workflow's own, `sfn-<execution name>` (1 to 80 characters):
+/// it names one execution, whose keys never come back with other keys under it.
+pub fn is_workflows(caller_reference: &str) -> bool {
+    caller_reference.strip_prefix("sfn-").is_some_and(|name| (1..=80).contains(&name.chars().count()))
 }
 
 /// The one rule (see the module documentation).

@@ -250,7 +250,7 @@ impl<C: CloudFront> Submitter<'_, C> {
         // An earlier attempt of this request. A caller's reference reused for other keys is not
         // this request's: CloudFront's answer to the create says so.
         if let Some(inv) = self.attempt_of(s, &recent) {
-            if answers(s, inv) {
+            if answers(s, inv) || chains(s) {
                 let inv = match self.latest(s, inv.clone(), None).await? {
                     Latest::Answer(inv) => inv,
                     Latest::Redeploy(reference) => return Ok(Attempt::Redeployed(reference)),
@@ -318,15 +318,17 @@ impl<C: CloudFront> Submitter<'_, C> {
         let req = CreateRequest { target, caller_reference: &s.reference.value, paths: &plan.paths };
         let outcome = match self.cf.create_invalidation(req, self.deadline).await {
             // CloudFront returns the existing invalidation for a repeated reference with the
-            // same paths; a new one is always `InProgress`. An existing one older than the
-            // list read answers only if the keys were not deployed again since.
-            Ok(inv) if inv.status.is_completed() => match self.latest(s, inv, None).await? {
-                Latest::Answer(inv) => Outcome::Earlier(Some(inv)),
-                Latest::Redeploy(reference) => return Ok(Attempt::Redeployed(reference)),
-            },
+            // same paths, `Completed` or still `InProgress`; a new one is always `InProgress`.
+            // One made before this call answers only if the keys were not deployed again since.
             Ok(inv) => {
-                self.known.remember(d, &inv);
-                Outcome::Created(inv)
+                if !inv.status.is_completed() {
+                    self.known.remember(d, &inv);
+                }
+                let made = Made { recent: &recent, read, scope, started: now };
+                match self.judged(s, inv, made).await? {
+                    Ok(outcome) => outcome,
+                    Err(reference) => return Ok(Attempt::Redeployed(reference)),
+                }
             }
             Err(e @ Error::InvalidationBatchAlreadyExists { .. }) => match self.after_already_exists(s, e).await? {
                 Some(Latest::Answer(inv)) => Outcome::Earlier(Some(inv)),
@@ -347,7 +349,12 @@ impl<C: CloudFront> Submitter<'_, C> {
             // created it. Look once among those in progress before the caller retries.
             Err(e @ Error::CloudFront(_)) => match self.recent(target, Scope::InProgress).await {
                 Ok(r) => match self.attempt_of(s, &r) {
-                    Some(inv) => Outcome::Created(inv.clone()),
+                    Some(inv) => {
+                        match self.judged(s, inv.clone(), Made { recent: &recent, read, scope, started: now }).await? {
+                            Ok(outcome) => outcome,
+                            Err(reference) => return Ok(Attempt::Redeployed(reference)),
+                        }
+                    }
                     None => return Err(e),
                 },
                 Err(_) => return Err(e),
@@ -372,11 +379,8 @@ impl<C: CloudFront> Submitter<'_, C> {
         let read = self.recent(&s.distribution_id, Scope::All).await;
         let found = read.as_ref().map(|r| self.attempt_of(s, r));
         match found {
-            Ok(Some(inv)) if answers(s, inv) => {
-                let later: Vec<Invalidation> = read
-                    .as_ref()
-                    .map(|r| r.iter().take_while(|i| i.id != inv.id).cloned().collect())
-                    .unwrap_or_default();
+            Ok(Some(inv)) if answers(s, inv) || chains(s) => {
+                let later = read.as_deref().map(<[Invalidation]>::to_vec).unwrap_or_default();
                 self.latest(s, inv.clone(), Some(later)).await.map(Some)
             }
             Ok(Some(_)) => Err(e),
@@ -391,18 +395,19 @@ impl<C: CloudFront> Submitter<'_, C> {
     /// Whether `earlier` (an invalidation of this request's reference, which covers it) still
     /// answers it: a rollback is a new deploy, a retry is not. A reference that may come back
     /// with a later deploy of the same keys ([`Submission::reusable_reference`]: a deploy's id, a
-    /// caller's own) answers only while no invalidation created after it covers any of its keys
-    /// (by the rule of "covered already"): one that does means those keys were deployed again
-    /// since, and re-running the earlier deploy puts its content back, which the earlier
-    /// invalidation, made before, does not flush. Then the request is a new deploy, under
+    /// caller's own) answers only while it covers the request and no invalidation created after
+    /// it touches any request form or cache tag of any of its changes
+    /// ([`Submission::any_touched`]): one that does means those keys were deployed again since,
+    /// and re-running the earlier deploy puts its content back, which the earlier invalidation,
+    /// made before, does not flush. Then the request is a new deploy, under
     /// [`reference::redeployed`] of the earlier one: found among those made after it, it is the
     /// answer by the same rule (a retry of the rollback), else it is made. Anyone's invalidation
     /// counts, so the safe side of an unknown one is a new invalidation.
     ///
-    /// `later`: what was made after `earlier`, newest first, when already read; else it is read
-    /// (back to `earlier`'s `CreateTime`: CloudFront's clock on both sides, so no margin). A list
-    /// that cannot be read
-    /// fails the request (the caller retries): nothing says whether it is a retry or a rollback.
+    /// `later`: a read that holds everything made since `earlier`, newest first, when there is
+    /// one; else it is read (back to `earlier`'s `CreateTime`: CloudFront's clock on both sides,
+    /// so no margin). A list that cannot be read fails the request (the caller retries): nothing
+    /// says whether it is a retry or a rollback.
     async fn latest(
         &self,
         s: &Submission<'_>,
@@ -416,15 +421,34 @@ impl<C: CloudFront> Submitter<'_, C> {
             Some(l) => l,
             None => self.recent(&s.distribution_id, Scope::Since(earlier.create_time)).await?,
         };
+        // A tenant's list holds its own invalidations only. Whether its parent's clear the
+        // tenant's cache too is *unsettled*: those made on its known parent since count as a
+        // deploy as well (the safe side: at worst an invalidation more). They never answer.
+        let on_parent = match &s.distribution_id {
+            TargetId::Tenant(t) => match self.settings.parent_of.get(t) {
+                Some(p) => {
+                    let parent = TargetId::Distribution(p.clone());
+                    self.recent(&parent, Scope::Since(earlier.create_time)).await?
+                }
+                None => Vec::new(),
+            },
+            TargetId::Distribution(_) => Vec::new(),
+        };
         let mut candidate = earlier;
         for _ in 0..=later.len() {
-            // Made after it: listed before it (the list is newest first, which also orders those
-            // of the same `CreateTime`), or all of the same time or later when it is not listed.
-            let after: Vec<&Invalidation> = match later.iter().position(|i| i.id == candidate.id) {
-                Some(at) => later[..at].iter().collect(),
-                None => later.iter().filter(|i| i.create_time >= candidate.create_time).collect(),
-            };
-            let deployed_again = after.iter().any(|i| s.any_covered(self.settings, &ItemIndex::new(&i.paths)));
+            // Made after it: every other one of the same `CreateTime` or later. The list's order
+            // among those of the same time is not documented, so one of the same time counts as
+            // after it (the safe side: at worst an invalidation more).
+            let after: Vec<&Invalidation> =
+                later.iter().filter(|i| i.id != candidate.id && i.create_time >= candidate.create_time).collect();
+            // Any form or tag of any change touched counts: an invalidation that flushed only
+            // `/docs/index.html` of `/docs`, `/docs/` and `/docs/index.html` still serves the
+            // later deploy's content there, which a rollback must flush.
+            let touches = |i: &Invalidation| s.any_touched(self.settings, &ItemIndex::new(&i.paths));
+            let deployed_again = after.iter().any(|i| touches(i))
+                || on_parent
+                    .iter()
+                    .any(|i| i.id != candidate.id && i.create_time >= candidate.create_time && touches(i));
             if !deployed_again && answers(s, &candidate) {
                 return Ok(Latest::Answer(candidate));
             }
@@ -435,6 +459,33 @@ impl<C: CloudFront> Submitter<'_, C> {
             }
         }
         Ok(Latest::Redeploy(reference::redeployed(&candidate.caller_reference)))
+    }
+
+    /// What CloudFront handed back for the request's reference (or a lost answer's look found),
+    /// judged: made by this call (or a concurrent attempt of the same request) is `Created`; made
+    /// before it ([`made_before`]) is an earlier invalidation, which answers only by
+    /// [`Submitter::latest`] — `Created` still when it answers with the same one (in progress),
+    /// `Earlier` with the chain's link it ends at, or `Err` with the redeploy's reference.
+    async fn judged(
+        &self,
+        s: &Submission<'_>,
+        inv: Invalidation,
+        made: Made<'_>,
+    ) -> Result<Result<Outcome, String>, Error> {
+        if !made_before(&inv, &made) {
+            return Ok(Ok(Outcome::Created(inv)));
+        }
+        // The read holds everything made after `inv` only when it is listed in a read that stops at
+        // a time, not at the first completed page; else `latest` reads it.
+        let whole = matches!(made.scope, Scope::Since(_) | Scope::All);
+        let later = (whole && made.recent.iter().any(|i| i.id == inv.id)).then(|| made.recent.to_vec());
+        let completed = inv.status.is_completed();
+        let id = inv.id.clone();
+        Ok(match self.latest(s, inv, later).await? {
+            Latest::Answer(a) if a.id == id && !completed => Ok(Outcome::Created(a)),
+            Latest::Answer(a) => Ok(Outcome::Earlier(Some(a))),
+            Latest::Redeploy(reference) => Err(reference),
+        })
     }
 
     /// The invalidation among `recent` (read from the submission's target) that an earlier
@@ -601,6 +652,48 @@ fn part_that_fits<'i>(
 /// keys, a mistake CloudFront's answer reports).
 fn answers(s: &Submission<'_>, inv: &Invalidation) -> bool {
     s.reference.origin == Origin::Changes || s.covered_by(&inv.paths)
+}
+
+/// Whether an invalidation of the request's reference that does not cover it moves on to the next
+/// link of the redeploy chain ([`Submitter::latest`]) instead of failing: a keys request under a
+/// reference that comes back. A rollback's keys often differ from the deploy's: a later deploy
+/// added `new.html`, and re-running the old deploy's `sync --delete` deletes it, so the old
+/// invalidation does not cover the rollback's keys, and it is a new deploy all the same. Not the
+/// workflow's own reference: it names one execution, so other keys under it are a mistake, which
+/// CloudFront's `InvalidationBatchAlreadyExists` reports.
+fn chains(s: &Submission<'_>) -> bool {
+    s.is_keys() && s.reusable_reference() && !reference::is_workflows(&s.reference.value)
+}
+
+/// What an attempt knew before its create, to tell an invalidation CloudFront hands back for the
+/// reference from one the create made.
+struct Made<'r> {
+    /// The list read before the create (empty when not `read`).
+    recent: &'r [Invalidation],
+    read: bool,
+    scope: Scope,
+    /// The attempt's start on CloudFront's clock (as near as this side knows it).
+    started: SystemTime,
+}
+
+/// Whether `inv`, handed back for the request's reference, was made before this attempt: it is
+/// `Completed`, or it was in the list read before the create. Not listed although the read holds
+/// every invalidation in progress from its scope on, it was made after the read (by this call or a
+/// concurrent attempt of the same request). Without a read, its `CreateTime` decides: more than
+/// [`CLOCK_MARGIN`] before the attempt's start (whether the clocks differ by more is *unsettled*;
+/// a rollback within that margin of the earlier invalidation, with the list unreadable, is then
+/// taken as new).
+fn made_before(inv: &Invalidation, made: &Made<'_>) -> bool {
+    if inv.status.is_completed() || made.recent.iter().any(|i| i.id == inv.id) {
+        return true;
+    }
+    if made.read {
+        return match made.scope {
+            Scope::Since(t) => inv.create_time < t,
+            Scope::SinceAndInProgress(_) | Scope::InProgress | Scope::All => false,
+        };
+    }
+    inv.create_time.checked_add(CLOCK_MARGIN).is_some_and(|t| t < made.started)
 }
 
 /// What is left of a submission once the changes covered already are dropped.
@@ -891,5 +984,219 @@ mod tests {
         assert!(matches!(held.outcome, Outcome::Held { refused: true, .. }), "{:?}", held.outcome);
         let looks = LOOKS_IN_AN_UNCHANGED_ROOM;
         assert_eq!((held.refusals, cf.quota_refusals()), (looks, looks));
+    }
+
+    /// Submits `keys` under a deploy id: as `cfinv invalidate --caller-reference ID` gives it (the
+    /// caller's reference, the id as token) with `caller`, else a reference derived from the keys
+    /// and the id (a keys request without versions).
+    async fn deploy(
+        cfg: &Config,
+        cf: &MemoryCloudFront,
+        keys: &[Change],
+        id: &str,
+        caller: bool,
+    ) -> Result<Outcome, Error> {
+        let known = Known::new();
+        let submitter = Submitter { cf, known: &known, settings: &cfg.planner, deadline: None, now: None };
+        let routing = crate::planner::Routing::Keys { distribution_id: None };
+        let asked = crate::prepare::Asked::Changes { changes: keys, routing };
+        let given = caller.then_some(id);
+        let prepared = crate::prepare::prepare(&cfg.planner, asked, given, Token::Fixed(id), false)?;
+        submitter.submit(&prepared.submissions[0]).await.map(|s| s.outcome)
+    }
+
+    /// Another tool's invalidation of `paths` on `on`, now.
+    async fn others(cf: &MemoryCloudFront, on: &str, reference: &str, paths: &[&str]) {
+        let target = TargetId::parse(on).unwrap();
+        let paths: Vec<String> = paths.iter().map(|p| p.to_string()).collect();
+        cf.create_invalidation(CreateRequest { target: &target, caller_reference: reference, paths: &paths }, None)
+            .await
+            .unwrap();
+    }
+
+    /// Rule: "deployed again" is any later invalidation that touches any request form or cache
+    /// tag of any change — not only one that covers every form. Deploy A of `docs/index.html` is
+    /// invalidated as `/docs`, `/docs/` and `/docs/index.html`; another tool's deploy B flushing
+    /// one of them leaves B's content there until the rollback to A is invalidated again.
+    #[tokio::test]
+    async fn a_later_invalidation_of_any_form_or_tag_is_a_redeploy() {
+        let tags = r##"{"docs/*": "#docs"}"##;
+        // (B's paths, a rollback to A is a new deploy?)
+        let cases: &[(&[&str], bool)] = &[
+            (&["/docs/index.html"], true),
+            (&["/docs/"], true),
+            (&["/docs"], true),
+            (&["/d*"], true),
+            (&["#docs"], true),
+            (&["/docs/index.html", "/docs/", "/docs"], true),
+            (&["/about.html"], false),
+            (&["/docs/other.html"], false),
+        ];
+        for &(b_paths, redeploy) in cases {
+            for caller in [false, true] {
+                let rule = format!("B invalidated {b_paths:?}, caller's reference {caller}");
+                let vars = [("DISTRIBUTION_ID", D), ("INDEX_DOCUMENT", "index.html"), ("TAGS", tags)];
+                let cfg = Config::from_pairs(&vars).unwrap();
+                let cf = MemoryCloudFront::new(&[D]);
+                cf.set_completion(|_| 5);
+                let site = deploy_keys(&["docs/index.html"]);
+                let Ok(Outcome::Created(a)) = deploy(&cfg, &cf, &site, "sha-A", caller).await else { panic!("{rule}") };
+                cf.advance(60);
+                others(&cf, D, "aws-cli-B", b_paths).await;
+                cf.advance(60);
+                let rollback = deploy(&cfg, &cf, &site, "sha-A", caller).await.unwrap();
+                match (&rollback, redeploy) {
+                    (Outcome::Created(i), true) => assert_ne!(i.id, a.id, "{rule}"),
+                    (Outcome::Earlier(Some(i)), false) => assert_eq!(i.id, a.id, "{rule}"),
+                    _ => panic!("{rule}: {rollback:?}"),
+                }
+            }
+        }
+    }
+
+    /// Rule: an invalidation CloudFront hands back for the reference while it is still in
+    /// progress, made before this call, is an earlier one and answers only by the same rule —
+    /// also when the list read did not find it: a caller's reference on a distribution that may
+    /// have tenants (not looked for there), or a list that could not be read. A quick rollback
+    /// (A, B, A again within A's run time) gets a new invalidation; a retry gets A back.
+    #[tokio::test]
+    async fn an_earlier_invalidation_still_in_progress_answers_only_if_not_deployed_again() {
+        // (case, DISTRIBUTION_TENANTS, list reads that fail before the rollback, deploy B between?)
+        let tenants = format!("{D}/dt_x");
+        let cases = [
+            ("tenant parent, rollback", Some(&tenants), 0, true),
+            ("tenant parent, retry", Some(&tenants), 0, false),
+            ("list unreadable, rollback", None, 2, true),
+            ("list unreadable, retry", None, 2, false),
+        ];
+        for (rule, parents, failures, b_between) in cases {
+            let mut vars = vec![("DISTRIBUTION_ID", D)];
+            if let Some(p) = parents {
+                vars.push(("DISTRIBUTION_TENANTS", p));
+            }
+            let cfg = Config::from_pairs(&vars).unwrap();
+            let cf = MemoryCloudFront::new(&[D]);
+            cf.add_tenant("dt_x", D);
+            cf.set_completion(|_| 600);
+            let site = deploy_keys(&["index.html"]);
+            let Ok(Outcome::Created(a)) = deploy(&cfg, &cf, &site, "release-1.2", true).await else { panic!("{rule}") };
+            cf.advance(20);
+            if b_between {
+                deploy(&cfg, &cf, &site, "release-1.3", true).await.unwrap();
+                cf.advance(20);
+            }
+            for _ in 0..failures {
+                cf.script(crate::cloudfront::memory::Op::List, Error::CloudFront("transient".into()));
+            }
+            let before = cf.invalidation_count();
+            let again = deploy(&cfg, &cf, &site, "release-1.2", true).await.unwrap();
+            match &again {
+                Outcome::Created(i) | Outcome::Earlier(Some(i)) => {
+                    assert_eq!(i.id == a.id, !b_between, "{rule}: {again:?}");
+                    assert_eq!(cf.invalidation_count(), before + usize::from(b_between), "{rule}");
+                }
+                other => panic!("{rule}: {other:?}"),
+            }
+        }
+    }
+
+    /// Rule: a rollback whose keys differ from the deploy's is a new deploy, not an error. B
+    /// added `new.html`; re-running A's `sync --delete` deletes it, so the rollback's keys are
+    /// A's plus `new.html`, which A's invalidation does not cover: under a caller's reference
+    /// (cfinv's `--caller-reference`) it moves on to the next link of the chain, which its retry
+    /// finds; under a reference derived from the keys it is another reference anyway.
+    #[tokio::test]
+    async fn a_rollback_with_other_keys_than_the_deploy_is_a_new_deploy() {
+        let cfg = Config::from_pairs(&[("DISTRIBUTION_ID", D)]).unwrap();
+        for caller in [true, false] {
+            let cf = MemoryCloudFront::new(&[D]);
+            cf.set_completion(|_| 5);
+            let (a_keys, b_keys) = (deploy_keys(&["index.html"]), deploy_keys(&["index.html", "new.html"]));
+            // (step, id, keys, a new invalidation?)
+            let steps: &[(&str, &str, &[Change], bool)] = &[
+                ("deploy A", "sha-A", &a_keys, true),
+                ("deploy B adds new.html", "sha-B", &b_keys, true),
+                ("rollback to A deletes new.html", "sha-A", &b_keys, true),
+                ("the rollback retried", "sha-A", &b_keys, false),
+            ];
+            let mut last: Option<Invalidation> = None;
+            for (rule, id, keys, new) in steps {
+                cf.advance(60);
+                let before = cf.invalidation_count();
+                let got = deploy(&cfg, &cf, keys, id, caller).await;
+                let rule = format!("{rule}, caller's reference {caller}");
+                match (got, new) {
+                    (Ok(Outcome::Created(i)), true) => last = Some(i),
+                    (Ok(Outcome::Earlier(Some(i))), false) => {
+                        assert_eq!(Some(&i.id), last.as_ref().map(|l| &l.id), "{rule}");
+                        assert_eq!(cf.invalidation_count(), before, "{rule}");
+                    }
+                    (got, _) => panic!("{rule}: {got:?}"),
+                }
+            }
+        }
+    }
+
+    /// Rule: the list's order among invalidations of the same `CreateTime` is not trusted: one
+    /// made in the same instant as the earlier invalidation counts as made after it (the safe
+    /// side), one made a second before it does not.
+    #[tokio::test]
+    async fn an_invalidation_of_the_same_time_counts_as_after() {
+        let cfg = Config::from_pairs(&[("DISTRIBUTION_ID", D)]).unwrap();
+        // (B's time before A's, in ms; a rollback to A is a new deploy?)
+        for (before_ms, redeploy) in [(0, true), (1000, false)] {
+            let cf = MemoryCloudFront::new(&[D]);
+            cf.set_completion(|_| 5);
+            let site = deploy_keys(&["index.html"]);
+            cf.set_now_ms(100_000 - before_ms);
+            others(&cf, D, "aws-cli-B", &["/index.html"]).await;
+            cf.set_now_ms(100_000);
+            let Ok(Outcome::Created(a)) = deploy(&cfg, &cf, &site, "sha-A", true).await else { panic!() };
+            cf.advance(60);
+            let rollback = deploy(&cfg, &cf, &site, "sha-A", true).await.unwrap();
+            let rule = format!("B {before_ms} ms before A");
+            match &rollback {
+                Outcome::Created(i) | Outcome::Earlier(Some(i)) => {
+                    assert_eq!(i.id != a.id, redeploy, "{rule}: {rollback:?}")
+                }
+                other => panic!("{rule}: {other:?}"),
+            }
+        }
+    }
+
+    /// Rule: a tenant's rollback also counts as deployed again an invalidation made since on its
+    /// parent distribution, when `DISTRIBUTION_TENANTS` names the parent (whether the parent's
+    /// clear the tenant's cache is unsettled: the safe side). A sibling tenant's does not.
+    #[tokio::test]
+    async fn a_tenants_rollback_counts_its_known_parents_invalidations() {
+        let (tenant, sibling) = ("dt_x", "dt_y");
+        let routes = format!(r#"[{{"prefix": "", "distributions": ["{tenant}"]}}]"#);
+        let parents = format!("{D}/{tenant},{D}/{sibling}");
+        // (parent named, B invalidated on, a rollback to A is a new deploy?)
+        let cases = [(true, D, true), (true, sibling, false), (true, tenant, true), (false, D, false)];
+        for (named, b_on, redeploy) in cases {
+            let mut vars = vec![("ROUTES", routes.as_str())];
+            if named {
+                vars.push(("DISTRIBUTION_TENANTS", parents.as_str()));
+            }
+            let cfg = Config::from_pairs(&vars).unwrap();
+            let cf = MemoryCloudFront::new(&[D]);
+            cf.add_tenant(tenant, D);
+            cf.add_tenant(sibling, D);
+            cf.set_completion(|_| 5);
+            let site = deploy_keys(&["index.html"]);
+            let rule = format!("parent named {named}, B on {b_on}");
+            let Ok(Outcome::Created(a)) = deploy(&cfg, &cf, &site, "sha-A", true).await else { panic!("{rule}") };
+            cf.advance(60);
+            others(&cf, b_on, "aws-cli-B", &["/index.html"]).await;
+            cf.advance(60);
+            let rollback = deploy(&cfg, &cf, &site, "sha-A", true).await.unwrap();
+            match &rollback {
+                Outcome::Created(i) | Outcome::Earlier(Some(i)) => {
+                    assert_eq!(i.id != a.id, redeploy, "{rule}: {rollback:?}")
+                }
+                other => panic!("{rule}: {other:?}"),
+            }
+        }
     }
 }

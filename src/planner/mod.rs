@@ -48,6 +48,9 @@ pub struct Settings {
     /// The distributions whose list may hold their tenants' invalidations (the submit step's
     /// concern, set by config.rs from the tenants it knows).
     pub tenant_parents: Parents,
+    /// `DISTRIBUTION_TENANTS`: each tenant's parent distribution, where known (the submit step's
+    /// concern: whether a parent's invalidations clear its tenants' caches too is unsettled).
+    pub parent_of: BTreeMap<crate::model::TenantId, crate::model::DistributionId>,
 }
 
 /// Which distributions may be the parent of a distribution tenant: those named in
@@ -250,19 +253,27 @@ impl<'p> ItemIndex<'p> {
         index
     }
 
-    /// Whether an item (a path, a wildcard or a tag, as sent) is covered: the same item, or a
-    /// wildcard whose prefix starts it.
-    pub fn covers_item(&self, item: &str) -> bool {
-        match item.strip_suffix('*') {
-            Some(prefix) => self.covers(prefix, true),
-            None => self.covers(item, false),
-        }
-    }
-
     /// An exact cover is covered by the same item or a wildcard whose prefix starts it; a
     /// wildcard cover only by a wildcard at least as wide.
     fn covers(&self, text: &str, wildcard: bool) -> bool {
         (!wildcard && self.exact.contains(text)) || self.prefixes.iter().any(|p| text.starts_with(p))
+    }
+
+    /// Whether an item (a path, a wildcard or a tag, as sent) shares a request with these items:
+    /// one covers it, or it is a wildcard that covers one of them.
+    pub fn touches_item(&self, item: &str) -> bool {
+        match item.strip_suffix('*') {
+            Some(prefix) => self.touches(prefix, true),
+            None => self.touches(item, false),
+        }
+    }
+
+    /// [`ItemIndex::covers`], or for a wildcard cover also an item it covers.
+    fn touches(&self, text: &str, wildcard: bool) -> bool {
+        self.covers(text, wildcard)
+            || (wildcard
+                && (self.exact.iter().any(|e| e.starts_with(text))
+                    || self.prefixes.iter().any(|p| p.starts_with(text))))
     }
 }
 
@@ -273,6 +284,16 @@ impl<'c> Request<'c> {
         let forms = viewer_key.map(|k| covers_of_key(k, settings.index_document.as_deref())).unwrap_or_default();
         (0..forms.len()).all(|i| index.covers(forms.text(i), forms.is_wildcard(i)))
             && settings.tags.tags_for(&change.key).iter().all(|t| index.exact.contains(t))
+    }
+
+    /// Whether `index` touches any request form of one routed change or any cache tag it adds
+    /// ([`ItemIndex::touches_item`]): the rule of [`Request::change_covered`] with "any" for
+    /// "every", by which an invalidation flushed some of the change's content (a deploy of the key
+    /// by another tool that invalidated `/docs/index.html` only, not `/docs/`).
+    pub fn change_touched(settings: &Settings, change: &Change, viewer_key: Option<&str>, index: &ItemIndex) -> bool {
+        let forms = viewer_key.map(|k| covers_of_key(k, settings.index_document.as_deref())).unwrap_or_default();
+        (0..forms.len()).any(|i| index.touches(forms.text(i), forms.is_wildcard(i)))
+            || settings.tags.tags_for(&change.key).iter().any(|t| index.exact.contains(t))
     }
 
     /// Every change with its viewer key (`None` for a change that only adds cache tags).
@@ -506,6 +527,7 @@ mod tests {
             tags: var("TAGS").map(|t| TagRules::parse(&t).unwrap()).unwrap_or_default(),
             monthly_path_budget: None,
             tenant_parents: Parents::None,
+            parent_of: BTreeMap::new(),
         }
     }
 
