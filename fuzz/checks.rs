@@ -216,7 +216,8 @@ pub fn aws_cli(data: &[u8]) {
     assert!(read.changes.is_empty() || read.recognised, "changes from text not recognised as the CLI's");
     for key in text.split(['\n', '\r']).filter(|k| !k.is_empty() && k.len() <= MAX_KEY_BYTES).take(20) {
         let line = format!("delete: s3://my-site/{key}");
-        let exact = aws_cli::transfers(&format!("{line}\n"));
+        let unpadded = format!("{line}\n");
+        let exact = aws_cli::transfers(&unpadded);
         let keys: Vec<&str> = exact.changes.iter().map(|t| t.key).collect();
         assert_eq!(keys, [key], "an unpadded line gives its key exactly: {line:?}");
 
