@@ -626,13 +626,15 @@ mod tests {
     /// is no plan, and the usual one is made instead.
     #[test]
     fn a_thrifty_plan_merges_sections_but_never_flushes_everything() {
+        /// (what, changes, wildcards to spend, the thrifty plan or `None`).
+        type Case<'a> = (&'a str, &'a [Change], usize, Option<&'a [&'a str]>);
         let settings = cfg(&[("DISTRIBUTION_ID", "E1")]);
         let two = keys(None, &["index.html", "css/site.css"]);
         let many: Vec<String> =
             ["docs", "blog", "shop"].iter().flat_map(|s| (0..20).map(move |i| format!("{s}/p{i}.html"))).collect();
         let many = keys(None, &many.iter().map(String::as_str).collect::<Vec<_>>());
         #[rustfmt::skip]
-        let cases: &[(&str, &[Change], usize, Option<&[&str]>)] = &[
+        let cases: &[Case] = &[
             ("two files, one wildcard to spend",   &two,  1,  None),
             ("two files, two wildcards to spend",  &two,  2,  None),
             ("many files, one wildcard to spend",  &many, 1,  None),
