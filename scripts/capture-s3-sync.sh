@@ -23,6 +23,9 @@
 #   sync-delete-many.txt  `--delete` after page.html was removed from 20 sections (and each
 #                    section's index.html changed): many padded delete: lines, each of which must
 #                    give its exact key (no wildcard for the padding).
+#   sync-delete-i18n.txt  `--delete` after pages with accented names (über, été, año, ação, öl)
+#                    were removed from 5 sections (and each index.html changed): padded delete:
+#                    lines longer in bytes than in characters, padded by the CLI in characters.
 # Run: scripts/capture-s3-sync.sh   (then review `git diff --stat cfinv/tests/fixtures/aws-s3`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -96,6 +99,20 @@ for i in $(seq 1 20); do
   fill "sections/sec$i/index.html" j
 done
 aws s3 sync sections/ s3://my-sections/ --delete >"$out/sync-delete-many.txt"
+
+aws s3 mb s3://my-i18n >/dev/null
+mkdir -p i18n
+for lang in de fr es pt sv; do
+  mkdir -p "i18n/$lang"
+  fill "i18n/$lang/index.html" i
+  for name in über été año ação öl; do fill "i18n/$lang/$name.html" p; done
+done
+aws s3 sync i18n/ s3://my-i18n/ >/dev/null
+for lang in de fr es pt sv; do
+  rm i18n/$lang/*.html
+  fill "i18n/$lang/index.html" j
+done
+aws s3 sync i18n/ s3://my-i18n/ --delete >"$out/sync-delete-i18n.txt"
 
 cd "$repo"
 ls -l "$out"

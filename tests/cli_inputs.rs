@@ -117,6 +117,22 @@ async fn a_real_sync_delete_of_many_sections_invalidates_exact_paths() {
     assert_eq!(paths.len(), 80);
 }
 
+/// Rule: the padded `delete:` lines of a real `aws s3 sync --delete` of pages with accented names
+/// (padded by the CLI in characters, not bytes) give exact paths, never a wildcard for the padding.
+#[tokio::test]
+async fn a_real_sync_delete_of_accented_names_invalidates_exact_paths() {
+    let moto = Moto::start(&["--complete-after", "-1"]);
+    let d = moto.distributions[0].clone();
+    let log = fixture("sync-delete-i18n.txt");
+    let out = cfinv(&moto, &[], &["invalidate", "--json", "--from", log.to_str().unwrap()], "");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json()["keys_in"], 30);
+    let paths = all_paths(&moto, &d).await;
+    assert!(paths.iter().all(|p| !p.ends_with('*')), "no wildcard: {paths:?}");
+    // Each section: its folder's three forms and its five removed pages.
+    assert_eq!(paths.len(), 40, "{paths:?}");
+}
+
 /// Rule: a refused ListInvalidations is said on standard error, one line, with what was skipped
 /// and the permission that restores it; the invalidation is created all the same; `-q` silences it.
 #[tokio::test]

@@ -378,6 +378,29 @@ mod tests {
         assert!(padded >= 10, "the capture holds padded delete: lines ({padded})");
     }
 
+    /// Rule: the CLI pads to the progress line's length in characters, not bytes: a `sync
+    /// --delete` of pages with accented names (über, été, año, ação, öl in 5 sections) gives every
+    /// key exactly, padded lines included, never a key with the padding.
+    #[test]
+    fn a_real_sync_delete_of_accented_names_gives_the_exact_keys() {
+        let text = fixture("sync-delete-i18n.txt");
+        let r = read(&[], Some(("f", &text)), Format::Auto, None).unwrap();
+        let mut got: Vec<_> = keys(&r).into_iter().map(|(b, k, kind)| (b.unwrap(), k.to_string(), kind)).collect();
+        got.sort();
+        let mut want: Vec<_> = ["de", "es", "fr", "pt", "sv"]
+            .into_iter()
+            .flat_map(|lang| {
+                let removed = ["über", "été", "año", "ação", "öl"]
+                    .map(|name| ("my-i18n", format!("{lang}/{name}.html"), ChangeKind::Removed));
+                std::iter::once(("my-i18n", format!("{lang}/index.html"), ChangeKind::Created)).chain(removed)
+            })
+            .collect();
+        want.sort();
+        assert_eq!(got, want);
+        let padded = text.split(['\n', '\r']).filter(|l| l.starts_with("delete: ") && l.ends_with(' ')).count();
+        assert!(padded >= 10, "the capture holds padded delete: lines ({padded})");
+    }
+
     /// Rule: what the sync uploaded is planned as the Lambda plans it, so the home page and the
     /// folder pages are invalidated (the padding once made `index.html␠␠␠` `/index.html*` and no `/`).
     #[test]

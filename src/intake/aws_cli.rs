@@ -22,7 +22,8 @@
 //! - **Padding.** While a transfer is under way the CLI keeps a progress line on screen, ended by
 //!   `\r` so that the next line overwrites it. The line that overwrites it (a transfer, a failure,
 //!   a warning, another progress line) is left-justified with trailing spaces to the progress
-//!   line's full length, so no character of the old line shows through; after a transfer line
+//!   line's full length in characters (Python's `str.ljust`, so a line holding `ü` is longer in
+//!   bytes), so no character of the old line shows through; after a transfer line
 //!   (ended by `\n`) nothing needs overwriting, so the next line is not padded. The same bytes go
 //!   to a file or a pipe. So a transfer line can be padded only when the line just before it is a
 //!   progress line, and then only up to that line's length: a line of exactly that length may end
@@ -72,7 +73,9 @@ pub struct Transfers<'a> {
 /// The objects an AWS CLI transfer output changed, read as the module doc says.
 pub fn transfers(text: &str) -> Transfers<'_> {
     let mut out = Transfers::default();
-    // The progress line the current line overwrites: its length (without the `\r`).
+    // The progress line the current line overwrites: its length in characters (without the `\r`).
+    // The CLI pads with Python's `str.ljust`, which counts characters, not bytes: a padded line
+    // holding `ü` is one byte longer than its progress line.
     let mut overwrites: Option<usize> = None;
     let mut rest = text;
     while !rest.is_empty() {
@@ -85,10 +88,10 @@ pub fn transfers(text: &str) -> Transfers<'_> {
             if ending == Some('\r') && rest.starts_with('\n') {
                 rest = &rest[1..];
             } else {
-                overwrites = Some(l.len());
+                overwrites = Some(l.chars().count());
             }
         }
-        let padded = padded_to == Some(l.len());
+        let padded = padded_to == Some(l.chars().count());
         match line(l, padded) {
             Line::Changes(cs) => {
                 out.recognised = true;
@@ -297,6 +300,10 @@ mod tests {
              vec![("b", "a", Removed), ("b", "k  ", Removed)]),
             // Not of the progress line's length: not padded.
             (format!("{progress}\rdelete: s3://b/k  \n"), vec![("b", "k  ", Removed)]),
+            // Padded to the progress line's length in characters (Python's `str.ljust`, as
+            // `format!` pads): a key holding `ü` or `é` is read without its padding all the same.
+            (format!("{progress}\r{}\n{progress}\r{}\n", pad("delete: s3://b/de/über.html"), pad("delete: s3://b/fr/été.html")),
+             vec![("b", "de/über.html", Removed), ("b", "fr/été.html", Removed)]),
             // CRLF line endings are line endings, not progress lines.
             ("delete: s3://b/a\r\ndelete: s3://b/k  \r\n".to_string(), vec![("b", "a", Removed), ("b", "k  ", Removed)]),
         ];

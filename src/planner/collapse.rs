@@ -49,12 +49,22 @@ impl Budget {
     /// (`budget.rs`): at most as many paths as wildcards may be spent, so that neighbours merge
     /// into wildcards (each billed as one path, covering more objects than changed) where more
     /// exact paths than that would be billed. With no wildcard to spend, unchanged: exact paths
-    /// are still used. A plan is only ever narrowed to fit, never left uncovering a change.
+    /// are still used. A plan is only ever narrowed to fit, never left uncovering a change. A
+    /// thrifty plan that reaches `/*` is no plan ([`super::Request::fit`] gives `None`, and the
+    /// usual plan is made instead): flushing the whole cache to save a few billed paths is not the
+    /// trade the budget is for.
     pub fn thrifty(self) -> Self {
         if self.max_wildcards == 0 {
             return self;
         }
         Budget { max_paths: self.max_paths.min(self.max_wildcards), ..self }
+    }
+
+    /// Whether this is a thrifty budget ([`Budget::thrifty`]) narrower than the usual one: fewer
+    /// paths than its exact room, which only the thrifty cut gives (the usual budget allows at
+    /// least as many paths as exact paths).
+    pub fn is_narrowed_thrifty(&self) -> bool {
+        self.max_paths < self.max_exact
     }
 
     /// Whether `paths` (non-empty) fit.

@@ -197,6 +197,11 @@ impl Request<'_> {
             let covers = collapse::collapse(self.covers.clone(), for_paths);
             covers.paths()
         };
+        if budget.is_narrowed_thrifty() && paths.iter().any(|p| p == "/*") {
+            // Fewest billed paths never means the whole cache: the usual plan is made instead
+            // (and is `/*` only when the usual budget needs it too).
+            return None;
+        }
         let crate::model::PathCounts { exact: exact_paths, wildcards } = crate::model::PathCounts::of(&paths);
         paths.extend(self.tags.iter().map(|t| t.to_string()));
         if !budget.holds(&paths) {
@@ -636,6 +641,40 @@ mod tests {
         )
         .unwrap();
         assert_eq!(paths(&p), vec![("E9", vec!["/a"])]);
+    }
+
+    /// Rule: under the monthly budget (a thrifty cut to as many paths as wildcards may be spent)
+    /// changes merge into section wildcards, never into `/*`: a thrifty plan that would be `/*`
+    /// is no plan, and the usual one is made instead.
+    #[test]
+    fn a_thrifty_plan_merges_sections_but_never_flushes_everything() {
+        /// (what, changes, wildcards to spend, the thrifty plan or `None`).
+        type Case<'a> = (&'a str, &'a [Change], usize, Option<&'a [&'a str]>);
+        let settings = cfg(&[("DISTRIBUTION_ID", "E1")]);
+        let two = keys(None, &["index.html", "css/site.css"]);
+        let many: Vec<String> =
+            ["docs", "blog", "shop"].iter().flat_map(|s| (0..20).map(move |i| format!("{s}/p{i}.html"))).collect();
+        let many = keys(None, &many.iter().map(String::as_str).collect::<Vec<_>>());
+        #[rustfmt::skip]
+        let cases: &[Case] = &[
+            ("two files, one wildcard to spend",   &two,  1,  None),
+            ("two files, two wildcards to spend",  &two,  2,  None),
+            ("many files, one wildcard to spend",  &many, 1,  None),
+            ("many files, 3 wildcards to spend",   &many, 3,  Some(&["/blog/p*", "/docs/p*", "/shop/p*"])),
+        ];
+        for (what, changes, wildcards, want) in cases {
+            let requests = gather(changes, &settings, Routing::Keys { distribution_id: None }).unwrap().requests;
+            let budget = Budget::configured(&settings).within_room(2990, *wildcards);
+            let thrifty = requests[0].fit(budget.thrifty());
+            assert_eq!(
+                thrifty.as_ref().map(|p| p.paths.clone()),
+                want.map(|w| w.iter().map(|s| s.to_string()).collect()),
+                "{what}"
+            );
+            // The usual plan is what is made instead: exact paths.
+            let usual = requests[0].fit(budget).unwrap();
+            assert!(!usual.paths.iter().any(|p| p == "/*"), "{what}: {:?}", usual.paths);
+        }
     }
 
     fn keys(bucket: Option<&str>, keys: &[&str]) -> Vec<Change> {
