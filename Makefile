@@ -28,7 +28,7 @@ fuzz:
 	@scripts/fuzz.sh
 
 ## Release artifacts of Linux as the release workflow builds them (dist archives and installers,
-## the wheel, bootstrap zips), then tests/dist.rs installs and runs them; README "In a pipeline".
+## the wheel, bootstrap zips), then tests/artifacts/dist.rs installs and runs them; README "In a pipeline".
 dist: setup
 	@scripts/dist.sh
 

@@ -1,6 +1,6 @@
 //! The body of every fuzz target: the contract it checks on one input, panicking where the
 //! input breaks it. The fuzz targets (`fuzz_targets/`) and the plain corpus test
-//! (`tests/fuzz_corpus.rs`) both include this file, so `make test` runs each body once over its
+//! (`tests/in_memory/fuzz_corpus.rs`) both include this file, so `make test` runs each body once over its
 //! seed corpus without libFuzzer, and a contract change that breaks a body fails there first.
 //!
 //! Every rule is the library's own: items are checked by [`item_problem`] (what the create step's

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GitHub Action's whole run (action.yml calls only this), so tests/dist.rs runs exactly what a
+# The GitHub Action's whole run (action.yml calls only this), so tests/artifacts/dist.rs runs exactly what a
 # workflow runs: install cfinv, run `cfinv invalidate --json` with the inputs, write the outputs.
 #
 # Inputs, as action.yml passes them (empty = not given):

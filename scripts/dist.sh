@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make dist`: the release artifacts of Linux, built here as the release workflow builds them, then
-# tests/dist.rs installs each into a clean directory and runs it against the moto stand-in.
+# tests/artifacts/dist.rs installs each into a clean directory and runs it against the moto stand-in.
 #   target/distrib/   dist: cfinv-{x86_64,aarch64}-unknown-linux-musl.tar.xz (+ .sha256), the shell
 #                     installer, bootstrap-{arm64,x86_64}.zip (scripts/bootstrap-zip.sh)
 #   target/wheels/    maturin: the cf-invalidator wheel (cfinv only) for this machine's architecture
@@ -24,4 +24,4 @@ t2=$(date +%s)
 echo "dist: dist build $((t1 - t0)) s, maturin $((t2 - t1)) s"
 ls -l target/distrib/*.tar.xz target/distrib/*.zip target/wheels/*.whl
 
-CFINV_DIST_REQUIRED=1 cargo test --quiet --test dist -- --nocapture --test-threads 1
+CFINV_DIST_REQUIRED=1 cargo test --quiet --test artifacts -- --nocapture --test-threads 1

@@ -12,7 +12,7 @@
 //! the site, not of the function, and the template's alarm and dashboard watch one distribution. A
 //! distribution tenant's counts go to its parent distribution (`DISTRIBUTION_TENANTS`), the tenant
 //! named beside them. The two lists of names are what the template's dashboard and alarms are
-//! checked against (tests/template.rs).
+//! checked against (tests/stand_in/template.rs).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -1,4 +1,4 @@
-//! Fuzz target `aws_cli`: its contract is `checks::aws_cli` (shared with `tests/fuzz_corpus.rs`).
+//! Fuzz target `aws_cli`: its contract is `checks::aws_cli` (shared with `tests/in_memory/fuzz_corpus.rs`).
 #![no_main]
 
 #[allow(dead_code)] // each target calls one body

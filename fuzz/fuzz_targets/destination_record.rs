@@ -1,4 +1,4 @@
-//! Fuzz target `destination_record`: its contract is `checks::destination_record` (shared with `tests/fuzz_corpus.rs`).
+//! Fuzz target `destination_record`: its contract is `checks::destination_record` (shared with `tests/in_memory/fuzz_corpus.rs`).
 #![no_main]
 
 #[allow(dead_code)] // each target calls one body

@@ -1,4 +1,4 @@
-//! Fuzz target `intake`: its contract is `checks::intake` (shared with `tests/fuzz_corpus.rs`).
+//! Fuzz target `intake`: its contract is `checks::intake` (shared with `tests/in_memory/fuzz_corpus.rs`).
 #![no_main]
 
 #[allow(dead_code)] // each target calls one body

@@ -3,13 +3,13 @@
 //! count comes from CloudFront's list alone; past the budget the batch's paths become wildcards,
 //! every change still covered, and the summary line and the metric say so.
 
-mod support;
-
 use std::time::SystemTime;
 
 use cf_invalidator::model::{Change, ChangeKind, PathCounts};
 use serde_json::{json, Value};
-use support::{Lambda, Moto};
+
+use crate::emulator::Lambda;
+use crate::venv::Moto;
 
 const D: &str = "EDFDVBD632BHDS5";
 
@@ -54,9 +54,9 @@ fn past_the_budget_the_function_prefers_wildcards_and_says_so() {
         let messages: Vec<(String, String)> = keys
             .iter()
             .enumerate()
-            .map(|(i, k)| (format!("m{i}"), support::s3_notification(k, &format!("{i:016X}"), false)))
+            .map(|(i, k)| (format!("m{i}"), crate::events::s3_notification(k, &format!("{i:016X}"), false)))
             .collect();
-        let (status, out) = lambda.invoke(&support::sqs_event(&messages));
+        let (status, out) = lambda.invoke(&crate::events::sqs_event(&messages));
         assert_eq!((status, &out), (200, &json!({"batchItemFailures": []})), "budget {budget}");
 
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

@@ -2,14 +2,15 @@
 //! every sample event creates the invalidation the planner promised, read back with
 //! GetInvalidation; errors surface with their stable types; SQS failures are per message.
 
-mod support;
-
 use cf_invalidator::handler::Invocation;
 use cf_invalidator::lambda::{self, Output};
 use cf_invalidator::prepare;
 use cf_invalidator::Config;
 use serde_json::{json, Value};
-use support::{event, Moto, SAMPLE_DISTRIBUTION};
+
+use crate::events::event;
+use crate::support::SAMPLE_DISTRIBUTION;
+use crate::venv::Moto;
 
 fn config(vars: &[(&str, &str)]) -> Config {
     Config::from_pairs(vars).unwrap()

@@ -4,8 +4,6 @@
 //! ends with exit 0 on `Completed` and 3 on `--timeout`, one plain line per poll when standard
 //! error is not a terminal; a re-run creates nothing new; a full in-progress quota is waited for.
 
-mod support;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -16,10 +14,11 @@ use cf_invalidator::model::{Change, ChangeKind};
 use cf_invalidator::planner::{self, Routing};
 use cf_invalidator::Config;
 use serde_json::{json, Value};
-use support::Moto;
+
+use crate::venv::Moto;
 
 fn command(moto: &Moto, env: &[(&str, &str)], args: &[&str]) -> Command {
-    let mut cmd = support::cfinv_on(moto);
+    let mut cmd = crate::cli::cfinv_on(moto);
     cmd.arg("invalidate").args(args).env("DISTRIBUTION_ID", &moto.distributions[0]);
     for (k, v) in env {
         cmd.env(k, v);
@@ -27,8 +26,8 @@ fn command(moto: &Moto, env: &[(&str, &str)], args: &[&str]) -> Command {
     cmd
 }
 
-fn cfinv(moto: &Moto, env: &[(&str, &str)], args: &[&str], stdin: &str) -> support::CliOut {
-    support::run_cfinv(command(moto, env, args), stdin)
+fn cfinv(moto: &Moto, env: &[(&str, &str)], args: &[&str], stdin: &str) -> crate::cli::CliOut {
+    crate::cli::run_cfinv(command(moto, env, args), stdin)
 }
 
 /// The paths CloudFront holds for an invalidation (GetInvalidation).
@@ -177,7 +176,7 @@ warning: Skipping file /src/public/broken-link. File does not exist.\n";
 async fn real_aws_s3_sync_output_from_a_file_invalidates_the_home_page() {
     let moto = Moto::start(&["--complete-after", "-1"]);
     let d = moto.distributions[0].clone();
-    let log = support::repo().join("cfinv/tests/fixtures/aws-s3/sync-upload.txt");
+    let log = crate::support::repo().join("cfinv/tests/fixtures/aws-s3/sync-upload.txt");
     let out = cfinv(&moto, &[], &["--from", log.to_str().unwrap(), "--json"], "");
     assert_eq!(out.code, 0);
     assert!(
@@ -399,10 +398,10 @@ async fn a_full_quota_is_waited_for_without_sending() {
 /// Usage errors exit 2; the help documents the exit codes and gives an example.
 #[test]
 fn usage_errors_exit_2_and_help_documents_exit_codes() {
-    let bin = support::cfinv();
+    let bin = crate::support::cfinv();
     let run = |args: &[&str]| {
         let mut cmd = Command::new(bin);
-        for v in support::CONFIG_VARS {
+        for v in crate::cli::CONFIG_VARS {
             cmd.env_remove(v);
         }
         let out = cmd.args(args).env("DISTRIBUTION_ID", "E1").stdin(Stdio::null()).output().unwrap();

@@ -1,13 +1,11 @@
 //! Test support: what the workflow publishes to EventBridge, caught as a subscriber would catch it —
 //! a rule on the bus (`source: cf-invalidator`) with an SQS queue as its target, in moto, read back.
 
-#![allow(dead_code)]
-
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::support::aws_json;
+use crate::control::aws_json;
 
 /// A queue that receives every `cf-invalidator` event of one bus.
 pub struct Subscriber {

@@ -1,9 +1,10 @@
 //! Smoke: the built `cf-invalidator` binary, served by `cargo lambda watch`'s Lambda Runtime API
 //! emulator, answers invokes — a real Lambda runtime loop, a real CloudFront call to moto.
 
-mod support;
-
-use support::{event, Lambda, Moto, SAMPLE_DISTRIBUTION};
+use crate::emulator::Lambda;
+use crate::events::event;
+use crate::support::SAMPLE_DISTRIBUTION;
+use crate::venv::Moto;
 
 #[test]
 fn the_lambda_binary_answers_invokes_under_cargo_lambda_watch() {

@@ -7,17 +7,18 @@
 //! `InProgress` until read N times, Choice rules compare RFC 3339 timestamps. The definition itself
 //! is used as written; only `${InvalidatorFunctionArn}` and `${EventBusName}` are substituted, as
 //! SAM does. What the workflow publishes to EventBridge is read back through a rule with an SQS
-//! target (tests/eventbridge), as a subscriber would.
-
-mod eventbridge;
-mod support;
+//! target (`eventbridge.rs` beside this file), as a subscriber would.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use eventbridge::Subscriber;
 use serde_json::{json, Value};
-use support::{aws_json, repo, Lambda, Moto, SAMPLE_DISTRIBUTION};
+
+use crate::control::aws_json;
+use crate::emulator::Lambda;
+use crate::eventbridge::Subscriber;
+use crate::support::{repo, SAMPLE_DISTRIBUTION};
+use crate::venv::Moto;
 
 const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:cf-invalidator";
 

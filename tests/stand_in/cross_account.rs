@@ -3,16 +3,16 @@
 //! binary (the library's SDK adapter, configured from the environment as the Lambda is) against
 //! moto's STS and the CloudFront stand-in.
 
-mod support;
-
 use std::process::Command;
 
-use support::{event, repo, Moto, SAMPLE_DISTRIBUTION};
+use crate::events::event;
+use crate::support::{repo, SAMPLE_DISTRIBUTION};
+use crate::venv::Moto;
 
 fn invoke(moto: &Moto, routes: &str) -> std::process::Output {
     let file = repo().join("events/s3-put.json");
     assert!(!event("s3-put.json").is_empty());
-    Command::new(support::cfinv())
+    Command::new(crate::support::cfinv())
         .args(["invoke", file.to_str().unwrap(), "--request-id", "r1"])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())

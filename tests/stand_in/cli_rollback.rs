@@ -3,18 +3,17 @@
 //! existing invalidation, `Completed` long since). A deploy id reused for a rollback after another
 //! deploy of the same keys is a new deploy; a re-run without one in between is a retry.
 
-mod support;
-
 use cf_invalidator::reference;
 use serde_json::Value;
-use support::Moto;
+
+use crate::venv::Moto;
 
 fn invalidate(moto: &Moto, id: &str, keys: &[&str]) -> Value {
-    let mut cmd = support::cfinv_on(moto);
+    let mut cmd = crate::cli::cfinv_on(moto);
     cmd.args(["invalidate", "--json", "--caller-reference", id])
         .args(keys)
         .env("DISTRIBUTION_ID", &moto.distributions[0]);
-    let out = support::run_cfinv(cmd, "");
+    let out = crate::cli::run_cfinv(cmd, "");
     assert_eq!(out.code, 0, "{}", out.stderr);
     out.json()["invalidations"][0].clone()
 }

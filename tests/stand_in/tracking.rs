@@ -7,9 +7,6 @@
 //! returns a running execution; a different input, or a closed execution, is
 //! `ExecutionAlreadyExists`), so the stand-in needs nothing added for them.
 
-mod eventbridge;
-mod support;
-
 use std::time::{Duration, Instant};
 
 use cf_invalidator::cloudfront::MemoryCloudFront;
@@ -18,9 +15,14 @@ use cf_invalidator::known::Known;
 use cf_invalidator::lambda::{self, Output};
 use cf_invalidator::track::{self, MemoryTracker};
 use cf_invalidator::Config;
-use eventbridge::Subscriber;
 use serde_json::{json, Value};
-use support::{aws_json, event, repo, Lambda, Moto, SAMPLE_DISTRIBUTION};
+
+use crate::control::aws_json;
+use crate::emulator::Lambda;
+use crate::eventbridge::Subscriber;
+use crate::events::event;
+use crate::support::{repo, SAMPLE_DISTRIBUTION};
+use crate::venv::Moto;
 
 const D: &str = SAMPLE_DISTRIBUTION;
 const OTHER: &str = "EOTHERDIST0002";
@@ -60,9 +62,9 @@ fn batch(keys: &[&str]) -> Vec<u8> {
     let messages: Vec<(String, String)> = keys
         .iter()
         .enumerate()
-        .map(|(i, k)| (format!("m{i}"), support::s3_notification(k, &format!("{i:04}"), false)))
+        .map(|(i, k)| (format!("m{i}"), crate::events::s3_notification(k, &format!("{i:04}"), false)))
         .collect();
-    support::sqs_event(&messages)
+    crate::events::sqs_event(&messages)
 }
 
 fn failures(out: &Output) -> Vec<String> {
@@ -167,7 +169,7 @@ const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:cf-in
 
 /// moto with the workflow deployed as the template deploys it, and a subscriber on its bus.
 /// Invalidations are `Completed` at once, so that the tracking execution does not sit through the
-/// default 30 s waits (tests/stepfunctions.rs runs the wait loop itself).
+/// default 30 s waits (tests/stand_in/stepfunctions.rs runs the wait loop itself).
 fn deployed() -> (Moto, String, Subscriber) {
     let moto = Moto::start(&["--distribution-ids", D, "--stepfunctions", "--complete-after", "0"]);
     let definition = std::fs::read_to_string(repo().join("statemachine/invalidate.asl.json"))

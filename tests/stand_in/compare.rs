@@ -2,13 +2,13 @@
 //! and the Python boto3 baseline under awslambdaric — on the emulator and the stand-in, with a
 //! small batch and one sample of each. Timings are printed by `make compare`, never asserted.
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 
 use cf_invalidator_bench::synthetic;
-use support::{repo, venv_bin};
+
+use crate::support::repo;
+use crate::venv::venv_bin;
 
 #[test]
 fn the_comparison_runs_both_functions_end_to_end() {

@@ -7,14 +7,14 @@
 //! Without the artifacts (plain `make test`) each test prints why and passes; `make dist` sets
 //! `CFINV_DIST_REQUIRED=1`, and then a missing artifact fails.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{repo, Moto};
+
+use crate::support::repo;
+use crate::venv::Moto;
 
 /// dist's Linux targets (dist-workspace.toml), each archive at most 8 MiB.
 const LINUX_TARGETS: &[(&str, u16)] = &[("x86_64-unknown-linux-musl", 0x3e), ("aarch64-unknown-linux-musl", 0xb7)];
@@ -365,5 +365,5 @@ fn readme_zip_deploy_template_is_valid() {
     let changed: Vec<_> = before.lines().zip(after.lines()).filter(|(b, a)| b != a).collect();
     assert_eq!(changed, [("      CodeUri: .", "      CodeUri: bootstrap-arm64.zip")]);
     assert_eq!(before.lines().count(), after.lines().count());
-    ok(Command::new(support::venv_bin("cfn-lint")).arg("template-zip.yaml").current_dir(&scratch.0));
+    ok(Command::new(crate::venv::venv_bin("cfn-lint")).arg("template-zip.yaml").current_dir(&scratch.0));
 }

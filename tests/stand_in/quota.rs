@@ -13,8 +13,6 @@
 //! (`complete_after_seconds`, fixed per invalidation when created); reads never complete them
 //! (`--complete-after -1`), because the quota-aware handler reads them to count what is in progress.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -24,9 +22,10 @@ use cf_invalidator::handler::Invocation;
 use cf_invalidator::lambda::{self, Output};
 use cf_invalidator::{planner, Config};
 use serde_json::{json, Value};
-use support::{
-    event, s3_event_time, s3_notification, s3_notification_at, sqs_event, Moto, SAMPLE_DISTRIBUTION as DIST,
-};
+
+use crate::events::{event, s3_event_time, s3_notification, s3_notification_at, sqs_event};
+use crate::support::SAMPLE_DISTRIBUTION as DIST;
+use crate::venv::Moto;
 
 fn config() -> Config {
     Config::from_lookup(|n| match n {
@@ -178,7 +177,7 @@ async fn a_full_exact_quota_sends_the_next_batch_to_wildcards_and_the_one_after_
     }
 }
 
-/// The sample event of each source, the way `tests/faults.rs` names them.
+/// The sample event of each source, the way `tests/stand_in/faults.rs` names them.
 const SOURCES: &[(&str, &str)] = &[
     ("sqs", "sqs-s3.json"),
     ("s3", "s3-put.json"),

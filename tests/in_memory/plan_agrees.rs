@@ -7,8 +7,6 @@
 //! Both derive an unversioned request's reference from the same token (`cfinv plan` uses
 //! `cfinv-plan`, here the Lambda's request id), so every reference is comparable.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -18,7 +16,8 @@ use cf_invalidator::handler::Invocation;
 use cf_invalidator::lambda;
 use cf_invalidator::Config;
 use serde_json::Value;
-use support::{repo, SAMPLE_DISTRIBUTION as D};
+
+use crate::support::{repo, SAMPLE_DISTRIBUTION as D};
 
 const TOKEN: &str = "cfinv-plan";
 
@@ -39,7 +38,7 @@ fn events() -> Vec<PathBuf> {
 
 /// `(paths, caller_reference)` of each invalidation `cfinv plan --json` shows.
 fn shown(event: &Path, room: Option<&str>) -> Vec<(Vec<String>, String)> {
-    let mut cmd = Command::new(support::cfinv());
+    let mut cmd = Command::new(crate::support::cfinv());
     cmd.arg("plan").arg("--json").arg(event).env_clear().env("DISTRIBUTION_ID", D).env("METRICS_NAMESPACE", "");
     if let Some(r) = room {
         cmd.args(["--room", r]);

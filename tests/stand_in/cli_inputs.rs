@@ -3,27 +3,27 @@
 //! `sync --delete`, a refused ListInvalidations, missing and process-given credentials, the one
 //! error contract of every subcommand, and previews that create nothing.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::{json, Value};
-use support::{CliOut, Moto};
+
+use crate::cli::CliOut;
+use crate::venv::Moto;
 
 /// `cfinv ARGS` on the stand-in, DISTRIBUTION_ID its first distribution, `env` added.
 fn cfinv(moto: &Moto, env: &[(&str, &str)], args: &[&str], stdin: &str) -> CliOut {
-    let mut cmd = support::cfinv_on(moto);
+    let mut cmd = crate::cli::cfinv_on(moto);
     cmd.args(args).env("DISTRIBUTION_ID", &moto.distributions[0]);
     for (k, v) in env {
         cmd.env(k, v);
     }
-    support::run_cfinv(cmd, stdin)
+    crate::cli::run_cfinv(cmd, stdin)
 }
 
 /// What the real AWS CLI printed (scripts/capture-s3-sync.sh).
 fn fixture(name: &str) -> PathBuf {
-    support::repo().join("cfinv/tests/fixtures/aws-s3").join(name)
+    crate::support::repo().join("cfinv/tests/fixtures/aws-s3").join(name)
 }
 
 /// Every path CloudFront holds for the distribution, over all its invalidations, sorted.
@@ -162,7 +162,7 @@ async fn a_refused_list_invalidations_is_said() {
 /// `cfinv` with nothing of the developer's credentials: no variables, a HOME with no `.aws`,
 /// instance metadata off.
 fn bare_cfinv(moto: &Moto, home: &Path) -> Command {
-    let mut cmd = Command::new(support::cfinv());
+    let mut cmd = Command::new(crate::support::cfinv());
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", home)
@@ -182,7 +182,7 @@ async fn credentials_missing_and_from_a_process() {
     let d = moto.distributions[0].clone();
     let home = TempDir::new("home");
     for args in [&["invalidate", "index.html"][..], &["status", &d, "I1"], &["list", &d], &["room", &d]] {
-        let out = support::run_cfinv(
+        let out = crate::cli::run_cfinv(
             {
                 let mut c = bare_cfinv(&moto, &home.0);
                 c.args(args);
@@ -197,7 +197,7 @@ async fn credentials_missing_and_from_a_process() {
     }
     let mut json = bare_cfinv(&moto, &home.0);
     json.args(["status", "--json", &d, "I1"]);
-    let out = support::run_cfinv(json, "");
+    let out = crate::cli::run_cfinv(json, "");
     assert_eq!((out.code, out.json()["errorType"].clone()), (4, json!("NoCredentials")));
     assert!(moto.calls().is_empty(), "nothing sent: {:?}", moto.calls());
 
@@ -220,7 +220,7 @@ async fn credentials_missing_and_from_a_process() {
     );
     let mut cmd = bare_cfinv(&moto, &home.0);
     cmd.env("AWS_PROFILE", "deploy").args(["invalidate", "index.html"]);
-    let out = support::run_cfinv(cmd, "");
+    let out = crate::cli::run_cfinv(cmd, "");
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(moto.signers().iter().any(|k| k == "AKIDPROCESS"), "{:?}", moto.signers());
 
@@ -236,7 +236,7 @@ async fn credentials_missing_and_from_a_process() {
     let before = moto.signers().len();
     let mut cmd = bare_cfinv(&moto, &home.0);
     cmd.env("AWS_PROFILE", "assumer").env("AWS_ENDPOINT_URL_STS", &moto.endpoint).args(["invalidate", "a.html"]);
-    let out = support::run_cfinv(cmd, "");
+    let out = crate::cli::run_cfinv(cmd, "");
     assert_eq!(out.code, 0, "{}", out.stderr);
     let signers = moto.signers();
     let assumed = &signers[before..];
@@ -244,7 +244,7 @@ async fn credentials_missing_and_from_a_process() {
 
     let mut cmd = bare_cfinv(&moto, &home.0);
     cmd.env("AWS_PROFILE", "broken").args(["status", &d, "I1"]);
-    let out = support::run_cfinv(cmd, "");
+    let out = crate::cli::run_cfinv(cmd, "");
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(!out.stderr.contains("NoCredentials"), "{}", out.stderr);
     for said in ["loading credentials", "external process exited", "sign-in expired"] {
@@ -331,7 +331,7 @@ async fn a_sync_log_is_previewed_without_a_call() {
     // Keys one a line, and event JSON, through the same door.
     let out = cfinv(&moto, &[], &["plan", "-"], "docs/index.html\n");
     assert_eq!(out.json()["invalidations"][0]["paths"], json!(["/docs", "/docs/", "/docs/index.html"]));
-    let event = support::s3_notification("a b.html", "01", false);
+    let event = crate::events::s3_notification("a b.html", "01", false);
     let out = cfinv(&moto, &[], &["plan", "--from", "-"], &event);
     assert_eq!(out.json()["source"], "s3");
     assert!(moto.calls().is_empty(), "no AWS call: {:?}", moto.calls());
@@ -370,10 +370,10 @@ print(json.dumps({"seen": sorted(seen), "code": os.waitstatus_to_exitcode(status
 #[test]
 fn the_live_line_counts_down_and_sigterm_exits_143() {
     let moto = Moto::start(&["--complete-after", "-1"]);
-    let mut cmd = Command::new(support::venv_bin("python"));
-    cmd.arg("-c").arg(ON_A_TERMINAL).arg(support::cfinv());
+    let mut cmd = Command::new(crate::venv::venv_bin("python"));
+    cmd.arg("-c").arg(ON_A_TERMINAL).arg(crate::support::cfinv());
     cmd.args(["invalidate", "--wait", "--interval", "3600", "index.html"]);
-    for v in support::CONFIG_VARS {
+    for v in crate::cli::CONFIG_VARS {
         cmd.env_remove(v);
     }
     cmd.env("AWS_ENDPOINT_URL_CLOUDFRONT", &moto.endpoint)

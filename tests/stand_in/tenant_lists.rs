@@ -3,8 +3,6 @@
 //! (`parent_lists_tenants`). In both, the real handler through `aws-sdk-cloudfront` never takes a
 //! tenant's `/*` as covering the parent's changes.
 
-mod support;
-
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
@@ -12,7 +10,9 @@ use cf_invalidator::handler::Invocation;
 use cf_invalidator::lambda::{self, Output};
 use cf_invalidator::Config;
 use serde_json::json;
-use support::{s3_event_time, s3_notification_at, sqs_event, Moto};
+
+use crate::events::{s3_event_time, s3_notification_at, sqs_event};
+use crate::venv::Moto;
 
 const PARENT: &str = "EPLATFORM123";
 

@@ -3,12 +3,14 @@
 //! request invoked asynchronously while the quota is full fails on every attempt, and Lambda sends
 //! its destination record to the failed-event queue, whose messages the function reads back.
 
-mod support;
-
 use cf_invalidator::model::{Change, ChangeKind};
 use cf_invalidator::reference;
 use serde_json::{json, Value};
-use support::{s3_notification, sqs_event, Lambda, Moto, SAMPLE_DISTRIBUTION as D};
+
+use crate::emulator::Lambda;
+use crate::events::{s3_notification, sqs_event};
+use crate::support::SAMPLE_DISTRIBUTION as D;
+use crate::venv::Moto;
 
 /// Lambda's on-failure destination record of an async invoke of `payload` (request `request_id`).
 fn destination_record(payload: &Value, request_id: &str) -> String {

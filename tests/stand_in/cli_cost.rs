@@ -4,12 +4,12 @@
 //! by a caller who chose the reference, and by another tool, and one month on either side that
 //! must not count. Several hundred invalidations in a month are read through the whole list.
 
-mod support;
-
 use cf_invalidator::model::{Change, ChangeKind};
 use cf_invalidator::reference;
 use serde_json::{json, Value};
-use support::{CliOut, Moto};
+
+use crate::cli::CliOut;
+use crate::venv::Moto;
 
 const DIST: &str = "EDFDVBD632BHDS5";
 
@@ -32,9 +32,9 @@ fn paths(prefix: &str, n: usize, wildcards: usize) -> Vec<String> {
 }
 
 fn cost(moto: &Moto, args: &[&str]) -> CliOut {
-    let mut cmd = support::cfinv_on(moto);
+    let mut cmd = crate::cli::cfinv_on(moto);
     cmd.arg("cost").args(args);
-    support::run_cfinv(cmd, "")
+    crate::cli::run_cfinv(cmd, "")
 }
 
 /// January 2026: the function's 400 invalidations (2 paths each, one of them a wildcard in every
@@ -132,9 +132,9 @@ async fn a_months_paths_are_billed_to_this_project_and_to_others() {
 #[tokio::test(flavor = "current_thread")]
 async fn the_default_month_is_this_one() {
     let moto = Moto::start(&["--distribution-ids", DIST, "--complete-after", "0"]);
-    let mut cmd = support::cfinv_on(&moto);
+    let mut cmd = crate::cli::cfinv_on(&moto);
     cmd.args(["invalidate", "--distribution-id", DIST, "docs/a.css", "docs/b.css"]);
-    let made = support::run_cfinv(cmd, "");
+    let made = crate::cli::run_cfinv(cmd, "");
     assert_eq!(made.code, 0, "{}", made.stderr);
     moto.create_at(DIST, &[("console-1".into(), paths("old", 3, 0), "2025-06-01T00:00:00Z".into())]);
     let doc = cost(&moto, &["--json", DIST]).json();

@@ -3,13 +3,12 @@
 //! project (`cfinv-…`, `sfn-…` references) and by other tools, one of them completed. The text
 //! and the JSON must agree with what the stand-in counts against the quota.
 
-mod support;
-
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
 use serde_json::{json, Value};
-use support::Moto;
+
+use crate::venv::Moto;
 
 const DIST: &str = "EDFDVBD632BHDS5";
 
@@ -26,9 +25,9 @@ async fn create(moto: &Moto, reference: &str, paths: &[&str]) -> String {
 
 /// Runs `cfinv room` against the stand-in: (exit code, stdout).
 fn room(moto: &Moto, args: &[&str]) -> (i32, String) {
-    let mut cmd = support::cfinv_on(moto);
+    let mut cmd = crate::cli::cfinv_on(moto);
     cmd.arg("room").args(args);
-    let out = support::run_cfinv(cmd, "");
+    let out = crate::cli::run_cfinv(cmd, "");
     (out.code, out.stdout)
 }
 

@@ -8,8 +8,6 @@
 //! direct invokes and explicit requests get the typed error (Lambda retries, then the failed-event
 //! queue; Step Functions applies its Retry).
 
-mod support;
-
 use std::time::Duration;
 
 use cf_invalidator::deadline::Instant;
@@ -19,7 +17,10 @@ use cf_invalidator::lambda;
 use cf_invalidator::model::TargetId;
 use cf_invalidator::Config;
 use serde_json::{json, Value};
-use support::{event, Moto, SAMPLE_DISTRIBUTION};
+
+use crate::events::event;
+use crate::support::SAMPLE_DISTRIBUTION;
+use crate::venv::Moto;
 
 fn config() -> Config {
     Config::from_pairs(&[("DISTRIBUTION_ID", SAMPLE_DISTRIBUTION)]).unwrap()
@@ -180,8 +181,10 @@ async fn sdk_errors_are_one_line_naming_the_operation_and_the_code() {
     let (sample, unknown_id) = (TargetId::parse(SAMPLE_DISTRIBUTION).unwrap(), TargetId::parse(unknown).unwrap());
     let create = CreateRequest { target: &unknown_id, caller_reference: "ref-1", paths: &paths };
     // Nothing listens there: no answer at all, after the SDK's own three attempts.
-    let nowhere =
-        SdkCloudFront::from_client(support::cloudfront_client(&format!("http://127.0.0.1:{}", support::free_port())));
+    let nowhere = SdkCloudFront::from_client(crate::venv::cloudfront_client(&format!(
+        "http://127.0.0.1:{}",
+        crate::emulator::free_port()
+    )));
     let sfn = aws_sdk_sfn::Client::from_conf(
         aws_sdk_sfn::Config::builder()
             .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())

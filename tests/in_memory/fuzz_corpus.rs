@@ -6,8 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-#[path = "../fuzz/checks.rs"]
-mod checks;
+use crate::checks;
 
 /// A fuzz target: its name in `fuzz/Cargo.toml`, its body and the folders of its seed corpus.
 struct Target {

@@ -4,14 +4,14 @@
 //! recomputed here from their formula, because CloudFormation cannot compute them and cfn-lint
 //! checks neither a missing mapping row nor Lambda's rules for batching windows.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::process::Command;
 use std::sync::OnceLock;
 
 use serde_json::{json, Value};
-use support::{repo, venv_bin};
+
+use crate::support::repo;
+use crate::venv::venv_bin;
 
 /// The template as JSON, decoded by cfn-lint's own CloudFormation YAML reader (it knows `!Ref`,
 /// `!Sub`, `!GetAtt`); once for all the tests of this file.

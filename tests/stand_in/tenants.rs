@@ -3,13 +3,13 @@
 //! serves two customers' sites from one bucket, each under its prefix, through one multi-tenant
 //! distribution with a tenant per customer.
 
-mod support;
-
 use cf_invalidator::handler::Invocation;
 use cf_invalidator::lambda::{self, Output};
 use cf_invalidator::Config;
 use serde_json::json;
-use support::{s3_notification, sqs_event, Moto};
+
+use crate::events::{s3_notification, sqs_event};
+use crate::venv::Moto;
 
 const PARENT: &str = "EPLATFORM123";
 

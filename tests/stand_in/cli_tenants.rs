@@ -4,10 +4,9 @@
 //! tenant it does not know). What cfinv makes is checked in the stand-in itself: on the tenant's
 //! own list, never on the parent distribution's.
 
-mod support;
-
 use serde_json::{json, Value};
-use support::Moto;
+
+use crate::venv::Moto;
 
 const PARENT: &str = "EPLATFORM123";
 
@@ -26,10 +25,10 @@ fn start() -> Moto {
 }
 
 /// Runs `cfinv ARGS` against the stand-in with only `env` of the Lambda's variables.
-fn cfinv(moto: &Moto, env: &[(&str, &str)], args: &[&str]) -> support::CliOut {
-    let mut cmd = support::cfinv_on(moto);
+fn cfinv(moto: &Moto, env: &[(&str, &str)], args: &[&str]) -> crate::cli::CliOut {
+    let mut cmd = crate::cli::cfinv_on(moto);
     cmd.args(args).envs(env.iter().copied());
-    support::run_cfinv(cmd, "")
+    crate::cli::run_cfinv(cmd, "")
 }
 
 /// A JSON array of strings, sorted.
