@@ -202,8 +202,9 @@ fn line(l: &str, padded: bool) -> Line<'_> {
         }
         (verb @ ("copy" | "move"), Some(rest)) => {
             for ((sb, sk), dest) in from_s3(rest, verb == "move") {
-                // The source is printed first, so exactly; a move removes it.
-                if verb == "move" {
+                // The source is printed first, so exactly; a move removes it. A reading longer
+                // than S3 allows a key is not one (as for the last field).
+                if verb == "move" && sk.len() <= MAX_KEY_BYTES {
                     out.push((sb, sk, Removed));
                 }
                 if let Dest::S3(db, dk) = dest {
@@ -241,6 +242,17 @@ mod tests {
 
     fn read(text: &str) -> Vec<(&str, &str, ChangeKind)> {
         transfers(text).changes.iter().map(|t| (t.bucket, t.key, t.kind)).collect()
+    }
+
+    /// Rule: a reading longer than S3 allows a key (1,024 bytes) is not a key, whichever side of
+    /// the line it is on.
+    #[test]
+    fn no_key_is_longer_than_s3_allows() {
+        let long = "k".repeat(MAX_KEY_BYTES + 1);
+        let (moved, deleted) =
+            (format!("move: s3://b/{long} to s3://b/new.html\n"), format!("delete: s3://b/{long}\n"));
+        assert_eq!(read(&moved), [("b", "new.html", ChangeKind::Created)]);
+        assert_eq!(read(&deleted), []);
     }
 
     /// Rules of the cuts and the padding, on single lines of the forms the CLI prints for cases the
