@@ -1,5 +1,5 @@
 //! What `cfinv plan` shows is what the Lambda sends: every sample event in `events/` and every
-//! deploy of the Hugo corpus (`../shared/corpus/events/`), through the real `cfinv plan --json`
+//! deploy of the Hugo corpus (`corpus/hugo/events/`), through the real `cfinv plan --json`
 //! binary and through the Lambda's handler on an empty in-memory CloudFront, give the same
 //! invalidations — paths and CallerReferences — and, with `--room`, the Lambda on a distribution
 //! holding that much in progress sends what `cfinv plan --room` shows.
@@ -23,7 +23,7 @@ const TOKEN: &str = "cfinv-plan";
 
 fn events() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = Vec::new();
-    for dir in [repo().join("events"), repo().join("../shared/corpus/events")] {
+    for dir in [repo().join("events"), repo().join("corpus/hugo/events")] {
         let mut here: Vec<PathBuf> = std::fs::read_dir(&dir)
             .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
             .map(|e| e.unwrap().path())

@@ -104,11 +104,11 @@ use world::{Function, Queueing, Rules};
 )]
 struct Opts {
     /// Deploys in the corpus format (`C key` / `D key` lines), one file each, in order
-    /// [default: ../shared/corpus/changes-hugo-*.txt from the repository]
+    /// [default: corpus/hugo/changes-hugo-*.txt of the repository]
     #[arg(long, num_args = 1.., value_name = "FILE")]
     deploys: Vec<PathBuf>,
     /// The bucket's listing, one key a line, to count over-invalidated objects
-    /// [default: ../shared/corpus/site-hugo.txt]
+    /// [default: corpus/hugo/site-hugo.txt]
     #[arg(long, value_name = "FILE")]
     site: Option<PathBuf>,
     /// Seconds between deploys (0: all at once)

@@ -249,7 +249,7 @@ pub struct Shape {
 }
 
 pub fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus/hugo")
 }
 
 pub fn read_lines(path: &Path) -> Vec<String> {
