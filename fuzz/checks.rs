@@ -184,8 +184,13 @@ pub fn destination_record(data: &[u8]) {
                 assert_eq!(returned.request.changes.len(), direct.changes.len());
                 prepared_holds(&returned.request);
             }
+            // A body a direct invoke refuses: its record is malformed, alone.
+            Err(_) => {
+                assert!(carried.changes.is_empty() && carried.returned.is_empty(), "a refused payload gave changes");
+                assert!(!carried.malformed.is_empty(), "a refused payload's record is malformed");
+            }
             // Any other body: read as the event it was.
-            _ => {
+            Ok(_) => {
                 assert!(carried.returned.is_empty(), "only an explicit request comes back as one");
                 assert_eq!(carried.changes, as_body.changes, "a destination record reads other changes than its event");
                 assert_eq!(carried.malformed.is_empty(), as_body.malformed.is_empty(), "{:?}", carried.malformed);
