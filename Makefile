@@ -1,5 +1,5 @@
 # The README's two commands are `make demo` and `make test`; both install what they need.
-.PHONY: setup demo test bench compare fuzz lint dist clean
+.PHONY: setup demo test bench compare score fuzz lint dist clean
 
 setup:
 	@scripts/setup.sh
@@ -21,6 +21,10 @@ compare: setup
 	cargo build --release --bin cf-invalidator
 	cargo build --release -p cf-invalidator-bench --bin gen_events
 	.venv/bin/python benches/compare.py
+
+## The planner's scores on the Hugo corpus's 40 deploys (corpus/hugo/evaluate.py); README "Scores on the shared corpus".
+score:
+	@scripts/score-corpus.sh
 
 ## Bounded fuzzing of every target in fuzz/ (FUZZ_SECONDS each, default 60), every target even after
 ## a crash; lists each crash with its reproduction command and fails if any; README "Fuzzing".
