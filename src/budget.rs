@@ -7,7 +7,8 @@
 //! once per container or run: [`Known`]). `cfinv cost` reads a whole month this way; the function
 //! counts the paths of this project's generated references ([`reference::is_generated`]) and
 //! carries the count in the container between invocations ([`Months`]), so a warm container
-//! reads only the invalidations made since.
+//! reads only the invalidations made since, and a cold one in a busy month counts it over several
+//! invocations, a bounded part in each ([`count_month`]).
 //!
 //! The budget is soft. Once this month's count on a distribution reaches it, the plan is made for
 //! fewest billed paths ([`crate::planner::Budget::thrifty`]): wildcards instead of exact paths,
@@ -18,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use crate::cloudfront::{CloudFront, InvalidationSummary};
+use crate::cloudfront::{CloudFront, InvalidationSummary, NewestFirst};
 use crate::deadline::{self, Instant};
 use crate::error::Error;
 use crate::known::Known;
@@ -94,32 +95,11 @@ impl Billed {
 }
 
 /// The summaries of `target`'s invalidations created in `month`, newest first: the list is paged
-/// from the newest down to the month's start, or down to `stop` (everything below it is counted
-/// already, [`Months`]).
-async fn listed<C: CloudFront>(
-    cf: &C,
-    target: &TargetId,
-    month: &Month,
-    stop: Option<SystemTime>,
-) -> Result<Vec<InvalidationSummary>, Error> {
-    let floor = stop.map_or(month.start, |s| s.max(month.start));
-    let mut out = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let page = cf.list_invalidations(target, marker.as_deref()).await?;
-        for s in page.items {
-            if s.create_time < floor {
-                return Ok(out);
-            }
-            if month.contains(s.create_time) {
-                out.push(s);
-            }
-        }
-        match page.next_marker {
-            Some(m) => marker = Some(m),
-            None => return Ok(out),
-        }
-    }
+/// from the newest down to the month's start.
+async fn listed<C: CloudFront>(cf: &C, target: &TargetId, month: &Month) -> Result<Vec<InvalidationSummary>, Error> {
+    let mut out = NewestFirst::new(cf, target).until(|s| s.create_time < month.start).await?;
+    out.retain(|s| month.contains(s.create_time));
+    Ok(out)
 }
 
 /// Every invalidation created in `month` on `target`, newest first, each read once
@@ -131,7 +111,7 @@ pub async fn month_invalidations<C: CloudFront>(
     month: &Month,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Vec<Billed>, Error> {
-    let listed = listed(cf, target, month, None).await?;
+    let listed = listed(cf, target, month).await?;
     let ids: Vec<String> = listed.iter().map(|s| s.id.clone()).collect();
     let mut read = 0;
     quota::read_at_once(cf, known, target, &ids, None, |_| {
@@ -152,16 +132,35 @@ pub async fn month_invalidations<C: CloudFront>(
     Ok(out)
 }
 
+/// How many pages of the list (100 invalidations each) one count reads at most. A month of
+/// thousands of invalidations is then counted over several invocations, each carrying on where
+/// the last stopped, instead of one that lists the whole month and never gets to count it
+/// within its share of the time.
+pub const PAGES_AT_ONCE: usize = 10;
+
 /// What a container has counted of one distribution's month.
 #[derive(Debug, Clone, Default)]
 struct Count {
     month: String,
     /// The invalidations of the month read and counted (this project's or not).
     counted: HashSet<String>,
-    /// Paths of this project's generated references among them.
+    /// Paths of this project's generated references among them: a lower bound of the month's
+    /// until a whole pass is done, and exact after it.
     paths: usize,
-    /// Everything created before this time is counted.
+    /// Everything of the month created before this time is counted: set by a whole pass only.
     listed_to: Option<SystemTime>,
+    /// The pass under way, from the newest down to what is counted already.
+    pass: Pass,
+}
+
+/// Where a pass over the list stands between invocations.
+#[derive(Debug, Clone, Default)]
+struct Pass {
+    /// The marker of the next page to read; `None` starts (again) from the newest.
+    marker: Option<String>,
+    /// The newest `CreateTime` the pass listed: everything below it is counted once the pass
+    /// reaches what was counted before.
+    top: Option<SystemTime>,
 }
 
 /// Per distribution, this month's paths of this project's generated references, as counted so far
@@ -180,14 +179,86 @@ impl Months {
     pub fn paths(&self, target: &str, month: &Month) -> usize {
         self.lock().get(target).filter(|c| c.month == month.label).map_or(0, |c| c.paths)
     }
+
+    /// Whether a whole pass has counted `target`'s `month`: the count is then exact up to what
+    /// was made since the last read.
+    pub fn whole(&self, target: &str, month: &Month) -> bool {
+        self.lock().get(target).is_some_and(|c| c.month == month.label && c.listed_to.is_some())
+    }
+
+    /// The pass to carry on for `target` in `month`, and the time below which everything is
+    /// counted (a second before the last whole pass's top: CloudFront's `CreateTime` is to the
+    /// second, and two made in that second may be listed either side of it). A new month starts
+    /// from nothing.
+    fn resume(&self, target: &str, month: &Month) -> (Pass, SystemTime) {
+        let mut by = self.lock();
+        let c = by.entry(target.to_string()).or_default();
+        if c.month != month.label {
+            *c = Count { month: month.label.clone(), ..Count::default() };
+        }
+        let floor = c.listed_to.and_then(|t| t.checked_sub(Duration::from_secs(1)));
+        (c.pass.clone(), floor.map_or(month.start, |f| f.max(month.start)))
+    }
+
+    /// Counts the invalidations of `ids` the container has read (this project's paths among
+    /// them), and keeps `pass` as where the next read carries on. `false` if the month turned
+    /// meanwhile: nothing is kept, and the next count starts the new month.
+    fn record(&self, known: &Known, target: &str, month: &Month, ids: &[String], pass: Pass) -> bool {
+        let mut by = self.lock();
+        let Some(c) = by.get_mut(target).filter(|c| c.month == month.label) else { return false };
+        for id in ids {
+            let Some(seen) = known.peek(target, id) else { continue };
+            if c.counted.insert(id.clone()) && reference::is_generated(&seen.caller_reference) {
+                c.paths += seen.counts.exact + seen.counts.wildcards;
+            }
+        }
+        c.pass = pass;
+        true
+    }
+
+    /// Ends the pass: everything created before `top` is counted.
+    fn passed(&self, target: &str, month: &Month, top: SystemTime) {
+        let mut by = self.lock();
+        if let Some(c) = by.get_mut(target).filter(|c| c.month == month.label) {
+            c.listed_to = Some(c.listed_to.map_or(top, |t| t.max(top)));
+            c.pass = Pass::default();
+        }
+    }
 }
 
-/// Brings the container's count of this month's paths on `target` up to date and returns it:
-/// only the invalidations made since the last complete count are listed (a second before it
-/// too: CloudFront's `CreateTime` is to the second, and two made in that second may be listed
-/// either side of it), and only those not counted yet are read, until `until`. A read cut short
-/// counts what it read (a lower bound: the budget comes into force a little late, never early)
-/// and the next invocation carries on.
+/// What one page of a pass brings: the invalidations of `month` on it not counted yet, above
+/// `floor`, and whether the page reaches the floor (the pass ends with it).
+fn fresh_on(
+    months: &Months,
+    target: &str,
+    month: &Month,
+    page: &[InvalidationSummary],
+    floor: SystemTime,
+) -> (Vec<String>, bool) {
+    let by = months.lock();
+    let counted = by.get(target).map(|c| &c.counted);
+    let fresh = page
+        .iter()
+        .filter(|s| s.create_time >= floor && month.contains(s.create_time))
+        .filter(|s| counted.is_none_or(|c| !c.contains(&s.id)))
+        .map(|s| s.id.clone())
+        .collect();
+    (fresh, page.last().is_some_and(|s| s.create_time < floor))
+}
+
+/// Brings the container's count of this month's paths on `target` closer to the month's and
+/// returns it. A pass pages the list from the newest down to what is counted already (the
+/// month's start in a cold container), reading each invalidation not counted yet
+/// ([`quota::READ_AT_ONCE`] at a time) and counting it page by page; one call reads at most
+/// [`PAGES_AT_ONCE`] pages and stops reading at `until`, and the next call carries the pass on
+/// from the page it stopped at (kept in the container: a call cut short anywhere keeps every page
+/// it finished). Only once a pass has reached what was counted before is the month counted whole
+/// down to the pass's newest; what was made since is what the next pass reads.
+///
+/// Until then the count is a lower bound: every path counted is one the month billed. The budget
+/// may come into force as soon as the lower bound reaches it, since the month's paths have then
+/// reached it too; it comes late, never early, and it is soft (a thrifty plan still covers every
+/// change), so a count short of the month's costs a few exact paths, never a stale object.
 pub async fn count_month<C: CloudFront>(
     cf: &C,
     known: &Known,
@@ -196,40 +267,52 @@ pub async fn count_month<C: CloudFront>(
     until: Option<Instant>,
 ) -> Result<usize, Error> {
     let month = Month::containing(now);
-    let stop = {
-        let mut by = known.months.lock();
-        let c = by.entry(target.to_string()).or_default();
-        if c.month != month.label {
-            *c = Count { month: month.label.clone(), ..Count::default() };
+    let (pass, floor) = known.months.resume(target.as_str(), &month);
+    let kept = pass.marker.clone();
+    let mut top = pass.top;
+    let mut pages = NewestFirst::from_marker(cf, target, pass.marker);
+    for _ in 0..PAGES_AT_ONCE {
+        if until.is_some_and(|u| Instant::now() >= u) {
+            break;
         }
-        c.listed_to.and_then(|t| t.checked_sub(Duration::from_secs(1)))
-    };
-    let listed = listed(cf, target, &month, stop).await?;
-    let newest = listed.first().map(|s| s.create_time);
-    let fresh: Vec<String> = {
-        let by = known.months.lock();
-        let counted = by.get(target.as_str()).map(|c| &c.counted);
-        listed.iter().filter(|s| counted.is_none_or(|c| !c.contains(&s.id))).map(|s| s.id.clone()).collect()
-    };
-    let (_, read) = quota::read_at_once(cf, known, target, &fresh, until, |_| {}).await?;
-    let mut by = known.months.lock();
-    let c = by.entry(target.to_string()).or_default();
-    if c.month != month.label {
-        // The month turned while this read ran: the next invocation counts the new one.
-        return Ok(0);
-    }
-    for id in &fresh {
-        let Some(seen) = known.peek(target.as_str(), id) else { continue };
-        if c.counted.insert(id.clone()) && reference::is_generated(&seen.caller_reference) {
-            c.paths += seen.counts.exact + seen.counts.wildcards;
+        let at = pages.marker().map(str::to_string);
+        let page = match pages.next_page().await {
+            Ok(Some(page)) => page,
+            Ok(None) => break,
+            Err(e) => {
+                // A kept marker CloudFront no longer takes would fail every later pass: the next
+                // one starts again from the newest (what is counted stays counted).
+                if at.is_some() && at == kept {
+                    known.months.record(known, target.as_str(), &month, &[], Pass { marker: None, top });
+                }
+                return Err(e);
+            }
+        };
+        if at.is_some() && page.is_empty() {
+            // A kept marker that names no page does not mean the month ended: start again from the
+            // newest rather than take the month as counted whole.
+            known.months.record(known, target.as_str(), &month, &[], Pass { marker: None, top });
+            break;
+        }
+        top = top.or(page.first().map(|s| s.create_time));
+        let (fresh, reaches_floor) = fresh_on(&known.months, target.as_str(), &month, &page, floor);
+        let (_, read) = quota::read_at_once(cf, known, target, &fresh, until, |_| {}).await?;
+        // A page read in part is listed again by the next call; those read are counted already.
+        let page_read = read == fresh.len();
+        let next = Pass { marker: if page_read { pages.marker().map(str::to_string) } else { at }, top };
+        if !known.months.record(known, target.as_str(), &month, &fresh, next) {
+            return Ok(0);
+        }
+        if !page_read {
+            break;
+        }
+        if reaches_floor || pages.ended() {
+            // An empty list has nothing of the month: counted whole from its start.
+            known.months.passed(target.as_str(), &month, top.unwrap_or(month.start));
+            break;
         }
     }
-    if read == fresh.len() {
-        if let Some(t) = newest {
-            c.listed_to = Some(c.listed_to.map_or(t, |l| l.max(t)));
-        }
-    }
-    Ok(c.paths)
+    Ok(known.months.paths(target.as_str(), &month))
 }
 
 /// Whether `MONTHLY_PATH_BUDGET` is in force on `target` now, as this container counted it:
@@ -240,9 +323,10 @@ pub fn in_force(settings: &Settings, known: &Known, target: &TargetId, now: Syst
 }
 
 /// The submit step's look at the budget, before it plans: with a budget, the month's count is
-/// brought up to date within a sixth of the time left (the room read takes a third), and whether
-/// it is in force is returned. Without a budget nothing is read. A count that cannot be read
-/// leaves the budget as last counted: never a reason to hold a change.
+/// carried on within a sixth of the time left (the room read takes a third; a busy month takes
+/// several invocations, [`count_month`]), and whether it is in force is returned. Without a
+/// budget nothing is read. A count that cannot be read leaves the budget as last counted: never
+/// a reason to hold a change.
 pub async fn look<C: CloudFront>(
     cf: &C,
     known: &Known,
@@ -271,7 +355,7 @@ mod tests {
     use std::num::NonZeroUsize;
 
     use super::*;
-    use crate::cloudfront::memory::{time_of, MemoryCloudFront, Op};
+    use crate::cloudfront::memory::{time_of, MemoryCloudFront, Op, Slow};
     use crate::cloudfront::CreateRequest;
     use crate::config::Config;
     use crate::model::{Change, ChangeKind};
@@ -320,11 +404,23 @@ mod tests {
         settings: &Settings,
         changes: &[Change],
     ) -> (Vec<String>, bool) {
+        submit_by(cf, time_of(cf.now()), None, known, settings, changes).await
+    }
+
+    /// [`submit`] as an invocation with `deadline` does, on CloudFront's clock at `now`.
+    async fn submit_by<C: CloudFront>(
+        cf: &C,
+        now: SystemTime,
+        deadline: Option<Instant>,
+        known: &Known,
+        settings: &Settings,
+        changes: &[Change],
+    ) -> (Vec<String>, bool) {
         let target = id("E1");
         let asked = Asked::Changes { changes, routing: Routing::Keys { distribution_id: Some(&target) } };
         let prepared = prepare::prepare(settings, asked, None, Token::Fixed("r"), false).unwrap();
         let s = &prepared.submissions[0];
-        let submitter = Submitter { cf, known, settings, deadline: None, now: Some(time_of(cf.now())) };
+        let submitter = Submitter { cf, known, settings, deadline, now: Some(now) };
         match submitter.submit(s).await.unwrap().outcome {
             Outcome::Created(inv) => {
                 let covered = s.covered_by(&inv.paths);
@@ -431,6 +527,143 @@ mod tests {
             assert_eq!(in_force(&settings(304), &warm, &id("E1"), now), Some(false));
             assert_eq!(in_force(&settings(0), &warm, &id("E1"), now), None, "no budget");
         });
+    }
+
+    /// Rule: a count reads at most PAGES_AT_ONCE pages a call and the next call carries on where
+    /// it stopped: after k calls, k × PAGES_AT_ONCE pages of the month are counted (a lower bound
+    /// of its paths), the month is counted whole only once a pass reaches last month's
+    /// invalidations, and then a new one costs one page.
+    #[test]
+    fn a_count_reads_a_bounded_number_of_pages_a_call_and_carries_on_where_it_stopped() {
+        let per_call = PAGES_AT_ONCE * 100;
+        // (this project's one-path invalidations this month, calls until counted whole): the pass
+        // reaches last month on the page after the month's last one.
+        let cases = [(0, 1), (150, 1), (per_call - 1, 1), (per_call, 2), (2 * per_call + 500, 3)];
+        for (n, calls) in cases {
+            block_on(async {
+                let cf = MemoryCloudFront::new(&["E1"]);
+                cf.set_completion(|_| 1);
+                cf.set_now(at("2026-02-28T23:00:00Z"));
+                for i in 0..3 {
+                    other(&cf, &format!("cfinv-{:040x}", 1_000_000 + i), &[format!("/feb/{i}")]).await;
+                }
+                cf.set_now(at("2026-03-01T00:00:00Z"));
+                for i in 0..n {
+                    other(&cf, &format!("cfinv-{i:040x}"), &[format!("/p/{i}")]).await;
+                    cf.advance(1);
+                }
+                let (month, known) = (Month::containing(time_of(cf.now())), Known::new());
+                for call in 1..=calls {
+                    let lists = cf.calls(Op::List);
+                    let counted = count_month(&cf, &known, &id("E1"), time_of(cf.now()), None).await.unwrap();
+                    assert!(cf.calls(Op::List) - lists <= PAGES_AT_ONCE, "{n}: call {call} listed too much");
+                    assert_eq!(counted, n.min(call * per_call), "{n}: after call {call}");
+                    assert_eq!(known.months.whole("E1", &month), call == calls, "{n}: whole after call {call}");
+                }
+                other(&cf, "cfinv-ffffffffffffffffffffffffffffffffffffffff", &["/new".to_string()]).await;
+                cf.advance(1);
+                let lists = cf.calls(Op::List);
+                assert_eq!(count_month(&cf, &known, &id("E1"), time_of(cf.now()), None).await.unwrap(), n + 1);
+                assert_eq!(cf.calls(Op::List) - lists, 1, "{n}: what is new since, one page");
+            });
+        }
+    }
+
+    /// Rule: a pass whose kept marker CloudFront refuses, or that names no page, starts again from
+    /// the newest instead of taking the month as counted whole; nothing counted is lost or read
+    /// twice, and the count still converges to the month's paths.
+    #[test]
+    fn a_kept_marker_that_fails_starts_the_pass_again_and_loses_nothing() {
+        type Spoil = fn(&MemoryCloudFront, &Known);
+        let cases: [(&str, Spoil); 2] = [
+            ("refused", |cf, _| cf.script(Op::List, Error::CloudFront("InvalidArgument: marker".into()))),
+            ("names no page", |_, known| {
+                known.months.lock().get_mut("E1").unwrap().pass.marker = Some("INOWHERE".into());
+            }),
+        ];
+        let n = 2 * PAGES_AT_ONCE * 100 + 500;
+        for (why, spoil) in cases {
+            block_on(async {
+                let cf = MemoryCloudFront::new(&["E1"]);
+                cf.set_completion(|_| 1);
+                cf.set_now(at("2026-03-01T00:00:00Z"));
+                for i in 0..n {
+                    other(&cf, &format!("cfinv-{i:040x}"), &[format!("/p/{i}")]).await;
+                    cf.advance(1);
+                }
+                let (now, month, known) = (time_of(cf.now()), Month::containing(time_of(cf.now())), Known::new());
+                let gets = cf.calls(Op::Get);
+                assert_eq!(count_month(&cf, &known, &id("E1"), now, None).await.unwrap(), PAGES_AT_ONCE * 100);
+                spoil(&cf, &known);
+                let _ = count_month(&cf, &known, &id("E1"), now, None).await;
+                assert_eq!(known.months.paths("E1", &month), PAGES_AT_ONCE * 100, "{why}: nothing lost");
+                assert!(!known.months.whole("E1", &month), "{why}: not counted whole");
+                let mut calls = 0;
+                while !known.months.whole("E1", &month) && calls < 10 {
+                    count_month(&cf, &known, &id("E1"), now, None).await.unwrap();
+                    calls += 1;
+                }
+                assert_eq!(known.months.paths("E1", &month), n, "{why}: the month's paths after {calls} calls");
+                assert_eq!(calls, 3, "{why}: the pass started again from the newest (its first pages counted)");
+                assert_eq!(cf.calls(Op::Get) - gets, n, "{why}: each invalidation read once");
+            });
+        }
+    }
+
+    /// Rule: a cold container in a month of 5,500 invalidations — more than listing alone can
+    /// page in the sixth of an invocation the count may take — counts a part in each invocation
+    /// and carries on where the last stopped: the count only grows and never passes the month's
+    /// paths, the budget comes into force within a few invocations, as soon as the count reaches
+    /// it, every deploy meanwhile is covered whole, and the count converges to the month's exact
+    /// paths, the deploys made meanwhile included.
+    #[tokio::test(start_paused = true)]
+    async fn a_busy_month_is_counted_over_invocations_and_the_budget_comes_into_force_early() {
+        let settings =
+            Config::from_pairs(&[("DISTRIBUTION_ID", "E1"), ("MONTHLY_PATH_BUDGET", "500")]).unwrap().planner;
+        let cf = MemoryCloudFront::new(&["E1"]);
+        cf.set_completion(|_| 1);
+        cf.set_now(at("2026-03-01T00:00:00Z"));
+        // Over ten days, four in five this project's (a path each), the fifth another tool's.
+        for n in 0..5_500u32 {
+            let reference = if n % 5 == 4 { format!("tool-{n}") } else { format!("cfinv-{n:040x}") };
+            other(&cf, &reference, &[format!("/old/{n}")]).await;
+            cf.advance(150);
+        }
+        let mut billed = 4_400;
+        let (slow, known) = (Slow(&cf), Known::new());
+        let month = Month::containing(time_of(cf.now()));
+        let (mut counted, mut in_force_from, mut whole_at) = (0, None, None);
+        for invocation in 1..=60 {
+            cf.advance(60);
+            let deadline = Some(Instant::now() + Duration::from_secs(30));
+            let changes = deploy(&format!("s{invocation}"), 20);
+            let (paths, covered) = submit_by(&slow, time_of(cf.now()), deadline, &known, &settings, &changes).await;
+            assert!(covered, "invocation {invocation}: a change left uncovered by {paths:?}");
+            let now = known.months.paths("E1", &month);
+            assert!(counted <= now && now <= billed, "invocation {invocation}: {counted}, then {now} of {billed}");
+            counted = now;
+            let thrifty = in_force(&settings, &known, &id("E1"), time_of(cf.now())) == Some(true);
+            assert_eq!(thrifty, counted >= 500, "invocation {invocation}: in force as soon as the count reaches it");
+            if thrifty {
+                in_force_from.get_or_insert(invocation);
+                assert!(paths.len() < 20 && wildcards(&paths) > 0, "invocation {invocation}: {paths:?}");
+            } else {
+                assert_eq!(paths.len(), 20, "invocation {invocation}: {paths:?}");
+            }
+            let made = paths.len();
+            billed += made;
+            if known.months.whole("E1", &month) && counted == billed - made {
+                whole_at = Some((invocation, made));
+                break;
+            }
+        }
+        assert!(in_force_from.is_some_and(|i| i <= 4), "in force from invocation {in_force_from:?}");
+        // The count before the last deploy, which the next invocation counts.
+        let (whole_at, last) = whole_at.expect("the count converges to the month's paths");
+        assert!(whole_at > 4, "counted whole at invocation {whole_at}: more than one invocation's part");
+        let read = month_invalidations(&cf, &Known::new(), &id("E1"), &month, |_, _| {}).await.unwrap();
+        let generated: usize = read.iter().filter(|b| b.generated()).map(Billed::billed).sum();
+        assert_eq!((counted + last, generated), (billed, billed), "the month's exact paths, as cfinv cost reads them");
     }
 
     /// Rule: a month is a calendar month in UTC, given as YYYY-MM.

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
-use crate::cloudfront::CloudFront;
+use crate::cloudfront::{CloudFront, NewestFirst};
 use crate::deadline::Instant;
 use crate::error::Error;
 use crate::known::{Known, Seen};
@@ -144,22 +144,57 @@ pub async fn room<C: CloudFront>(
     until: Option<Instant>,
     now: Option<SystemTime>,
 ) -> Result<Room, Error> {
-    let mut busy = PathCounts::default();
-    // For pacing: the ages of those in progress that hold wildcards, and of the oldest.
-    let mut wild: Vec<(Duration, usize)> = Vec::new();
-    let mut lasts = Duration::ZERO;
     let age = |t: SystemTime| now.and_then(|n| n.duration_since(t).ok()).unwrap_or_default();
-    let mut unread: Vec<String> = Vec::new();
-    let mut in_progress = 0;
-    let mut marker: Option<String> = None;
-    let settled = known.settled(distribution_id);
-    let mut stop: Option<SystemTime> = settled;
+    let Listed { mut busy, mut wild, lasts, unread, in_progress } =
+        list_in_progress(cf, known, distribution_id, &age).await?;
+    let (counts, read) = read_at_once(cf, known, distribution_id, &unread, until, |seen| {
+        if paces(seen) {
+            wild.push((age(seen.create_time), seen.counts.wildcards));
+        }
+    })
+    .await?;
+    busy += counts;
+    busy += unread_estimate(distribution_id, busy, in_progress, unread.len() - read)?;
+    let wildcards = API_MAX_WILDCARDS_IN_PROGRESS.saturating_sub(busy.wildcards);
+    let spend = match now {
+        Some(_) if in_progress > 0 => paced(lasts, &mut wild).min(wildcards),
+        _ => wildcards,
+    };
+    let exact = API_MAX_PATHS_IN_PROGRESS.saturating_sub(busy.exact);
+    Ok(Room { exact, wildcards, in_progress, spend, thrifty: false })
+}
+
+/// What the list shows in progress on a distribution, before the invalidations the container
+/// has not read yet are read.
+#[derive(Default)]
+struct Listed {
+    /// The path counts of those in progress the container has read already.
+    busy: PathCounts,
+    /// For pacing: the age and wildcard count of each of those that hold wildcards ([`paces`]).
+    wild: Vec<(Duration, usize)>,
+    /// The age of the oldest in progress.
+    lasts: Duration,
+    /// Those in progress the container has not read yet.
+    unread: Vec<String>,
+    in_progress: usize,
+}
+
+/// Pages the list as [`room`] states, newest first, and records for the next read where
+/// everything below is completed ([`Known::settle`]).
+async fn list_in_progress<C: CloudFront>(
+    cf: &C,
+    known: &Known,
+    distribution_id: &TargetId,
+    age: &impl Fn(SystemTime) -> Duration,
+) -> Result<Listed, Error> {
+    let mut listed = Listed::default();
+    let mut stop: Option<SystemTime> = known.settled(distribution_id);
     // The oldest in progress, or the newest seen when none is: below it, everything is completed.
     let mut settles: Option<SystemTime> = None;
     let mut newest: Option<SystemTime> = None;
-    'pages: loop {
-        let page = cf.list_invalidations(distribution_id, marker.as_deref()).await?;
-        for s in &page.items {
+    let mut pages = NewestFirst::new(cf, distribution_id);
+    'pages: while let Some(page) = pages.next_page().await? {
+        for s in &page {
             let t = s.create_time;
             if newest.is_none() {
                 newest = Some(t);
@@ -174,21 +209,17 @@ pub async fn room<C: CloudFront>(
             if !s.status.is_completed() {
                 match known.peek(distribution_id, &s.id) {
                     Some(seen) => {
-                        busy += seen.counts;
+                        listed.busy += seen.counts;
                         if paces(&seen) {
-                            wild.push((age(t), seen.counts.wildcards));
+                            listed.wild.push((age(t), seen.counts.wildcards));
                         }
                     }
-                    None => unread.push(s.id.clone()),
+                    None => listed.unread.push(s.id.clone()),
                 }
-                lasts = lasts.max(age(t));
-                in_progress += 1;
+                listed.lasts = listed.lasts.max(age(t));
+                listed.in_progress += 1;
                 settles = Some(t);
             }
-        }
-        match page.next_marker {
-            Some(m) => marker = Some(m),
-            None => break,
         }
     }
     // Invalidations created in the same second as the boundary may be listed on either side of
@@ -196,37 +227,35 @@ pub async fn room<C: CloudFront>(
     if let Some(t) = settles.or(newest) {
         known.settle(distribution_id, t.checked_sub(Duration::from_secs(1)).unwrap_or(t));
     }
-    let (counts, read) = read_at_once(cf, known, distribution_id, &unread, until, |seen| {
-        if paces(seen) {
-            wild.push((age(seen.create_time), seen.counts.wildcards));
-        }
-    })
-    .await?;
-    busy += counts;
-    let left = unread.len() - read;
-    if left > 0 {
-        let sampled = in_progress - left;
-        if sampled == 0 {
-            return Err(Error::CloudFront(format!(
-                "none of the {in_progress} invalidations in progress could be read in time"
-            )));
-        }
-        let estimate = |n: usize| (n * left).div_ceil(sampled);
-        tracing::info!(
-            distribution_id = %distribution_id,
-            in_progress,
-            unread = left,
-            "room estimated: in-progress invalidations not read yet count as the mean of those read"
-        );
-        busy += PathCounts { exact: estimate(busy.exact), wildcards: estimate(busy.wildcards) };
+    Ok(listed)
+}
+
+/// What the `left` invalidations in progress still unread add, each counted as the mean of those
+/// read (`busy`, of `in_progress` in all): nothing when all were read, and an error when none was,
+/// with nothing to estimate from.
+fn unread_estimate(
+    distribution_id: &TargetId,
+    busy: PathCounts,
+    in_progress: usize,
+    left: usize,
+) -> Result<PathCounts, Error> {
+    if left == 0 {
+        return Ok(PathCounts::default());
     }
-    let wildcards = API_MAX_WILDCARDS_IN_PROGRESS.saturating_sub(busy.wildcards);
-    let spend = match now {
-        Some(_) if in_progress > 0 => paced(lasts, &mut wild).min(wildcards),
-        _ => wildcards,
-    };
-    let exact = API_MAX_PATHS_IN_PROGRESS.saturating_sub(busy.exact);
-    Ok(Room { exact, wildcards, in_progress, spend, thrifty: false })
+    let sampled = in_progress - left;
+    if sampled == 0 {
+        return Err(Error::CloudFront(format!(
+            "none of the {in_progress} invalidations in progress could be read in time"
+        )));
+    }
+    let estimate = |n: usize| (n * left).div_ceil(sampled);
+    tracing::info!(
+        distribution_id = %distribution_id,
+        in_progress,
+        unread = left,
+        "room estimated: in-progress invalidations not read yet count as the mean of those read"
+    );
+    Ok(PathCounts { exact: estimate(busy.exact), wildcards: estimate(busy.wildcards) })
 }
 
 /// Reads `ids` (GetInvalidation, remembered) [`READ_AT_ONCE`] at a time until `until`, showing

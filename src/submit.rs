@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::{Duration, SystemTime};
 
 use crate::budget;
-use crate::cloudfront::{CloudFront, CreateRequest, Invalidation};
+use crate::cloudfront::{CloudFront, CreateRequest, Invalidation, NewestFirst};
 use crate::deadline::{self, Instant};
 use crate::error::Error;
 use crate::known::Known;
@@ -552,14 +552,13 @@ impl<C: CloudFront> Submitter<'_, C> {
 
     async fn recent_unbounded(&self, d: &TargetId, scope: Scope) -> Result<Vec<Invalidation>, Error> {
         let mut out = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let page = self.cf.list_invalidations(d, marker.as_deref()).await?;
+        let mut pages = NewestFirst::new(self.cf, d);
+        while let Some(page) = pages.next_page().await? {
             let mut running = 0;
             let mut past = scope == Scope::InProgress;
             let mut ended = false;
             let mut keep = Vec::new();
-            for summary in page.items {
+            for summary in page {
                 if matches!(scope, Scope::Since(t) if summary.create_time < t) {
                     ended = true;
                     break;
@@ -586,14 +585,11 @@ impl<C: CloudFront> Submitter<'_, C> {
                     create_time: seen.create_time,
                 });
             }
-            if ended {
+            if ended || (past && running == 0) {
                 return Ok(out);
             }
-            match page.next_marker {
-                Some(m) if !past || running > 0 => marker = Some(m),
-                _ => return Ok(out),
-            }
         }
+        Ok(out)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use cf_invalidator::cloudfront::CloudFront;
+use cf_invalidator::cloudfront::{CloudFront, NewestFirst};
 use cf_invalidator::model::TargetId;
 use serde_json::json;
 
@@ -26,8 +26,8 @@ pub fn run(args: Args) -> ExitCode {
 async fn list(distribution_id: &TargetId, json: bool) -> Result<ExitCode, String> {
     let cf = cloudfront(&crate::config()?).await;
     // The first page: CloudFront's 100 newest.
-    let ids: Vec<String> = match cf.list_invalidations(distribution_id, None).await {
-        Ok(page) => page.items.into_iter().map(|s| s.id).collect(),
+    let ids: Vec<String> = match NewestFirst::new(&cf, distribution_id).next_page().await {
+        Ok(page) => page.into_iter().flatten().map(|s| s.id).collect(),
         Err(e) => return Ok(fail(json, &e)),
     };
     let mut all = Vec::with_capacity(ids.len());

@@ -7,7 +7,7 @@
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
-use cf_invalidator::cloudfront::{CloudFront, Invalidation};
+use cf_invalidator::cloudfront::{CloudFront, Invalidation, NewestFirst};
 use cf_invalidator::model::{PathCounts, TargetId, API_MAX_PATHS_IN_PROGRESS, API_MAX_WILDCARDS_IN_PROGRESS};
 use cf_invalidator::{reference, Error};
 use serde_json::{json, Value};
@@ -222,15 +222,10 @@ fn age(create_time: SystemTime, now: SystemTime) -> Duration {
 pub async fn read<C: CloudFront>(cf: &C, distribution_id: &TargetId) -> Result<Room, Error> {
     let mut room =
         Room { distribution_id: distribution_id.clone(), ours: Held::default(), others: Held::default(), oldest: None };
-    let mut marker: Option<String> = None;
-    loop {
-        let page = cf.list_invalidations(distribution_id, marker.as_deref()).await?;
-        for s in page.items.iter().filter(|s| !s.status.is_completed()) {
+    let mut pages = NewestFirst::new(cf, distribution_id);
+    while let Some(page) = pages.next_page().await? {
+        for s in page.iter().filter(|s| !s.status.is_completed()) {
             room.add(&cf.get_invalidation(distribution_id, &s.id).await?);
-        }
-        match page.next_marker {
-            Some(m) => marker = Some(m),
-            None => break,
         }
     }
     Ok(room)

@@ -131,3 +131,127 @@ pub trait CloudFront: Send + Sync {
         marker: Option<&str>,
     ) -> impl Future<Output = Result<InvalidationPage, Error>> + Send;
 }
+
+/// ListInvalidations read page by page, newest first: the one reader of CloudFront's paging, for
+/// every caller that walks a target's list. It reads a page only when asked; the caller stops where
+/// its own rule says (it simply asks no more), and [`NewestFirst::marker`] lets a later read carry
+/// on from the page it would have read next.
+pub struct NewestFirst<'c, C> {
+    cf: &'c C,
+    target: &'c TargetId,
+    marker: Option<String>,
+    ended: bool,
+}
+
+impl<'c, C: CloudFront> NewestFirst<'c, C> {
+    /// From the newest invalidation.
+    pub fn new(cf: &'c C, target: &'c TargetId) -> Self {
+        NewestFirst::from_marker(cf, target, None)
+    }
+
+    /// From the page `marker` names (a [`NewestFirst::marker`] kept from an earlier read), or the
+    /// newest with `None`.
+    pub fn from_marker(cf: &'c C, target: &'c TargetId, marker: Option<String>) -> Self {
+        NewestFirst { cf, target, marker, ended: false }
+    }
+
+    /// The next page's summaries, newest first; `None` once the list has ended.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<InvalidationSummary>>, Error> {
+        if self.ended {
+            return Ok(None);
+        }
+        let page = self.cf.list_invalidations(self.target, self.marker.as_deref()).await?;
+        self.ended = page.next_marker.is_none();
+        self.marker = page.next_marker;
+        Ok(Some(page.items))
+    }
+
+    /// The marker the next page is read with: `None` before the first page of a read from the
+    /// newest, and once the list has ended ([`NewestFirst::ended`] tells the two apart).
+    pub fn marker(&self) -> Option<&str> {
+        self.marker.as_deref()
+    }
+
+    /// Whether the last page read was the list's last.
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+
+    /// Every summary from here down to the first for which `stop` holds (left out), or to the
+    /// list's end.
+    pub async fn until(
+        mut self,
+        mut stop: impl FnMut(&InvalidationSummary) -> bool,
+    ) -> Result<Vec<InvalidationSummary>, Error> {
+        let mut out = Vec::new();
+        while let Some(page) = self.next_page().await? {
+            for s in page {
+                if stop(&s) {
+                    return Ok(out);
+                }
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(d: &str) -> TargetId {
+        TargetId::parse(d).unwrap()
+    }
+
+    /// Rule: the list is read a page at a time, newest first, to its end; `until` stops before the
+    /// first summary its rule names; a kept marker carries a later read on from the page it names,
+    /// whatever was made on top since.
+    #[tokio::test]
+    async fn pages_come_newest_first_and_a_kept_marker_carries_on() {
+        let cf = MemoryCloudFront::new(&["E1"]);
+        cf.set_completion(|_| 1);
+        for n in 0..250u64 {
+            let paths = [format!("/p/{n}")];
+            cf.create_invalidation(
+                CreateRequest { target: &id("E1"), caller_reference: &format!("r{n}"), paths: &paths },
+                None,
+            )
+            .await
+            .unwrap();
+            cf.advance(1);
+        }
+        let e1 = id("E1");
+        let mut pages = NewestFirst::new(&cf, &e1);
+        let mut sizes = Vec::new();
+        let mut times = Vec::new();
+        while let Some(page) = pages.next_page().await.unwrap() {
+            sizes.push(page.len());
+            times.extend(page.iter().map(|s| s.create_time));
+        }
+        assert_eq!(sizes, [100, 100, 50]);
+        assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
+        assert!(pages.ended() && pages.marker().is_none());
+        assert_eq!(pages.next_page().await.unwrap(), None, "nothing after the end");
+
+        // (summaries before the stop, stop below this many seconds)
+        for (want, below) in [(0, 250), (1, 249), (150, 100), (250, 0)] {
+            let got = NewestFirst::new(&cf, &e1).until(|s| s.create_time < memory::time_of(below)).await.unwrap();
+            assert_eq!(got.len(), want, "stop below {below}");
+        }
+
+        let mut first = NewestFirst::new(&cf, &e1);
+        first.next_page().await.unwrap();
+        let kept = first.marker().map(str::to_string);
+        assert!(kept.is_some() && !first.ended());
+        cf.create_invalidation(
+            CreateRequest { target: &id("E1"), caller_reference: "on-top", paths: &["/new".into()] },
+            None,
+        )
+        .await
+        .unwrap();
+        let rest = NewestFirst::from_marker(&cf, &e1, kept).until(|_| false).await.unwrap();
+        assert_eq!(rest.len(), 150, "the 150 below the first page, none twice");
+        assert_eq!(rest[0].create_time, memory::time_of(149));
+    }
+}
