@@ -138,7 +138,7 @@ struct Tally {
 
 impl Tally {
     fn fail(&mut self, messages: impl IntoIterator<Item = usize>, e: Error) {
-        if matches!(e, Error::Throttled(_) | Error::TooManyInvalidationsInProgress { .. }) {
+        if e.is_expected() {
             self.throttled += 1;
         }
         let messages: Vec<usize> = messages.into_iter().collect();
@@ -228,7 +228,7 @@ impl Tally {
                     error = %e,
                     "invalidation not created"
                 );
-                if matches!(e, Error::Throttled(_) | Error::TooManyInvalidationsInProgress { .. }) {
+                if e.is_expected() {
                     self.by_distribution.entry(d.clone()).or_default().throttled += 1;
                 }
                 self.fail(messages.iter().copied(), e);
@@ -482,7 +482,7 @@ fn summarize<'t>(intake: Option<&Intake>, t: &'t Tally, started: Instant) -> Sum
         throttled: t.throttled,
         tracked: t.tracking.started + t.tracking.already,
         tracking_failed: t.tracking.failed,
-        error_type: t.error.as_ref().map(Error::error_type).unwrap_or(""),
+        error: t.error.as_ref(),
         duration_ms: started.elapsed().as_millis() as u64,
     }
 }
