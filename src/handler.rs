@@ -23,7 +23,7 @@ use crate::observe::{self, Summary};
 use crate::prepare::{self, Submission};
 use crate::quota::Room;
 use crate::reference::Token;
-use crate::submit::{Outcome, Submitted, Submitter};
+use crate::submit::{Answer, Outcome, Submitted, Submitter};
 use crate::track::{self, Tracker};
 
 /// What the handler knows of the invocation besides the payload.
@@ -164,60 +164,8 @@ impl Tally {
         timeout: u32,
     ) {
         let d = &s.distribution_id;
-        let mut held_back = BTreeSet::new();
-        let outcome = submitted.map(|sub| {
-            held_back = sub.held_back;
-            self.refusals += sub.refusals;
-            let per = self.by_distribution.entry(d.clone()).or_default();
-            per.staleness.extend(sub.staleness);
-            per.changes_waiting += sub.waiting;
-            per.refusals += sub.refusals;
-            if !sub.covering.is_empty() {
-                self.covered += 1;
-            }
-            for inv in sub.covering {
-                let reference = inv.caller_reference.clone();
-                self.created.push(Created::describe(d, &reference, inv, timeout));
-            }
-            sub.outcome
-        });
-        match outcome {
-            Ok(Outcome::Created(inv)) => {
-                let c = PathCounts::of(&inv.paths);
-                let per = self.by_distribution.entry(d.clone()).or_default();
-                per.invalidations += 1;
-                per.paths += inv.paths.len();
-                per.wildcards += c.wildcards;
-                self.requests += 1;
-                self.paths += inv.paths.len();
-                self.wildcards += c.wildcards;
-                let reference = reference_of(s, &inv);
-                self.created.push(Created::describe(d, &reference, inv, timeout));
-            }
-            Ok(Outcome::Earlier(inv)) => {
-                self.already += 1;
-                if let Some(inv) = inv {
-                    let reference = reference_of(s, &inv);
-                    self.created.push(Created::describe(d, &reference, inv, timeout));
-                }
-            }
-            Ok(Outcome::Covered(invs)) => {
-                self.covered += 1;
-                for inv in invs {
-                    let reference = inv.caller_reference.clone();
-                    self.created.push(Created::describe(d, &reference, inv, timeout));
-                }
-            }
-            Ok(Outcome::Held { room, refused }) => {
-                if refused {
-                    self.requests += 1;
-                } else {
-                    self.waiting += 1;
-                }
-                self.held.extend(messages.iter().copied());
-                self.by_distribution.entry(d.clone()).or_default().throttled += 1;
-                self.fail(messages.iter().copied(), held(d, room, refused));
-            }
+        let sub = match submitted {
+            Ok(sub) => sub,
             Err(e) => {
                 self.requests += 1;
                 tracing::warn!(
@@ -232,15 +180,53 @@ impl Tally {
                     self.by_distribution.entry(d.clone()).or_default().throttled += 1;
                 }
                 self.fail(messages.iter().copied(), e);
+                return;
+            }
+        };
+        for (answer, inv) in sub.invalidations() {
+            let reference = match answer {
+                Answer::Created | Answer::Earlier => reference_of(s, inv),
+                Answer::Covering => inv.caller_reference.clone(),
+            };
+            self.created.push(Created::describe(d, &reference, inv.clone(), timeout));
+        }
+        self.refusals += sub.refusals;
+        self.covered += usize::from(!sub.covering.is_empty());
+        let per = self.by_distribution.entry(d.clone()).or_default();
+        per.staleness.extend(sub.staleness);
+        per.changes_waiting += sub.waiting;
+        per.refusals += sub.refusals;
+        match sub.outcome {
+            Outcome::Created(inv) => {
+                let c = PathCounts::of(&inv.paths);
+                per.invalidations += 1;
+                per.paths += inv.paths.len();
+                per.wildcards += c.wildcards;
+                self.requests += 1;
+                self.paths += inv.paths.len();
+                self.wildcards += c.wildcards;
+            }
+            Outcome::Earlier(_) => self.already += 1,
+            Outcome::Covered(_) => self.covered += 1,
+            Outcome::Held { room, refused } => {
+                if refused {
+                    self.requests += 1;
+                } else {
+                    self.waiting += 1;
+                }
+                per.throttled += 1;
+                self.held.extend(messages.iter().copied());
+                self.fail(messages.iter().copied(), held(d, room, refused));
             }
         }
-        if !held_back.is_empty() {
+        if !sub.held_back.is_empty() {
             // Only part of the batch fitted: the rest of its messages wait as a held one's do.
             self.waiting += 1;
-            self.held.extend(held_back.iter().copied());
+            self.held.extend(sub.held_back.iter().copied());
             self.by_distribution.entry(d.clone()).or_default().throttled += 1;
-            let message = format!("{} message(s) of the batch did not fit the room left; they wait", held_back.len());
-            self.fail(held_back, Error::TooManyInvalidationsInProgress { distribution_id: d.to_string(), message });
+            let message =
+                format!("{} message(s) of the batch did not fit the room left; they wait", sub.held_back.len());
+            self.fail(sub.held_back, Error::TooManyInvalidationsInProgress { distribution_id: d.to_string(), message });
         }
     }
 }

@@ -76,7 +76,32 @@ pub struct Submitted {
     pub held_back: BTreeSet<usize>,
 }
 
+/// How an invalidation answers a submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// Created now, for it.
+    Created,
+    /// Made by an earlier attempt of the same request: nothing new created.
+    Earlier,
+    /// Made after its changes (by anyone) and covering them already: nothing created for them.
+    Covering,
+}
+
 impl Submitted {
+    /// Every invalidation that answers the submission, and how: first those covering part of its
+    /// changes already, then the outcome's (created, made earlier, or covering all of it). None
+    /// for a held outcome, nor for an earlier one CloudFront did not list. These are what the
+    /// Lambda answers with and `cfinv` reports, and what a workflow waits for.
+    pub fn invalidations(&self) -> impl Iterator<Item = (Answer, &Invalidation)> {
+        let outcome: Vec<(Answer, &Invalidation)> = match &self.outcome {
+            Outcome::Created(inv) => vec![(Answer::Created, inv)],
+            Outcome::Earlier(Some(inv)) => vec![(Answer::Earlier, inv)],
+            Outcome::Covered(invs) => invs.iter().map(|inv| (Answer::Covering, inv)).collect(),
+            Outcome::Earlier(None) | Outcome::Held { .. } => Vec::new(),
+        };
+        self.covering.iter().map(|inv| (Answer::Covering, inv)).chain(outcome)
+    }
+
     fn of(outcome: Outcome, s: &Submission<'_>, covering: Vec<Invalidation>, covered: Vec<Duration>) -> Self {
         let mut staleness = covered;
         let mut waiting = 0;
