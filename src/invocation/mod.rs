@@ -1,8 +1,8 @@
 //! Orchestration of one invocation: intake → prepare (`prepare.rs`) → the submit step
 //! (`submit.rs`) for each distribution → tracking and the report. What it made is counted in
-//! [`tally`], reported in [`report`] (the summary line, the metrics by parent distribution), and
-//! each invalidation described as the caller reads it in [`created`]. What each source gets back is
-//! shaped at the Lambda edge (`lambda/`).
+//! `tally.rs`, reported once in `report.rs` (the summary line, the metrics by parent
+//! distribution), and each invalidation described as the caller reads it in `created.rs`. What each
+//! source gets back is shaped at the Lambda edge (`lambda/`).
 //!
 //! Nothing is acknowledged that was not submitted: an SQS message is listed as failed unless every
 //! submission carrying its changes was created (or made earlier); every other source gets an
