@@ -1303,7 +1303,7 @@ mod tests {
         }
 
         /// Whether every submission was held for room, never sent (or refused): nothing submitted.
-        fn all_held(results: &[Result1]) -> bool {
+        fn nothing_submitted(results: &[Result1]) -> bool {
             results
                 .iter()
                 .all(|(r, _)| matches!(r, Ok(Submitted { outcome: Outcome::Held { refused: false, .. }, .. })))
@@ -1357,7 +1357,7 @@ mod tests {
 
             let third = keys(5000, 5, "c");
             let held = invoke(&cfg, &cf, &batch(&third), "3", None).await;
-            assert!(all_held(&held), "nothing submitted: the batch comes back");
+            assert!(nothing_submitted(&held), "nothing submitted: the batch comes back");
             assert_eq!(back(&held), [0, 1, 2, 3, 4], "every message of the batch");
             assert_eq!(cf.calls(Op::Create), creates, "no request CloudFront could only refuse");
             assert_eq!(cf.quota_refusals(), 0);
@@ -1473,7 +1473,7 @@ mod tests {
             cf.set_now(4000);
             if !carried.is_empty() {
                 let last = invoke(&config, &cf, &batch(&carried), "last", Some(time_of(4000))).await;
-                assert!(!all_held(&last), "the carried messages are submitted: {:?}", back(&last));
+                assert!(!nothing_submitted(&last), "the carried messages are submitted: {:?}", back(&last));
             }
             let made = cf.invalidations();
             for (dir, at) in changes {
@@ -1507,7 +1507,7 @@ mod tests {
                         .to_string();
                 cf.set_now(10);
                 if requested_at == 10 {
-                    assert!(all_held(&invoke(&dist(), &cf, step.as_bytes(), "r", None).await));
+                    assert!(nothing_submitted(&invoke(&dist(), &cf, step.as_bytes(), "r", None).await));
                 }
                 // The quota frees at 60 s; another tool's /* at 70 s; the workflow asks again at 80 s.
                 cf.set_now(70);
@@ -1607,7 +1607,7 @@ mod tests {
             let made: Vec<_> = cf.invalidations().into_iter().skip(1).collect();
             let wildcards: usize = made.iter().map(|i| PathCounts::of(&i.paths).wildcards).sum();
             assert_eq!(wildcards, 1, "one slot spent: {made:?}");
-            let held = [ra, rb].iter().filter(|r| all_held(r)).count();
+            let held = [ra, rb].iter().filter(|r| nothing_submitted(r)).count();
             assert_eq!(held, 1, "the later one waits, its messages back");
         }
 
