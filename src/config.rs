@@ -32,7 +32,7 @@ pub struct Config {
     /// distribution tenant's parent distribution, the `DistributionId` dimension of a tenant's
     /// per-distribution metrics. Not required for a tenant that `ROUTES` or a request names: one
     /// without a parent here is still invalidated, and its metrics fall back to the tenant's id
-    /// (handler.rs says why).
+    /// (`invocation/report.rs` says why).
     pub tenant_parents: BTreeMap<TenantId, DistributionId>,
     /// CloudWatch namespace of the EMF metrics (`METRICS_NAMESPACE`, default `CfInvalidator`);
     /// `None` when set empty, or for the CLI, which keeps stdout for its own output.

@@ -75,6 +75,16 @@ impl Error {
         matches!(self, Error::TooManyInvalidationsInProgress { .. } | Error::Throttled(_) | Error::CloudFront(_))
     }
 
+    /// Whether it is part of normal operation rather than a fault: a submission held for room
+    /// (`TooManyInvalidationsInProgress`) or refused by CloudFront's rate limit after the SDK's
+    /// retries (`Throttled`) comes back with its queue or retry and is submitted later. Neither
+    /// should wake anyone: the `UnexpectedErrors` metric (and its alarm) counts every other
+    /// error, and the summary's `throttled` counts these. Staleness and the dead-letter queues tell
+    /// when waiting lasts too long.
+    pub fn is_expected(&self) -> bool {
+        matches!(self, Error::TooManyInvalidationsInProgress { .. } | Error::Throttled(_))
+    }
+
     pub fn invalid(msg: impl Into<String>) -> Self {
         Error::InvalidInput(msg.into())
     }
@@ -84,11 +94,10 @@ impl Error {
 mod tests {
     use super::*;
 
-    /// The names are part of the public contract (README "Errors", the state machine's Retry/Catch).
-    #[test]
-    fn error_type_names_are_stable() {
+    /// Every variant once, with its stable name.
+    fn every_variant() -> [(Error, &'static str); 11] {
         let d = |s: &str| s.to_string();
-        let cases = [
+        [
             (Error::InvalidInput(d("x")), "InvalidInput"),
             (Error::Config { variable: "X", rule: d("x") }, "ConfigError"),
             (Error::NoSuchDistribution { distribution_id: d("E1"), message: d("") }, "NoSuchDistribution"),
@@ -112,9 +121,24 @@ mod tests {
             ),
             (Error::Throttled(d("x")), "Throttled"),
             (Error::CloudFront(d("x")), "CloudFrontError"),
-        ];
-        for (err, name) in cases {
+        ]
+    }
+
+    /// The names are part of the public contract (README "Errors", the state machine's Retry/Catch).
+    #[test]
+    fn error_type_names_are_stable() {
+        for (err, name) in every_variant() {
             assert_eq!(err.error_type(), name, "{err:?}");
+        }
+    }
+
+    /// Rule: waiting for room and being throttled are expected (the changes come back and are
+    /// submitted later); every other error is a fault an operator must look at.
+    #[test]
+    fn only_waiting_for_room_and_throttling_are_expected() {
+        for (err, name) in every_variant() {
+            let want = matches!(name, "TooManyInvalidationsInProgress" | "Throttled");
+            assert_eq!(err.is_expected(), want, "{name}");
         }
     }
 }

@@ -17,8 +17,8 @@
 //!   invalidation of the same request first, then the room ([`quota`]), the fit, the create, and
 //!   recovery; [`known`] is what a container remembers between invocations; [`budget`] reads
 //!   what a month of invalidations bills (`cfinv cost`) and keeps the monthly path budget;
-//! - [`handler`] runs one invocation through these and tracks what it made ([`track`]);
-//!   [`observe`] reports it (one summary line, EMF metrics);
+//! - [`invocation`] runs one invocation through these, counts what it made and tracks it
+//!   ([`track`]); [`observe`] writes its report (one summary line, EMF metrics);
 //! - [`config`] reads and validates the environment once, and builds the planner's settings;
 //! - [`deadline`] holds every deadline on tokio's clock (the storm benchmark's simulated time).
 //!
@@ -34,8 +34,8 @@ pub mod cloudfront;
 pub mod config;
 pub mod deadline;
 pub mod error;
-pub mod handler;
 pub mod intake;
+pub mod invocation;
 pub mod known;
 pub mod lambda;
 pub mod model;

@@ -18,6 +18,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
+use crate::error::Error;
+
 /// The counts of one invocation.
 #[derive(Debug, Clone, Default)]
 pub struct Summary<'a> {
@@ -49,7 +51,9 @@ pub struct Summary<'a> {
     pub tracked: usize,
     /// Invalidations whose tracker could not be started: no completion event will follow.
     pub tracking_failed: usize,
-    pub error_type: &'static str,
+    /// The first error, when anything failed: its `errorType` is logged, and whether it is
+    /// expected ([`Error::is_expected`]) decides the `UnexpectedErrors` metric.
+    pub error: Option<&'a Error>,
     pub duration_ms: u64,
 }
 
@@ -77,7 +81,7 @@ pub fn report(s: &Summary, metrics_namespace: Option<&str>, function_name: Optio
         throttled = s.throttled,
         tracked = s.tracked,
         tracking_failed = s.tracking_failed,
-        error_type = s.error_type,
+        error_type = s.error.map_or("", Error::error_type),
         duration_ms = s.duration_ms,
         "invocation summary"
     );
@@ -115,7 +119,7 @@ pub fn emf(s: &Summary, namespace: &str, function_name: &str) -> String {
         s.waiting as u64,
         s.failed_messages as u64,
         s.tracking_failed as u64,
-        u64::from(is_unexpected(s.error_type)),
+        u64::from(s.error.is_some_and(|e| !e.is_expected())),
         s.duration_ms,
     ];
     let mut doc = json!({
@@ -134,18 +138,6 @@ pub fn emf(s: &Summary, namespace: &str, function_name: &str) -> String {
         doc[*name] = json!(value);
     }
     doc.to_string()
-}
-
-/// The error types that are part of normal operation: a batch held for room
-/// (`TooManyInvalidationsInProgress`) or refused by CloudFront's rate limit after the SDK's retries
-/// (`Throttled`) comes back with the queue and is submitted later, so neither should wake anyone.
-/// Staleness and the dead-letter queues are what tell when waiting lasts too long.
-pub const EXPECTED_ERRORS: [&str; 2] = ["TooManyInvalidationsInProgress", "Throttled"];
-
-/// Whether an invocation's `error_type` (empty: none) is one an operator must look at: the
-/// `UnexpectedErrors` metric, which the template's `UnexpectedErrorsAlarm` watches.
-pub fn is_unexpected(error_type: &str) -> bool {
-    !error_type.is_empty() && !EXPECTED_ERRORS.contains(&error_type)
 }
 
 /// CloudWatch's EMF specification: a metric's array holds at most 100 values.
@@ -497,25 +489,26 @@ mod tests {
     }
 
     /// Rule: a batch held for room, or throttled, is expected and comes back with the
-    /// queue; every other error type is unexpected and counted in `UnexpectedErrors`.
+    /// queue; every other error is unexpected and counted in `UnexpectedErrors` (which errors
+    /// are expected is [`Error::is_expected`]'s rule).
     #[test]
     fn only_errors_other_than_waiting_for_room_or_throttling_are_unexpected() {
+        let d = |s: &str| s.to_string();
         let cases = [
-            ("", false),
-            ("TooManyInvalidationsInProgress", false),
-            ("Throttled", false),
-            ("CloudFrontError", true),
-            ("AccessDenied", true),
-            ("NoSuchDistribution", true),
-            ("ConfigError", true),
-            ("InvalidInput", true),
-            ("InvalidationBatchAlreadyExists", true),
+            (None, false),
+            (Some(Error::TooManyInvalidationsInProgress { distribution_id: d("E1"), message: d("") }), false),
+            (Some(Error::Throttled(d("x"))), false),
+            (Some(Error::CloudFront(d("x"))), true),
+            (Some(Error::AccessDenied { distribution_id: d("E1"), message: d("") }), true),
+            (Some(Error::NoSuchDistribution { distribution_id: d("E1"), message: d("") }), true),
+            (Some(Error::Config { variable: "X", rule: d("x") }), true),
+            (Some(Error::InvalidInput(d("x"))), true),
+            (Some(Error::InvalidationBatchAlreadyExists { caller_reference: d("r"), message: d("") }), true),
         ];
-        for (error_type, want) in cases {
-            assert_eq!(is_unexpected(error_type), want, "{error_type:?}");
-            let s = Summary { source: "sqs", error_type, ..Default::default() };
+        for (error, want) in cases {
+            let s = Summary { source: "sqs", error: error.as_ref(), ..Default::default() };
             let doc = valid_emf(&emf(&s, "NS", "fn"));
-            assert_eq!(doc["UnexpectedErrors"], u8::from(want), "{error_type:?}");
+            assert_eq!(doc["UnexpectedErrors"], u8::from(want), "{error:?}");
         }
     }
 }

@@ -76,7 +76,32 @@ pub struct Submitted {
     pub held_back: BTreeSet<usize>,
 }
 
+/// How an invalidation answers a submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// Created now, for it.
+    Created,
+    /// Made by an earlier attempt of the same request: nothing new created.
+    Earlier,
+    /// Made after its changes (by anyone) and covering them already: nothing created for them.
+    Covering,
+}
+
 impl Submitted {
+    /// Every invalidation that answers the submission, and how: first those covering part of its
+    /// changes already, then the outcome's (created, made earlier, or covering all of it). None
+    /// for a held outcome, nor for an earlier one CloudFront did not list. These are what the
+    /// Lambda answers with and `cfinv` reports, and what a workflow waits for.
+    pub fn invalidations(&self) -> impl Iterator<Item = (Answer, &Invalidation)> {
+        let outcome: Vec<(Answer, &Invalidation)> = match &self.outcome {
+            Outcome::Created(inv) => vec![(Answer::Created, inv)],
+            Outcome::Earlier(Some(inv)) => vec![(Answer::Earlier, inv)],
+            Outcome::Covered(invs) => invs.iter().map(|inv| (Answer::Covering, inv)).collect(),
+            Outcome::Earlier(None) | Outcome::Held { .. } => Vec::new(),
+        };
+        self.covering.iter().map(|inv| (Answer::Covering, inv)).chain(outcome)
+    }
+
     fn of(outcome: Outcome, s: &Submission<'_>, covering: Vec<Invalidation>, covered: Vec<Duration>) -> Self {
         let mut staleness = covered;
         let mut waiting = 0;
@@ -1193,6 +1218,473 @@ mod tests {
                 }
                 other => panic!("{rule}: {other:?}"),
             }
+        }
+    }
+
+    /// The rules of the room, the fit, the covering and racing invocations, each on the
+    /// submissions the Lambda plans from an SQS batch of S3 notifications (one a message), on the
+    /// in-memory CloudFront and its own hooks.
+    mod planned_from_batches {
+        use super::*;
+        use crate::cloudfront::memory::{time_of, Op, Slow};
+        use crate::model::PathCounts;
+
+        /// The messages of an SQS batch whose notifications carry no event time, ids `m<i>`.
+        fn untimed(keys: &[(usize, &str)]) -> Vec<u8> {
+            let records: Vec<serde_json::Value> = keys
+                .iter()
+                .map(|(i, k)| {
+                    let body = json!({"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put",
+                        "s3":{"bucket":{"name":"www"},"object":{"key":k,"sequencer":format!("{i:04}")}}}]});
+                    message(*i, body)
+                })
+                .collect();
+            json!({ "Records": records }).to_string().into_bytes()
+        }
+
+        /// An SQS batch of S3 notifications `(message, key, event second)`.
+        fn timed(keys: &[(usize, &str, u64)]) -> Vec<u8> {
+            let records: Vec<serde_json::Value> = keys
+                .iter()
+                .map(|(i, k, at)| {
+                    let time = humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + Duration::from_secs(*at));
+                    let body = json!({"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","eventTime": time.to_string(),
+                        "s3":{"bucket":{"name":"www"},"object":{"key":k,"sequencer":format!("{i:04}{at:08}")}}}]});
+                    message(*i, body)
+                })
+                .collect();
+            json!({ "Records": records }).to_string().into_bytes()
+        }
+
+        fn message(i: usize, body: serde_json::Value) -> serde_json::Value {
+            json!({"messageId": format!("m{i}"), "receiptHandle":"h","body": body.to_string(),
+                   "attributes":{},"messageAttributes":{},"md5OfBody":"x","eventSource":"aws:sqs",
+                   "eventSourceARN":"arn:aws:sqs:us-east-1:1:q","awsRegion":"us-east-1"})
+        }
+
+        /// One submission's result and the messages of it that come back: all of a held or failed
+        /// one, else those a partial fit held back.
+        type Result1 = (Result<Submitted, Error>, BTreeSet<usize>);
+
+        /// The submit step of one invocation as the Lambda runs it in a cold container: `payload`
+        /// received at `now` (else the wall clock), planned under the request id `token`, each
+        /// distribution's submission submitted.
+        async fn invoke<C: CloudFront>(
+            cfg: &Config,
+            cf: &C,
+            payload: &[u8],
+            token: &str,
+            now: Option<SystemTime>,
+        ) -> Vec<Result1> {
+            let intake = intake::parse_at(payload, now.unwrap_or_else(SystemTime::now)).unwrap();
+            let prepared = prepare_payload(&cfg.planner, &intake, Token::Fixed(token), false).unwrap();
+            let known = Known::new();
+            let submitter = Submitter { cf, known: &known, settings: &cfg.planner, deadline: None, now };
+            let mut out = Vec::new();
+            for s in &prepared.submissions {
+                let got = submitter.submit(s).await;
+                let back = match &got {
+                    Ok(Submitted { outcome: Outcome::Held { .. }, .. }) | Err(_) => s.messages().clone(),
+                    Ok(sub) => sub.held_back.clone(),
+                };
+                out.push((got, back));
+            }
+            out
+        }
+
+        /// The messages that come back (SQS redelivers them), of every submission: their places in
+        /// the batch.
+        fn back(results: &[Result1]) -> Vec<usize> {
+            results.iter().flat_map(|(_, b)| b.iter().copied()).collect::<BTreeSet<_>>().into_iter().collect()
+        }
+
+        /// Whether every submission was held for room, never sent (or refused): nothing submitted.
+        fn nothing_submitted(results: &[Result1]) -> bool {
+            results
+                .iter()
+                .all(|(r, _)| matches!(r, Ok(Submitted { outcome: Outcome::Held { refused: false, .. }, .. })))
+        }
+
+        fn one(results: Vec<Result1>) -> Submitted {
+            assert_eq!(results.len(), 1);
+            results.into_iter().next().unwrap().0.unwrap()
+        }
+
+        fn dist() -> Config {
+            Config::from_pairs(&[("DISTRIBUTION_ID", D)]).unwrap()
+        }
+
+        fn owned(paths: &[&str]) -> Vec<String> {
+            paths.iter().map(|p| p.to_string()).collect()
+        }
+
+        /// Rule (CloudFront's in-progress quota): a first batch fills the exact-path quota;
+        /// a second still gets its invalidation in the wildcard room; a third, with no room of either
+        /// kind, waits (redelivered, never refused by CloudFront) and is merged with later changes
+        /// into one invalidation once the first completes.
+        #[tokio::test(start_paused = true)]
+        async fn batches_fit_the_room_and_wait_for_it() {
+            let cfg = dist();
+            let cf = MemoryCloudFront::new(&[D]);
+            cf.set_completion(|seq| if seq == 1 { 600 } else { 3600 });
+            let keys = |from: usize, n: usize, dir: &str| -> Vec<(usize, String)> {
+                (from..from + n).map(|i| (i, format!("{dir}{i}/index.html"))).collect()
+            };
+            let batch = |ks: &[(usize, String)]| untimed(&ks.iter().map(|(i, k)| (*i, k.as_str())).collect::<Vec<_>>());
+            let first = keys(0, 1000, "a");
+            assert!(back(&invoke(&cfg, &cf, &batch(&first), "1", None).await).is_empty());
+            assert_eq!(cf.in_progress(D).exact, 3000, "1,000 index documents plan 3,000 exact paths");
+
+            let second = keys(1000, 10, "b");
+            assert!(back(&invoke(&cfg, &cf, &batch(&second), "2", None).await).is_empty(), "fits the wildcard room");
+            let made = cf.invalidations();
+            assert_eq!(made.len(), 2);
+            assert!(made[1].paths.iter().all(|p| p.ends_with('*')), "{:?}", made[1].paths);
+            // Use up the wildcard room.
+            for i in 0..20 {
+                if cf.in_progress(D).wildcards == 15 {
+                    break;
+                }
+                let more = keys(2000 + 10 * i, 10, &format!("w{i}-"));
+                invoke(&cfg, &cf, &batch(&more), &format!("w{i}"), None).await;
+            }
+            assert_eq!(cf.in_progress(D).wildcards, 15);
+            let creates = cf.calls(Op::Create);
+
+            let third = keys(5000, 5, "c");
+            let held = invoke(&cfg, &cf, &batch(&third), "3", None).await;
+            assert!(nothing_submitted(&held), "nothing submitted: the batch comes back");
+            assert_eq!(back(&held), [0, 1, 2, 3, 4], "every message of the batch");
+            assert_eq!(cf.calls(Op::Create), creates, "no request CloudFront could only refuse");
+            assert_eq!(cf.quota_refusals(), 0);
+
+            cf.advance(600);
+            let fourth = keys(6000, 5, "d");
+            let together: Vec<(usize, String)> = third.iter().chain(&fourth).cloned().collect();
+            assert!(back(&invoke(&cfg, &cf, &batch(&together), "4", None).await).is_empty());
+            let last = cf.invalidations().pop().unwrap();
+            for k in third.iter().chain(&fourth) {
+                let dir = format!("/{}/", k.1.trim_end_matches("/index.html"));
+                assert!(last.paths.contains(&dir), "{dir} in one invalidation with the rest: {:?}", last.paths);
+            }
+        }
+
+        /// Rule: when a batch does not fit the room whole, the messages that fit go
+        /// now (the oldest first; here the batch's order, as the events carry no time) and only the
+        /// others come back; nothing is sent that CloudFront would refuse.
+        #[tokio::test(start_paused = true)]
+        async fn a_batch_sends_the_part_that_fits_and_only_the_rest_waits() {
+            let cf = MemoryCloudFront::new(&[D]);
+            let exact: Vec<String> = (0..2990).map(|i| format!("/tool/{i}")).collect();
+            let wild: Vec<String> = (0..15).map(|i| format!("/tool{i}/*")).collect();
+            for (r, paths) in [("tool-exact", &exact), ("tool-wild", &wild)] {
+                let target = TargetId::parse(D).unwrap();
+                cf.create_invalidation(CreateRequest { target: &target, caller_reference: r, paths }, None)
+                    .await
+                    .unwrap();
+            }
+            let keys: Vec<(usize, String)> = (0..15).map(|i| (i, format!("img/{i}.png"))).collect();
+            let refs: Vec<(usize, &str)> = keys.iter().map(|(i, k)| (*i, k.as_str())).collect();
+            let got = invoke(&dist(), &cf, &untimed(&refs), "r", None).await;
+            assert_eq!(back(&got), (10..15).collect::<Vec<_>>(), "only the messages that did not fit come back");
+            let made = cf.invalidations().pop().unwrap();
+            let want: Vec<String> = (0..10).map(|i| format!("/img/{i}.png")).collect();
+            let mut got = made.paths.clone();
+            got.sort_by_key(|p| p.trim_start_matches("/img/").trim_end_matches(".png").parse::<u32>().unwrap());
+            assert_eq!(got, want);
+            assert_eq!(cf.quota_refusals(), 0);
+        }
+
+        /// Rule: explicit paths that do not fit the room wait (the Lambda answers
+        /// TooManyInvalidationsInProgress, which the workflow retries) instead of being sent to be
+        /// refused.
+        #[tokio::test(start_paused = true)]
+        async fn explicit_paths_wait_for_room() {
+            let (cfg, cf) = (dist(), MemoryCloudFront::new(&[D]));
+            let paths = |p: Vec<String>| json!({"distribution_id": D, "paths": p}).to_string();
+            let wild: Vec<String> = (0..15).map(|i| format!("/w{i}/*")).collect();
+            let made = one(invoke(&cfg, &cf, paths(wild).as_bytes(), "r1", None).await);
+            assert!(matches!(made.outcome, Outcome::Created(_)), "{:?}", made.outcome);
+            let held = one(invoke(&cfg, &cf, paths(owned(&["/x/*"])).as_bytes(), "r2", None).await);
+            assert!(matches!(held.outcome, Outcome::Held { refused: false, .. }), "{:?}", held.outcome);
+            assert_eq!(cf.calls(Op::Create), 1);
+            // Exact paths still fit: the two quotas are independent.
+            let exact = one(invoke(&cfg, &cf, paths(owned(&["/x"])).as_bytes(), "r3", None).await);
+            assert!(matches!(exact.outcome, Outcome::Created(_)), "{:?}", exact.outcome);
+            assert_eq!(cf.calls(Op::Create), 2);
+        }
+
+        /// Rule: when what is in progress cannot be read (no `cloudfront:ListInvalidations`, a
+        /// transient error), the submission is planned as if nothing were and CloudFront's answer
+        /// decides.
+        #[tokio::test(start_paused = true)]
+        async fn an_unreadable_room_plans_as_if_empty() {
+            let cf = MemoryCloudFront::new(&[D]);
+            cf.script(Op::List, Error::AccessDenied { distribution_id: D.into(), message: "no list".into() });
+            assert!(back(&invoke(&dist(), &cf, &untimed(&[(0, "a.html")]), "r", None).await).is_empty());
+            assert_eq!(cf.invalidations().len(), 1);
+        }
+
+        /// Another tool's invalidation of `paths` on `on`, now.
+        fn other_tool(cf: &MemoryCloudFront, on: &str, reference: &str, paths: &[String]) {
+            let target = TargetId::parse(on).unwrap();
+            let req = CreateRequest { target: &target, caller_reference: reference, paths };
+            futures_util::FutureExt::now_or_never(cf.create_invalidation(req, None)).unwrap().unwrap();
+        }
+
+        /// Rule: with 40-minute completions, deploys every two minutes that need
+        /// wildcards (the exact room is full) spend the 15 wildcard slots one at a time, about one
+        /// every three minutes, instead of one or more per deploy; the messages held meanwhile come
+        /// back (here: with the next deploy) and every change ends covered by an invalidation made
+        /// after it.
+        #[tokio::test(start_paused = true)]
+        async fn slow_completions_spend_wildcard_slots_one_at_a_time() {
+            let cf = MemoryCloudFront::new(&[D]);
+            cf.set_completion(|seq| if seq == 1 { 6000 } else { 2400 });
+            other_tool(&cf, D, "tool", &(0..3000).map(|i| format!("/tool/{i}")).collect::<Vec<_>>());
+            let config = dist();
+            let mut carried: Vec<(usize, String, u64)> = Vec::new();
+            let mut changes = Vec::new();
+            let batch = |msgs: &[(usize, String, u64)]| {
+                timed(&msgs.iter().map(|(i, key, at)| (*i, key.as_str(), *at)).collect::<Vec<_>>())
+            };
+            for k in 0..10u64 {
+                let t = 2400 + 120 * k;
+                cf.set_now(t);
+                let mut msgs = carried.clone();
+                for j in 0..3 {
+                    let i = (k * 3 + j) as usize;
+                    msgs.push((i, format!("d{k}/p{j}/index.html"), t - 30));
+                    changes.push((format!("/d{k}/p{j}/"), t - 30));
+                }
+                let got = invoke(&config, &cf, &batch(&msgs), &format!("r{k}"), Some(time_of(t))).await;
+                let back = back(&got);
+                carried = msgs.into_iter().enumerate().filter(|(at, _)| back.contains(at)).map(|(_, m)| m).collect();
+            }
+            let made = cf.invalidations();
+            let wildcards: usize = made.iter().map(|i| PathCounts::of(&i.paths).wildcards).sum();
+            // 15 slots over how long the oldest in progress has lasted (2,400 to 3,480 s here): one
+            // every 160 to 232 s, so 1,200 s spend 4 to 8, not one or more per deploy.
+            assert!((4..=8).contains(&wildcards), "paced over 1,200 s: {wildcards} wildcard paths");
+            cf.set_now(4000);
+            if !carried.is_empty() {
+                let last = invoke(&config, &cf, &batch(&carried), "last", Some(time_of(4000))).await;
+                assert!(!nothing_submitted(&last), "the carried messages are submitted: {:?}", back(&last));
+            }
+            let made = cf.invalidations();
+            for (dir, at) in changes {
+                let covered = made.iter().any(|i| {
+                    i.created_ms > at * 1000
+                        && i.paths.iter().any(|p| p == "/*" || dir.starts_with(p.trim_end_matches('*')))
+                });
+                assert!(covered, "{dir} (changed at {at}) is covered by an invalidation made after it");
+            }
+        }
+
+        /// Rule (for the workflow): a keys request waiting for room is asked again
+        /// every minute, each time a new receipt; its `requested_at` (the execution's start) keeps
+        /// the keys' time, so another tool's `/*` made while it waits covers them (nothing created,
+        /// the workflow waits for that `/*`), and one made before the keys never does.
+        #[tokio::test(start_paused = true)]
+        async fn a_waiting_workflow_request_is_covered_by_what_is_made_meanwhile() {
+            // (requested_at, covered): the /* is made at 70 s, and a whole-second time stands for
+            // the end of its second; CLOCK_MARGIN (2 s) pins 67 against 68.
+            for (requested_at, covered) in [(10, true), (67, true), (68, false), (75, false)] {
+                let cf = MemoryCloudFront::new(&[D]);
+                cf.set_completion(|seq| if seq <= 2 { 60 } else { 900 });
+                let exact: Vec<String> = (0..3000).map(|i| format!("/tool/{i}")).collect();
+                let wild: Vec<String> = (0..15).map(|i| format!("/tool{i}/*")).collect();
+                for (r, paths) in [("tool-exact", &exact), ("tool-wild", &wild)] {
+                    other_tool(&cf, D, r, paths);
+                }
+                let at = humantime::format_rfc3339_seconds(time_of(requested_at)).to_string();
+                let step =
+                    json!({"keys": ["docs/a.html", "b.css"], "caller_reference": "sfn-deploy-9", "requested_at": at})
+                        .to_string();
+                cf.set_now(10);
+                if requested_at == 10 {
+                    assert!(nothing_submitted(&invoke(&dist(), &cf, step.as_bytes(), "r", None).await));
+                }
+                // The quota frees at 60 s; another tool's /* at 70 s; the workflow asks again at 80 s.
+                cf.set_now(70);
+                other_tool(&cf, D, "person", &owned(&["/*"]));
+                cf.set_now(80);
+                let got = one(invoke(&dist(), &cf, step.as_bytes(), "r", Some(time_of(80))).await);
+                let ours = cf.invalidations().iter().filter(|i| i.caller_reference == "sfn-deploy-9").count();
+                let (answer, first) = got.invalidations().next().expect("an invalidation to wait for");
+                if covered {
+                    assert_eq!(ours, 0, "{got:?}");
+                    let waits_for = (answer, first.caller_reference.as_str(), first.paths.clone());
+                    assert_eq!(waits_for, (Answer::Covering, "person", owned(&["/*"])));
+                } else {
+                    assert_eq!((answer, ours), (Answer::Created, 1), "keys written after the /*: {got:?}");
+                }
+            }
+        }
+
+        /// Rule ("a retry never creates a second invalidation"): a caller's keys request received
+        /// again (a direct invoke Lambda retries: a new receipt, the keys' new time) finds its first
+        /// attempt, still in progress, below a page of invalidations completed since — and answers
+        /// with it, though the room has filled meanwhile — rather than waiting for room to make it
+        /// again.
+        #[tokio::test(start_paused = true)]
+        async fn a_request_received_again_finds_its_attempt_below_completed_ones() {
+            let cf = MemoryCloudFront::new(&[D]);
+            cf.set_completion(|seq| if seq == 1 { 3600 } else { 10 });
+            let config = dist();
+            let step = json!({"keys": ["docs/a.html"], "caller_reference": "deploy-5"}).to_string();
+            cf.set_now(10);
+            invoke(&config, &cf, step.as_bytes(), "r10", Some(time_of(10))).await[0].0.as_ref().unwrap();
+            let first = cf.invalidations()[0].id.clone();
+            // 120 quick ones since (more than a page), then another tool fills the exact room.
+            for i in 0..120u64 {
+                cf.set_now(20 + i);
+                other_tool(&cf, D, &format!("quick-{i}"), &[format!("/q/{i}")]);
+            }
+            cf.set_now(200);
+            let room = cf.in_progress(D);
+            other_tool(&cf, D, "tool", &(0..3000 - room.exact).map(|i| format!("/tool/{i}")).collect::<Vec<_>>());
+            other_tool(&cf, D, "tool-w", &(0..15).map(|i| format!("/tool{i}/*")).collect::<Vec<_>>());
+            let got = one(invoke(&config, &cf, step.as_bytes(), "r300", Some(time_of(300))).await);
+            let answers: Vec<(Answer, &str)> = got.invalidations().map(|(a, i)| (a, i.id.as_str())).collect();
+            assert_eq!(answers, [(Answer::Earlier, first.as_str())], "not held for room: {:?}", got.outcome);
+            assert_eq!(cf.invalidations().iter().filter(|i| i.caller_reference == "deploy-5").count(), 1);
+        }
+
+        /// Rule ("a retry never creates a second invalidation"): a batch is
+        /// split into the part that fits only when what was made since its changes could be read.
+        /// Unread, an earlier invalidation of the whole batch is found only by CloudFront's answer to
+        /// the whole's reference, so the batch waits whole rather than go out under a part's new one.
+        /// The room is read first, then what was made since the changes: ListInvalidations fails
+        /// from its second call on.
+        #[tokio::test(start_paused = true)]
+        async fn no_part_of_a_batch_goes_when_what_was_made_cannot_be_read() {
+            for (recent_readable, created, back_count) in [(true, 1, 5), (false, 0, 15)] {
+                let cf = MemoryCloudFront::new(&[D]);
+                other_tool(&cf, D, "tool-exact", &(0..2990).map(|i| format!("/tool/{i}")).collect::<Vec<_>>());
+                other_tool(&cf, D, "tool-wild", &(0..15).map(|i| format!("/tool{i}/*")).collect::<Vec<_>>());
+                cf.set_now(100);
+                let before = cf.invalidation_count();
+                let keys: Vec<String> = (0..15).map(|i| format!("img/{i}.png")).collect();
+                let refs: Vec<(usize, &str, u64)> = keys.iter().enumerate().map(|(i, k)| (i, k.as_str(), 90)).collect();
+                if !recent_readable {
+                    cf.fail_from(Op::List, 2, Error::CloudFront("connection reset".into()));
+                }
+                let got = invoke(&dist(), &cf, &timed(&refs), "r", None).await;
+                let result = (cf.invalidation_count() - before, back(&got).len());
+                assert_eq!(result, (created, back_count), "readable: {recent_readable}");
+            }
+        }
+
+        /// Rule: two invocations racing for the last wildcard slot pacing
+        /// allows spend it once. Each pauses a time drawn from its own reference before spending a
+        /// scarce slot, then reads the room again: the later one finds the slot spent and waits
+        /// (its messages come back) instead of both creating.
+        #[tokio::test(start_paused = true)]
+        async fn two_invocations_racing_for_a_scarce_wildcard_slot_spend_it_once() {
+            let cf = MemoryCloudFront::new(&[D]);
+            cf.set_completion(|_| 6000);
+            other_tool(&cf, D, "tool", &(0..3000).map(|i| format!("/tool/{i}")).collect::<Vec<_>>());
+            cf.set_now(2400);
+            let config = dist();
+            let keys = |d: &str| -> Vec<String> { (0..3).map(|j| format!("{d}/p{j}/index.html")).collect() };
+            let (a, b) = (keys("a"), keys("b"));
+            let batch_of = |ks: &[String], from: usize| {
+                let refs: Vec<(usize, &str, u64)> =
+                    ks.iter().enumerate().map(|(j, k)| (from + j, k.as_str(), 2390)).collect();
+                timed(&refs)
+            };
+            let (pa, pb) = (batch_of(&a, 0), batch_of(&b, 10));
+            // Every call takes 100 ms (tokio's paused clock), so that the two interleave as they do
+            // in Lambda: both read the room before either creates.
+            let slow = Slow(&cf);
+            let now = Some(time_of(2400));
+            let (ra, rb) = tokio::join!(invoke(&config, &slow, &pa, "a", now), invoke(&config, &slow, &pb, "b", now));
+            let made: Vec<_> = cf.invalidations().into_iter().skip(1).collect();
+            let wildcards: usize = made.iter().map(|i| PathCounts::of(&i.paths).wildcards).sum();
+            assert_eq!(wildcards, 1, "one slot spent: {made:?}");
+            let held = [ra, rb].iter().filter(|r| nothing_submitted(r)).count();
+            assert_eq!(held, 1, "the later one waits, its messages back");
+        }
+
+        /// Rule (covered already): a change is covered by any invalidation created after it whose
+        /// items cover every request form of its key — another tool's `/*` included — and is then
+        /// acknowledged with nothing created; a change made after that invalidation is not covered.
+        #[tokio::test(start_paused = true)]
+        async fn a_later_slash_star_covers_a_change_and_an_earlier_one_does_not() {
+            let cf = MemoryCloudFront::new(&[D]);
+            cf.set_now(100);
+            other_tool(&cf, D, "person", &owned(&["/*"]));
+            let cases: &[(&str, u64, usize)] = &[
+                // (key, change second, invalidations created)
+                ("a/index.html", 50, 0),  // before the person's /* (created at 100): covered
+                ("b/index.html", 99, 1),  // within the clocks' margin of it: not trusted to be covered
+                ("c/index.html", 150, 1), // after it: not covered
+            ];
+            for (key, at, made) in cases {
+                let before = cf.invalidation_count();
+                let got = invoke(&dist(), &cf, &timed(&[(0, key, *at)]), "r", None).await;
+                assert!(back(&got).is_empty(), "{key}");
+                assert_eq!(cf.invalidation_count() - before, *made, "{key} changed at {at}");
+            }
+        }
+
+        /// Rule (covered already, narrowed): only the changes nothing covers yet are planned; an
+        /// invalidation whose items miss one request form of a key does not cover it.
+        #[tokio::test(start_paused = true)]
+        async fn only_what_nothing_covers_is_planned() {
+            let cf = MemoryCloudFront::new(&[D]);
+            cf.set_now(100);
+            // Covers `/docs/` and its index, but not `/docs` (the slashless form).
+            other_tool(&cf, D, "tool", &owned(&["/docs/*", "/blog/*"]));
+            let batch = timed(&[(0, "docs/index.html", 50), (1, "blog/a.html", 50), (2, "x.css", 50)]);
+            assert!(back(&invoke(&dist(), &cf, &batch, "r", None).await).is_empty());
+            let made = cf.invalidations().pop().unwrap();
+            assert_eq!(made.paths, ["/docs", "/docs/", "/docs/index.html", "/x.css"], "blog/a.html is covered already");
+        }
+
+        /// Rule (no invalidation twice): a batch routed to D and E, E full: D's invalidation is made;
+        /// when the messages come back with new changes, D's old changes are covered by it already and
+        /// D is invalidated only for the new ones.
+        #[tokio::test(start_paused = true)]
+        async fn a_full_distribution_never_makes_another_invalidate_twice() {
+            let cf = MemoryCloudFront::new(&[D, "EOTHER"]);
+            cf.set_completion(|_| 3600);
+            other_tool(&cf, "EOTHER", "busy", &(0..3000).map(|i| format!("/busy/{i}")).collect::<Vec<_>>());
+            other_tool(&cf, "EOTHER", "busy-w", &(0..15).map(|i| format!("/w{i}/*")).collect::<Vec<_>>());
+            let routes = format!(r#"[{{"prefix":"","distributions":["{D}","EOTHER"]}}]"#);
+            let routes = Config::from_pairs(&[("ROUTES", &routes)]).unwrap();
+            cf.set_now(10);
+            let first = invoke(&routes, &cf, &timed(&[(0, "a.html", 5), (1, "b.html", 5)]), "r", None).await;
+            assert_eq!(back(&first), [0, 1], "EOTHER is full: the messages come back");
+            let on_d = || cf.invalidations().into_iter().filter(|i| i.distribution_id == D).collect::<Vec<_>>();
+            assert_eq!(on_d().len(), 1);
+            cf.set_now(300);
+            let batch = timed(&[(0, "a.html", 5), (1, "b.html", 5), (2, "c.html", 250)]);
+            let again = invoke(&routes, &cf, &batch, "r", None).await;
+            assert_eq!(back(&again).len(), 3, "EOTHER is still full");
+            let d = on_d();
+            assert_eq!(d.len(), 2);
+            assert_eq!(d[1].paths, ["/c.html"], "D is invalidated again only for the new change");
+        }
+
+        /// Rule (room under concurrency): a create refused because a concurrent invocation took the
+        /// room since it was read costs no change a visibility timeout: the submission looks at the
+        /// room again and fits what is left (here 20 exact paths and wildcards) within its deadline.
+        /// The rival's create lands between this one's read and its first create.
+        #[tokio::test(start_paused = true)]
+        async fn a_refused_create_refits_into_what_is_left() {
+            let cf = MemoryCloudFront::new(&[D]);
+            cf.race_next_create("rival", (0..2980).map(|i| format!("/rival/{i}")).collect());
+            let keys: Vec<String> = (0..40).map(|i| format!("d{}/p{i}.html", i % 4)).collect();
+            let entries: Vec<(usize, &str, u64)> = keys.iter().enumerate().map(|(i, k)| (i, k.as_str(), 0)).collect();
+            let got = invoke(&dist(), &cf, &timed(&entries), "r", None).await;
+            assert!(back(&got).is_empty(), "fitted again after the refusal");
+            assert_eq!(cf.quota_refusals(), 1);
+            assert_eq!(cf.calls(Op::Create), 3, "the rival's, the refused one, the one that fit");
+            let made = cf.invalidations().pop().unwrap();
+            let counts = PathCounts::of(&made.paths);
+            assert!(counts.exact <= 20 && counts.wildcards > 0, "{:?}", made.paths);
         }
     }
 }

@@ -47,75 +47,15 @@ impl Run {
         while !pending.is_empty() {
             let mut waiting = Vec::new();
             for s in pending {
-                let d = &s.distribution_id;
-                let submitted = submitter.submit(s).await.map(|sub| {
-                    for inv in sub.covering {
-                        self.track(Tracked::covering(d, inv));
-                    }
-                    sub.outcome
-                });
-                match submitted {
-                    Ok(Outcome::Created(inv)) => self.track(Tracked::from(d, inv, false)),
-                    Ok(Outcome::Covered(invs)) => {
-                        for inv in invs {
-                            self.track(Tracked::covering(d, inv));
-                        }
-                    }
-                    Ok(Outcome::Earlier(Some(inv))) => self.track(Tracked::from(d, inv, true)),
-                    Ok(Outcome::Earlier(None)) => {
-                        self.progress.note(&format!(
-                            "an earlier run with this --caller-reference invalidated these keys on {d} \
-                             (CloudFront says so; that invalidation is no longer listed)"
-                        ));
-                        self.report.earlier_unlisted += 1;
-                    }
-                    Ok(Outcome::Held { room, refused }) => {
-                        let why = if refused {
-                            format!("CloudFront answered TooManyInvalidationsInProgress on {d}")
-                        } else {
-                            format!(
-                                "no room on {d}: {} exact and {} wildcard path(s) free, {} invalidation(s) in progress; \
-                                 these keys plan to {} path(s) ({} wildcard(s)) when nothing is in progress",
-                                room.exact,
-                                room.wildcards,
-                                room.in_progress,
-                                s.plan.paths.len(),
-                                s.plan.stats.wildcards
-                            )
-                        };
-                        waiting.push((s, why));
-                        continue;
-                    }
-                    Err(e @ Error::Throttled(_)) => {
-                        waiting.push((s, format!("CloudFront answered {} on {d} ({e})", e.error_type())));
-                        continue;
-                    }
-                    Err(e) => self.report.errors.push(e),
+                match self.submit(submitter, s).await {
+                    Some(why) => waiting.push((s, why)),
+                    None => self.progress.room_found(&s.distribution_id),
                 }
-                self.progress.room_found(d);
             }
             if waiting.is_empty() {
                 break;
             }
-            let left = self.deadline.saturating_duration_since(Instant::now());
-            for (s, why) in &waiting {
-                self.progress.waiting_for_room(
-                    &s.distribution_id,
-                    why,
-                    self.started.elapsed(),
-                    self.interval.min(left),
-                    left,
-                );
-            }
-            if !self.sleep().await {
-                let whys: Vec<&str> = waiting.iter().map(|(_, why)| why.as_str()).collect();
-                self.report.timed_out = Some(format!(
-                    "waiting for room ({}); nothing was created there. Run the same command again later, or raise --timeout.",
-                    whys.join("; ")
-                ));
-                for (s, _) in &waiting {
-                    self.progress.room_found(&s.distribution_id);
-                }
+            if !self.wait_for_room(&waiting).await {
                 return;
             }
             pending = waiting.into_iter().map(|(s, _)| s).collect();
@@ -123,6 +63,75 @@ impl Run {
         if wait && !self.report.tracked.is_empty() {
             self.wait_all(submitter.cf).await;
         }
+    }
+
+    /// Submits one distribution's submission and tracks the invalidations that answer it; why
+    /// it waits for room, when it does.
+    async fn submit<C: CloudFront>(&mut self, submitter: &Submitter<'_, C>, s: &Submission<'_>) -> Option<String> {
+        let d = &s.distribution_id;
+        let submitted = match submitter.submit(s).await {
+            Ok(submitted) => submitted,
+            Err(e @ Error::Throttled(_)) => {
+                return Some(format!("CloudFront answered {} on {d} ({e})", e.error_type()))
+            }
+            Err(e) => {
+                self.report.errors.push(e);
+                return None;
+            }
+        };
+        for (answer, inv) in submitted.invalidations() {
+            self.track(Tracked::from(d, inv.clone(), answer));
+        }
+        match submitted.outcome {
+            Outcome::Earlier(None) => {
+                self.progress.note(&format!(
+                    "an earlier run with this --caller-reference invalidated these keys on {d} \
+                     (CloudFront says so; that invalidation is no longer listed)"
+                ));
+                self.report.earlier_unlisted += 1;
+                None
+            }
+            Outcome::Held { refused: true, .. } => {
+                Some(format!("CloudFront answered TooManyInvalidationsInProgress on {d}"))
+            }
+            Outcome::Held { room, refused: false } => Some(format!(
+                "no room on {d}: {} exact and {} wildcard path(s) free, {} invalidation(s) in progress; \
+                 these keys plan to {} path(s) ({} wildcard(s)) when nothing is in progress",
+                room.exact,
+                room.wildcards,
+                room.in_progress,
+                s.plan.paths.len(),
+                s.plan.stats.wildcards
+            )),
+            Outcome::Created(_) | Outcome::Earlier(Some(_)) | Outcome::Covered(_) => None,
+        }
+    }
+
+    /// Shows why each waits and sleeps one interval; `false` when the deadline has passed, the
+    /// run's report then saying what waited.
+    async fn wait_for_room(&mut self, waiting: &[(&Submission<'_>, String)]) -> bool {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        for (s, why) in waiting {
+            self.progress.waiting_for_room(
+                &s.distribution_id,
+                why,
+                self.started.elapsed(),
+                self.interval.min(left),
+                left,
+            );
+        }
+        if self.sleep().await {
+            return true;
+        }
+        let whys: Vec<&str> = waiting.iter().map(|(_, why)| why.as_str()).collect();
+        self.report.timed_out = Some(format!(
+            "waiting for room ({}); nothing was created there. Run the same command again later, or raise --timeout.",
+            whys.join("; ")
+        ));
+        for (s, _) in waiting {
+            self.progress.room_found(&s.distribution_id);
+        }
+        false
     }
 
     fn track(&mut self, t: Tracked) {

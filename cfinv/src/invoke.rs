@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use cf_invalidator::handler::Invocation;
+use cf_invalidator::invocation::Invocation;
 use cf_invalidator::lambda;
 
 use crate::{block_on, cloudfront, fail, read_event};

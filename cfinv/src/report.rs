@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use cf_invalidator::cloudfront::{Invalidation, Status};
 use cf_invalidator::model::{PathCounts, TargetId};
 use cf_invalidator::planner::COST_PER_PATH_USD;
+use cf_invalidator::submit::Answer;
 use cf_invalidator::Error;
 use serde_json::{json, Value};
 
@@ -40,7 +41,9 @@ pub struct Tracked {
 }
 
 impl Tracked {
-    pub fn from(distribution_id: &TargetId, inv: Invalidation, earlier: bool) -> Self {
+    /// An invalidation that answers the run's submission on `distribution_id`: created now, or
+    /// found (made earlier, or covering the keys already).
+    pub fn from(distribution_id: &TargetId, inv: Invalidation, answer: Answer) -> Self {
         let wildcards = PathCounts::of(&inv.paths).wildcards;
         Tracked {
             distribution_id: distribution_id.clone(),
@@ -49,14 +52,9 @@ impl Tracked {
             caller_reference: inv.caller_reference,
             paths: inv.paths,
             wildcards,
-            earlier,
+            earlier: answer != Answer::Created,
             note: None,
         }
-    }
-
-    /// An invalidation made after the keys changed (by anyone) that covers them already.
-    pub fn covering(distribution_id: &TargetId, inv: Invalidation) -> Self {
-        Tracked::from(distribution_id, inv, true)
     }
 
     pub fn completed(&self) -> bool {

@@ -1,5 +1,5 @@
-//! An in-memory CloudFront that keeps AWS's rules, for the handler's behaviour tests and the
-//! storm benchmark:
+//! An in-memory CloudFront that keeps AWS's rules, for the behaviour tests and the storm
+//! benchmark:
 //!
 //! - a new invalidation is `InProgress` and becomes `Completed` once the clock passes its
 //!   completion time (the creator's choice: [`MemoryCloudFront::set_completion`]);
@@ -9,7 +9,10 @@
 //!   (`BatchTooLarge`);
 //! - the in-progress quota per distribution: 3,000 exact paths and, independently, 15 wildcard
 //!   paths; a create that would exceed either gets `TooManyInvalidationsInProgress`;
-//! - unknown distributions get `NoSuchDistribution`; errors can be scripted for the next calls;
+//! - unknown distributions get `NoSuchDistribution`; errors can be scripted for the next calls
+//!   ([`MemoryCloudFront::script`]) or for every call from the n-th on
+//!   ([`MemoryCloudFront::fail_from`]), and another caller's create made to land just before the
+//!   next one ([`MemoryCloudFront::race_next_create`]);
 //! - distribution tenants ([`MemoryCloudFront::add_tenant`]) have the tenant operations with the
 //!   same rules, `EntityNotFound` for a tenant it does not know, and list only their own
 //!   invalidations. Whether a tenant's invalidations count against a quota of their own or against
@@ -73,6 +76,10 @@ struct State {
     /// Oldest first.
     invalidations: Vec<Stored>,
     scripted: VecDeque<(Op, Error)>,
+    /// Every call of an operation from the n-th on fails with the error.
+    failing_from: HashMap<Op, (usize, Error)>,
+    /// Other callers' creates (reference, paths) that land just before the next creates.
+    rivals: VecDeque<(String, Vec<String>)>,
     calls: HashMap<Op, usize>,
     quota_refusals: usize,
     next_id: u64,
@@ -148,6 +155,19 @@ impl MemoryCloudFront {
     /// The next call of `op` fails with `err` (in the order scripted).
     pub fn script(&self, op: Op, err: Error) {
         self.lock().scripted.push_back((op, err));
+    }
+
+    /// Every call of `op` from the `nth` on (counted as [`Self::calls`] counts, from 1) fails with
+    /// `err`: a permission or a connection lost partway through an invocation.
+    pub fn fail_from(&self, op: Op, nth: usize, err: Error) {
+        self.lock().failing_from.insert(op, (nth, err));
+    }
+
+    /// Another caller's create of `paths` under `reference` lands just before the next create, on
+    /// the same target: the room that create was planned into is taken between its read and its
+    /// create, as by a concurrent invocation. The rival's create is a call like any other.
+    pub fn race_next_create(&self, reference: &str, paths: Vec<String>) {
+        self.lock().rivals.push_back((reference.to_string(), paths));
     }
 
     /// Every invalidation created so far, oldest first.
@@ -250,6 +270,11 @@ impl State {
         if let Some(i) = self.scripted.iter().position(|(o, _)| *o == op) {
             return Err(self.scripted.remove(i).expect("found").1);
         }
+        if let Some((nth, err)) = self.failing_from.get(&op) {
+            if self.calls[&op] >= *nth {
+                return Err(err.clone());
+            }
+        }
         match target {
             TargetId::Distribution(d) if !self.distributions.iter().any(|known| known == d.as_str()) => {
                 Err(Error::NoSuchDistribution {
@@ -275,24 +300,9 @@ impl State {
                 && self.tenants.get(&inv.distribution_id).is_some_and(|p| p == target.as_str()))
     }
 
-    fn view(&self, inv: &Stored) -> Invalidation {
-        Invalidation {
-            id: inv.id.clone(),
-            status: status(self, inv),
-            paths: inv.paths.clone(),
-            caller_reference: inv.caller_reference.clone(),
-            create_time: time_of_ms(inv.created_ms),
-        }
-    }
-}
-
-impl CloudFront for MemoryCloudFront {
-    async fn create_invalidation(
-        &self,
-        req: CreateRequest<'_>,
-        _deadline: Option<Instant>,
-    ) -> Result<Invalidation, Error> {
-        let mut s = self.lock();
+    /// CreateInvalidation by CloudFront's rules (see the module documentation).
+    fn create(&mut self, req: CreateRequest<'_>) -> Result<Invalidation, Error> {
+        let s = self;
         s.call(Op::Create, req.target)?;
         let target = req.target.as_str();
         if req.paths.is_empty() || req.paths.len() > API_MAX_PATHS {
@@ -320,7 +330,7 @@ impl CloudFront for MemoryCloudFront {
                 message: "Invalidation batch specified is already in use".into(),
             });
         }
-        let busy = in_progress(&s, target);
+        let busy = in_progress(s, target);
         let new = PathCounts::of(req.paths);
         if busy.exact + new.exact > API_MAX_PATHS_IN_PROGRESS
             || busy.wildcards + new.wildcards > API_MAX_WILDCARDS_IN_PROGRESS
@@ -348,6 +358,31 @@ impl CloudFront for MemoryCloudFront {
         let view = s.view(&inv);
         s.invalidations.push(inv);
         Ok(view)
+    }
+
+    fn view(&self, inv: &Stored) -> Invalidation {
+        Invalidation {
+            id: inv.id.clone(),
+            status: status(self, inv),
+            paths: inv.paths.clone(),
+            caller_reference: inv.caller_reference.clone(),
+            create_time: time_of_ms(inv.created_ms),
+        }
+    }
+}
+
+impl CloudFront for MemoryCloudFront {
+    async fn create_invalidation(
+        &self,
+        req: CreateRequest<'_>,
+        _deadline: Option<Instant>,
+    ) -> Result<Invalidation, Error> {
+        let mut s = self.lock();
+        if let Some((reference, paths)) = s.rivals.pop_front() {
+            let rival = CreateRequest { target: req.target, caller_reference: &reference, paths: &paths };
+            s.create(rival).expect("the rival's create");
+        }
+        s.create(req)
     }
 
     async fn get_invalidation(&self, target: &TargetId, id: &str) -> Result<Invalidation, Error> {
@@ -603,5 +638,30 @@ mod tests {
             cf.advance(DEFAULT_COMPLETION_SECONDS);
             create_on(&cf, "dt_globex", "later", &paths(&["/y"])).await.expect("room again once completed");
         }
+    }
+
+    /// Rule (the hooks): a rival's create lands just before the next create, on its target, and is
+    /// a call like any other, so the next create meets the room it took; a call failing from the
+    /// n-th on fails every later one too, the earlier ones answered.
+    #[tokio::test]
+    async fn a_rival_lands_before_the_next_create_and_calls_fail_from_the_nth() {
+        let cf = MemoryCloudFront::new(&["E1"]);
+        cf.race_next_create("rival", numbered("/r", 2990));
+        let e = create(&cf, "mine", &numbered("/m", 20)).await.unwrap_err();
+        assert_eq!(e.error_type(), "TooManyInvalidationsInProgress");
+        let stored: Vec<(String, usize)> =
+            cf.invalidations().into_iter().map(|i| (i.caller_reference, i.paths.len())).collect();
+        assert_eq!((stored, cf.calls(Op::Create)), (vec![("rival".to_string(), 2990)], 2));
+        create(&cf, "mine", &numbered("/m", 10)).await.expect("no rival left: the room it left fits");
+
+        cf.fail_from(Op::List, 2, Error::CloudFront("connection reset".into()));
+        let lists: Vec<bool> = {
+            let mut got = Vec::new();
+            for _ in 0..3 {
+                got.push(cf.list_invalidations(&id("E1"), None).await.is_ok());
+            }
+            got
+        };
+        assert_eq!(lists, [true, false, false]);
     }
 }

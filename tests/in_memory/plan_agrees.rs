@@ -12,7 +12,7 @@ use std::process::Command;
 
 use cf_invalidator::cloudfront::memory::MemoryCloudFront;
 use cf_invalidator::cloudfront::{CloudFront, CreateRequest};
-use cf_invalidator::handler::Invocation;
+use cf_invalidator::invocation::Invocation;
 use cf_invalidator::lambda;
 use cf_invalidator::Config;
 use serde_json::Value;

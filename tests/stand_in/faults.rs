@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use cf_invalidator::deadline::Instant;
 
-use cf_invalidator::handler::Invocation;
+use cf_invalidator::invocation::Invocation;
 use cf_invalidator::lambda;
 use cf_invalidator::model::TargetId;
 use cf_invalidator::Config;

@@ -2,7 +2,7 @@
 //! every sample event creates the invalidation the planner promised, read back with
 //! GetInvalidation; errors surface with their stable types; SQS failures are per message.
 
-use cf_invalidator::handler::Invocation;
+use cf_invalidator::invocation::Invocation;
 use cf_invalidator::lambda::{self, Output};
 use cf_invalidator::prepare;
 use cf_invalidator::Config;

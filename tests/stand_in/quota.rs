@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use cf_invalidator::cloudfront::CloudFront;
-use cf_invalidator::handler::Invocation;
+use cf_invalidator::invocation::Invocation;
 use cf_invalidator::lambda::{self, Output};
 use cf_invalidator::{planner, Config};
 use serde_json::{json, Value};

@@ -6,7 +6,7 @@
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
-use cf_invalidator::handler::Invocation;
+use cf_invalidator::invocation::Invocation;
 use cf_invalidator::lambda::{self, Output};
 use cf_invalidator::Config;
 use serde_json::json;

@@ -3,7 +3,7 @@
 //! serves two customers' sites from one bucket, each under its prefix, through one multi-tenant
 //! distribution with a tenant per customer.
 
-use cf_invalidator::handler::Invocation;
+use cf_invalidator::invocation::Invocation;
 use cf_invalidator::lambda::{self, Output};
 use cf_invalidator::Config;
 use serde_json::json;

@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use cf_invalidator::cloudfront::MemoryCloudFront;
-use cf_invalidator::handler::Invocation;
+use cf_invalidator::invocation::Invocation;
 use cf_invalidator::known::Known;
 use cf_invalidator::lambda::{self, Output};
 use cf_invalidator::track::{self, MemoryTracker};

@@ -88,7 +88,7 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use cf_invalidator::cloudfront::MemoryCloudFront;
-use cf_invalidator::handler::Invocation;
+use cf_invalidator::invocation::Invocation;
 use cf_invalidator::lambda;
 use clap::Parser;
 use serde_json::{json, Value};

@@ -10,7 +10,7 @@ use std::time::Duration;
 use cf_invalidator::cloudfront::memory::Op;
 use cf_invalidator::cloudfront::{CloudFront, CreateRequest, Invalidation, InvalidationPage, MemoryCloudFront};
 use cf_invalidator::deadline::{self, Instant};
-use cf_invalidator::handler::Invocation;
+use cf_invalidator::invocation::Invocation;
 use cf_invalidator::known::Known;
 use cf_invalidator::lambda::{self, Output};
 use cf_invalidator::model::{TargetId, API_MAX_PATHS};

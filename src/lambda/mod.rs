@@ -4,23 +4,26 @@
 //! SQS's partial batch response, or the response every other source (the workflow, a direct
 //! invoke, `cfinv invoke`) reads.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::sqs::SqsEvent;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use lambda_runtime::Diagnostic;
-use serde::Serialize;
 
 use crate::cloudfront::CloudFront;
 use crate::config::Config;
 use crate::deadline::Instant;
 use crate::error::Error;
-use crate::handler::{self, Created, Handled, Invocation};
 use crate::intake::Source;
+use crate::invocation::{self, Handled, Invocation};
 use crate::known::Known;
 use crate::queue::{self, Queue};
 use crate::track::{self, Tracker};
+
+mod response;
+
+pub use response::{respond, Outcome, Output, Response};
 
 /// The invocation as the handler needs it, from the runtime's context.
 pub fn invocation(ctx: &lambda_runtime::Context) -> Invocation {
@@ -40,37 +43,6 @@ impl From<Error> for Diagnostic {
     }
 }
 
-/// What the function answers.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(untagged)]
-pub enum Output {
-    Sqs(SqsBatchResponse),
-    Other(Box<Response>),
-}
-
-/// The response to every source but SQS.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Response {
-    /// The single invalidation's fields at the top level (absent when there are zero or several).
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub single: Option<Created>,
-    pub outcome: Outcome,
-    pub source: &'static str,
-    pub keys_in: usize,
-    pub invalidations: Vec<Created>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub skipped: BTreeMap<&'static str, usize>,
-}
-
-/// What an invocation did, for the caller (the workflow's Choice reads it).
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-pub enum Outcome {
-    /// Every request was created (or CloudFront already had it).
-    Created,
-    /// The event changed nothing to invalidate (filtered keys, test events).
-    Skipped,
-}
-
 /// One invocation as a cold container runs it (nothing remembered), without tracking, and with
 /// no queue to send held changes back to.
 pub async fn handle<C: CloudFront>(cfg: &Config, cf: &C, payload: &[u8], inv: &Invocation) -> Result<Output, Error> {
@@ -88,7 +60,7 @@ pub async fn handle_with<C: CloudFront, T: Tracker, Q: Queue>(
     payload: &[u8],
     inv: &Invocation,
 ) -> Result<Output, Error> {
-    let mut handled = handler::run(cfg, cf, known, tracker, payload, inv).await?;
+    let mut handled = invocation::run(cfg, cf, known, tracker, payload, inv).await?;
     if let Some(q) = queue {
         requeue(q, &mut handled, payload, inv.deadline).await;
     }
@@ -167,47 +139,6 @@ async fn requeue<Q: Queue>(q: &Q, h: &mut Handled, payload: &[u8], deadline: Opt
     }
 }
 
-/// The answer its source expects.
-pub fn respond(h: Handled) -> Result<Output, Error> {
-    if h.intake.source == Source::Sqs {
-        let nothing_submitted = h.created.is_empty() && h.already == 0 && h.requeued == 0 && !h.failed.is_empty();
-        if !nothing_submitted {
-            return Ok(Output::Sqs(batch_response(&h.intake.messages, &h.failed)));
-        }
-        // Behind an SQS mapping an error sends the whole batch back, with or without
-        // ReportBatchItemFailures: the safe answer when nothing of it was submitted.
-        return Err(h.error.unwrap_or_else(|| {
-            let why = h.intake.malformed.first().map_or("", |m| m.1.as_str());
-            Error::invalid(format!("no message of the SQS batch could be read (the first: {why})"))
-        }));
-    }
-    if let Some(e) = h.error {
-        return Err(e);
-    }
-    let created = h.created;
-    Ok(Output::Other(Box::new(Response {
-        single: (created.len() == 1).then(|| created[0].clone()),
-        outcome: if created.is_empty() && h.already == 0 { Outcome::Skipped } else { Outcome::Created },
-        source: h.intake.source.name(),
-        keys_in: h.intake.changes.len(),
-        invalidations: created,
-        skipped: h.skipped,
-    })))
-}
-
-fn batch_response(messages: &[String], failed: &BTreeSet<usize>) -> SqsBatchResponse {
-    let mut r = SqsBatchResponse::default();
-    r.batch_item_failures = failed
-        .iter()
-        .map(|&i| {
-            let mut f = BatchItemFailure::default();
-            f.item_identifier = messages[i].clone();
-            f
-        })
-        .collect();
-    r
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,6 +165,7 @@ mod requeue_tests {
     use crate::cloudfront::CreateRequest;
     use crate::queue::MemoryQueue;
     use serde_json::json;
+    use std::collections::BTreeSet;
 
     const D: &str = "EDFDVBD632BHDS5";
     const ARN: &str = "arn:aws:sqs:us-east-1:123456789012:changes";
