@@ -28,7 +28,7 @@ use crate::error::Error;
 use crate::known::Known;
 use crate::model::{Change, TargetId};
 use crate::observe;
-use crate::planner::{ItemIndex, Plan, Request, Settings};
+use crate::planner::{coverage, ItemIndex, Plan, Settings};
 use crate::prepare::Submission;
 use crate::quota::{self, Room};
 use crate::reference::{self, Origin};
@@ -796,7 +796,7 @@ enum Left<'i> {
 
 /// The changes of `s` that an invalidation in `recent` covers already: created after the change
 /// (by [`CLOCK_MARGIN`] at least: the clocks differ) with items covering every request form the
-/// planner would send for its key, and its tags. Never a change without a time. Returns those
+/// planner would send for its key, and its tags ([`coverage::change_covered`]). Never a change without a time. Returns those
 /// invalidations, the staleness of each change they cover, and what is left to submit.
 fn covered_already<'i>(
     settings: &Settings,
@@ -816,7 +816,7 @@ fn covered_already<'i>(
         let Some(t) = made.checked_add(CLOCK_MARGIN) else { continue };
         // The earliest created of those that cover it (the list is newest first).
         let by = (0..recent.len()).rev().find(|&i| {
-            recent[i].create_time >= t && Request::change_covered(settings, change, *viewer_key, &indexes[i])
+            recent[i].create_time >= t && coverage::change_covered(settings, change, *viewer_key, &indexes[i])
         });
         if let Some(i) = by {
             used[i] = true;
