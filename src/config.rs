@@ -58,122 +58,26 @@ impl Config {
         Self::from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()))
     }
 
-    /// The same rules as [`Config::from_env`] over any variable source (tests, the CLI).
+    /// The same rules as [`Config::from_env`] over any variable source (tests, the CLI). The
+    /// variables are read in this order, and the first one wrong is the error.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
-        // The one reader: trimmed; `Some("")` when set but blank (which some variables read as
-        // "disabled"), `None` when unset.
-        let var = |name: &str| get(name).map(|v| v.trim().to_string());
-        let set = |name: &str| var(name).filter(|v| !v.is_empty());
-        let err = |variable: &'static str, rule: String| Error::Config { variable, rule };
-
-        let distribution_id = match set("DISTRIBUTION_ID") {
-            Some(id) => Some(DistributionId::parse(&id).map_err(|rule| err("DISTRIBUTION_ID", rule))?),
-            None => None,
-        };
-        let origin_path = var("ORIGIN_PATH").unwrap_or_default();
-        let index_document = match var("INDEX_DOCUMENT") {
-            None => Some("index.html".to_string()),
-            Some(v) if v.is_empty() => None,
-            Some(v) if v.contains('/') => {
-                return Err(err(
-                    "INDEX_DOCUMENT",
-                    format!("{v:?} must be a file name without '/' (default index.html, empty to disable)"),
-                ))
-            }
-            Some(v) => Some(v),
-        };
-        let number = |name: &'static str, default: usize, max: usize| -> Result<NonZeroUsize, Error> {
-            let n = match set(name) {
-                None => default,
-                Some(v) => match v.parse::<usize>() {
-                    Ok(n) if (1..=max).contains(&n) => n,
-                    _ => {
-                        return Err(err(
-                            name,
-                            format!("{v:?} must be a whole number from 1 to {max} (default {default})"),
-                        ))
-                    }
-                },
-            };
-            NonZeroUsize::new(n).ok_or_else(|| err(name, format!("must be from 1 to {max}")))
-        };
-        let max_paths = number("MAX_PATHS", API_MAX_PATHS, API_MAX_PATHS)?;
-        let max_wildcards = number("MAX_WILDCARDS", API_MAX_WILDCARDS, API_MAX_WILDCARDS)?;
-        // Unset or empty: no budget (the template's default parameter is empty).
-        let monthly_path_budget = match set("MONTHLY_PATH_BUDGET") {
-            None => None,
-            Some(_) => Some(number("MONTHLY_PATH_BUDGET", 1, MAX_MONTHLY_PATH_BUDGET)?),
-        };
-
-        let globs = |name: &'static str| -> Result<Vec<String>, Error> {
-            split_list(&var(name).unwrap_or_default()).map_err(|m| err(name, m))
-        };
-        let include = globs("INCLUDE")?;
-        let exclude = globs("EXCLUDE")?;
-        let filter = KeyFilter::new(&include, &exclude).map_err(|m| err("INCLUDE/EXCLUDE", m))?;
-
-        let tags = match set("TAGS") {
-            Some(json) => TagRules::parse(&json).map_err(|m| err("TAGS", m))?,
-            None => TagRules::default(),
-        };
-
-        let routes = match set("ROUTES") {
-            Some(json) => Routes {
-                routes: parse_routes(&json).map_err(|m| err("ROUTES", m))?,
-                ..Routes::single(None, &origin_path)
-            },
-            None => Routes::single(distribution_id.as_ref(), &origin_path),
-        };
-
-        let roles = routes.roles().map_err(|m| err("ROUTES", m))?;
-        let tenant_parents = parse_tenant_parents(&var("DISTRIBUTION_TENANTS").unwrap_or_default())
+        let vars = Vars { get };
+        let distribution_id = vars.parsed("DISTRIBUTION_ID", DistributionId::parse)?;
+        let mut planner = planner_settings(&vars, distribution_id.as_ref())?;
+        let roles = planner.routes.roles().map_err(|m| err("ROUTES", m))?;
+        let tenant_parents = parse_tenant_parents(&vars.var("DISTRIBUTION_TENANTS").unwrap_or_default())
             .map_err(|m| err("DISTRIBUTION_TENANTS", m))?;
-
-        let metrics_namespace = match var("METRICS_NAMESPACE") {
-            None => Some("CfInvalidator".to_string()),
-            Some(v) if v.is_empty() => None,
-            Some(v) if v.len() <= 255 && !v.starts_with("AWS/") && v.chars().all(|c| c.is_ascii_alphanumeric() || "._-/#:".contains(c)) => {
-                Some(v)
-            }
-            Some(v) => {
-                return Err(err(
-                    "METRICS_NAMESPACE",
-                    format!("{v:?} is not a CloudWatch namespace (letters, digits and . _ - / # :, not starting with AWS/; empty disables metrics)"),
-                ))
-            }
-        };
-        let function_name = set("AWS_LAMBDA_FUNCTION_NAME");
-        let cloudfront_endpoint = match set("CLOUDFRONT_ENDPOINT_URL") {
-            Some(u) if u.starts_with("http://") || u.starts_with("https://") => Some(u),
-            Some(u) => {
-                return Err(err(
-                    "CLOUDFRONT_ENDPOINT_URL",
-                    format!("{u:?} must be an http:// or https:// URL, or empty (the default: CloudFront itself)"),
-                ))
-            }
-            None => None,
-        };
-
-        let track_state_machine_arn = match set("TRACK_STATE_MACHINE_ARN") {
-            Some(arn) => {
-                Some(crate::track::parse_state_machine_arn(&arn).map_err(|m| err("TRACK_STATE_MACHINE_ARN", m))?)
-            }
-            None => None,
-        };
-
+        planner.tenant_parents = possible_parents(&planner.routes, &tenant_parents);
+        planner.parent_of = tenant_parents.clone();
+        // How the function runs and reports. A variable added to the configuration is read here,
+        // by a function of its own or a `Vars` reader, whose errors name it and what it allows.
+        let metrics_namespace = metrics_namespace(&vars)?;
+        let function_name = vars.set("AWS_LAMBDA_FUNCTION_NAME");
+        let cloudfront_endpoint = cloudfront_endpoint(&vars)?;
+        let track_state_machine_arn = vars.parsed("TRACK_STATE_MACHINE_ARN", crate::track::parse_state_machine_arn)?;
         Ok(Config {
             distribution_id,
-            planner: Settings {
-                tenant_parents: possible_parents(&routes, &tenant_parents),
-                parent_of: tenant_parents.clone(),
-                routes,
-                index_document,
-                max_paths,
-                max_wildcards,
-                filter,
-                tags,
-                monthly_path_budget,
-            },
+            planner,
             roles,
             tenant_parents,
             metrics_namespace,
@@ -184,10 +88,131 @@ impl Config {
     }
 }
 
-/// `DISTRIBUTION_TENANTS`: comma-separated `PARENT/dt_…` pairs (the form of the template's
-/// `DistributionTenants`, which CloudFormation joins with commas), blank items ignored (an empty
-/// parameter joins to ""), each pair trimmed. A tenant has one parent: the same pair twice is
-/// harmless, two parents for one tenant is refused.
+/// The one reader of the variables: each trimmed; `Some("")` when set but blank (which some
+/// variables read as "disabled"), `None` when unset.
+struct Vars<F> {
+    get: F,
+}
+
+impl<F: Fn(&str) -> Option<String>> Vars<F> {
+    /// Trimmed, possibly blank.
+    fn var(&self, name: &str) -> Option<String> {
+        (self.get)(name).map(|v| v.trim().to_string())
+    }
+
+    /// Trimmed and not blank.
+    fn set(&self, name: &str) -> Option<String> {
+        self.var(name).filter(|v| !v.is_empty())
+    }
+
+    /// Parsed when set and not blank; `parse`'s message is the rule in the error.
+    fn parsed<T>(&self, name: &'static str, parse: impl FnOnce(&str) -> Result<T, String>) -> Result<Option<T>, Error> {
+        self.set(name).map(|v| parse(&v).map_err(|rule| err(name, rule))).transpose()
+    }
+
+    /// A whole number from 1 to `max`, `default` when unset or blank.
+    fn number(&self, name: &'static str, default: usize, max: usize) -> Result<NonZeroUsize, Error> {
+        let n = match self.set(name) {
+            None => default,
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if (1..=max).contains(&n) => n,
+                _ => {
+                    return Err(err(name, format!("{v:?} must be a whole number from 1 to {max} (default {default})")))
+                }
+            },
+        };
+        NonZeroUsize::new(n).ok_or_else(|| err(name, format!("must be from 1 to {max}")))
+    }
+
+    /// A list of globs ([`split_list`]); empty when unset.
+    fn globs(&self, name: &'static str) -> Result<Vec<String>, Error> {
+        split_list(&self.var(name).unwrap_or_default()).map_err(|m| err(name, m))
+    }
+}
+
+fn err(variable: &'static str, rule: String) -> Error {
+    Error::Config { variable, rule }
+}
+
+/// The planner's settings from `INDEX_DOCUMENT`, `MAX_PATHS`, `MAX_WILDCARDS`,
+/// `MONTHLY_PATH_BUDGET`, `INCLUDE`, `EXCLUDE`, `TAGS`, and `ROUTES` (or the single route to
+/// `distribution_id` under `ORIGIN_PATH`), in that order. No distribution has tenants yet:
+/// [`Config::from_lookup`] adds them from `DISTRIBUTION_TENANTS`.
+fn planner_settings(
+    vars: &Vars<impl Fn(&str) -> Option<String>>,
+    distribution_id: Option<&DistributionId>,
+) -> Result<Settings, Error> {
+    let origin_path = vars.var("ORIGIN_PATH").unwrap_or_default();
+    let index_document = index_document(vars)?;
+    let max_paths = vars.number("MAX_PATHS", API_MAX_PATHS, API_MAX_PATHS)?;
+    let max_wildcards = vars.number("MAX_WILDCARDS", API_MAX_WILDCARDS, API_MAX_WILDCARDS)?;
+    // Unset or empty: no budget (the template's default parameter is empty).
+    let monthly_path_budget = match vars.set("MONTHLY_PATH_BUDGET") {
+        None => None,
+        Some(_) => Some(vars.number("MONTHLY_PATH_BUDGET", 1, MAX_MONTHLY_PATH_BUDGET)?),
+    };
+    let include = vars.globs("INCLUDE")?;
+    let exclude = vars.globs("EXCLUDE")?;
+    let filter = KeyFilter::new(&include, &exclude).map_err(|m| err("INCLUDE/EXCLUDE", m))?;
+    let tags = vars.parsed("TAGS", TagRules::parse)?.unwrap_or_default();
+    let routes = match vars.parsed("ROUTES", parse_routes)? {
+        Some(routes) => Routes { routes, ..Routes::single(None, &origin_path) },
+        None => Routes::single(distribution_id, &origin_path),
+    };
+    Ok(Settings {
+        routes,
+        index_document,
+        max_paths,
+        max_wildcards,
+        filter,
+        tags,
+        monthly_path_budget,
+        tenant_parents: Parents::None,
+        parent_of: BTreeMap::new(),
+    })
+}
+
+/// `INDEX_DOCUMENT`: a file name, `index.html` when unset, `None` (no index documents) when blank.
+fn index_document(vars: &Vars<impl Fn(&str) -> Option<String>>) -> Result<Option<String>, Error> {
+    match vars.var("INDEX_DOCUMENT") {
+        None => Ok(Some("index.html".to_string())),
+        Some(v) if v.is_empty() => Ok(None),
+        Some(v) if v.contains('/') => Err(err(
+            "INDEX_DOCUMENT",
+            format!("{v:?} must be a file name without '/' (default index.html, empty to disable)"),
+        )),
+        Some(v) => Ok(Some(v)),
+    }
+}
+
+/// `METRICS_NAMESPACE`: a CloudWatch namespace, `CfInvalidator` when unset, `None` (no metrics)
+/// when blank.
+fn metrics_namespace(vars: &Vars<impl Fn(&str) -> Option<String>>) -> Result<Option<String>, Error> {
+    match vars.var("METRICS_NAMESPACE") {
+        None => Ok(Some("CfInvalidator".to_string())),
+        Some(v) if v.is_empty() => Ok(None),
+        Some(v) if v.len() <= 255 && !v.starts_with("AWS/") && v.chars().all(|c| c.is_ascii_alphanumeric() || "._-/#:".contains(c)) => {
+            Ok(Some(v))
+        }
+        Some(v) => Err(err(
+            "METRICS_NAMESPACE",
+            format!("{v:?} is not a CloudWatch namespace (letters, digits and . _ - / # :, not starting with AWS/; empty disables metrics)"),
+        )),
+    }
+}
+
+/// `CLOUDFRONT_ENDPOINT_URL`: an http(s) URL, or `None` (CloudFront itself) when unset or blank.
+fn cloudfront_endpoint(vars: &Vars<impl Fn(&str) -> Option<String>>) -> Result<Option<String>, Error> {
+    match vars.set("CLOUDFRONT_ENDPOINT_URL") {
+        Some(u) if u.starts_with("http://") || u.starts_with("https://") => Ok(Some(u)),
+        Some(u) => Err(err(
+            "CLOUDFRONT_ENDPOINT_URL",
+            format!("{u:?} must be an http:// or https:// URL, or empty (the default: CloudFront itself)"),
+        )),
+        None => Ok(None),
+    }
+}
+
 /// The distributions that may have tenants: each parent `DISTRIBUTION_TENANTS` names, or every
 /// distribution when `ROUTES` names a tenant whose parent it does not (that tenant's parent may be
 /// any of them).
@@ -203,6 +228,10 @@ fn possible_parents(routes: &Routes, parents: &BTreeMap<TenantId, DistributionId
     }
 }
 
+/// `DISTRIBUTION_TENANTS`: comma-separated `PARENT/dt_…` pairs (the form of the template's
+/// `DistributionTenants`, which CloudFormation joins with commas), blank items ignored (an empty
+/// parameter joins to ""), each pair trimmed. A tenant has one parent: the same pair twice is
+/// harmless, two parents for one tenant is refused.
 fn parse_tenant_parents(v: &str) -> Result<BTreeMap<TenantId, DistributionId>, String> {
     const FORM: &str = "comma-separated PARENT/TENANT pairs, e.g. E2ABC/dt_acme,E2ABC/dt_globex; empty for none";
     let mut parents = BTreeMap::new();

@@ -13,7 +13,7 @@ use crate::intake::explicit::MAX_TIMEOUT;
 use crate::intake::{Explicit, ExplicitRequest, Intake};
 use crate::model::{Change, TargetId, API_MAX_PATHS};
 use crate::planner::explain::{self, PathWhy};
-use crate::planner::{self, Budget, ItemIndex, Plan, Routing, Settings};
+use crate::planner::{self, coverage, Budget, ItemIndex, Plan, Routing, Settings};
 use crate::quota::Room;
 use crate::reference::{self, Origin, Reference, Token};
 
@@ -152,11 +152,11 @@ impl Submission<'_> {
     }
 
     /// Whether `index` (an invalidation's items) touches any request form or cache tag of any of
-    /// its changes ([`planner::Request::change_touched`]); for given paths, any of them.
+    /// its changes ([`coverage::change_touched`]); for given paths, any of them.
     pub fn any_touched(&self, settings: &Settings, index: &ItemIndex) -> bool {
         match &self.what {
-            What::Changes(r) => r.each_change().any(|(c, k)| planner::Request::change_touched(settings, c, k, index)),
-            What::Paths => self.plan.paths.iter().any(|p| index.touches_item(p)),
+            What::Changes(r) => r.each_change().any(|(c, k)| coverage::change_touched(settings, c, k, index)),
+            What::Paths => coverage::given_paths_touched(&self.plan.paths, index),
         }
     }
 
@@ -172,11 +172,11 @@ impl Submission<'_> {
     }
 
     /// Whether `paths` (an invalidation's, perhaps planned into other room) cover every request
-    /// form and tag this submission needs.
+    /// form and tag this submission needs ([`coverage`]).
     pub fn covered_by(&self, paths: &[String]) -> bool {
         match &self.what {
             What::Changes(request) => request.covered_by(paths),
-            What::Paths => self.plan.paths.iter().all(|p| paths.contains(p)),
+            What::Paths => coverage::given_paths_covered(&self.plan.paths, paths),
         }
     }
 }

@@ -28,7 +28,7 @@ use crate::error::Error;
 use crate::known::Known;
 use crate::model::{Change, TargetId};
 use crate::observe;
-use crate::planner::{ItemIndex, Plan, Request, Settings};
+use crate::planner::{coverage, ItemIndex, Plan, Settings};
 use crate::prepare::Submission;
 use crate::quota::{self, Room};
 use crate::reference::{self, Origin};
@@ -143,6 +143,36 @@ enum Latest {
     Redeploy(String),
 }
 
+/// What a plan fits into the room ([`Submitter::fit`]).
+enum Fit<'i> {
+    /// The whole submission's plan.
+    Whole(Plan),
+    /// The part of a batch that fits, its plan, and the messages left out.
+    Part { part: Box<Submission<'i>>, plan: Plan, rest: BTreeSet<usize> },
+}
+
+/// How CloudFront answered a create ([`Submitter::create`]).
+enum Answered {
+    /// Made now, or by an earlier attempt of the request.
+    Outcome(Outcome),
+    /// `TooManyInvalidationsInProgress`: room taken since it was read.
+    Refused,
+    /// The earlier invalidation of this reference answers it no longer: made again under this
+    /// reference ([`reference::redeployed`]).
+    Redeploy(String),
+}
+
+/// What the submit step did, after `refusals` refused creates.
+fn ended(
+    outcome: Outcome,
+    s: &Submission<'_>,
+    covering: Vec<Invalidation>,
+    covered: Vec<Duration>,
+    refusals: usize,
+) -> Submitted {
+    Submitted { refusals, ..Submitted::of(outcome, s, covering, covered) }
+}
+
 /// How many redeploys one submission follows within one call, a bound that no real chain reaches
 /// (each link is a later invalidation, found in one list).
 const MAX_REDEPLOYS: usize = 16;
@@ -181,6 +211,22 @@ enum Scope {
     InProgress,
     /// The whole list (within the deadline's share).
     All,
+}
+
+impl Scope {
+    /// How far back to look for an earlier attempt of `s`. Changes that carry a time bound the
+    /// search: an earlier attempt of changes was made after them. A caller's reference may have
+    /// been used before (a request received again, its keys' time a new receipt): those still in
+    /// progress before the time are read too. Changes without a time are looked for among those
+    /// in progress.
+    fn of(s: &Submission<'_>) -> Scope {
+        let since = s.earliest_change().map(|t| t.checked_sub(CLOCK_MARGIN).unwrap_or(SystemTime::UNIX_EPOCH));
+        match (s.reference.origin, since) {
+            (_, None) => Scope::InProgress,
+            (Origin::Changes, Some(t)) => Scope::Since(t),
+            (_, Some(t)) => Scope::SinceAndInProgress(t),
+        }
+    }
 }
 
 /// The submit step, as one invocation or run uses it.
@@ -241,125 +287,181 @@ impl<C: CloudFront> Submitter<'_, C> {
         }
     }
 
-    /// One attempt: everything from the search for an earlier invalidation to the create. A
-    /// refused create (`true`) is attempted again from the start by [`Submitter::submit`]: the
-    /// invalidation that took the room may be another invocation's `/*` made after these
-    /// changes, which covers them already.
+    /// One attempt: the steps of the module documentation, from the room read to the create. A
+    /// refused create ([`Attempt::Refused`]) is attempted again from the start by
+    /// [`Submitter::submit`]: the invalidation that took the room may be another invocation's `/*`
+    /// made after these changes, which covers them already.
     async fn attempt(&self, s: &Submission<'_>, refusals: usize, may_yield: bool) -> Result<Attempt, Error> {
-        let target = &s.distribution_id;
-        let d = target.as_str();
         // The room is read first and what was made since the changes last, just before the
         // plan and the create: an invalidation another invocation makes in between (its `/*`
         // covering these changes) is then seen, unless it lands in the last moment.
-        let room = self.room_or_full(target).await;
-        let now = self.now.unwrap_or_else(SystemTime::now);
-        let thrifty = budget::look(self.cf, self.known, self.settings, target, now, self.deadline).await;
-        let room = Room { thrifty, ..room };
-        // Changes that carry a time bound the search: an earlier attempt of changes was made
-        // after them. A caller's reference may have been used before (a request received again,
-        // its keys' time a new receipt): those still in progress before the time are read too.
-        // Changes without a time are looked for among those in progress.
-        let since = s.earliest_change().map(|t| t.checked_sub(CLOCK_MARGIN).unwrap_or(SystemTime::UNIX_EPOCH));
-        let scope = match (s.reference.origin, since) {
-            (_, None) => Scope::InProgress,
-            (Origin::Changes, Some(t)) => Scope::Since(t),
-            (_, Some(t)) => Scope::SinceAndInProgress(t),
-        };
-        let (recent, read) = match self.recent(target, scope).await {
-            Ok(r) => (r, true),
-            Err(e) => {
-                tracing::warn!(distribution_id = d, error_type = e.error_type(), error = %e, "cannot read what was made since the changes; CloudFront's answer to the reference decides");
-                (Vec::new(), false)
+        let (room, started) = self.read_room(&s.distribution_id).await;
+        let (recent, read, scope) = self.made_since(s).await;
+        match self.earlier_attempt(s, &recent).await? {
+            Some(Latest::Answer(inv)) => {
+                let earlier = Outcome::Earlier(Some(inv));
+                return Ok(Attempt::Done(ended(earlier, s, Vec::new(), Vec::new(), refusals)));
             }
-        };
-        // An earlier attempt of this request. A caller's reference reused for other keys is not
-        // this request's: CloudFront's answer to the create says so.
-        if let Some(inv) = self.attempt_of(s, &recent) {
-            if answers(s, inv) || chains(s) {
-                let inv = match self.latest(s, inv.clone(), None).await? {
-                    Latest::Answer(inv) => inv,
-                    Latest::Redeploy(reference) => return Ok(Attempt::Redeployed(reference)),
-                };
-                tracing::info!(distribution_id = d, invalidation_id = %inv.id, "an earlier attempt of this request made it");
-                let earlier = Submitted::of(Outcome::Earlier(Some(inv)), s, Vec::new(), Vec::new());
-                return Ok(Attempt::Done(Submitted { refusals, ..earlier }));
-            }
+            Some(Latest::Redeploy(reference)) => return Ok(Attempt::Redeployed(reference)),
+            None => {}
         }
-        let (covering, covered, left) = covered_already(self.settings, s, self.owned(target, &recent));
+        let (covering, covered, left) = covered_already(self.settings, s, self.owned(&s.distribution_id, &recent));
         let narrowed;
-        let s = match left {
+        let whole = match left {
             Left::All => s,
             Left::Nothing => {
+                let d = s.distribution_id.as_str();
                 tracing::info!(distribution_id = d, covering = covering.len(), "every change is covered already");
-                let done = Submitted::of(Outcome::Covered(covering), s, Vec::new(), covered);
-                return Ok(Attempt::Done(Submitted { refusals, ..done }));
+                return Ok(Attempt::Done(ended(Outcome::Covered(covering), s, Vec::new(), covered, refusals)));
             }
             Left::Some(n) => {
                 narrowed = (*n)?;
                 &narrowed
             }
         };
-        let whole = s;
-        let part;
-        let (s, plan, held_back) = match whole.fit(room, self.settings) {
-            Some(plan) => (whole, plan, None),
-            None => {
-                // Unread, an earlier invalidation of the whole batch (a redelivery whose answer was
-                // lost) is found only by CloudFront's answer to the whole's reference: a part,
-                // under a reference of its own, would be a second invalidation. So no part then.
-                part = if read { part_that_fits(self.settings, whole, room) } else { None };
-                let Some((s, plan, rest)) = &part else {
-                    tracing::info!(
-                        distribution_id = d,
-                        room_exact = room.exact,
-                        room_wildcards = room.wildcards,
-                        room_spend = room.spend,
-                        "waits for room"
-                    );
-                    let held = Outcome::Held { room, refused: refusals > 0 };
-                    return Ok(Attempt::Done(Submitted { refusals, ..Submitted::of(held, whole, covering, covered) }));
-                };
-                tracing::info!(
-                    distribution_id = d,
-                    room_exact = room.exact,
-                    room_wildcards = room.wildcards,
-                    held_back = rest.len(),
-                    "the part that fits goes now; the rest of the messages wait for room"
-                );
-                (s, plan.clone(), Some(rest))
-            }
+        let Some(fit) = self.fit(whole, room, read) else {
+            let held = Outcome::Held { room, refused: refusals > 0 };
+            return Ok(Attempt::Done(ended(held, whole, covering, covered, refusals)));
         };
-        // Pacing binds (the wildcard slots are scarce) and this would spend one: two invocations
-        // of one burst often get here in the same moment, each about to spend a slot on its own
-        // `/*`. Each pauses a time drawn from its own reference, then starts again: the later
-        // one then finds the earlier one's invalidation covering its changes.
-        // Without the time to pause and look again, it creates now.
+        let (s, plan) = match &fit {
+            Fit::Whole(plan) => (whole, plan),
+            Fit::Part { part, plan, .. } => (part.as_ref(), plan),
+        };
+        if may_yield {
+            if let Some(pause) = self.pause_before(s, room, plan) {
+                return Ok(Attempt::Yield(pause));
+            }
+        }
+        let made = Made { recent: &recent, read, scope, started };
+        let outcome = match self.create(s, plan, &made, refusals).await? {
+            Answered::Outcome(outcome) => outcome,
+            Answered::Refused => {
+                let held = Outcome::Held { room, refused: true };
+                return Ok(Attempt::Refused(ended(held, whole, covering, covered, refusals)));
+            }
+            Answered::Redeploy(reference) => return Ok(Attempt::Redeployed(reference)),
+        };
+        let mut submitted = ended(outcome, s, covering, covered, refusals);
+        if let Fit::Part { rest, .. } = &fit {
+            submitted.waiting += whole.each_change().len() - s.each_change().len();
+            submitted.held_back = rest.clone();
+        }
+        Ok(Attempt::Done(submitted))
+    }
+
+    /// Step 1: the room, thrifty when the monthly path budget says so ([`budget::look`]), and the
+    /// attempt's start on CloudFront's clock (as near as this side knows it), taken once the room
+    /// is read.
+    async fn read_room(&self, target: &TargetId) -> (Room, SystemTime) {
+        let room = self.room_or_full(target).await;
+        let now = self.now.unwrap_or_else(SystemTime::now);
+        let thrifty = budget::look(self.cf, self.known, self.settings, target, now, self.deadline).await;
+        (Room { thrifty, ..room }, now)
+    }
+
+    /// Step 2's read: the invalidations made since the changes, newest first, whether they could
+    /// be read, and how far back ([`Scope::of`]). Unreadable, the list is empty and CloudFront's
+    /// answer to the reference decides.
+    async fn made_since(&self, s: &Submission<'_>) -> (Vec<Invalidation>, bool, Scope) {
+        let scope = Scope::of(s);
+        match self.recent(&s.distribution_id, scope).await {
+            Ok(recent) => (recent, true, scope),
+            Err(e) => {
+                tracing::warn!(distribution_id = s.distribution_id.as_str(), error_type = e.error_type(), error = %e, "cannot read what was made since the changes; CloudFront's answer to the reference decides");
+                (Vec::new(), false, scope)
+            }
+        }
+    }
+
+    /// Step 2's first answer: the earlier attempt of this request among `recent`
+    /// ([`Submitter::attempt_of`]), where the chain of redeploys from it ends
+    /// ([`Submitter::latest`]); `None` when there is none. A caller's reference reused for other
+    /// keys is not this request's: CloudFront's answer to the create says so.
+    async fn earlier_attempt(&self, s: &Submission<'_>, recent: &[Invalidation]) -> Result<Option<Latest>, Error> {
+        let Some(inv) = self.attempt_of(s, recent).filter(|inv| answers(s, inv) || chains(s)) else {
+            return Ok(None);
+        };
+        let latest = self.latest(s, inv.clone(), None).await?;
+        if let Latest::Answer(inv) = &latest {
+            let d = s.distribution_id.as_str();
+            tracing::info!(distribution_id = d, invalidation_id = %inv.id, "an earlier attempt of this request made it");
+        }
+        Ok(Some(latest))
+    }
+
+    /// Step 3: the plan of the whole submission within `room`, else of the part of a batch that
+    /// fits ([`part_that_fits`]), else `None`: it waits for room. Without a `read` of what was made
+    /// since, an earlier invalidation of the whole batch (a redelivery whose answer was lost) is
+    /// found only by CloudFront's answer to the whole's reference: a part, under a reference of
+    /// its own, would be a second invalidation. So no part then.
+    fn fit<'i>(&self, whole: &Submission<'i>, room: Room, read: bool) -> Option<Fit<'i>> {
+        if let Some(plan) = whole.fit(room, self.settings) {
+            return Some(Fit::Whole(plan));
+        }
+        let d = whole.distribution_id.as_str();
+        let part = if read { part_that_fits(self.settings, whole, room) } else { None };
+        let Some((part, plan, rest)) = part else {
+            tracing::info!(
+                distribution_id = d,
+                room_exact = room.exact,
+                room_wildcards = room.wildcards,
+                room_spend = room.spend,
+                "waits for room"
+            );
+            return None;
+        };
+        tracing::info!(
+            distribution_id = d,
+            room_exact = room.exact,
+            room_wildcards = room.wildcards,
+            held_back = rest.len(),
+            "the part that fits goes now; the rest of the messages wait for room"
+        );
+        Some(Fit::Part { part: Box::new(part), plan, rest })
+    }
+
+    /// The pause before the create when pacing binds (the wildcard slots are scarce) and `plan`
+    /// would spend a slot: two invocations of one burst often get here in the same moment, each
+    /// about to spend a slot on its own `/*`. Each pauses a time drawn from its own reference
+    /// ([`stagger`]), then starts again: the later one then finds the earlier one's invalidation
+    /// covering its changes. `None` without the time to pause and look again: it creates now.
+    fn pause_before(&self, s: &Submission<'_>, room: Room, plan: &Plan) -> Option<Duration> {
         let pause = stagger(&s.reference.value);
         let time_to_pause = self.deadline.is_none_or(|t| deadline::left(t) >= pause + 2 * REFIT_NEEDS);
-        if may_yield && time_to_pause && room.spend <= 1 && room.spend < room.wildcards && plan.stats.wildcards > 0 {
-            return Ok(Attempt::Yield(pause));
-        }
+        let binds = room.spend <= 1 && room.spend < room.wildcards && plan.stats.wildcards > 0;
+        (time_to_pause && binds).then_some(pause)
+    }
+
+    /// Steps 4 and 5: creates `plan` under the submission's reference and reads CloudFront's
+    /// answer. It returns the existing invalidation for a repeated reference with the same paths,
+    /// `Completed` or still `InProgress` (a new one is always `InProgress`): [`Submitter::judged`]
+    /// tells one made before this call, which answers only if the keys were not deployed again
+    /// since. `refusals`: the creates refused before this one (for the log).
+    async fn create(
+        &self,
+        s: &Submission<'_>,
+        plan: &Plan,
+        made: &Made<'_>,
+        refusals: usize,
+    ) -> Result<Answered, Error> {
+        let d = s.distribution_id.as_str();
         tracing::debug!(distribution_id = d, paths = ?plan.paths, "request");
-        let req = CreateRequest { target, caller_reference: &s.reference.value, paths: &plan.paths };
-        let outcome = match self.cf.create_invalidation(req, self.deadline).await {
-            // CloudFront returns the existing invalidation for a repeated reference with the
-            // same paths, `Completed` or still `InProgress`; a new one is always `InProgress`.
-            // One made before this call answers only if the keys were not deployed again since.
+        let req =
+            CreateRequest { target: &s.distribution_id, caller_reference: &s.reference.value, paths: &plan.paths };
+        match self.cf.create_invalidation(req, self.deadline).await {
             Ok(inv) => {
                 if !inv.status.is_completed() {
                     self.known.remember(d, &inv);
                 }
-                let made = Made { recent: &recent, read, scope, started: now };
-                match self.judged(s, inv, made).await? {
-                    Ok(outcome) => outcome,
-                    Err(reference) => return Ok(Attempt::Redeployed(reference)),
-                }
+                self.judged(s, inv, made).await
             }
-            Err(e @ Error::InvalidationBatchAlreadyExists { .. }) => match self.after_already_exists(s, e).await? {
-                Some(Latest::Answer(inv)) => Outcome::Earlier(Some(inv)),
-                Some(Latest::Redeploy(reference)) => return Ok(Attempt::Redeployed(reference)),
-                None => Outcome::Earlier(None),
-            },
+            Err(e @ Error::InvalidationBatchAlreadyExists { .. }) => {
+                Ok(match self.after_already_exists(s, e).await? {
+                    Some(Latest::Answer(inv)) => Answered::Outcome(Outcome::Earlier(Some(inv))),
+                    Some(Latest::Redeploy(reference)) => Answered::Redeploy(reference),
+                    None => Answered::Outcome(Outcome::Earlier(None)),
+                })
+            }
             Err(Error::TooManyInvalidationsInProgress { message, .. }) => {
                 tracing::info!(
                     distribution_id = d,
@@ -367,31 +469,24 @@ impl<C: CloudFront> Submitter<'_, C> {
                     message,
                     "refused: room taken since it was read"
                 );
-                let held = Outcome::Held { room, refused: true };
-                return Ok(Attempt::Refused(Submitted { refusals, ..Submitted::of(held, whole, covering, covered) }));
+                Ok(Answered::Refused)
             }
-            // The answer was lost (a time-out, a broken connection): CloudFront may have
-            // created it. Look once among those in progress before the caller retries.
-            Err(e @ Error::CloudFront(_)) => match self.recent(target, Scope::InProgress).await {
-                Ok(r) => match self.attempt_of(s, &r) {
-                    Some(inv) => {
-                        match self.judged(s, inv.clone(), Made { recent: &recent, read, scope, started: now }).await? {
-                            Ok(outcome) => outcome,
-                            Err(reference) => return Ok(Attempt::Redeployed(reference)),
-                        }
-                    }
-                    None => return Err(e),
-                },
-                Err(_) => return Err(e),
-            },
-            Err(e) => return Err(e),
-        };
-        let mut submitted = Submitted { refusals, ..Submitted::of(outcome, s, covering, covered) };
-        if let Some(rest) = held_back {
-            submitted.waiting += whole.each_change().len() - s.each_change().len();
-            submitted.held_back = rest.clone();
+            Err(e @ Error::CloudFront(_)) => self.after_lost_answer(s, made, e).await,
+            Err(e) => Err(e),
         }
-        Ok(Attempt::Done(submitted))
+    }
+
+    /// The create's answer was lost (a time-out, a broken connection): CloudFront may have
+    /// created it. Looks once among those in progress before the caller retries: found, it is
+    /// judged as CloudFront's answer would be ([`Submitter::judged`]); else `e` stands.
+    async fn after_lost_answer(&self, s: &Submission<'_>, made: &Made<'_>, e: Error) -> Result<Answered, Error> {
+        let Ok(in_progress) = self.recent(&s.distribution_id, Scope::InProgress).await else {
+            return Err(e);
+        };
+        match self.attempt_of(s, &in_progress) {
+            Some(inv) => self.judged(s, inv.clone(), made).await,
+            None => Err(e),
+        }
     }
 
     /// The reference is in use with other paths: an earlier attempt made the invalidation,
@@ -490,15 +585,11 @@ impl<C: CloudFront> Submitter<'_, C> {
     /// judged: made by this call (or a concurrent attempt of the same request) is `Created`; made
     /// before it ([`made_before`]) is an earlier invalidation, which answers only by
     /// [`Submitter::latest`] — `Created` still when it answers with the same one (in progress),
-    /// `Earlier` with the chain's link it ends at, or `Err` with the redeploy's reference.
-    async fn judged(
-        &self,
-        s: &Submission<'_>,
-        inv: Invalidation,
-        made: Made<'_>,
-    ) -> Result<Result<Outcome, String>, Error> {
-        if !made_before(&inv, &made) {
-            return Ok(Ok(Outcome::Created(inv)));
+    /// `Earlier` with the chain's link it ends at, or [`Answered::Redeploy`] with the redeploy's
+    /// reference.
+    async fn judged(&self, s: &Submission<'_>, inv: Invalidation, made: &Made<'_>) -> Result<Answered, Error> {
+        if !made_before(&inv, made) {
+            return Ok(Answered::Outcome(Outcome::Created(inv)));
         }
         // The read holds everything made after `inv` only when it is listed in a read that stops at
         // a time, not at the first completed page; else `latest` reads it.
@@ -507,9 +598,9 @@ impl<C: CloudFront> Submitter<'_, C> {
         let completed = inv.status.is_completed();
         let id = inv.id.clone();
         Ok(match self.latest(s, inv, later).await? {
-            Latest::Answer(a) if a.id == id && !completed => Ok(Outcome::Created(a)),
-            Latest::Answer(a) => Ok(Outcome::Earlier(Some(a))),
-            Latest::Redeploy(reference) => Err(reference),
+            Latest::Answer(a) if a.id == id && !completed => Answered::Outcome(Outcome::Created(a)),
+            Latest::Answer(a) => Answered::Outcome(Outcome::Earlier(Some(a))),
+            Latest::Redeploy(reference) => Answered::Redeploy(reference),
         })
     }
 
@@ -726,7 +817,7 @@ enum Left<'i> {
 
 /// The changes of `s` that an invalidation in `recent` covers already: created after the change
 /// (by [`CLOCK_MARGIN`] at least: the clocks differ) with items covering every request form the
-/// planner would send for its key, and its tags. Never a change without a time. Returns those
+/// planner would send for its key, and its tags ([`coverage::change_covered`]). Never a change without a time. Returns those
 /// invalidations, the staleness of each change they cover, and what is left to submit.
 fn covered_already<'i>(
     settings: &Settings,
@@ -746,7 +837,7 @@ fn covered_already<'i>(
         let Some(t) = made.checked_add(CLOCK_MARGIN) else { continue };
         // The earliest created of those that cover it (the list is newest first).
         let by = (0..recent.len()).rev().find(|&i| {
-            recent[i].create_time >= t && Request::change_covered(settings, change, *viewer_key, &indexes[i])
+            recent[i].create_time >= t && coverage::change_covered(settings, change, *viewer_key, &indexes[i])
         });
         if let Some(i) = by {
             used[i] = true;

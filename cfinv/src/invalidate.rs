@@ -15,15 +15,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
 use cf_invalidator::known::Known;
+use cf_invalidator::model::TargetId;
 use cf_invalidator::planner::Routing;
-use cf_invalidator::prepare;
+use cf_invalidator::prepare::{self, Submission};
 use cf_invalidator::quota::Room;
 use cf_invalidator::reference::Token;
 use cf_invalidator::submit::Submitter;
-use cf_invalidator::Error;
+use cf_invalidator::{Config, Error};
 
 use crate::create_and_wait::Run;
-use crate::input::{Asked, Given};
+use crate::input::{Asked, Given, Read};
 use crate::progress::Progress;
 use crate::report::{Report, Signal};
 use crate::{cloudfront, plan, usage};
@@ -135,36 +136,12 @@ pub fn run(args: Args) -> ExitCode {
     };
     let mut report = Report { json, wait: args.wait, keys_in, ..Report::default() };
     if let Asked::Changes(read) = &asked {
-        if read.s3_sync && read.ignored_lines > 0 {
-            let (n, ignored) = (read.changes.len(), read.ignored_lines);
-            eprintln!("cfinv: read {n} change(s) from aws s3 sync output; ignored {ignored} other line(s)");
-        }
-        if read.changes.is_empty() {
-            let why = if read.s3_sync { " (no upload, copy, move or delete lines)" } else { "" };
-            eprintln!("cfinv: nothing to invalidate: no keys{why}");
+        if !tell_what_was_read(read) {
             return report.finish(started);
         }
     }
-    // Nanoseconds: two runs a second apart (a script re-run at once) are still two runs.
-    let at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let token = args.caller_reference.as_deref().map_or(Token::Unversioned { at }, Token::Fixed);
     let target = args.given.target();
-    let prepared = match &asked {
-        Asked::Changes(read) => {
-            let routing = Routing::Keys { distribution_id: target.as_ref() };
-            prepare::prepare(
-                &cfg.planner,
-                prepare::Asked::Changes { changes: &read.changes, routing },
-                None,
-                token,
-                false,
-            )
-        }
-        Asked::Event(intake) => {
-            prepare::prepare(&cfg.planner, prepare::Asked::of(intake), args.caller_reference.as_deref(), token, false)
-        }
-    };
-    let prepared = match prepared {
+    let prepared = match prepare_asked(&cfg, &asked, target.as_ref(), args.caller_reference.as_deref()) {
         Ok(p) => p,
         Err(e @ Error::Config { variable: "DISTRIBUTION_ID", .. }) => {
             return usage(
@@ -193,6 +170,56 @@ pub fn run(args: Args) -> ExitCode {
         eprintln!("cfinv: nothing to invalidate: every key was skipped");
         return report.finish(started);
     }
+    submit(&cfg, &args, &prepared.submissions, started, report)
+}
+
+/// Says on standard error what `aws s3 sync` output held besides changes, and when nothing was
+/// read; `false` then: nothing to invalidate.
+fn tell_what_was_read(read: &Read) -> bool {
+    if read.s3_sync && read.ignored_lines > 0 {
+        let (n, ignored) = (read.changes.len(), read.ignored_lines);
+        eprintln!("cfinv: read {n} change(s) from aws s3 sync output; ignored {ignored} other line(s)");
+    }
+    if read.changes.is_empty() {
+        let why = if read.s3_sync { " (no upload, copy, move or delete lines)" } else { "" };
+        eprintln!("cfinv: nothing to invalidate: no keys{why}");
+        return false;
+    }
+    true
+}
+
+/// The Lambda's pipeline over what was asked: keys routed to `target` (`--distribution-id` or
+/// `--distribution-tenant-id`; else as the configuration says), or an event as the Lambda reads
+/// it. The reference is derived from `--caller-reference`, else from the run's start.
+fn prepare_asked<'a>(
+    cfg: &Config,
+    asked: &'a Asked,
+    target: Option<&'a TargetId>,
+    caller_reference: Option<&'a str>,
+) -> Result<prepare::Prepared<'a>, Error> {
+    // Nanoseconds: two runs a second apart (a script re-run at once) are still two runs.
+    let at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let token = caller_reference.map_or(Token::Unversioned { at }, Token::Fixed);
+    match asked {
+        Asked::Changes(read) => {
+            let routing = Routing::Keys { distribution_id: target };
+            prepare::prepare(
+                &cfg.planner,
+                prepare::Asked::Changes { changes: &read.changes, routing },
+                None,
+                token,
+                false,
+            )
+        }
+        Asked::Event(intake) => {
+            prepare::prepare(&cfg.planner, prepare::Asked::of(intake), caller_reference, token, false)
+        }
+    }
+}
+
+/// Submits each submission with the Lambda's submit step and, with `--wait`, waits for it
+/// ([`Run::go`]), until done, `--timeout`, or a signal.
+fn submit(cfg: &Config, args: &Args, submissions: &[Submission<'_>], started: Instant, mut report: Report) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -205,13 +232,13 @@ pub fn run(args: Args) -> ExitCode {
     let mut run =
         Run::new(started, Duration::from_secs(args.timeout), Duration::from_secs(args.interval), progress, report);
     rt.block_on(async {
-        let cf = cloudfront(&cfg).await;
+        let cf = cloudfront(cfg).await;
         let known = Known::new();
         let submitter = Submitter { cf: &cf, known: &known, settings: &cfg.planner, deadline: None, now: None };
         // Ctrl-C, and SIGTERM (what CI runners send on cancel), end the run where it is: what
         // was created goes on in CloudFront, and is printed.
         tokio::select! {
-            () = run.go(&submitter, &prepared.submissions, args.wait) => {}
+            () = run.go(&submitter, submissions, args.wait) => {}
             signal = stopped() => run.report.interrupted = Some(signal),
         }
     });

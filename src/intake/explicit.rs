@@ -23,6 +23,7 @@
 //! it is checked here so that an out-of-range value fails before anything is created. So is its
 //! `room_timeout` (how long it waits for room in CloudFront's in-progress quota).
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
@@ -147,16 +148,7 @@ fn string_list(v: Value, field: &str) -> Result<Vec<String>, Error> {
 /// `received`: when the caller received the request (see [`super::parse_at`]), the time its keys take.
 pub(crate) fn read(p: Payload<'_>, received: Option<SystemTime>) -> Result<Intake, Error> {
     let distribution_id = target(p.distribution_id.as_ref(), p.distribution_tenant_id.as_ref(), "")?;
-    let caller_reference = match p.caller_reference {
-        None | Some(Value::Null) => None,
-        Some(Value::String(r)) if !r.is_empty() && r.chars().count() <= MAX_CALLER_REFERENCE => Some(r),
-        Some(other) => {
-            return Err(Error::invalid(format!(
-                "caller_reference must be a string of 1 to {MAX_CALLER_REFERENCE} characters, got {}",
-                truncate(&other.to_string(), 80)
-            )))
-        }
-    };
+    let caller_reference = caller_reference(p.caller_reference)?;
     let timeout = match p.timeout {
         None | Some(Value::Null) => DEFAULT_TIMEOUT,
         Some(v) => timeout_seconds(&v, "timeout")?,
@@ -165,16 +157,7 @@ pub(crate) fn read(p: Payload<'_>, received: Option<SystemTime>) -> Result<Intak
     check_wait(p.wait)?;
     check_room_timeout(p.room_timeout)?;
     let received = keys_time(p.requested_at, received)?;
-    let bucket = match p.bucket {
-        None | Some(Value::Null) => None,
-        Some(Value::String(b)) if (3..=63).contains(&b.len()) => Some(super::s3::bucket_name(&b)),
-        Some(other) => {
-            return Err(Error::invalid(format!(
-                "bucket must be an S3 bucket name (3 to 63 characters), got {}",
-                truncate(&other.to_string(), 80)
-            )))
-        }
-    };
+    let bucket = bucket(p.bucket)?;
 
     let mut intake = Intake::new(Source::Explicit);
     if let Some(track) = p.track {
@@ -189,7 +172,7 @@ pub(crate) fn read(p: Payload<'_>, received: Option<SystemTime>) -> Result<Intak
             Some(ExplicitRequest { what: Explicit::Track { invalidations }, caller_reference: None, timeout });
         return Ok(intake);
     }
-    match (p.paths, p.keys) {
+    let what = match (p.paths, p.keys) {
         (Some(_), Some(_)) => return Err(Error::invalid("give either paths or keys, not both")),
         (None, None) => {
             return Err(Error::invalid("an explicit request needs paths (1 to 3000 paths) or keys (S3 keys)"))
@@ -201,56 +184,92 @@ pub(crate) fn read(p: Payload<'_>, received: Option<SystemTime>) -> Result<Intak
             if bucket.is_some() {
                 return Err(Error::invalid("bucket applies to keys, not to paths"));
             }
-            let mut paths = string_list(paths, "paths")?;
-            if paths.is_empty() || paths.len() > API_MAX_PATHS {
-                return Err(Error::invalid(format!("paths must hold 1 to {API_MAX_PATHS} paths, got {}", paths.len())));
-            }
-            for (i, path) in paths.iter_mut().enumerate() {
-                if let Some(problem) = item_problem(path) {
-                    return Err(Error::invalid(format!("paths[{i}] {:?}: {problem}", truncate(path, 80))));
-                }
-                if path.starts_with('#') {
-                    // Cache tags are case-insensitive: one spelling, sent once.
-                    *path = normalise_tag(path);
-                }
-            }
-            paths.sort_unstable();
-            paths.dedup();
-            let wildcards = paths.iter().filter(|p| p.ends_with('*')).count();
-            if wildcards > API_MAX_WILDCARDS_IN_PROGRESS {
-                // CloudFront never holds more in progress, so such a request could only ever be
-                // refused as TooManyInvalidationsInProgress, and retried in vain.
-                return Err(Error::invalid(format!(
-                    "paths hold {wildcards} wildcards; CloudFront allows at most {API_MAX_WILDCARDS_IN_PROGRESS} wildcard paths in progress per distribution"
-                )));
-            }
-            intake.explicit =
-                Some(ExplicitRequest { what: Explicit::Paths { distribution_id, paths }, caller_reference, timeout });
+            Explicit::Paths { distribution_id, paths: given_paths(paths)? }
         }
         (None, Some(keys)) => {
-            let keys = string_list(keys, "keys")?;
-            if keys.is_empty() {
-                return Err(Error::invalid("keys must hold at least one S3 key"));
-            }
-            for (i, key) in keys.into_iter().enumerate() {
-                if key.is_empty() || key.len() > MAX_KEY_BYTES {
-                    return Err(Error::invalid(format!("keys[{i}] must be 1 to {MAX_KEY_BYTES} bytes (an S3 key)")));
-                }
-                // Explicit keys are plain keys, not S3's form encoding: `a+b` means a plus.
-                intake.changes.push(Change {
-                    message: 0,
-                    bucket: bucket.clone(),
-                    key,
-                    kind: ChangeKind::Created,
-                    version: None,
-                    time: received,
-                });
-            }
-            intake.explicit =
-                Some(ExplicitRequest { what: Explicit::Keys { distribution_id }, caller_reference, timeout });
+            intake.changes = key_changes(keys, bucket, received)?;
+            Explicit::Keys { distribution_id }
+        }
+    };
+    intake.explicit = Some(ExplicitRequest { what, caller_reference, timeout });
+    Ok(intake)
+}
+
+/// `caller_reference`: 1 to [`MAX_CALLER_REFERENCE`] characters, or absent.
+fn caller_reference(v: Option<Value>) -> Result<Option<String>, Error> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(r)) if !r.is_empty() && r.chars().count() <= MAX_CALLER_REFERENCE => Ok(Some(r)),
+        Some(other) => Err(Error::invalid(format!(
+            "caller_reference must be a string of 1 to {MAX_CALLER_REFERENCE} characters, got {}",
+            truncate(&other.to_string(), 80)
+        ))),
+    }
+}
+
+/// `bucket`: an S3 bucket name, or absent.
+fn bucket(v: Option<Value>) -> Result<Option<Arc<str>>, Error> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(b)) if (3..=63).contains(&b.len()) => Ok(Some(super::s3::bucket_name(&b))),
+        Some(other) => Err(Error::invalid(format!(
+            "bucket must be an S3 bucket name (3 to 63 characters), got {}",
+            truncate(&other.to_string(), 80)
+        ))),
+    }
+}
+
+/// `paths`: 1 to [`API_MAX_PATHS`] items, each a path, a wildcard or a cache tag (tags in lower
+/// case); deduplicated and sorted.
+fn given_paths(v: Value) -> Result<Vec<String>, Error> {
+    let mut paths = string_list(v, "paths")?;
+    if paths.is_empty() || paths.len() > API_MAX_PATHS {
+        return Err(Error::invalid(format!("paths must hold 1 to {API_MAX_PATHS} paths, got {}", paths.len())));
+    }
+    for (i, path) in paths.iter_mut().enumerate() {
+        if let Some(problem) = item_problem(path) {
+            return Err(Error::invalid(format!("paths[{i}] {:?}: {problem}", truncate(path, 80))));
+        }
+        if path.starts_with('#') {
+            // Cache tags are case-insensitive: one spelling, sent once.
+            *path = normalise_tag(path);
         }
     }
-    Ok(intake)
+    paths.sort_unstable();
+    paths.dedup();
+    let wildcards = paths.iter().filter(|p| p.ends_with('*')).count();
+    if wildcards > API_MAX_WILDCARDS_IN_PROGRESS {
+        // CloudFront never holds more in progress, so such a request could only ever be
+        // refused as TooManyInvalidationsInProgress, and retried in vain.
+        return Err(Error::invalid(format!(
+            "paths hold {wildcards} wildcards; CloudFront allows at most {API_MAX_WILDCARDS_IN_PROGRESS} wildcard paths in progress per distribution"
+        )));
+    }
+    Ok(paths)
+}
+
+/// `keys`: at least one S3 key, each a change of the request's `bucket` at `received`.
+fn key_changes(v: Value, bucket: Option<Arc<str>>, received: Option<SystemTime>) -> Result<Vec<Change>, Error> {
+    let keys = string_list(v, "keys")?;
+    if keys.is_empty() {
+        return Err(Error::invalid("keys must hold at least one S3 key"));
+    }
+    let mut changes = Vec::with_capacity(keys.len());
+    for (i, key) in keys.into_iter().enumerate() {
+        if key.is_empty() || key.len() > MAX_KEY_BYTES {
+            return Err(Error::invalid(format!("keys[{i}] must be 1 to {MAX_KEY_BYTES} bytes (an S3 key)")));
+        }
+        // Explicit keys are plain keys, not S3's form encoding: `a+b` means a plus.
+        changes.push(Change {
+            message: 0,
+            bucket: bucket.clone(),
+            key,
+            kind: ChangeKind::Created,
+            version: None,
+            time: received,
+        });
+    }
+    Ok(changes)
 }
 
 /// `{"invalidations": [{distribution_id | distribution_tenant_id, invalidation_id, timeout?, deadline?}, ...]}`; other fields of

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::Settings;
-use super::{covers_of_key, Plan, Request};
+use super::{coverage, covers_of_key, Plan, Request};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PathWhy {
@@ -46,10 +46,7 @@ pub fn explain(request: &Request<'_>, plan: &Plan, cfg: &Settings) -> Vec<PathWh
         let own = covers_of_key(viewer_key, cfg.index_document.as_deref());
         for i in 0..own.len() {
             let (text, wild) = (own.text(i), own.is_wildcard(i));
-            let Some(w) = whys.iter_mut().find(|w| match w.path.strip_suffix('*') {
-                Some(prefix) => text.starts_with(prefix),
-                None => !wild && w.path == text,
-            }) else {
+            let Some(w) = whys.iter_mut().find(|w| coverage::item_covers(&w.path, text, wild)) else {
                 continue;
             };
             if wild && w.path.strip_suffix('*') == Some(text) {

@@ -2,13 +2,16 @@
 //!
 //! - [`mapping`]: key → the viewer paths that serve it (index documents) → covers of each request form;
 //! - [`encoding`]: CloudFront's encoding rule and the forms other encoders produce;
-//! - [`collapse`]: budgets (`MAX_PATHS`, `MAX_WILDCARDS`), tightest wildcards first.
+//! - [`collapse`]: budgets (`MAX_PATHS`, `MAX_WILDCARDS`), tightest wildcards first;
+//! - [`coverage`]: which items (paths, wildcards, tags) cover which request forms, the one rule
+//!   by which an invalidation is found to cover a request, a change or given paths.
 //!
 //! Routing (which distribution and origin path a key belongs to) and the include/exclude filter
 //! are applied here too, from the planner's own [`Settings`] (built from the environment by
 //! `config.rs`; the planner never reads the environment or the whole configuration).
 
 pub mod collapse;
+pub mod coverage;
 pub mod covers;
 pub mod encoding;
 pub mod explain;
@@ -17,6 +20,7 @@ pub mod mapping;
 pub mod routing;
 pub mod tags;
 
+pub use coverage::ItemIndex;
 pub use covers::Covers;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -214,21 +218,6 @@ impl Request<'_> {
             stats: PlanStats { keys_in: self.routed.len(), covers: self.covers.len(), exact_paths, wildcards, tags },
         })
     }
-}
-
-impl Request<'_> {
-    /// Whether `paths` (an invalidation's, made for these changes in other room) cover every
-    /// request form and every tag this request needs.
-    pub fn covered_by(&self, paths: &[String]) -> bool {
-        let covers_it = |text: &str, wildcard: bool| {
-            paths.iter().any(|p| match p.strip_suffix('*') {
-                Some(prefix) => text.starts_with(prefix),
-                None => !wildcard && p == text,
-            })
-        };
-        (0..self.covers.len()).all(|i| covers_it(self.covers.text(i), self.covers.is_wildcard(i)))
-            && self.tags.iter().all(|t| paths.contains(t))
-    }
 
     /// The plan within the configured budgets alone, which always has wildcard room.
     pub fn fit_configured(&self, settings: &Settings) -> Result<Plan, Error> {
@@ -236,71 +225,7 @@ impl Request<'_> {
     }
 }
 
-/// An invalidation's items, ready to ask whether they cover a change: exact items by value,
-/// wildcards by prefix.
-#[derive(Debug, Clone, Default)]
-pub struct ItemIndex<'p> {
-    exact: std::collections::HashSet<&'p str>,
-    prefixes: Vec<&'p str>,
-}
-
-impl<'p> ItemIndex<'p> {
-    pub fn new<S: AsRef<str>>(items: &'p [S]) -> Self {
-        let mut index = ItemIndex::default();
-        for item in items {
-            match item.as_ref().strip_suffix('*') {
-                Some(prefix) => index.prefixes.push(prefix),
-                None => {
-                    index.exact.insert(item.as_ref());
-                }
-            }
-        }
-        index
-    }
-
-    /// An exact cover is covered by the same item or a wildcard whose prefix starts it; a
-    /// wildcard cover only by a wildcard at least as wide.
-    fn covers(&self, text: &str, wildcard: bool) -> bool {
-        (!wildcard && self.exact.contains(text)) || self.prefixes.iter().any(|p| text.starts_with(p))
-    }
-
-    /// Whether an item (a path, a wildcard or a tag, as sent) shares a request with these items:
-    /// one covers it, or it is a wildcard that covers one of them.
-    pub fn touches_item(&self, item: &str) -> bool {
-        match item.strip_suffix('*') {
-            Some(prefix) => self.touches(prefix, true),
-            None => self.touches(item, false),
-        }
-    }
-
-    /// [`ItemIndex::covers`], or for a wildcard cover also an item it covers.
-    fn touches(&self, text: &str, wildcard: bool) -> bool {
-        self.covers(text, wildcard)
-            || (wildcard
-                && (self.exact.iter().any(|e| e.starts_with(text))
-                    || self.prefixes.iter().any(|p| p.starts_with(text))))
-    }
-}
-
 impl<'c> Request<'c> {
-    /// Whether `index` covers every request form of one routed change (`viewer_key`, origin path
-    /// stripped) and every cache tag it adds: the change is then invalidated by it.
-    pub fn change_covered(settings: &Settings, change: &Change, viewer_key: Option<&str>, index: &ItemIndex) -> bool {
-        let forms = viewer_key.map(|k| covers_of_key(k, settings.index_document.as_deref())).unwrap_or_default();
-        (0..forms.len()).all(|i| index.covers(forms.text(i), forms.is_wildcard(i)))
-            && settings.tags.tags_for(&change.key).iter().all(|t| index.exact.contains(t))
-    }
-
-    /// Whether `index` touches any request form of one routed change or any cache tag it adds
-    /// ([`ItemIndex::touches_item`]): the rule of [`Request::change_covered`] with "any" for
-    /// "every", by which an invalidation flushed some of the change's content (a deploy of the key
-    /// by another tool that invalidated `/docs/index.html` only, not `/docs/`).
-    pub fn change_touched(settings: &Settings, change: &Change, viewer_key: Option<&str>, index: &ItemIndex) -> bool {
-        let forms = viewer_key.map(|k| covers_of_key(k, settings.index_document.as_deref())).unwrap_or_default();
-        (0..forms.len()).any(|i| index.touches(forms.text(i), forms.is_wildcard(i)))
-            || settings.tags.tags_for(&change.key).iter().any(|t| index.exact.contains(t))
-    }
-
     /// Every change with its viewer key (`None` for a change that only adds cache tags).
     pub fn each_change(&self) -> impl Iterator<Item = (&'c Change, Option<&'c str>)> + '_ {
         self.routed.iter().map(|&(c, k)| (c, Some(k))).chain(self.tag_only.iter().map(|&c| (c, None)))

@@ -170,6 +170,8 @@ enum TargetJson {
     },
 }
 
+/// `ROUTES`: a JSON array of routes, each a bucket (or any), a key prefix and the distributions
+/// (or one tenant) its keys go to; `Err` says what is wrong, for `ConfigError`.
 pub fn parse_routes(json: &str) -> Result<Vec<Route>, String> {
     let raw: Vec<RouteJson> = serde_json::from_str(json).map_err(|e| {
         format!(
@@ -190,40 +192,42 @@ pub fn parse_routes(json: &str) -> Result<Vec<Route>, String> {
             if let Some(j) = seen.insert((r.bucket.clone(), r.prefix.clone()), i) {
                 return Err(format!("routes {j} and {i} have the same bucket and prefix"));
             }
-            let targets = r
-                .distributions
-                .into_iter()
-                .map(|t| {
-                    let (id, op, role) = match t {
-                        TargetJson::Id(id) => (id, String::new(), None),
-                        TargetJson::Full { id, origin_path, role_arn } => (id, origin_path, role_arn),
-                    };
-                    // A `dt_…` id is a tenant's, checked by the tenant rule; any other a distribution's.
-                    let distribution_id = TargetId::parse(&id).map_err(|rule| format!("route {i}: {rule}"))?;
-                    if let Some(problem) = role.as_deref().and_then(role_arn_problem) {
-                        return Err(format!("route {i}: role_arn {role:?} {problem}"));
-                    }
-                    Ok::<_, String>(Target { distribution_id, origin_path: normalise_origin_path(&op), role_arn: role })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            // A tenant is one customer's site within a multi-tenant distribution: its route sends
-            // that customer's keys to it and nowhere else.
-            if let Some(t) = targets.iter().find(|t| t.distribution_id.is_tenant()).filter(|_| targets.len() > 1) {
-                return Err(format!(
-                    "route {i} names distribution tenant {} beside other targets; a route that names a tenant names nothing else",
-                    t.distribution_id
-                ));
-            }
-            if let Some(t) = targets
-                .iter()
-                .enumerate()
-                .find(|(n, t)| targets[..*n].iter().any(|u| u.distribution_id == t.distribution_id))
-            {
-                return Err(format!("route {i} names distribution {} twice", t.1.distribution_id));
-            }
-            Ok(Route { bucket: r.bucket.filter(|b| !b.is_empty()), prefix: r.prefix, targets })
+            parse_route(i, r)
         })
         .collect()
+}
+
+/// Route `i`'s targets: each named once, and a tenant alone.
+fn parse_route(i: usize, r: RouteJson) -> Result<Route, String> {
+    let targets = r.distributions.into_iter().map(|t| parse_target(i, t)).collect::<Result<Vec<_>, _>>()?;
+    // A tenant is one customer's site within a multi-tenant distribution: its route sends
+    // that customer's keys to it and nowhere else.
+    if let Some(t) = targets.iter().find(|t| t.distribution_id.is_tenant()).filter(|_| targets.len() > 1) {
+        return Err(format!(
+            "route {i} names distribution tenant {} beside other targets; a route that names a tenant names nothing else",
+            t.distribution_id
+        ));
+    }
+    if let Some(t) =
+        targets.iter().enumerate().find(|(n, t)| targets[..*n].iter().any(|u| u.distribution_id == t.distribution_id))
+    {
+        return Err(format!("route {i} names distribution {} twice", t.1.distribution_id));
+    }
+    Ok(Route { bucket: r.bucket.filter(|b| !b.is_empty()), prefix: r.prefix, targets })
+}
+
+/// One target of route `i`: an id alone, or with its origin path and the role to assume.
+fn parse_target(i: usize, t: TargetJson) -> Result<Target, String> {
+    let (id, op, role) = match t {
+        TargetJson::Id(id) => (id, String::new(), None),
+        TargetJson::Full { id, origin_path, role_arn } => (id, origin_path, role_arn),
+    };
+    // A `dt_…` id is a tenant's, checked by the tenant rule; any other a distribution's.
+    let distribution_id = TargetId::parse(&id).map_err(|rule| format!("route {i}: {rule}"))?;
+    if let Some(problem) = role.as_deref().and_then(role_arn_problem) {
+        return Err(format!("route {i}: role_arn {role:?} {problem}"));
+    }
+    Ok(Target { distribution_id, origin_path: normalise_origin_path(&op), role_arn: role })
 }
 
 #[cfg(test)]
