@@ -666,6 +666,86 @@ mod tests {
         assert_eq!((counted + last, generated), (billed, billed), "the month's exact paths, as cfinv cost reads them");
     }
 
+    /// Review: a throttle on the kept marker's page (CloudFront's rate limit, after the SDK's
+    /// retries) says nothing against the marker; the pass should carry on from it next time
+    /// instead of listing again from the newest pages already counted.
+    #[test]
+    fn review_a_throttle_on_the_kept_marker_keeps_the_pass() {
+        let per_call = PAGES_AT_ONCE * 100;
+        block_on(async {
+            let cf = MemoryCloudFront::new(&["E1"]);
+            cf.set_completion(|_| 1);
+            cf.set_now(at("2026-03-01T00:00:00Z"));
+            for i in 0..4 * per_call {
+                other(&cf, &format!("cfinv-{i:040x}"), &[format!("/p/{i}")]).await;
+                cf.advance(1);
+            }
+            let (now, known) = (time_of(cf.now()), Known::new());
+            for _ in 0..2 {
+                count_month(&cf, &known, &id("E1"), now, None).await.unwrap();
+            }
+            assert_eq!(known.months.paths("E1", &Month::containing(now)), 2 * per_call);
+            cf.script(Op::List, Error::Throttled("Rate exceeded".into()));
+            assert!(count_month(&cf, &known, &id("E1"), now, None).await.is_err());
+            let counted = count_month(&cf, &known, &id("E1"), now, None).await.unwrap();
+            assert_eq!(counted, 3 * per_call, "the next call carries on from the kept marker");
+        });
+    }
+
+    /// Review (check): a pass under way when the month turns is dropped, and the new month is
+    /// counted from its start, whole, with nothing of the old month in it.
+    #[test]
+    fn review_a_pass_under_way_when_the_month_turns_counts_the_new_month_alone() {
+        block_on(async {
+            let cf = MemoryCloudFront::new(&["E1"]);
+            cf.set_completion(|_| 1);
+            cf.set_now(at("2026-03-31T22:00:00Z"));
+            for i in 0..2_500u32 {
+                other(&cf, &format!("cfinv-{i:040x}"), &[format!("/p/{i}")]).await;
+                cf.advance(1);
+            }
+            let known = Known::new();
+            let march = time_of(cf.now());
+            assert_eq!(count_month(&cf, &known, &id("E1"), march, None).await.unwrap(), PAGES_AT_ONCE * 100);
+            cf.set_now(at("2026-04-01T00:00:00Z"));
+            for i in 0..3u32 {
+                other(&cf, &format!("cfinv-{:040x}", 10_000 + i), &[format!("/apr/{i}"), format!("/apr/{i}/*")]).await;
+                cf.advance(1);
+            }
+            let april = time_of(cf.now());
+            assert_eq!(count_month(&cf, &known, &id("E1"), april, None).await.unwrap(), 6);
+            assert!(known.months.whole("E1", &Month::containing(april)));
+        });
+    }
+
+    /// Review: where a parent distribution's list also holds its tenants' invalidations (the
+    /// unsettled reading the submit step guards against), the parent's count takes in the
+    /// tenants' paths: the budget comes into force on the parent early, not late.
+    #[test]
+    fn review_a_parent_count_holds_only_the_parents_own_paths() {
+        block_on(async {
+            let cf = MemoryCloudFront::new(&["E1"]);
+            cf.add_tenant("dt_a", "E1");
+            cf.parent_lists_tenants(true);
+            cf.set_completion(|_| 1);
+            cf.set_now(at("2026-03-01T00:00:00Z"));
+            let tenant = TargetId::parse("dt_a").unwrap();
+            for i in 0..5u32 {
+                other(&cf, &format!("cfinv-{i:040x}"), &[format!("/p/{i}")]).await;
+                let req = CreateRequest {
+                    target: &tenant,
+                    caller_reference: &format!("cfinv-{:040x}", 100 + i),
+                    paths: &[format!("/t/{i}")],
+                };
+                cf.create_invalidation(req, None).await.unwrap();
+                cf.advance(1);
+            }
+            let (now, known) = (time_of(cf.now()), Known::new());
+            assert_eq!(count_month(&cf, &known, &tenant, now, None).await.unwrap(), 5, "the tenant's own");
+            assert_eq!(count_month(&cf, &known, &id("E1"), now, None).await.unwrap(), 5, "the parent's own");
+        });
+    }
+
     /// Rule: a month is a calendar month in UTC, given as YYYY-MM.
     #[test]
     fn months_are_utc_calendar_months() {

@@ -254,4 +254,42 @@ mod tests {
         assert_eq!(rest.len(), 150, "the 150 below the first page, none twice");
         assert_eq!(rest[0].create_time, memory::time_of(149));
     }
+
+    /// A CloudFront whose list hands back the marker it was given as the next one (a page
+    /// repeated), to show how a reader stops on it.
+    struct RepeatsMarker(MemoryCloudFront);
+
+    impl CloudFront for RepeatsMarker {
+        async fn create_invalidation(&self, req: CreateRequest<'_>, d: Option<Instant>) -> Result<Invalidation, Error> {
+            self.0.create_invalidation(req, d).await
+        }
+        async fn get_invalidation(&self, target: &TargetId, id: &str) -> Result<Invalidation, Error> {
+            self.0.get_invalidation(target, id).await
+        }
+        async fn list_invalidations(&self, target: &TargetId, marker: Option<&str>) -> Result<InvalidationPage, Error> {
+            let page = self.0.list_invalidations(target, None).await?;
+            Ok(InvalidationPage { items: page.items, next_marker: Some(marker.unwrap_or("M1").to_string()) })
+        }
+    }
+
+    /// Review: a marker CloudFront hands back unchanged names the page just read; a reader that
+    /// asks for it again reads that page for ever (`cfinv room`, `cfinv list` and the CLI's
+    /// search of recent invalidations have no deadline). The pager should end or fail there.
+    #[tokio::test]
+    async fn review_a_repeated_marker_ends_the_read() {
+        let cf = RepeatsMarker(MemoryCloudFront::new(&["E1"]));
+        cf.create_invalidation(CreateRequest { target: &id("E1"), caller_reference: "r", paths: &["/a".into()] }, None)
+            .await
+            .unwrap();
+        let e1 = id("E1");
+        let mut pages = NewestFirst::new(&cf, &e1);
+        let mut read = 0;
+        while let Ok(Some(_)) = pages.next_page().await {
+            read += 1;
+            if read > 5 {
+                break;
+            }
+        }
+        assert!(read <= 2, "{read} pages read: the same page again and again");
+    }
 }
