@@ -134,7 +134,12 @@ impl Run {
         false
     }
 
+    /// Adds an invalidation to what the run reports and waits for, once: a submission that waits
+    /// for room is submitted again every interval and finds the same covering invalidations.
     fn track(&mut self, t: Tracked) {
+        if self.report.tracked.iter().any(|k| k.id == t.id && k.distribution_id == t.distribution_id) {
+            return;
+        }
         if !self.report.json {
             let line = t.line();
             self.progress.suspend(|| println!("{line}"));
@@ -205,6 +210,7 @@ mod tests {
     use cf_invalidator::planner::Routing;
     use cf_invalidator::prepare::{self, Asked};
     use cf_invalidator::reference::Token;
+    use cf_invalidator::submit::Answer;
     use cf_invalidator::Config;
 
     const D: &str = "EDFDVBD632BHDS5";
@@ -309,6 +315,33 @@ mod tests {
                 assert_eq!(cf.invalidation_count(), 2, "nothing created");
             }
         }
+    }
+
+    /// Rule: an invalidation is tracked (reported, waited for) once, however often a submission
+    /// waiting for room finds it again.
+    #[tokio::test(start_paused = true)]
+    async fn an_invalidation_found_again_is_tracked_once() {
+        let cf = MemoryCloudFront::new(&[D]);
+        let d = TargetId::parse(D).unwrap();
+        let inv = cf
+            .create_invalidation(
+                CreateRequest { target: &d, caller_reference: "other", paths: &["/a.html".into()] },
+                None,
+            )
+            .await
+            .unwrap();
+        let report = Report { json: true, ..Report::default() };
+        let mut run = Run::new(
+            Instant::now(),
+            Duration::from_secs(900),
+            Duration::from_secs(30),
+            Progress::new(false, std::time::Instant::now()),
+            report,
+        );
+        for _ in 0..3 {
+            run.track(Tracked::from(&d, inv.clone(), Answer::Covering));
+        }
+        assert_eq!(run.report.tracked.len(), 1);
     }
 
     /// Rule: a re-run of the same keys finds the invalidation in progress (unversioned: any start
