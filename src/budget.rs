@@ -6,7 +6,7 @@
 //! invalidations, newest first, down to the month's start, and each one's paths (GetInvalidation,
 //! once per container or run: [`Known`]). `cfinv cost` reads a whole month this way; the function
 //! counts the paths of this project's generated references ([`reference::is_generated`]) and
-//! carries the count in the container between invocations ([`Months`]), so a warm container
+//! carries the count in the container between invocations ([`crate::known::Months`]), so a warm container
 //! reads only the invalidations made since, and a cold one in a busy month counts it over several
 //! invocations, a bounded part in each ([`count_month`]).
 //!
@@ -15,63 +15,21 @@
 //! which invalidate more objects than changed. Exact paths are still used when no wildcard slot
 //! is free, and nothing is ever left uncovered to save money: a change costs at worst its paths.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use crate::cloudfront::{CloudFront, InvalidationSummary, NewestFirst};
 use crate::deadline::{self, Instant};
 use crate::error::Error;
-use crate::known::Known;
+use crate::known::{fresh_on, Known, Pass};
 use crate::model::{PathCounts, TargetId};
 use crate::planner::Settings;
 use crate::quota;
 use crate::reference;
 
+pub use crate::month::Month;
+
 /// The account's free paths a month (CloudFront pricing).
 pub const FREE_PATHS_A_MONTH: usize = 1_000;
-
-/// A calendar month in UTC: `start` inclusive, `end` exclusive.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Month {
-    pub start: SystemTime,
-    pub end: SystemTime,
-    label: String,
-}
-
-impl Month {
-    /// The month `t` is in.
-    pub fn containing(t: SystemTime) -> Month {
-        let text = humantime::format_rfc3339_seconds(t).to_string();
-        Month::parse(&text[..7]).expect("an RFC 3339 time starts with its month")
-    }
-
-    /// `YYYY-MM`, as `--month` takes it (the form of the AWS billing console and Cost Explorer).
-    pub fn parse(text: &str) -> Result<Month, String> {
-        let bad = || format!("{text:?} is not a month: give YYYY-MM, e.g. 2026-01");
-        let (year, month) = text.trim().split_once('-').ok_or_else(bad)?;
-        let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
-        if !digits(year, 4) || !digits(month, 2) {
-            return Err(bad());
-        }
-        let (y, m): (u32, u32) = (year.parse().map_err(|_| bad())?, month.parse().map_err(|_| bad())?);
-        if !(1..=12).contains(&m) || y < 1970 {
-            return Err(bad());
-        }
-        let (next_y, next_m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-        let at = |y: u32, m: u32| humantime::parse_rfc3339(&format!("{y:04}-{m:02}-01T00:00:00Z")).map_err(|_| bad());
-        Ok(Month { start: at(y, m)?, end: at(next_y, next_m)?, label: format!("{y:04}-{m:02}") })
-    }
-
-    /// `YYYY-MM`.
-    pub fn label(&self) -> &str {
-        &self.label
-    }
-
-    pub fn contains(&self, t: SystemTime) -> bool {
-        self.start <= t && t < self.end
-    }
-}
 
 /// One invalidation as billed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,114 +95,6 @@ pub async fn month_invalidations<C: CloudFront>(
 /// the last stopped, instead of one that lists the whole month and never gets to count it
 /// within its share of the time.
 pub const PAGES_AT_ONCE: usize = 10;
-
-/// What a container has counted of one distribution's month.
-#[derive(Debug, Clone, Default)]
-struct Count {
-    month: String,
-    /// The invalidations of the month read and counted (this project's or not).
-    counted: HashSet<String>,
-    /// Paths of this project's generated references among them: a lower bound of the month's
-    /// until a whole pass is done, and exact after it.
-    paths: usize,
-    /// Everything of the month created before this time is counted: set by a whole pass only.
-    listed_to: Option<SystemTime>,
-    /// The pass under way, from the newest down to what is counted already.
-    pass: Pass,
-}
-
-/// Where a pass over the list stands between invocations.
-#[derive(Debug, Clone, Default)]
-struct Pass {
-    /// The marker of the next page to read; `None` starts (again) from the newest.
-    marker: Option<String>,
-    /// The newest `CreateTime` the pass listed: everything below it is counted once the pass
-    /// reaches what was counted before.
-    top: Option<SystemTime>,
-}
-
-/// Per distribution, this month's paths of this project's generated references, as counted so far
-/// in this container (held by [`Known`]).
-#[derive(Debug, Default)]
-pub struct Months {
-    by: Mutex<HashMap<String, Count>>,
-}
-
-impl Months {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Count>> {
-        self.by.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The count for `target` in `month` (0 for a month not counted yet).
-    pub fn paths(&self, target: &str, month: &Month) -> usize {
-        self.lock().get(target).filter(|c| c.month == month.label).map_or(0, |c| c.paths)
-    }
-
-    /// Whether a whole pass has counted `target`'s `month`: the count is then exact up to what
-    /// was made since the last read.
-    pub fn whole(&self, target: &str, month: &Month) -> bool {
-        self.lock().get(target).is_some_and(|c| c.month == month.label && c.listed_to.is_some())
-    }
-
-    /// The pass to carry on for `target` in `month`, and the time below which everything is
-    /// counted (a second before the last whole pass's top: CloudFront's `CreateTime` is to the
-    /// second, and two made in that second may be listed either side of it). A new month starts
-    /// from nothing.
-    fn resume(&self, target: &str, month: &Month) -> (Pass, SystemTime) {
-        let mut by = self.lock();
-        let c = by.entry(target.to_string()).or_default();
-        if c.month != month.label {
-            *c = Count { month: month.label.clone(), ..Count::default() };
-        }
-        let floor = c.listed_to.and_then(|t| t.checked_sub(Duration::from_secs(1)));
-        (c.pass.clone(), floor.map_or(month.start, |f| f.max(month.start)))
-    }
-
-    /// Counts the invalidations of `ids` the container has read (this project's paths among
-    /// them), and keeps `pass` as where the next read carries on. `false` if the month turned
-    /// meanwhile: nothing is kept, and the next count starts the new month.
-    fn record(&self, known: &Known, target: &str, month: &Month, ids: &[String], pass: Pass) -> bool {
-        let mut by = self.lock();
-        let Some(c) = by.get_mut(target).filter(|c| c.month == month.label) else { return false };
-        for id in ids {
-            let Some(seen) = known.peek(target, id) else { continue };
-            if c.counted.insert(id.clone()) && reference::is_generated(&seen.caller_reference) {
-                c.paths += seen.counts.exact + seen.counts.wildcards;
-            }
-        }
-        c.pass = pass;
-        true
-    }
-
-    /// Ends the pass: everything created before `top` is counted.
-    fn passed(&self, target: &str, month: &Month, top: SystemTime) {
-        let mut by = self.lock();
-        if let Some(c) = by.get_mut(target).filter(|c| c.month == month.label) {
-            c.listed_to = Some(c.listed_to.map_or(top, |t| t.max(top)));
-            c.pass = Pass::default();
-        }
-    }
-}
-
-/// What one page of a pass brings: the invalidations of `month` on it not counted yet, above
-/// `floor`, and whether the page reaches the floor (the pass ends with it).
-fn fresh_on(
-    months: &Months,
-    target: &str,
-    month: &Month,
-    page: &[InvalidationSummary],
-    floor: SystemTime,
-) -> (Vec<String>, bool) {
-    let by = months.lock();
-    let counted = by.get(target).map(|c| &c.counted);
-    let fresh = page
-        .iter()
-        .filter(|s| s.create_time >= floor && month.contains(s.create_time))
-        .filter(|s| counted.is_none_or(|c| !c.contains(&s.id)))
-        .map(|s| s.id.clone())
-        .collect();
-    (fresh, page.last().is_some_and(|s| s.create_time < floor))
-}
 
 /// Brings the container's count of this month's paths on `target` closer to the month's and
 /// returns it. A pass pages the list from the newest down to what is counted already (the
@@ -361,6 +211,7 @@ pub async fn look<C: CloudFront>(
 #[cfg(test)]
 mod tests {
     use std::num::NonZeroUsize;
+    use std::time::Duration;
 
     use super::*;
     use crate::cloudfront::memory::{time_of, MemoryCloudFront, Op, Slow};

@@ -5,13 +5,15 @@
 //! The entry point owns one [`Known`] and hands it to every invocation; a cold container is a
 //! fresh one, in tests and in the storm benchmark alike. The adapters remember nothing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
-use crate::cloudfront::{CloudFront, Invalidation};
+use crate::cloudfront::{CloudFront, Invalidation, InvalidationSummary};
 use crate::error::Error;
 use crate::model::{PathCounts, TargetId};
+use crate::month::Month;
+use crate::reference;
 
 /// What is remembered of one invalidation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +44,7 @@ pub struct Known {
     /// read of the room, and so still is.
     settled: Mutex<HashMap<String, SystemTime>>,
     /// This month's paths per distribution, for the monthly path budget (`budget.rs`).
-    pub(crate) months: crate::budget::Months,
+    pub(crate) months: Months,
 }
 
 impl Known {
@@ -99,4 +101,112 @@ impl Known {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// What a container has counted of one distribution's month.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Count {
+    month: String,
+    /// The invalidations of the month read and counted (this project's or not).
+    counted: HashSet<String>,
+    /// Paths of this project's generated references among them: a lower bound of the month's
+    /// until a whole pass is done, and exact after it.
+    paths: usize,
+    /// Everything of the month created before this time is counted: set by a whole pass only.
+    listed_to: Option<SystemTime>,
+    /// The pass under way, from the newest down to what is counted already.
+    pub(crate) pass: Pass,
+}
+
+/// Where a pass over the list stands between invocations.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Pass {
+    /// The marker of the next page to read; `None` starts (again) from the newest.
+    pub(crate) marker: Option<String>,
+    /// The newest `CreateTime` the pass listed: everything below it is counted once the pass
+    /// reaches what was counted before.
+    pub(crate) top: Option<SystemTime>,
+}
+
+/// Per distribution, this month's paths of this project's generated references, as counted so far
+/// in this container (held by [`Known`]; counted by `budget.rs`).
+#[derive(Debug, Default)]
+pub struct Months {
+    by: Mutex<HashMap<String, Count>>,
+}
+
+impl Months {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Count>> {
+        self.by.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The count for `target` in `month` (0 for a month not counted yet).
+    pub fn paths(&self, target: &str, month: &Month) -> usize {
+        self.lock().get(target).filter(|c| c.month == month.label()).map_or(0, |c| c.paths)
+    }
+
+    /// Whether a whole pass has counted `target`'s `month`: the count is then exact up to what
+    /// was made since the last read.
+    pub fn whole(&self, target: &str, month: &Month) -> bool {
+        self.lock().get(target).is_some_and(|c| c.month == month.label() && c.listed_to.is_some())
+    }
+
+    /// The pass to carry on for `target` in `month`, and the time below which everything is
+    /// counted (a second before the last whole pass's top: CloudFront's `CreateTime` is to the
+    /// second, and two made in that second may be listed either side of it). A new month starts
+    /// from nothing.
+    pub(crate) fn resume(&self, target: &str, month: &Month) -> (Pass, SystemTime) {
+        let mut by = self.lock();
+        let c = by.entry(target.to_string()).or_default();
+        if c.month != month.label() {
+            *c = Count { month: month.label().to_string(), ..Count::default() };
+        }
+        let floor = c.listed_to.and_then(|t| t.checked_sub(Duration::from_secs(1)));
+        (c.pass.clone(), floor.map_or(month.start, |f| f.max(month.start)))
+    }
+
+    /// Counts the invalidations of `ids` the container has read (this project's paths among
+    /// them), and keeps `pass` as where the next read carries on. `false` if the month turned
+    /// meanwhile: nothing is kept, and the next count starts the new month.
+    pub(crate) fn record(&self, known: &Known, target: &str, month: &Month, ids: &[String], pass: Pass) -> bool {
+        let mut by = self.lock();
+        let Some(c) = by.get_mut(target).filter(|c| c.month == month.label()) else { return false };
+        for id in ids {
+            let Some(seen) = known.peek(target, id) else { continue };
+            if c.counted.insert(id.clone()) && reference::is_generated(&seen.caller_reference) {
+                c.paths += seen.counts.exact + seen.counts.wildcards;
+            }
+        }
+        c.pass = pass;
+        true
+    }
+
+    /// Ends the pass: everything created before `top` is counted.
+    pub(crate) fn passed(&self, target: &str, month: &Month, top: SystemTime) {
+        let mut by = self.lock();
+        if let Some(c) = by.get_mut(target).filter(|c| c.month == month.label()) {
+            c.listed_to = Some(c.listed_to.map_or(top, |t| t.max(top)));
+            c.pass = Pass::default();
+        }
+    }
+}
+
+/// What one page of a pass brings: the invalidations of `month` on it not counted yet, above
+/// `floor`, and whether the page reaches the floor (the pass ends with it).
+pub(crate) fn fresh_on(
+    months: &Months,
+    target: &str,
+    month: &Month,
+    page: &[InvalidationSummary],
+    floor: SystemTime,
+) -> (Vec<String>, bool) {
+    let by = months.lock();
+    let counted = by.get(target).map(|c| &c.counted);
+    let fresh = page
+        .iter()
+        .filter(|s| s.create_time >= floor && month.contains(s.create_time))
+        .filter(|s| counted.is_none_or(|c| !c.contains(&s.id)))
+        .map(|s| s.id.clone())
+        .collect();
+    (fresh, page.last().is_some_and(|s| s.create_time < floor))
 }

@@ -39,6 +39,7 @@ pub mod invocation;
 pub mod known;
 pub mod lambda;
 pub mod model;
+pub mod month;
 pub mod observe;
 pub mod planner;
 pub mod prepare;
