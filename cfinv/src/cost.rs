@@ -15,7 +15,7 @@ use cf_invalidator::model::TargetId;
 use cf_invalidator::planner::COST_PER_PATH_USD;
 use serde_json::{json, Value};
 
-use crate::{block_on, cloudfront};
+use crate::setup::{block_on, cloudfront};
 
 pub const AFTER_HELP: &str = "Reads the month's invalidations of the distribution (ListInvalidations, newest first, down to \
 the month's start) and each one's paths (GetInvalidation, ten at a time, each once), with a progress line on standard \
@@ -47,7 +47,7 @@ const MANY: usize = 100;
 pub fn run(args: Args) -> ExitCode {
     let json = args.json;
     block_on(json, async move {
-        let cf = cloudfront(&crate::config()?).await;
+        let cf = cloudfront(&crate::setup::config()?).await;
         let month = args.month.clone().unwrap_or_else(|| Month::containing(SystemTime::now()));
         let terminal = std::io::stderr().is_terminal();
         let show = |read: usize, of: usize| {
@@ -66,7 +66,7 @@ pub fn run(args: Args) -> ExitCode {
         let billed = budget::month_invalidations(&cf, &Known::new(), &args.distribution_id, &month, show).await;
         let cost = match billed {
             Ok(billed) => Cost::of(args.distribution_id.clone(), month, billed),
-            Err(e) => return Ok(crate::fail(args.json, &e)),
+            Err(e) => return Ok(crate::exit::fail(args.json, &e)),
         };
         if args.json {
             println!("{}", serde_json::to_string_pretty(&cost.to_json(args.top)).map_err(|e| e.to_string())?);

@@ -24,10 +24,12 @@ use cf_invalidator::submit::Submitter;
 use cf_invalidator::{Config, Error};
 
 use crate::create_and_wait::Run;
+use crate::exit::usage;
 use crate::input::{Asked, Given, Read};
+use crate::plan;
 use crate::progress::Progress;
 use crate::report::{Report, Signal};
-use crate::{cloudfront, plan, usage};
+use crate::setup::cloudfront;
 
 pub const DEFAULT_TIMEOUT: u64 = 900;
 pub const DEFAULT_INTERVAL: u64 = 30;
@@ -119,7 +121,7 @@ pub struct Args {
 pub fn run(args: Args) -> ExitCode {
     let started = Instant::now();
     let json = args.json;
-    let cfg = match crate::config() {
+    let cfg = match crate::setup::config() {
         Ok(c) => c,
         Err(msg) => return usage(json, msg),
     };

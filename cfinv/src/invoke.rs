@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use cf_invalidator::invocation::Invocation;
 use cf_invalidator::lambda;
 
-use crate::{block_on, cloudfront, fail, read_event};
+use crate::exit::fail;
+use crate::setup::{block_on, cloudfront, read_event};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -24,7 +25,7 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 async fn invoke(event: PathBuf, request_id: Option<String>) -> Result<ExitCode, String> {
-    let cfg = crate::config()?;
+    let cfg = crate::setup::config()?;
     let payload = read_event(&event)?;
     let request_id = request_id.unwrap_or_else(|| {
         let nanos =

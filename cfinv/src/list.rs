@@ -7,7 +7,8 @@ use cf_invalidator::cloudfront::{CloudFront, NewestFirst};
 use cf_invalidator::model::TargetId;
 use serde_json::json;
 
-use crate::{block_on, cloudfront, fail};
+use crate::exit::fail;
+use crate::setup::{block_on, cloudfront};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -24,7 +25,7 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 async fn list(distribution_id: &TargetId, json: bool) -> Result<ExitCode, String> {
-    let cf = cloudfront(&crate::config()?).await;
+    let cf = cloudfront(&crate::setup::config()?).await;
     // The first page: CloudFront's 100 newest.
     let ids: Vec<String> = match NewestFirst::new(&cf, distribution_id).next_page().await {
         Ok(page) => page.into_iter().flatten().map(|s| s.id).collect(),

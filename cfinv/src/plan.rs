@@ -17,8 +17,8 @@ use cf_invalidator::reference::Token;
 use cf_invalidator::Config;
 use serde_json::json;
 
+use crate::exit::{fail, usage};
 use crate::input::{Asked, Given};
-use crate::{fail, usage};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -90,7 +90,7 @@ pub enum Source<'a> {
 
 pub fn run(args: Args) -> ExitCode {
     let json = args.json || !std::io::stdout().is_terminal();
-    let cfg = match crate::config() {
+    let cfg = match crate::setup::config() {
         Ok(c) => c,
         Err(msg) => return usage(json, msg),
     };

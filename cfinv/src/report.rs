@@ -14,7 +14,7 @@ use cf_invalidator::submit::Answer;
 use cf_invalidator::Error;
 use serde_json::{json, Value};
 
-use crate::{error_json, error_line, exit_code, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_TIMEOUT};
+use crate::exit::{error_json, error_line, exit_code, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_TIMEOUT};
 
 /// The signal that ended a run before its end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,7 +12,8 @@ use cf_invalidator::model::{PathCounts, TargetId, API_MAX_PATHS_IN_PROGRESS, API
 use cf_invalidator::{reference, Error};
 use serde_json::{json, Value};
 
-use crate::{block_on, cloudfront, fail};
+use crate::exit::fail;
+use crate::setup::{block_on, cloudfront};
 
 pub const AFTER_HELP: &str =
     "The first command to run when changes are waiting for room (the Waiting or ChangesWaiting \
@@ -34,7 +35,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> ExitCode {
     block_on(args.json, async move {
-        let cf = cloudfront(&crate::config()?).await;
+        let cf = cloudfront(&crate::setup::config()?).await;
         let room = match read(&cf, &args.distribution_id).await {
             Ok(room) => room,
             Err(e) => return Ok(fail(args.json, &e)),

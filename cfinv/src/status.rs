@@ -7,7 +7,8 @@ use cf_invalidator::cloudfront::CloudFront;
 use cf_invalidator::model::TargetId;
 use serde_json::json;
 
-use crate::{block_on, cloudfront, fail};
+use crate::exit::fail;
+use crate::setup::{block_on, cloudfront};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -26,7 +27,7 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 async fn status(distribution_id: &TargetId, id: &str, json: bool) -> Result<ExitCode, String> {
-    let cf = cloudfront(&crate::config()?).await;
+    let cf = cloudfront(&crate::setup::config()?).await;
     let i = match cf.get_invalidation(distribution_id, id).await {
         Ok(i) => i,
         Err(e) => return Ok(fail(json, &e)),
