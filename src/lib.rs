@@ -12,7 +12,7 @@
 //!   [`planner::Settings`];
 //! - [`prepare`] is the one pipeline from changes or given paths to one submission per
 //!   distribution (plan, CallerReference, explanation): `cfinv plan` stops there;
-//! - [`reference`] decides each request's CallerReference, the one rule;
+//! - [`reference`](mod@reference) decides each request's CallerReference, the one rule;
 //! - [`submit`] is the one submit step of the Lambda and `cfinv invalidate`: an earlier
 //!   invalidation of the same request first, then the room ([`quota`]), the fit, the create, and
 //!   recovery; [`known`] is what a container remembers between invocations; [`budget`] reads
