@@ -75,33 +75,96 @@ fn paces(seen: &Seen) -> bool {
 /// and a half however much room there is.
 pub const PACE_LASTS_AT_MOST: Duration = Duration::from_secs(3600);
 
-/// Time counted with the newest wildcard spending in [`paced`]: the span of one burst of uploads
-/// as the function sees it — a batching window (the template's default, 60 s), a held message's
-/// requeue delay ([`crate::queue::REQUEUE_DELAY`]) and one invocation (the template's 30 s
-/// timeout). Batches polled within it (the other half of a burst split over concurrent
-/// invocations, its held messages back) may share the spending; a longer span lets one burst
-/// spend slots the next one needs, so the span follows the requeue delay rather than a fixed
-/// figure.
-pub const PACE_BURST: Duration = Duration::from_secs(60 + crate::queue::REQUEUE_DELAY.as_secs() + 30);
+/// What pacing needs of the function's deployment: the batching window of its event sources and
+/// its own timeout, which together make the span of one burst of uploads as the function sees it
+/// ([`Pace::burst`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pace {
+    /// `BATCHING_WINDOW_SECONDS`: the event sources' `MaximumBatchingWindowInSeconds`.
+    pub window: Duration,
+    /// `FUNCTION_TIMEOUT_SECONDS`: the function's timeout, the longest one invocation runs.
+    pub timeout: Duration,
+}
+
+impl Pace {
+    /// The template's defaults: a 60 s window and a 30 s timeout.
+    pub const DEFAULT: Pace = Pace { window: Duration::from_secs(60), timeout: Duration::from_secs(30) };
+
+    /// Time counted with the newest wildcard spending in [`paced`]: the span of one burst of
+    /// uploads as the function sees it — a batching window, a held message's requeue delay
+    /// ([`crate::queue::REQUEUE_DELAY`]) and one invocation. Batches polled within it (the other
+    /// half of a burst split over concurrent invocations, its held messages back) may share the
+    /// spending; a longer span lets one burst spend slots the next one needs.
+    pub fn burst(self) -> Duration {
+        self.window + crate::queue::REQUEUE_DELAY + self.timeout
+    }
+}
+
+/// How much of a completion time may pass between two wildcard spendings, as a fraction
+/// (`1 / PACE_GAP_DIVISOR`) of it. A change that just missed one spending waits for the next and
+/// then for its invalidation to complete: a gap of a quarter of the completion time keeps that
+/// within 1.25 × the completion, whatever the completion turns out to be.
+pub const PACE_GAP_DIVISOR: u32 = 4;
+
+/// What pacing the wildcard slots needs at a read of the room: now, on CloudFront's clock, and
+/// the deployment's [`Pace`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pacing {
+    pub now: SystemTime,
+    pub pace: Pace,
+}
+
+/// What a read of the room tells of how long invalidations take on the distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Completions {
+    /// How long the oldest invalidation in progress has been: they take at least this long.
+    pub lasts: Duration,
+    /// How long ago the youngest completed invalidation was created: one took at most this long.
+    /// `None` when none is listed.
+    pub done: Option<Duration>,
+}
+
+impl Completions {
+    /// The completion time [`paced`] assumes for a spending that began `since` after the oldest
+    /// invalidation in progress was created.
+    ///
+    /// Until a completion bounds it (`done`), a burst's first minutes say little: the oldest in
+    /// progress is young, yet completions may take an hour. Spending as if they were as quick as
+    /// the oldest's age spends every slot in the first minutes, and the burst's tail then waits a
+    /// whole completion for the first slot to come back. So the estimate grows with what has been
+    /// seen when the spending began: the time the function had been at this burst (`since` plus
+    /// one burst span, [`Pace::burst`]) times `15 / PACE_GAP_DIVISOR`. Spending at that pace
+    /// leaves, for any completion time `T` still possible, gaps between spendings of at most
+    /// `T / PACE_GAP_DIVISOR` until the first slot comes back; the gaps grow with the burst's age,
+    /// so the 15 slots last from its first minute to the longest completion assumed
+    /// ([`PACE_LASTS_AT_MOST`]). Never less than `lasts`, never more than that longest.
+    pub fn estimate(self, since: Duration, pace: Pace) -> Duration {
+        let growing = (since + pace.burst()) * API_MAX_WILDCARDS_IN_PROGRESS as u32 / PACE_GAP_DIVISOR;
+        let bounded = self.done.map_or(growing, |d| growing.min(d));
+        self.lasts.max(bounded).min(PACE_LASTS_AT_MOST)
+    }
+}
 
 /// How many wildcard paths a stream of changes may spend now so that the 15 slots last. A
 /// wildcard slot comes back only when its invalidation completes, and completions may take 40
 /// minutes: one `/*` per deploy fills all 15 in half an hour, and later deploys then wait for
-/// the first to complete, however narrow their changes. So the slots are
-/// spread over the time invalidations take here: at most `15 × (x + PACE_BURST) / lasts`
-/// wildcards made within any last `x` seconds, where `lasts` is how long the oldest invalidation
-/// in progress has been (a lower bound on how long they take on this distribution: no guess
-/// from elsewhere), and always at least one. When completions are quick the bound is loose (a
-/// 5-minute distribution allows 6 at once), and with nothing in progress there is nothing to
-/// pace (the whole room, as `cfinv plan` shows).
+/// the first to complete, however narrow their changes. So the slots are spread over the time
+/// invalidations take here: at most `15 × (x + burst) / T` wildcards made within any last `x`
+/// seconds, where `T` is the completion time assumed for a spending that began `x` ago
+/// ([`Completions::estimate`]) and `burst` one burst span ([`Pace::burst`]), and always at least
+/// one. When completions are known to be quick the bound is loose (a 5-minute distribution
+/// allows 6 at once), and with nothing in progress there is nothing to pace (the whole room, as
+/// `cfinv plan` shows).
 ///
 /// `wildcards`: the age and wildcard count of each of this project's invalidations in progress
 /// that has any ([`paces`]). Another tool's are not this stream's spending: they take room, which
 /// the room itself counts, but pacing them would only leave their slots to them.
-pub fn paced(lasts: Duration, wildcards: &mut [(Duration, usize)]) -> usize {
-    let lasts = lasts.min(PACE_LASTS_AT_MOST);
-    let rate = API_MAX_WILDCARDS_IN_PROGRESS as f64 / lasts.as_secs_f64().max(1.0);
-    let allowance = |x: Duration| (((x + PACE_BURST).as_secs_f64() * rate).floor() as usize).max(1);
+pub fn paced(seen: Completions, wildcards: &mut [(Duration, usize)], pace: Pace) -> usize {
+    let allowance = |x: Duration| {
+        let lasts = seen.estimate(seen.lasts.saturating_sub(x), pace);
+        let rate = API_MAX_WILDCARDS_IN_PROGRESS as f64 / lasts.as_secs_f64().max(1.0);
+        (((x + pace.burst()).as_secs_f64() * rate).floor() as usize).max(1)
+    };
     wildcards.sort_unstable();
     let mut spent = 0;
     let mut allowed = allowance(Duration::ZERO);
@@ -142,12 +205,15 @@ pub async fn room<C: CloudFront>(
     known: &Known,
     distribution_id: &TargetId,
     until: Option<Instant>,
-    now: Option<SystemTime>,
+    pacing: Option<Pacing>,
 ) -> Result<Room, Error> {
+    let now = pacing.map(|p| p.now);
     let mut busy = PathCounts::default();
     // For pacing: the ages of those in progress that hold wildcards, and of the oldest.
     let mut wild: Vec<(Duration, usize)> = Vec::new();
     let mut lasts = Duration::ZERO;
+    // For pacing: the age of the youngest completed, an upper bound on one completion time.
+    let mut done: Option<Duration> = None;
     let age = |t: SystemTime| now.and_then(|n| n.duration_since(t).ok()).unwrap_or_default();
     let mut unread: Vec<String> = Vec::new();
     let mut in_progress = 0;
@@ -184,6 +250,8 @@ pub async fn room<C: CloudFront>(
                 lasts = lasts.max(age(t));
                 in_progress += 1;
                 settles = Some(t);
+            } else if done.is_none() {
+                done = Some(age(t));
             }
         }
         match page.next_marker {
@@ -221,8 +289,8 @@ pub async fn room<C: CloudFront>(
         busy += PathCounts { exact: estimate(busy.exact), wildcards: estimate(busy.wildcards) };
     }
     let wildcards = API_MAX_WILDCARDS_IN_PROGRESS.saturating_sub(busy.wildcards);
-    let spend = match now {
-        Some(_) if in_progress > 0 => paced(lasts, &mut wild).min(wildcards),
+    let spend = match pacing {
+        Some(p) if in_progress > 0 => paced(Completions { lasts, done }, &mut wild, p.pace).min(wildcards),
         _ => wildcards,
     };
     let exact = API_MAX_PATHS_IN_PROGRESS.saturating_sub(busy.exact);
@@ -387,9 +455,9 @@ mod tests {
         assert!(none.unwrap_err().to_string().contains("none of the 3000 invalidations in progress"));
     }
 
-    /// Rule: wildcard slots are spread over how long invalidations have been
-    /// in progress here: at most 15 × (x + PACE_BURST, 120 s) / lasts made within any last x seconds, at
-    /// least one, never more than 15.
+    /// Rule: wildcard slots are spread over how long invalidations take here: at most
+    /// 15 × (x + the burst span, 120 s) / lasts made within any last x seconds, at least one, never
+    /// more than 15.
     #[test]
     fn wildcard_slots_are_paced_by_how_long_invalidations_last() {
         let s = Duration::from_secs;
@@ -410,7 +478,9 @@ mod tests {
         ];
         for (lasts, wild, want, why) in cases {
             let mut wild: Vec<(Duration, usize)> = wild.iter().map(|&(a, n)| (s(a), n)).collect();
-            assert_eq!(paced(s(lasts), &mut wild), want, "{why}");
+            // Completions known to take `lasts`: one completed after that long.
+            let seen = Completions { lasts: s(lasts), done: Some(s(lasts)) };
+            assert_eq!(paced(seen, &mut wild, Pace::DEFAULT), want, "{why}");
         }
     }
 
@@ -428,5 +498,87 @@ mod tests {
             assert_eq!(paced(wildcards, spend), want, "{wildcards} left, {spend} may be spent");
         }
         assert_eq!(Room::FULL.share(), Room::FULL, "nothing in progress: the whole room");
+    }
+
+    /// Rule: the completion time pacing assumes is never less than the oldest in progress has
+    /// lasted; until a completion is seen it grows with the burst's age (its age plus one burst
+    /// span, times 15 / 4), up to the longest assumed; a completion seen bounds it.
+    #[test]
+    fn the_completion_assumed_grows_with_the_burst_until_one_completes() {
+        let s = Duration::from_secs;
+        // (lasts, youngest completed, since, assumed, why)
+        type Case = (u64, Option<u64>, u64, u64, &'static str);
+        let cases: [Case; 8] = [
+            (10, None, 10, 487, "a burst's first seconds: (10 + 120) × 15 / 4, not 10"),
+            (300, None, 300, 1575, "five minutes in, nothing completed: (300 + 120) × 15 / 4"),
+            (300, None, 0, 450, "a spending that began with the burst: its pace then"),
+            (1200, None, 1200, 3600, "never more than the longest assumed"),
+            (10, Some(90), 10, 90, "one completed within 90 s: quick completions pace loosely"),
+            (600, Some(90), 600, 600, "never less than the oldest in progress has lasted"),
+            (10, Some(7200), 10, 487, "a completion long ago bounds nothing"),
+            (5000, None, 5000, 3600, "one stuck for longer paces as an hour would"),
+        ];
+        for (lasts, done, since, want, why) in cases {
+            let seen = Completions { lasts: s(lasts), done: done.map(s) };
+            assert_eq!(seen.estimate(s(since), Pace::DEFAULT).as_secs(), want, "{why}");
+        }
+        // The burst span is the deployment's: a 10 s window and a 60 s timeout make it 100 s.
+        let pace = Pace { window: s(10), timeout: s(60) };
+        assert_eq!(pace.burst(), s(100));
+        assert_eq!(Completions { lasts: s(0), done: None }.estimate(s(0), pace), s(375));
+    }
+
+    /// A burst of uploads on the in-memory CloudFront: every `every` seconds for `minutes`, a batch
+    /// spends what the room's share lets it (all of it in one invalidation of ours), invalidations
+    /// taking `completes` seconds. The times (s from the burst's start) when wildcards were spent.
+    async fn burst_spending(every: u64, minutes: u64, completes: u64) -> Vec<u64> {
+        let cf = MemoryCloudFront::new(&["E1"]);
+        cf.set_completion(move |_| completes);
+        let known = Known::new();
+        let start = cf.now();
+        // The burst's first batch finds nothing in progress and goes as exact paths.
+        create(&cf, "cfinv-first", &["/a", "/b"]).await;
+        let mut spent = Vec::new();
+        for n in 0..minutes * 60 / every {
+            cf.advance(every);
+            let pacing = Some(Pacing { now: crate::cloudfront::memory::time_of(cf.now()), pace: Pace::DEFAULT });
+            let share = room(&cf, &known, &id("E1"), None, pacing).await.unwrap().share();
+            if share.wildcards > 0 {
+                let paths: Vec<String> = (0..share.wildcards).map(|w| format!("/s{n}/{w}/*")).collect();
+                let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+                create(&cf, &format!("cfinv-{n}"), &paths).await;
+                spent.push(cf.now() - start);
+            }
+        }
+        spent
+    }
+
+    /// Rule: a burst's first minutes do not spend the slots its tail needs. With hour-long
+    /// completions and nothing completed yet, a 40-minute burst still finds a slot half an hour in,
+    /// and the gaps between spendings grow with its age (at most half its age plus one burst span);
+    /// spending as if completions took as long as the oldest in progress has lasted would spend all
+    /// 15 within the first minutes and leave the tail waiting an hour.
+    #[tokio::test]
+    async fn a_bursts_first_minutes_leave_slots_for_its_tail() {
+        let spent = burst_spending(30, 40, 3600).await;
+        assert!(spent.len() <= API_MAX_WILDCARDS_IN_PROGRESS, "{spent:?}");
+        assert!(*spent.last().unwrap() >= 30 * 60, "the tail still spends: {spent:?}");
+        let mut before = 0;
+        for &t in &spent {
+            assert!(t - before <= (before + 120) / 2, "a gap of {} s after {before} s: {spent:?}", t - before);
+            before = t;
+        }
+    }
+
+    /// Rule: once invalidations are seen completing quickly, the pace follows them: a burst with
+    /// 60-second completions spends again as soon as they complete, and is not held to the pace
+    /// of a burst whose completions are unknown.
+    #[tokio::test]
+    async fn quick_completions_seen_loosen_the_pace() {
+        let quick = burst_spending(30, 10, 60).await;
+        let slow = burst_spending(30, 10, 3600).await;
+        let quick_slots: usize = quick.len();
+        assert!(quick_slots >= 2 * slow.len(), "quick {quick:?}, unknown {slow:?}");
+        assert!(quick.windows(2).all(|w| w[1] - w[0] <= 60), "a slot every minute at most apart: {quick:?}");
     }
 }
