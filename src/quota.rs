@@ -212,8 +212,8 @@ pub async fn room<C: CloudFront>(
     // For pacing: the ages of those in progress that hold wildcards, and of the oldest.
     let mut wild: Vec<(Duration, usize)> = Vec::new();
     let mut lasts = Duration::ZERO;
-    // For pacing: the age of the youngest completed, an upper bound on one completion time.
-    let mut done: Option<Duration> = None;
+    // For pacing: the youngest completed, whose age bounds one completion time.
+    let mut done: Option<SystemTime> = None;
     let age = |t: SystemTime| now.and_then(|n| n.duration_since(t).ok()).unwrap_or_default();
     let mut unread: Vec<String> = Vec::new();
     let mut in_progress = 0;
@@ -251,7 +251,7 @@ pub async fn room<C: CloudFront>(
                 in_progress += 1;
                 settles = Some(t);
             } else if done.is_none() {
-                done = Some(age(t));
+                done = Some(t);
             }
         }
         match page.next_marker {
@@ -289,6 +289,7 @@ pub async fn room<C: CloudFront>(
         busy += PathCounts { exact: estimate(busy.exact), wildcards: estimate(busy.wildcards) };
     }
     let wildcards = API_MAX_WILDCARDS_IN_PROGRESS.saturating_sub(busy.wildcards);
+    let done = known.completed(distribution_id, done).map(age);
     let spend = match pacing {
         Some(p) if in_progress > 0 => paced(Completions { lasts, done }, &mut wild, p.pace).min(wildcards),
         _ => wildcards,
@@ -580,5 +581,30 @@ mod tests {
         let quick_slots: usize = quick.len();
         assert!(quick_slots >= 2 * slow.len(), "quick {quick:?}, unknown {slow:?}");
         assert!(quick.windows(2).all(|w| w[1] - w[0] <= 60), "a slot every minute at most apart: {quick:?}");
+    }
+
+    /// Rule: a warm container, which lists only the pages since its last read, still paces by the
+    /// completion it saw then: it spends as a cold container reading the whole list does.
+    #[tokio::test]
+    async fn a_warm_container_remembers_how_recently_one_completed() {
+        let cf = MemoryCloudFront::new(&["E1"]);
+        cf.set_completion(|_| 60);
+        let warm = Known::new();
+        let e1 = id("E1");
+        let pacing = |cf: &MemoryCloudFront| {
+            Some(Pacing { now: crate::cloudfront::memory::time_of(cf.now()), pace: Pace::DEFAULT })
+        };
+        create(&cf, "cfinv-a", &["/a/*"]).await;
+        cf.advance(90);
+        create(&cf, "cfinv-b", &["/b/*"]).await;
+        let first = room(&cf, &warm, &e1, None, pacing(&cf)).await.unwrap();
+        cf.advance(10);
+        create(&cf, "cfinv-c", &["/c/*"]).await;
+        let lists = cf.calls(Op::List);
+        let warm_room = room(&cf, &warm, &e1, None, pacing(&cf)).await.unwrap();
+        let cold_room = room(&cf, &Known::new(), &e1, None, pacing(&cf)).await.unwrap();
+        assert_eq!(warm_room, cold_room, "after {first:?}");
+        assert!(warm_room.spend >= 10, "one completed within 100 s: quick completions, {warm_room:?}");
+        assert!(cf.calls(Op::List) - lists >= 2);
     }
 }
