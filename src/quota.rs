@@ -100,12 +100,6 @@ impl Pace {
     }
 }
 
-/// How much of a completion time may pass between two wildcard spendings, as a fraction
-/// (`1 / PACE_GAP_DIVISOR`) of it. A change that just missed one spending waits for the next and
-/// then for its invalidation to complete: a gap of a quarter of the completion time keeps that
-/// within 1.25 × the completion, whatever the completion turns out to be.
-pub const PACE_GAP_DIVISOR: u32 = 4;
-
 /// What pacing the wildcard slots needs at a read of the room: now, on CloudFront's clock, and
 /// the deployment's [`Pace`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +116,8 @@ pub struct Completions {
     /// How long ago the youngest completed invalidation was created: one took at most this long.
     /// `None` when none is listed.
     pub done: Option<Duration>,
+    /// The wildcard slots free now.
+    pub free: usize,
 }
 
 impl Completions {
@@ -131,15 +127,21 @@ impl Completions {
     /// Until a completion bounds it (`done`), a burst's first minutes say little: the oldest in
     /// progress is young, yet completions may take an hour. Spending as if they were as quick as
     /// the oldest's age spends every slot in the first minutes, and the burst's tail then waits a
-    /// whole completion for the first slot to come back. So the estimate grows with what has been
-    /// seen when the spending began: the time the function had been at this burst (`since` plus
-    /// one burst span, [`Pace::burst`]) times `15 / PACE_GAP_DIVISOR`. Spending at that pace
-    /// leaves, for any completion time `T` still possible, gaps between spendings of at most
-    /// `T / PACE_GAP_DIVISOR` until the first slot comes back; the gaps grow with the burst's age,
-    /// so the 15 slots last from its first minute to the longest completion assumed
-    /// ([`PACE_LASTS_AT_MOST`]). Never less than `lasts`, never more than that longest.
+    /// whole completion for the first slot to come back. So, until then, the slots free are
+    /// spread geometrically over what is still possible: from the time the function has been at
+    /// this burst (`since` plus one burst span, [`Pace::burst`]) to the longest completion
+    /// assumed ([`PACE_LASTS_AT_MOST`]), each spending that much later than the one before by the
+    /// same factor `1 + g`, and the estimate is the completion time whose even pace has those
+    /// gaps: `15 × g × (since + burst)`. Whatever the completion time `T` turns out to be, the gap
+    /// between two spendings before the first slot comes back is then at most `g × T`, and the
+    /// free slots last to the longest: 15 free slots give `g` about a quarter in a burst's first
+    /// minutes, and a stream that needs few slots keeps many free and so a smaller `g`. Never
+    /// less than `lasts`, never more than the longest assumed.
     pub fn estimate(self, since: Duration, pace: Pace) -> Duration {
-        let growing = (since + pace.burst()) * API_MAX_WILDCARDS_IN_PROGRESS as u32 / PACE_GAP_DIVISOR;
+        let age = (since + pace.burst()).as_secs_f64().max(1.0);
+        let span = (PACE_LASTS_AT_MOST.as_secs_f64() / age).max(1.0);
+        let g = span.powf(1.0 / self.free.max(1) as f64) - 1.0;
+        let growing = Duration::from_secs_f64(API_MAX_WILDCARDS_IN_PROGRESS as f64 * g * age);
         let bounded = self.done.map_or(growing, |d| growing.min(d));
         self.lasts.max(bounded).min(PACE_LASTS_AT_MOST)
     }
@@ -291,7 +293,9 @@ pub async fn room<C: CloudFront>(
     let wildcards = API_MAX_WILDCARDS_IN_PROGRESS.saturating_sub(busy.wildcards);
     let done = known.completed(distribution_id, done).map(age);
     let spend = match pacing {
-        Some(p) if in_progress > 0 => paced(Completions { lasts, done }, &mut wild, p.pace).min(wildcards),
+        Some(p) if in_progress > 0 => {
+            paced(Completions { lasts, done, free: wildcards }, &mut wild, p.pace).min(wildcards)
+        }
         _ => wildcards,
     };
     let exact = API_MAX_PATHS_IN_PROGRESS.saturating_sub(busy.exact);
@@ -480,7 +484,7 @@ mod tests {
         for (lasts, wild, want, why) in cases {
             let mut wild: Vec<(Duration, usize)> = wild.iter().map(|&(a, n)| (s(a), n)).collect();
             // Completions known to take `lasts`: one completed after that long.
-            let seen = Completions { lasts: s(lasts), done: Some(s(lasts)) };
+            let seen = Completions { lasts: s(lasts), done: Some(s(lasts)), free: 15 };
             assert_eq!(paced(seen, &mut wild, Pace::DEFAULT), want, "{why}");
         }
     }
@@ -502,31 +506,35 @@ mod tests {
     }
 
     /// Rule: the completion time pacing assumes is never less than the oldest in progress has
-    /// lasted; until a completion is seen it grows with the burst's age (its age plus one burst
-    /// span, times 15 / 4), up to the longest assumed; a completion seen bounds it.
+    /// lasted; until a completion is seen it is the even pace whose gaps spread the free slots
+    /// geometrically from the burst's age (plus one burst span) to the longest assumed, an hour;
+    /// a completion seen bounds it.
     #[test]
     fn the_completion_assumed_grows_with_the_burst_until_one_completes() {
         let s = Duration::from_secs;
-        // (lasts, youngest completed, since, assumed, why)
-        type Case = (u64, Option<u64>, u64, u64, &'static str);
-        let cases: [Case; 8] = [
-            (10, None, 10, 487, "a burst's first seconds: (10 + 120) × 15 / 4, not 10"),
-            (300, None, 300, 1575, "five minutes in, nothing completed: (300 + 120) × 15 / 4"),
-            (300, None, 0, 450, "a spending that began with the burst: its pace then"),
-            (1200, None, 1200, 3600, "never more than the longest assumed"),
-            (10, Some(90), 10, 90, "one completed within 90 s: quick completions pace loosely"),
-            (600, Some(90), 600, 600, "never less than the oldest in progress has lasted"),
-            (10, Some(7200), 10, 487, "a completion long ago bounds nothing"),
-            (5000, None, 5000, 3600, "one stuck for longer paces as an hour would"),
+        // (lasts, youngest completed, free slots, since, assumed, why)
+        type Case = (u64, Option<u64>, usize, u64, u64, &'static str);
+        let cases: [Case; 10] = [
+            (10, None, 15, 10, 483, "a burst's first seconds: 15 slots from 130 s to the hour, not 10"),
+            (300, None, 15, 0, 458, "a spending that began with the burst: its pace then"),
+            (300, None, 15, 300, 970, "five minutes in, 15 still free: they need last from 420 s only"),
+            (300, None, 5, 300, 3381, "five minutes in, 5 free: they must last to the hour"),
+            (1200, None, 15, 1200, 1369, "twenty minutes in, 15 free"),
+            (10, Some(90), 15, 10, 90, "one completed within 90 s: quick completions pace loosely"),
+            (600, Some(90), 15, 600, 600, "never less than the oldest in progress has lasted"),
+            (10, Some(7200), 15, 10, 483, "a completion long ago bounds nothing"),
+            (5000, None, 15, 5000, 3600, "one stuck for longer paces as an hour would"),
+            (10, None, 0, 10, 3600, "nothing free: nothing to spread"),
         ];
-        for (lasts, done, since, want, why) in cases {
-            let seen = Completions { lasts: s(lasts), done: done.map(s) };
+        for (lasts, done, free, since, want, why) in cases {
+            let seen = Completions { lasts: s(lasts), done: done.map(s), free };
             assert_eq!(seen.estimate(s(since), Pace::DEFAULT).as_secs(), want, "{why}");
         }
         // The burst span is the deployment's: a 10 s window and a 60 s timeout make it 100 s.
         let pace = Pace { window: s(10), timeout: s(60) };
         assert_eq!(pace.burst(), s(100));
-        assert_eq!(Completions { lasts: s(0), done: None }.estimate(s(0), pace), s(375));
+        let seen = Completions { lasts: s(0), done: None, free: 15 };
+        assert_eq!(seen.estimate(s(0), pace).as_secs(), 404);
     }
 
     /// A burst of uploads on the in-memory CloudFront: every `every` seconds for `minutes`, a batch
