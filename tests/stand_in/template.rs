@@ -537,8 +537,8 @@ fn batching_window_is_at_least_one_second_because_batch_size_is_over_ten() {
         }
     }
     let p = &t["Parameters"]["BatchingWindowSeconds"];
-    assert_eq!(as_u64(&p["Default"]), 60);
-    assert!(possible_numbers(&t, &serde_json::json!({"Ref": "BatchingWindowSeconds"})).contains(&60));
+    assert_eq!(as_u64(&p["Default"]), 20);
+    assert!(possible_numbers(&t, &serde_json::json!({"Ref": "BatchingWindowSeconds"})).contains(&20));
 }
 
 #[test]
