@@ -190,7 +190,7 @@ impl Config {
 
 /// `BATCHING_WINDOW_SECONDS` (the event sources' `MaximumBatchingWindowInSeconds`, 0 to 300 as
 /// Lambda allows) and `FUNCTION_TIMEOUT_SECONDS` (the function's timeout, 1 to 900): unset, the
-/// template's defaults ([`crate::quota::Pace::DEFAULT`]).
+/// defaults of [`crate::quota::Pace::DEFAULT`].
 fn pace(set: &impl Fn(&str) -> Option<String>) -> Result<crate::quota::Pace, Error> {
     let default = crate::quota::Pace::DEFAULT;
     let seconds = |name: &'static str, min: u64, max: u64, default: std::time::Duration| match set(name) {
@@ -299,7 +299,7 @@ mod tests {
         assert_eq!(c.planner.monthly_path_budget, None, "no budget unless asked");
         assert_eq!(cfg(&[("MONTHLY_PATH_BUDGET", "")]).unwrap().planner.monthly_path_budget, None, "empty: none");
         assert_eq!(cfg(&[("MONTHLY_PATH_BUDGET", " 800 ")]).unwrap().planner.monthly_path_budget, Some(n(800)));
-        assert_eq!(c.pace, crate::quota::Pace::DEFAULT, "the template's 60 s window and 30 s timeout");
+        assert_eq!(c.pace, crate::quota::Pace::DEFAULT, "unset: a 60 s window and a 30 s timeout");
     }
 
     /// Rule: pacing reads the window and timeout the template deploys, each as a whole number of

@@ -87,7 +87,8 @@ pub struct Pace {
 }
 
 impl Pace {
-    /// The template's defaults: a 60 s window and a 30 s timeout.
+    /// Without configuration: a 60 s window and a 30 s timeout. The template sets both from what
+    /// it deploys.
     pub const DEFAULT: Pace = Pace { window: Duration::from_secs(60), timeout: Duration::from_secs(30) };
 
     /// Time counted with the newest wildcard spending in [`paced`]: the span of one burst of
