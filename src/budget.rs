@@ -279,7 +279,7 @@ mod tests {
         let asked = Asked::Changes { changes, routing: Routing::Keys { distribution_id: Some(&target) } };
         let prepared = prepare::prepare(settings, asked, None, Token::Fixed("r"), false).unwrap();
         let s = &prepared.submissions[0];
-        let submitter = Submitter { cf, known, settings, deadline, now: Some(now) };
+        let submitter = Submitter { cf, known, settings, deadline, now: Some(now), pace: crate::quota::Pace::DEFAULT };
         match submitter.submit(s).await.unwrap().outcome {
             Outcome::Created(inv) => {
                 let covered = s.covered_by(&inv.paths);

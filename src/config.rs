@@ -46,6 +46,9 @@ pub struct Config {
     /// `TRACK_STATE_MACHINE_ARN`: the workflow that tracks each invalidation made from events to
     /// its completion event (`track.rs`); `None` (unset or empty) tracks nothing.
     pub track_state_machine_arn: Option<String>,
+    /// `BATCHING_WINDOW_SECONDS` and `FUNCTION_TIMEOUT_SECONDS`: what pacing the wildcard slots
+    /// needs of the deployment ([`crate::quota::Pace`]).
+    pub pace: crate::quota::Pace,
 }
 
 impl Config {
@@ -84,6 +87,7 @@ impl Config {
             function_name,
             cloudfront_endpoint,
             track_state_machine_arn,
+            pace: pace(&vars)?,
         })
     }
 }
@@ -213,6 +217,27 @@ fn cloudfront_endpoint(vars: &Vars<impl Fn(&str) -> Option<String>>) -> Result<O
     }
 }
 
+/// `BATCHING_WINDOW_SECONDS` (the event sources' `MaximumBatchingWindowInSeconds`, 0 to 300 as
+/// Lambda allows) and `FUNCTION_TIMEOUT_SECONDS` (the function's timeout, 1 to 900): unset, the
+/// defaults of [`crate::quota::Pace::DEFAULT`].
+fn pace(vars: &Vars<impl Fn(&str) -> Option<String>>) -> Result<crate::quota::Pace, Error> {
+    let default = crate::quota::Pace::DEFAULT;
+    let seconds = |name: &'static str, min: u64, max: u64, default: std::time::Duration| match vars.set(name) {
+        None => Ok(default),
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(std::time::Duration::from_secs(n)),
+            _ => Err(err(
+                name,
+                format!("{v:?} must be a whole number of seconds from {min} to {max} (default {})", default.as_secs()),
+            )),
+        },
+    };
+    Ok(crate::quota::Pace {
+        window: seconds("BATCHING_WINDOW_SECONDS", 0, 300, default.window)?,
+        timeout: seconds("FUNCTION_TIMEOUT_SECONDS", 1, 900, default.timeout)?,
+    })
+}
+
 /// The distributions that may have tenants: each parent `DISTRIBUTION_TENANTS` names, or every
 /// distribution when `ROUTES` names a tenant whose parent it does not (that tenant's parent may be
 /// any of them).
@@ -300,6 +325,23 @@ mod tests {
         assert_eq!(c.planner.monthly_path_budget, None, "no budget unless asked");
         assert_eq!(cfg(&[("MONTHLY_PATH_BUDGET", "")]).unwrap().planner.monthly_path_budget, None, "empty: none");
         assert_eq!(cfg(&[("MONTHLY_PATH_BUDGET", " 800 ")]).unwrap().planner.monthly_path_budget, Some(n(800)));
+        assert_eq!(c.pace, crate::quota::Pace::DEFAULT, "unset: a 60 s window and a 30 s timeout");
+    }
+
+    /// Rule: pacing reads the window and timeout the template deploys, each as a whole number of
+    /// seconds within what Lambda allows.
+    #[test]
+    fn pacing_reads_the_batching_window_and_the_function_timeout() {
+        let s = std::time::Duration::from_secs;
+        let cases = [
+            (&[("BATCHING_WINDOW_SECONDS", "10")][..], s(10), s(30)),
+            (&[("BATCHING_WINDOW_SECONDS", " 0 "), ("FUNCTION_TIMEOUT_SECONDS", "900")][..], s(0), s(900)),
+            (&[("BATCHING_WINDOW_SECONDS", "300"), ("FUNCTION_TIMEOUT_SECONDS", "1")][..], s(300), s(1)),
+            (&[("BATCHING_WINDOW_SECONDS", "")][..], s(60), s(30)),
+        ];
+        for (vars, window, timeout) in cases {
+            assert_eq!(cfg(vars).unwrap().pace, crate::quota::Pace { window, timeout }, "{vars:?}");
+        }
     }
 
     /// Each invalid value is refused with an error naming the variable and the allowed values.
@@ -325,6 +367,12 @@ mod tests {
             ("ROUTES", r#"[{"prefix":"a/","distributions":[]}]"#, "no distributions"),
             ("TRACK_STATE_MACHINE_ARN", "invalidate", "not a state machine ARN"),
             ("DISTRIBUTION_TENANTS", "dt_acme", "not a PARENT/TENANT pair"),
+            ("BATCHING_WINDOW_SECONDS", "301", "from 0 to 300"),
+            ("BATCHING_WINDOW_SECONDS", "60s", "from 0 to 300"),
+            ("BATCHING_WINDOW_SECONDS", "-1", "from 0 to 300"),
+            ("FUNCTION_TIMEOUT_SECONDS", "0", "from 1 to 900"),
+            ("FUNCTION_TIMEOUT_SECONDS", "901", "from 1 to 900"),
+            ("FUNCTION_TIMEOUT_SECONDS", "30.5", "from 1 to 900"),
         ];
         for (var, val, want) in cases {
             let e = cfg(&[(var, val)]).unwrap_err();

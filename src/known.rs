@@ -43,6 +43,8 @@ pub struct Known {
     /// Per distribution: every invalidation created before this time was completed at the last
     /// read of the room, and so still is.
     settled: Mutex<HashMap<String, SystemTime>>,
+    /// Per distribution: the newest `CreateTime` of an invalidation seen completed.
+    completed: Mutex<HashMap<String, SystemTime>>,
     /// This month's paths per distribution, for the monthly path budget (`budget.rs`).
     pub(crate) months: Months,
 }
@@ -91,6 +93,18 @@ impl Known {
         let mut settled = self.settled.lock().unwrap_or_else(|p| p.into_inner());
         let t = settled.entry(distribution_id.to_string()).or_insert(before);
         *t = (*t).max(before);
+    }
+
+    /// Remembers that an invalidation created at `created` was seen completed, and returns the
+    /// newest such time seen on the distribution: a read that lists only the pages since the
+    /// last one still knows how recently one completed.
+    pub fn completed(&self, distribution_id: &str, created: Option<SystemTime>) -> Option<SystemTime> {
+        let mut completed = self.completed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = created {
+            let newest = completed.entry(distribution_id.to_string()).or_insert(t);
+            *newest = (*newest).max(t);
+        }
+        completed.get(distribution_id).copied()
     }
 
     /// How many invalidations are remembered.

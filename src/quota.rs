@@ -75,33 +75,99 @@ fn paces(seen: &Seen) -> bool {
 /// and a half however much room there is.
 pub const PACE_LASTS_AT_MOST: Duration = Duration::from_secs(3600);
 
-/// Time counted with the newest wildcard spending in [`paced`]: the span of one burst of uploads
-/// as the function sees it — a batching window (the template's default, 60 s), a held message's
-/// requeue delay ([`crate::queue::REQUEUE_DELAY`]) and one invocation (the template's 30 s
-/// timeout). Batches polled within it (the other half of a burst split over concurrent
-/// invocations, its held messages back) may share the spending; a longer span lets one burst
-/// spend slots the next one needs, so the span follows the requeue delay rather than a fixed
-/// figure.
-pub const PACE_BURST: Duration = Duration::from_secs(60 + crate::queue::REQUEUE_DELAY.as_secs() + 30);
+/// What pacing needs of the function's deployment: the batching window of its event sources and
+/// its own timeout, which together make the span of one burst of uploads as the function sees it
+/// ([`Pace::burst`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pace {
+    /// `BATCHING_WINDOW_SECONDS`: the event sources' `MaximumBatchingWindowInSeconds`.
+    pub window: Duration,
+    /// `FUNCTION_TIMEOUT_SECONDS`: the function's timeout, the longest one invocation runs.
+    pub timeout: Duration,
+}
+
+impl Pace {
+    /// Without configuration: a 60 s window and a 30 s timeout. The template sets both from what
+    /// it deploys.
+    pub const DEFAULT: Pace = Pace { window: Duration::from_secs(60), timeout: Duration::from_secs(30) };
+
+    /// Time counted with the newest wildcard spending in [`paced`]: the span of one burst of
+    /// uploads as the function sees it — a batching window, a held message's requeue delay
+    /// ([`crate::queue::REQUEUE_DELAY`]) and one invocation. Batches polled within it (the other
+    /// half of a burst split over concurrent invocations, its held messages back) may share the
+    /// spending; a longer span lets one burst spend slots the next one needs.
+    pub fn burst(self) -> Duration {
+        self.window + crate::queue::REQUEUE_DELAY + self.timeout
+    }
+}
+
+/// What pacing the wildcard slots needs at a read of the room: now, on CloudFront's clock, and
+/// the deployment's [`Pace`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pacing {
+    pub now: SystemTime,
+    pub pace: Pace,
+}
+
+/// What a read of the room tells of how long invalidations take on the distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Completions {
+    /// How long the oldest invalidation in progress has been: they take at least this long.
+    pub lasts: Duration,
+    /// How long ago the youngest completed invalidation was created: one took at most this long.
+    /// `None` when none is listed.
+    pub done: Option<Duration>,
+    /// The wildcard slots free now.
+    pub free: usize,
+}
+
+impl Completions {
+    /// The completion time [`paced`] assumes for a spending that began `since` after the oldest
+    /// invalidation in progress was created.
+    ///
+    /// Until a completion bounds it (`done`), a burst's first minutes say little: the oldest in
+    /// progress is young, yet completions may take an hour. Spending as if they were as quick as
+    /// the oldest's age spends every slot in the first minutes, and the burst's tail then waits a
+    /// whole completion for the first slot to come back. So, until then, the slots free are
+    /// spread geometrically over what is still possible: from the time the function has been at
+    /// this burst (`since` plus one burst span, [`Pace::burst`]) to the longest completion
+    /// assumed ([`PACE_LASTS_AT_MOST`]), each spending that much later than the one before by the
+    /// same factor `1 + g`, and the estimate is the completion time whose even pace has those
+    /// gaps: `15 × g × (since + burst)`. Whatever the completion time `T` turns out to be, the gap
+    /// between two spendings before the first slot comes back is then at most `g × T`, and the
+    /// free slots last to the longest: 15 free slots give `g` about a quarter in a burst's first
+    /// minutes, and a stream that needs few slots keeps many free and so a smaller `g`. Never
+    /// less than `lasts`, never more than the longest assumed.
+    pub fn estimate(self, since: Duration, pace: Pace) -> Duration {
+        let age = (since + pace.burst()).as_secs_f64().max(1.0);
+        let span = (PACE_LASTS_AT_MOST.as_secs_f64() / age).max(1.0);
+        let g = span.powf(1.0 / self.free.max(1) as f64) - 1.0;
+        let growing = Duration::from_secs_f64(API_MAX_WILDCARDS_IN_PROGRESS as f64 * g * age);
+        let bounded = self.done.map_or(growing, |d| growing.min(d));
+        self.lasts.max(bounded).min(PACE_LASTS_AT_MOST)
+    }
+}
 
 /// How many wildcard paths a stream of changes may spend now so that the 15 slots last. A
 /// wildcard slot comes back only when its invalidation completes, and completions may take 40
 /// minutes: one `/*` per deploy fills all 15 in half an hour, and later deploys then wait for
-/// the first to complete, however narrow their changes. So the slots are
-/// spread over the time invalidations take here: at most `15 × (x + PACE_BURST) / lasts`
-/// wildcards made within any last `x` seconds, where `lasts` is how long the oldest invalidation
-/// in progress has been (a lower bound on how long they take on this distribution: no guess
-/// from elsewhere), and always at least one. When completions are quick the bound is loose (a
-/// 5-minute distribution allows 6 at once), and with nothing in progress there is nothing to
-/// pace (the whole room, as `cfinv plan` shows).
+/// the first to complete, however narrow their changes. So the slots are spread over the time
+/// invalidations take here: at most `15 × (x + burst) / T` wildcards made within any last `x`
+/// seconds, where `T` is the completion time assumed for a spending that began `x` ago
+/// ([`Completions::estimate`]) and `burst` one burst span ([`Pace::burst`]), and always at least
+/// one. When completions are known to be quick the bound is loose (a 5-minute distribution
+/// allows 6 at once), and with nothing in progress there is nothing to pace (the whole room, as
+/// `cfinv plan` shows).
 ///
 /// `wildcards`: the age and wildcard count of each of this project's invalidations in progress
 /// that has any ([`paces`]). Another tool's are not this stream's spending: they take room, which
 /// the room itself counts, but pacing them would only leave their slots to them.
-pub fn paced(lasts: Duration, wildcards: &mut [(Duration, usize)]) -> usize {
-    let lasts = lasts.min(PACE_LASTS_AT_MOST);
-    let rate = API_MAX_WILDCARDS_IN_PROGRESS as f64 / lasts.as_secs_f64().max(1.0);
-    let allowance = |x: Duration| (((x + PACE_BURST).as_secs_f64() * rate).floor() as usize).max(1);
+pub fn paced(seen: Completions, wildcards: &mut [(Duration, usize)], pace: Pace) -> usize {
+    let allowance = |x: Duration| {
+        let lasts = seen.estimate(seen.lasts.saturating_sub(x), pace);
+        let rate = API_MAX_WILDCARDS_IN_PROGRESS as f64 / lasts.as_secs_f64().max(1.0);
+        (((x + pace.burst()).as_secs_f64() * rate).floor() as usize).max(1)
+    };
     wildcards.sort_unstable();
     let mut spent = 0;
     let mut allowed = allowance(Duration::ZERO);
@@ -142,10 +208,11 @@ pub async fn room<C: CloudFront>(
     known: &Known,
     distribution_id: &TargetId,
     until: Option<Instant>,
-    now: Option<SystemTime>,
+    pacing: Option<Pacing>,
 ) -> Result<Room, Error> {
+    let now = pacing.map(|p| p.now);
     let age = |t: SystemTime| now.and_then(|n| n.duration_since(t).ok()).unwrap_or_default();
-    let Listed { mut busy, mut wild, lasts, unread, in_progress } =
+    let Listed { mut busy, mut wild, lasts, done, unread, in_progress } =
         list_in_progress(cf, known, distribution_id, &age).await?;
     let (counts, read) = read_at_once(cf, known, distribution_id, &unread, until, |seen| {
         if paces(seen) {
@@ -156,8 +223,11 @@ pub async fn room<C: CloudFront>(
     busy += counts;
     busy += unread_estimate(distribution_id, busy, in_progress, unread.len() - read)?;
     let wildcards = API_MAX_WILDCARDS_IN_PROGRESS.saturating_sub(busy.wildcards);
-    let spend = match now {
-        Some(_) if in_progress > 0 => paced(lasts, &mut wild).min(wildcards),
+    let done = known.completed(distribution_id, done).map(age);
+    let spend = match pacing {
+        Some(p) if in_progress > 0 => {
+            paced(Completions { lasts, done, free: wildcards }, &mut wild, p.pace).min(wildcards)
+        }
         _ => wildcards,
     };
     let exact = API_MAX_PATHS_IN_PROGRESS.saturating_sub(busy.exact);
@@ -174,6 +244,9 @@ struct Listed {
     wild: Vec<(Duration, usize)>,
     /// The age of the oldest in progress.
     lasts: Duration,
+    /// For pacing: the creation time of the youngest completed, whose age bounds one completion
+    /// time.
+    done: Option<SystemTime>,
     /// Those in progress the container has not read yet.
     unread: Vec<String>,
     in_progress: usize,
@@ -219,6 +292,8 @@ async fn list_in_progress<C: CloudFront>(
                 listed.lasts = listed.lasts.max(age(t));
                 listed.in_progress += 1;
                 settles = Some(t);
+            } else if listed.done.is_none() {
+                listed.done = Some(t);
             }
         }
     }
@@ -416,9 +491,9 @@ mod tests {
         assert!(none.unwrap_err().to_string().contains("none of the 3000 invalidations in progress"));
     }
 
-    /// Rule: wildcard slots are spread over how long invalidations have been
-    /// in progress here: at most 15 × (x + PACE_BURST, 120 s) / lasts made within any last x seconds, at
-    /// least one, never more than 15.
+    /// Rule: wildcard slots are spread over how long invalidations take here: at most
+    /// 15 × (x + the burst span, 120 s) / lasts made within any last x seconds, at least one, never
+    /// more than 15.
     #[test]
     fn wildcard_slots_are_paced_by_how_long_invalidations_last() {
         let s = Duration::from_secs;
@@ -439,7 +514,9 @@ mod tests {
         ];
         for (lasts, wild, want, why) in cases {
             let mut wild: Vec<(Duration, usize)> = wild.iter().map(|&(a, n)| (s(a), n)).collect();
-            assert_eq!(paced(s(lasts), &mut wild), want, "{why}");
+            // Completions known to take `lasts`: one completed after that long.
+            let seen = Completions { lasts: s(lasts), done: Some(s(lasts)), free: 15 };
+            assert_eq!(paced(seen, &mut wild, Pace::DEFAULT), want, "{why}");
         }
     }
 
@@ -457,5 +534,116 @@ mod tests {
             assert_eq!(paced(wildcards, spend), want, "{wildcards} left, {spend} may be spent");
         }
         assert_eq!(Room::FULL.share(), Room::FULL, "nothing in progress: the whole room");
+    }
+
+    /// Rule: the completion time pacing assumes is never less than the oldest in progress has
+    /// lasted; until a completion is seen it is the even pace whose gaps spread the free slots
+    /// geometrically from the burst's age (plus one burst span) to the longest assumed, an hour;
+    /// a completion seen bounds it.
+    #[test]
+    fn the_completion_assumed_grows_with_the_burst_until_one_completes() {
+        let s = Duration::from_secs;
+        // (lasts, youngest completed, free slots, since, assumed, why)
+        type Case = (u64, Option<u64>, usize, u64, u64, &'static str);
+        let cases: [Case; 10] = [
+            (10, None, 15, 10, 483, "a burst's first seconds: 15 slots from 130 s to the hour, not 10"),
+            (300, None, 15, 0, 458, "a spending that began with the burst: its pace then"),
+            (300, None, 15, 300, 970, "five minutes in, 15 still free: they need last from 420 s only"),
+            (300, None, 5, 300, 3381, "five minutes in, 5 free: they must last to the hour"),
+            (1200, None, 15, 1200, 1369, "twenty minutes in, 15 free"),
+            (10, Some(90), 15, 10, 90, "one completed within 90 s: quick completions pace loosely"),
+            (600, Some(90), 15, 600, 600, "never less than the oldest in progress has lasted"),
+            (10, Some(7200), 15, 10, 483, "a completion long ago bounds nothing"),
+            (5000, None, 15, 5000, 3600, "one stuck for longer paces as an hour would"),
+            (10, None, 0, 10, 3600, "nothing free: nothing to spread"),
+        ];
+        for (lasts, done, free, since, want, why) in cases {
+            let seen = Completions { lasts: s(lasts), done: done.map(s), free };
+            assert_eq!(seen.estimate(s(since), Pace::DEFAULT).as_secs(), want, "{why}");
+        }
+        // The burst span is the deployment's: a 10 s window and a 60 s timeout make it 100 s.
+        let pace = Pace { window: s(10), timeout: s(60) };
+        assert_eq!(pace.burst(), s(100));
+        let seen = Completions { lasts: s(0), done: None, free: 15 };
+        assert_eq!(seen.estimate(s(0), pace).as_secs(), 404);
+    }
+
+    /// A burst of uploads on the in-memory CloudFront: every `every` seconds for `minutes`, a batch
+    /// spends what the room's share lets it (all of it in one invalidation of ours), invalidations
+    /// taking `completes` seconds. The times (s from the burst's start) when wildcards were spent.
+    async fn burst_spending(every: u64, minutes: u64, completes: u64) -> Vec<u64> {
+        let cf = MemoryCloudFront::new(&["E1"]);
+        cf.set_completion(move |_| completes);
+        let known = Known::new();
+        let start = cf.now();
+        // The burst's first batch finds nothing in progress and goes as exact paths.
+        create(&cf, "cfinv-first", &["/a", "/b"]).await;
+        let mut spent = Vec::new();
+        for n in 0..minutes * 60 / every {
+            cf.advance(every);
+            let pacing = Some(Pacing { now: crate::cloudfront::memory::time_of(cf.now()), pace: Pace::DEFAULT });
+            let share = room(&cf, &known, &id("E1"), None, pacing).await.unwrap().share();
+            if share.wildcards > 0 {
+                let paths: Vec<String> = (0..share.wildcards).map(|w| format!("/s{n}/{w}/*")).collect();
+                let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+                create(&cf, &format!("cfinv-{n}"), &paths).await;
+                spent.push(cf.now() - start);
+            }
+        }
+        spent
+    }
+
+    /// Rule: a burst's first minutes do not spend the slots its tail needs. With hour-long
+    /// completions and nothing completed yet, a 40-minute burst still finds a slot half an hour in,
+    /// and the gaps between spendings grow with its age (at most half its age plus one burst span);
+    /// spending as if completions took as long as the oldest in progress has lasted would spend all
+    /// 15 within the first minutes and leave the tail waiting an hour.
+    #[tokio::test]
+    async fn a_bursts_first_minutes_leave_slots_for_its_tail() {
+        let spent = burst_spending(30, 40, 3600).await;
+        assert!(spent.len() <= API_MAX_WILDCARDS_IN_PROGRESS, "{spent:?}");
+        assert!(*spent.last().unwrap() >= 30 * 60, "the tail still spends: {spent:?}");
+        let mut before = 0;
+        for &t in &spent {
+            assert!(t - before <= (before + 120) / 2, "a gap of {} s after {before} s: {spent:?}", t - before);
+            before = t;
+        }
+    }
+
+    /// Rule: once invalidations are seen completing quickly, the pace follows them: a burst with
+    /// 60-second completions spends again as soon as they complete, and is not held to the pace
+    /// of a burst whose completions are unknown.
+    #[tokio::test]
+    async fn quick_completions_seen_loosen_the_pace() {
+        let quick = burst_spending(30, 10, 60).await;
+        let slow = burst_spending(30, 10, 3600).await;
+        let quick_slots: usize = quick.len();
+        assert!(quick_slots >= 2 * slow.len(), "quick {quick:?}, unknown {slow:?}");
+        assert!(quick.windows(2).all(|w| w[1] - w[0] <= 60), "a slot every minute at most apart: {quick:?}");
+    }
+
+    /// Rule: a warm container, which lists only the pages since its last read, still paces by the
+    /// completion it saw then: it spends as a cold container reading the whole list does.
+    #[tokio::test]
+    async fn a_warm_container_remembers_how_recently_one_completed() {
+        let cf = MemoryCloudFront::new(&["E1"]);
+        cf.set_completion(|_| 60);
+        let warm = Known::new();
+        let e1 = id("E1");
+        let pacing = |cf: &MemoryCloudFront| {
+            Some(Pacing { now: crate::cloudfront::memory::time_of(cf.now()), pace: Pace::DEFAULT })
+        };
+        create(&cf, "cfinv-a", &["/a/*"]).await;
+        cf.advance(90);
+        create(&cf, "cfinv-b", &["/b/*"]).await;
+        let first = room(&cf, &warm, &e1, None, pacing(&cf)).await.unwrap();
+        cf.advance(10);
+        create(&cf, "cfinv-c", &["/c/*"]).await;
+        let lists = cf.calls(Op::List);
+        let warm_room = room(&cf, &warm, &e1, None, pacing(&cf)).await.unwrap();
+        let cold_room = room(&cf, &Known::new(), &e1, None, pacing(&cf)).await.unwrap();
+        assert_eq!(warm_room, cold_room, "after {first:?}");
+        assert!(warm_room.spend >= 10, "one completed within 100 s: quick completions, {warm_room:?}");
+        assert!(cf.calls(Op::List) - lists >= 2);
     }
 }

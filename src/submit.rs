@@ -239,6 +239,8 @@ pub struct Submitter<'a, C> {
     /// Now on CloudFront's (wall) clock, to pace the wildcard slots of a stream of changes
     /// ([`quota::paced`]). `None`: no pacing — the CLI's one-off run takes the room there is.
     pub now: Option<SystemTime>,
+    /// The deployment's batching window and timeout, which pacing counts with ([`quota::Pace`]).
+    pub pace: quota::Pace,
 }
 
 impl<C: CloudFront> Submitter<'_, C> {
@@ -642,7 +644,8 @@ impl<C: CloudFront> Submitter<'_, C> {
         // Counts stop being read at three quarters of the share, so that the room is estimated
         // from what was read before the guard below gives up on the whole read.
         let until = share.map(|s| Instant::now() + s * 3 / 4);
-        let read = quota::room(self.cf, self.known, target, until, self.now);
+        let read =
+            quota::room(self.cf, self.known, target, until, self.now.map(|now| quota::Pacing { now, pace: self.pace }));
         let result = deadline::within(share, read, |share| {
             Err(Error::CloudFront(format!("reading what is in progress took over {} ms", share.as_millis())))
         })
@@ -891,7 +894,14 @@ mod tests {
         let cfg = Config::from_pairs(&[("DISTRIBUTION_ID", D)]).unwrap();
         let cf = MemoryCloudFront::new(&[D]);
         let known = Known::new();
-        let submitter = Submitter { cf: &cf, known: &known, settings: &cfg.planner, deadline: None, now: None };
+        let submitter = Submitter {
+            cf: &cf,
+            known: &known,
+            settings: &cfg.planner,
+            deadline: None,
+            now: None,
+            pace: quota::Pace::DEFAULT,
+        };
         let secs = |v: &[Duration]| v.iter().map(|d| d.as_secs()).collect::<Vec<_>>();
 
         cf.set_now(100);
@@ -944,7 +954,14 @@ mod tests {
         let cfg = Config::from_pairs(&[("DISTRIBUTION_ID", D)]).unwrap();
         let cf = MemoryCloudFront::new(&[D]);
         let known = Known::new();
-        let submitter = Submitter { cf: &cf, known: &known, settings: &cfg.planner, deadline: None, now: None };
+        let submitter = Submitter {
+            cf: &cf,
+            known: &known,
+            settings: &cfg.planner,
+            deadline: None,
+            now: None,
+            pace: quota::Pace::DEFAULT,
+        };
         let site = deploy_keys(&["index.html", "js/app.js"]);
         let other = deploy_keys(&["about.html"]);
         // (step, deploy id, keys, what it gets: a new invalidation or the one made at step n).
@@ -999,7 +1016,14 @@ mod tests {
         let cfg = Config::from_pairs(&[("DISTRIBUTION_ID", D)]).unwrap();
         let cf = MemoryCloudFront::new(&[D]);
         let known = Known::new();
-        let submitter = Submitter { cf: &cf, known: &known, settings: &cfg.planner, deadline: None, now: None };
+        let submitter = Submitter {
+            cf: &cf,
+            known: &known,
+            settings: &cfg.planner,
+            deadline: None,
+            now: None,
+            pace: quota::Pace::DEFAULT,
+        };
         let site = deploy_keys(&["index.html"]);
         let submit = |id: &'static str| {
             let routing = crate::planner::Routing::Keys { distribution_id: None };
@@ -1060,7 +1084,14 @@ mod tests {
                 .await
                 .unwrap();
             let known = Known::new();
-            let submitter = Submitter { cf: &cf, known: &known, settings: &cfg.planner, deadline: None, now: None };
+            let submitter = Submitter {
+                cf: &cf,
+                known: &known,
+                settings: &cfg.planner,
+                deadline: None,
+                now: None,
+                pace: quota::Pace::DEFAULT,
+            };
             let intake = intake::parse(&event(&[(key, 10)])).unwrap();
             let prepared = prepare_payload(&cfg.planner, &intake, Token::Fixed("r"), false).unwrap();
             let got = submitter.submit(&prepared.submissions[0]).await.unwrap().outcome;
@@ -1089,7 +1120,14 @@ mod tests {
             cf.create_invalidation(CreateRequest { target: &target, caller_reference: r, paths }, None).await.unwrap();
         }
         let known = Known::new();
-        let submitter = Submitter { cf: &cf, known: &known, settings: &cfg.planner, deadline: None, now: None };
+        let submitter = Submitter {
+            cf: &cf,
+            known: &known,
+            settings: &cfg.planner,
+            deadline: None,
+            now: None,
+            pace: quota::Pace::DEFAULT,
+        };
         let intake = intake::parse(&event(&[("a.css", 10)])).unwrap();
         let prepared = prepare_payload(&cfg.planner, &intake, Token::Fixed("r1"), false).unwrap();
         let held = submitter.submit(&prepared.submissions[0]).await.unwrap();
@@ -1109,7 +1147,14 @@ mod tests {
         caller: bool,
     ) -> Result<Outcome, Error> {
         let known = Known::new();
-        let submitter = Submitter { cf, known: &known, settings: &cfg.planner, deadline: None, now: None };
+        let submitter = Submitter {
+            cf,
+            known: &known,
+            settings: &cfg.planner,
+            deadline: None,
+            now: None,
+            pace: quota::Pace::DEFAULT,
+        };
         let routing = crate::planner::Routing::Keys { distribution_id: None };
         let asked = crate::prepare::Asked::Changes { changes: keys, routing };
         let given = caller.then_some(id);
@@ -1370,7 +1415,8 @@ mod tests {
             let intake = intake::parse_at(payload, now.unwrap_or_else(SystemTime::now)).unwrap();
             let prepared = prepare_payload(&cfg.planner, &intake, Token::Fixed(token), false).unwrap();
             let known = Known::new();
-            let submitter = Submitter { cf, known: &known, settings: &cfg.planner, deadline: None, now };
+            let submitter =
+                Submitter { cf, known: &known, settings: &cfg.planner, deadline: None, now, pace: cfg.pace };
             let mut out = Vec::new();
             for s in &prepared.submissions {
                 let got = submitter.submit(s).await;

@@ -267,7 +267,8 @@ mod tests {
         let asked = Asked::Changes { changes: &changes, routing: Routing::Keys { distribution_id: Some(&d) } };
         let prepared = prepare::prepare(&cfg.planner, asked, None, token, false).unwrap();
         let known = Known::new();
-        let submitter = Submitter { cf, known: &known, settings: &cfg.planner, deadline: None, now: None };
+        let submitter =
+            Submitter { cf, known: &known, settings: &cfg.planner, deadline: None, now: None, pace: cfg.pace };
         let report = Report { json: true, wait, keys_in: keys.len(), ..Report::default() };
         let secs = Duration::from_secs;
         let mut run =

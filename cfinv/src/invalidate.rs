@@ -236,7 +236,8 @@ fn submit(cfg: &Config, args: &Args, submissions: &[Submission<'_>], started: In
     rt.block_on(async {
         let cf = cloudfront(cfg).await;
         let known = Known::new();
-        let submitter = Submitter { cf: &cf, known: &known, settings: &cfg.planner, deadline: None, now: None };
+        let submitter =
+            Submitter { cf: &cf, known: &known, settings: &cfg.planner, deadline: None, now: None, pace: cfg.pace };
         // Ctrl-C, and SIGTERM (what CI runners send on cancel), end the run where it is: what
         // was created goes on in CloudFront, and is printed.
         tokio::select! {

@@ -94,7 +94,8 @@ pub async fn run<C: CloudFront, T: Tracker>(
     let malformed: BTreeSet<usize> = intake.malformed.iter().map(|m| m.0).collect();
     let mut tally = Tally { failed: malformed.clone(), broken: malformed, ..Default::default() };
     tracing::debug!(keys = ?intake.changes.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), "changed keys");
-    let submitter = Submitter { cf, known, settings: &cfg.planner, deadline: inv.deadline, now: inv.now };
+    let submitter =
+        Submitter { cf, known, settings: &cfg.planner, deadline: inv.deadline, now: inv.now, pace: cfg.pace };
     // A batch of requests returned from the failed-event queue alone has no events to plan.
     if !intake.changes.is_empty() || intake.returned.is_empty() {
         submit_request(cfg, &submitter, &intake, &inv.request_id, None, &mut tally).await;

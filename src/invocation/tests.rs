@@ -469,7 +469,7 @@ fn a_tenants_staleness_is_by_its_parent_distribution() {
     let intake = intake::parse(&payload).unwrap();
     let prepared = prepare::prepare_payload(&c.planner, &intake, Token::Fixed("r"), false).unwrap();
     let known = Known::new();
-    let submitter = Submitter { cf: &cf, known: &known, settings: &c.planner, deadline: None, now: None };
+    let submitter = Submitter { cf: &cf, known: &known, settings: &c.planner, deadline: None, now: None, pace: c.pace };
     let mut t = Tally::default();
     for s in &prepared.submissions {
         let outcome = block_on(submitter.submit(s));

@@ -537,8 +537,8 @@ fn batching_window_is_at_least_one_second_because_batch_size_is_over_ten() {
         }
     }
     let p = &t["Parameters"]["BatchingWindowSeconds"];
-    assert_eq!(as_u64(&p["Default"]), 60);
-    assert!(possible_numbers(&t, &serde_json::json!({"Ref": "BatchingWindowSeconds"})).contains(&60));
+    assert_eq!(as_u64(&p["Default"]), 20);
+    assert!(possible_numbers(&t, &serde_json::json!({"Ref": "BatchingWindowSeconds"})).contains(&20));
 }
 
 #[test]
@@ -1258,5 +1258,38 @@ fn the_monthly_path_budget_parameter_means_what_the_function_reads() {
             // Stricter than the function (a leading zero, past 999,999,999): refused at deploy.
             Ok(_) => {}
         }
+    }
+}
+
+/// Rule: pacing reads the batching window the event sources are deployed with and the function's
+/// own timeout: every `BatchingWindowSeconds` the template allows, passed as CloudFormation passes
+/// a Number parameter (text), reads as that window, and `FUNCTION_TIMEOUT_SECONDS` is
+/// `Globals.Function.Timeout`.
+#[test]
+fn pacing_reads_the_window_and_timeout_the_template_deploys() {
+    let t = template();
+    let env = &t["Resources"]["InvalidatorFunction"]["Properties"]["Environment"]["Variables"];
+    for (_, event, _) in sqs_events(&t) {
+        assert_eq!(
+            event["MaximumBatchingWindowInSeconds"], env["BATCHING_WINDOW_SECONDS"],
+            "the window read is the one deployed"
+        );
+    }
+    let timeout = function_timeout(&t);
+    assert_eq!(as_u64(&env["FUNCTION_TIMEOUT_SECONDS"]), timeout);
+    for window in possible_numbers(&t, &env["BATCHING_WINDOW_SECONDS"]) {
+        let value =
+            intrinsics(&env["BATCHING_WINDOW_SECONDS"], &json!({ "BatchingWindowSeconds": window.to_string() }));
+        let value = value.as_str().unwrap_or_else(|| panic!("not text: {value}"));
+        let cfg = cf_invalidator::Config::from_pairs(&[
+            ("BATCHING_WINDOW_SECONDS", value),
+            ("FUNCTION_TIMEOUT_SECONDS", &timeout.to_string()),
+        ])
+        .unwrap_or_else(|e| panic!("window {window}: {e}"));
+        let want = cf_invalidator::quota::Pace {
+            window: std::time::Duration::from_secs(window),
+            timeout: std::time::Duration::from_secs(timeout),
+        };
+        assert_eq!(cfg.pace, want, "window {window}");
     }
 }

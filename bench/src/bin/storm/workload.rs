@@ -294,9 +294,17 @@ pub fn s3_notification(key: &str, deleted: bool, sequencer: u64, at: u64) -> Str
 }
 
 pub fn config() -> Config {
-    Config::from_lookup(|n| match n {
-        "DISTRIBUTION_ID" => Some(DIST.to_string()),
-        "METRICS_NAMESPACE" => Some(String::new()),
+    deployed_config(None)
+}
+
+/// The function's configuration as the template deploys it with this batching window (s) and
+/// function timeout: pacing counts with both. `None`: the template's defaults.
+pub fn deployed_config(pace: Option<(u64, Duration)>) -> Config {
+    Config::from_lookup(|n| match (n, pace) {
+        ("DISTRIBUTION_ID", _) => Some(DIST.to_string()),
+        ("METRICS_NAMESPACE", _) => Some(String::new()),
+        ("BATCHING_WINDOW_SECONDS", Some((window, _))) => Some(window.to_string()),
+        ("FUNCTION_TIMEOUT_SECONDS", Some((_, timeout))) => Some(timeout.as_secs().to_string()),
         _ => None,
     })
     .expect("a valid configuration")

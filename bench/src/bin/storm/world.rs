@@ -19,7 +19,7 @@ use cf_invalidator::track;
 use cf_invalidator::{Config, Error};
 use serde_json::{json, Value};
 
-use crate::workload::{completion, config, hold_batches, py_quote, Creator, Storm, DIST, SELF};
+use crate::workload::{completion, deployed_config, hold_batches, py_quote, Creator, Storm, DIST, SELF};
 
 /// Pollers Lambda starts an SQS event source mapping with when no maximum concurrency is set.
 const UNCAPPED_POLLERS: usize = 5;
@@ -414,7 +414,7 @@ pub fn simulate(storm: &Storm, function: Function, q: Queueing, rules: Rules) ->
 
 async fn run(storm: &Storm, function: Function, q: Queueing, rules: Rules) -> Outcome {
     let world = Arc::new(World::new(storm, rules));
-    let cfg = Arc::new(config());
+    let cfg = Arc::new(deployed_config(Some((q.window, rules.function_timeout))));
     if storm.hold > 0 {
         for (n, paths) in hold_batches().iter().enumerate() {
             world.create(hold_creator(storm), None, &format!("hold-{n}"), paths).await.expect("an empty distribution");
