@@ -870,6 +870,11 @@ mod tests {
 
     const D: &str = "EDFDVBD632BHDS5";
 
+    /// A submitter with no deadline, no clock of its own and the default pace: what these
+    /// tests of one submission's rules run on.
+    fn plain<'a, C: CloudFront>(cf: &'a C, known: &'a Known, cfg: &'a Config) -> Submitter<'a, C> {
+        Submitter { cf, known, settings: &cfg.planner, deadline: None, now: None, pace: quota::Pace::DEFAULT }
+    }
     /// An S3 event of `(key, second)` changes, the times as seconds after the in-memory
     /// CloudFront's epoch.
     fn event(keys: &[(&str, u64)]) -> Vec<u8> {
@@ -894,14 +899,7 @@ mod tests {
         let cfg = Config::from_pairs(&[("DISTRIBUTION_ID", D)]).unwrap();
         let cf = MemoryCloudFront::new(&[D]);
         let known = Known::new();
-        let submitter = Submitter {
-            cf: &cf,
-            known: &known,
-            settings: &cfg.planner,
-            deadline: None,
-            now: None,
-            pace: quota::Pace::DEFAULT,
-        };
+        let submitter = plain(&cf, &known, &cfg);
         let secs = |v: &[Duration]| v.iter().map(|d| d.as_secs()).collect::<Vec<_>>();
 
         cf.set_now(100);
@@ -954,14 +952,7 @@ mod tests {
         let cfg = Config::from_pairs(&[("DISTRIBUTION_ID", D)]).unwrap();
         let cf = MemoryCloudFront::new(&[D]);
         let known = Known::new();
-        let submitter = Submitter {
-            cf: &cf,
-            known: &known,
-            settings: &cfg.planner,
-            deadline: None,
-            now: None,
-            pace: quota::Pace::DEFAULT,
-        };
+        let submitter = plain(&cf, &known, &cfg);
         let site = deploy_keys(&["index.html", "js/app.js"]);
         let other = deploy_keys(&["about.html"]);
         // (step, deploy id, keys, what it gets: a new invalidation or the one made at step n).
@@ -1016,14 +1007,7 @@ mod tests {
         let cfg = Config::from_pairs(&[("DISTRIBUTION_ID", D)]).unwrap();
         let cf = MemoryCloudFront::new(&[D]);
         let known = Known::new();
-        let submitter = Submitter {
-            cf: &cf,
-            known: &known,
-            settings: &cfg.planner,
-            deadline: None,
-            now: None,
-            pace: quota::Pace::DEFAULT,
-        };
+        let submitter = plain(&cf, &known, &cfg);
         let site = deploy_keys(&["index.html"]);
         let submit = |id: &'static str| {
             let routing = crate::planner::Routing::Keys { distribution_id: None };
@@ -1084,14 +1068,7 @@ mod tests {
                 .await
                 .unwrap();
             let known = Known::new();
-            let submitter = Submitter {
-                cf: &cf,
-                known: &known,
-                settings: &cfg.planner,
-                deadline: None,
-                now: None,
-                pace: quota::Pace::DEFAULT,
-            };
+            let submitter = plain(&cf, &known, &cfg);
             let intake = intake::parse(&event(&[(key, 10)])).unwrap();
             let prepared = prepare_payload(&cfg.planner, &intake, Token::Fixed("r"), false).unwrap();
             let got = submitter.submit(&prepared.submissions[0]).await.unwrap().outcome;
@@ -1120,14 +1097,7 @@ mod tests {
             cf.create_invalidation(CreateRequest { target: &target, caller_reference: r, paths }, None).await.unwrap();
         }
         let known = Known::new();
-        let submitter = Submitter {
-            cf: &cf,
-            known: &known,
-            settings: &cfg.planner,
-            deadline: None,
-            now: None,
-            pace: quota::Pace::DEFAULT,
-        };
+        let submitter = plain(&cf, &known, &cfg);
         let intake = intake::parse(&event(&[("a.css", 10)])).unwrap();
         let prepared = prepare_payload(&cfg.planner, &intake, Token::Fixed("r1"), false).unwrap();
         let held = submitter.submit(&prepared.submissions[0]).await.unwrap();
@@ -1147,14 +1117,7 @@ mod tests {
         caller: bool,
     ) -> Result<Outcome, Error> {
         let known = Known::new();
-        let submitter = Submitter {
-            cf,
-            known: &known,
-            settings: &cfg.planner,
-            deadline: None,
-            now: None,
-            pace: quota::Pace::DEFAULT,
-        };
+        let submitter = plain(cf, &known, cfg);
         let routing = crate::planner::Routing::Keys { distribution_id: None };
         let asked = crate::prepare::Asked::Changes { changes: keys, routing };
         let given = caller.then_some(id);
